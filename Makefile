@@ -1,0 +1,51 @@
+# custrel: `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.custrel-installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+# The venv is (re)built when it is missing, broken (moved machine), or older than pyproject.toml.
+$(STAMP): pyproject.toml
+	@if ! $(PY) -c "import sys" >/dev/null 2>&1; then rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create or update .venv with the project and its dev tools
+
+browser: ## Install Debian's Chromium for the browser tests (needs root; skipped with a message otherwise)
+	@bash scripts/install_browser.sh
+
+report: $(STAMP) ## Run the full report on data/sample into reports/<run-id>/
+	$(VENV)/bin/custrel report --config data/sample/custrel.yml
+
+validate: $(STAMP) ## Validate the sample data and print the problems report
+	$(VENV)/bin/custrel validate --config data/sample/custrel.yml
+
+test: $(STAMP) browser ## Run the whole test suite (lint, unit, notebooks, browser)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) ## Run the scale benchmarks (minutes; prints figures and ratios)
+	$(PY) benchmarks/run.py
+
+lab: $(STAMP) ## Start JupyterLab on the notebooks with the project's kernel
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+format: $(STAMP) ## Format and fix lint with ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean: ## Remove caches (keeps .venv and reports)
+	rm -rf .pytest_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+.PHONY: help venv browser report validate test bench lab format clean

@@ -1,0 +1,1 @@
+"""custrel: a notebook workbench for CX researchers."""

@@ -1,0 +1,48 @@
+"""Package-specific errors and warnings.
+
+Every error a user can cause derives from :class:`CustrelError`, so scripts and
+the CLI can catch one class and print its message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class CustrelError(Exception):
+    """Base class of every error raised by custrel on purpose."""
+
+
+class ConfigError(CustrelError):
+    """The configuration (``custrel.yml``, parameters) is invalid."""
+
+
+class DataContractError(CustrelError):
+    """An input table cannot be used: unreadable file, missing required column, ..."""
+
+
+class MissingColumnError(DataContractError):
+    """A required column is missing from an input table."""
+
+    def __init__(self, table: str, column: str, found: list[str], source: str | None = None):
+        self.table, self.column, self.found, self.source = table, column, list(found), source
+        where = f" in {source}" if source else ""
+        super().__init__(
+            f"Table '{table}'{where}: required column '{column}' is missing. "
+            f"Columns found: {', '.join(map(str, found)) or '(none)'}. "
+            "Map your column name to it under tables.<table>.columns in custrel.yml."
+        )
+
+
+class RuleError(CustrelError):
+    """A stage rule (typology) is invalid: unknown feature or operator, unreachable stage, ..."""
+
+
+class AnalysisError(CustrelError):
+    """An analysis cannot run on the data it was given (too little data, no events, ...)."""
+
+
+class ReportError(CustrelError):
+    """A report run failed; the message names the notebook and the cell."""
+
+
+class CustrelWarning(UserWarning):
+    """Base class of custrel warnings (data repaired, assumption made, ...)."""
