@@ -29,7 +29,9 @@ def format_percent(share: float | None, lang: str = DEFAULT_LANGUAGE, decimals: 
     return f"{number}{NBSP}%" if lang == "fr" else f"{number}%"
 
 
-def format_currency(value: float | None, lang: str = DEFAULT_LANGUAGE, decimals: int = 0, symbol: str = "€") -> str:
+def format_currency(
+    value: float | None, lang: str = DEFAULT_LANGUAGE, decimals: int = 0, symbol: str = "€"
+) -> str:
     number = format_number(value, lang, decimals)
     return f"{number}{NBSP}{symbol}" if lang == "fr" else f"{symbol}{number}"
 
