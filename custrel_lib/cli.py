@@ -11,7 +11,9 @@ import click
 
 from custrel_lib import __version__
 from custrel_lib.exceptions import CustrelError
+from custrel_lib.report import report_command
 from custrel_lib.sample import sample_command
+from custrel_lib.validate import validate_command
 
 
 class _Group(click.Group):
@@ -32,3 +34,5 @@ def main() -> None:
 
 
 main.add_command(sample_command)
+main.add_command(validate_command)
+main.add_command(report_command)

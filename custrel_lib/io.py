@@ -1,0 +1,531 @@
+"""Load the three tables of the data contract from CSV, Parquet or XLSX, with a problems report.
+
+Reading is done by DuckDB for CSV (every column as text; lines it cannot split into the expected fields go
+to its reject table with their line number) and by pandas for Parquet and XLSX. Values are then coerced
+column by column with vectorized checks; every row that fails a check is reported with its file, row
+number (the line a spreadsheet user sees: header = 1, first data row = 2; for Parquet the 1-based row), column,
+reason and raw value. Rows read = rows kept + rows rejected, per table, always (asserted).
+
+See ``docs/data_contract.md`` for the contract, the configuration and the list of reasons.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as _dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from custrel_lib.config import CustrelConfig, TableSpec, load_config
+from custrel_lib.exceptions import DataContractError, MissingColumnError
+from custrel_lib.problems import ProblemsReport
+
+# canonical column -> (kind, required)
+SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
+    "transactions": {
+        "customer_id": ("id", True),
+        "date": ("date", True),
+        "amount": ("amount", True),
+        "order_id": ("str", False),
+        "category": ("str", False),
+        "channel": ("str", False),
+    },
+    "customers": {
+        "customer_id": ("id", True),
+        "signup_date": ("date", False),
+        "contract_start": ("date", False),
+        "contract_end": ("date", False),
+        "end_reason": ("str", False),
+        "loyalty_member": ("bool", False),
+        "acquisition_channel": ("str", False),
+        "region": ("str", False),
+    },
+    "interactions": {
+        "customer_id": ("id", True),
+        "date": ("date", True),
+        "type": ("str", True),
+        "score": ("float", False),
+        "resolved": ("bool", False),
+    },
+}
+INTERACTION_TYPES = [
+    "nps",
+    "complaint",
+    "support",
+    "referral",
+    "review",
+    "besoin",
+    "recherche",
+    "choix",
+    "achat",
+    "decouverte",
+    "usage",
+    "recommandation",
+    "parrainage",
+]
+END_REASONS = ("voluntary", "involuntary")
+TRUE_VALUES = ("true", "vrai", "oui", "yes", "y", "o", "1", "x")
+FALSE_VALUES = ("false", "faux", "non", "no", "n", "0")
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%Y%m%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%Y/%m/%d",
+)
+SEPARATORS = (",", ";", "\t", "|")
+_NUMBER_CLEAN = re.compile(r"[\s\u00a0\u202f€$£]")
+
+
+@dataclass
+class LoadResult:
+    """The canonical tables, the problems report, the extraction date and what was detected."""
+
+    tables: dict[str, pd.DataFrame]
+    problems: ProblemsReport
+    as_of: pd.Timestamp
+    sources: dict[str, Path] = field(default_factory=dict)
+    formats: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+# --- reading raw text ----------------------------------------------------------------------------------
+
+
+def detect_encoding(path: Path, size: int = 1 << 22) -> str:
+    """``utf-8`` (with or without BOM) when the start of the file decodes as UTF-8, else ``latin-1``."""
+    with open(path, "rb") as fh:
+        head = fh.read(size)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < size)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace") as fh:
+        return fh.readline()
+
+
+def detect_separator(header: str) -> str:
+    """The candidate separator that splits the header line into the most fields."""
+    counts = {sep: header.count(sep) for sep in SEPARATORS}
+    best = max(counts, key=lambda s: counts[s])
+    return best if counts[best] else ","
+
+
+def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    import duckdb
+
+    encoding = spec.encoding or detect_encoding(spec.path)
+    encoding = {"utf8": "utf-8", "utf-8-sig": "utf-8", "iso-8859-1": "latin-1", "cp1252": "latin-1"}.get(
+        encoding.lower(), encoding.lower()
+    )
+    sep = spec.sep or detect_separator(_first_line(spec.path, encoding))
+    fmt.update(encoding=encoding, sep=sep)
+    con = duckdb.connect()
+    try:
+        rel = con.sql(
+            "SELECT * FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', "
+            "encoding = ?, store_rejects = true, ignore_errors = true, auto_detect = true)",
+            params=[str(spec.path), sep, encoding],
+        )
+        df = rel.df()
+        rejects = con.sql(
+            "SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
+        ).df()
+    except duckdb.Error as exc:
+        raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
+    finally:
+        con.close()
+    bad_lines = (
+        np.unique(rejects["line"].to_numpy(dtype=np.int64)) if len(rejects) else np.array([], np.int64)
+    )
+    n_total = len(df) + len(bad_lines)
+    all_lines = np.arange(2, n_total + 2, dtype=np.int64)
+    kept_lines = np.setdiff1d(all_lines, bad_lines, assume_unique=True)
+    return df, kept_lines, rejects
+
+
+def _read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """The file as read (values as text or native types), the row number of each row, DuckDB's rejects."""
+    if not spec.path.is_file():
+        raise DataContractError(f"Table '{spec.name}': file not found: {spec.path}")
+    fmt["format"] = spec.format
+    empty = pd.DataFrame(columns=["line", "column_name", "error_type", "csv_line", "error_message"])
+    try:
+        if spec.format == "csv":
+            return _read_csv(spec, fmt)
+        if spec.format == "parquet":
+            df = pd.read_parquet(spec.path)
+            return df, np.arange(1, len(df) + 1, dtype=np.int64), empty
+        df = pd.read_excel(spec.path, sheet_name=spec.sheet or 0, dtype=object)
+        return df, np.arange(2, len(df) + 2, dtype=np.int64), empty
+    except DataContractError:
+        raise
+    except Exception as exc:
+        raise DataContractError(
+            f"Cannot read {spec.path} as {spec.format}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+# --- coercion --------------------------------------------------------------------------------------------
+
+
+def _text(s: pd.Series) -> pd.Series:
+    out = s.astype("string").str.strip()
+    return out.mask(out == "")
+
+
+def _choose_date_format(values: pd.Series) -> str | None:
+    sample = values.dropna().head(2000)
+    if sample.empty:
+        return DATE_FORMATS[0]
+    scores = {f: pd.to_datetime(sample, format=f, errors="coerce").notna().mean() for f in DATE_FORMATS}
+    best = max(scores, key=lambda f: scores[f])
+    return best if scores[best] > 0 else None
+
+
+def _to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series, str | None]:
+    """Parsed dates (day precision) and the mask of non-empty values that could not be parsed."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+        return out.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=s.index), "native"
+    native = (
+        s.map(lambda v: isinstance(v, _dt.date)) if s.dtype == object else pd.Series(False, index=s.index)
+    )
+    text = _text(s.where(~native))
+    fmt = date_format or _choose_date_format(text)
+    parsed = pd.to_datetime(text, format=fmt, errors="coerce") if fmt else pd.Series(pd.NaT, index=s.index)
+    if native.any():
+        parsed = parsed.where(~native, pd.to_datetime(s.where(native), errors="coerce"))
+    bad = text.notna() & parsed.isna()
+    return pd.Series(parsed, index=s.index).dt.normalize().astype("datetime64[ns]"), bad, fmt
+
+
+def _to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series, str | None]:
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return s.astype("float64"), pd.Series(False, index=s.index), "native"
+    native = (
+        s.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)) if s.dtype == object else None
+    )
+    text = _text(s)
+    cleaned = text.str.replace(_NUMBER_CLEAN, "", regex=True)
+    if decimal is None:
+        sample = cleaned.dropna().head(2000)
+        comma = sample.str.fullmatch(r"[-+]?\d+(?:\.\d{3})*,\d+").mean() if len(sample) else 0.0
+        decimal = "," if comma and comma >= 0.5 else "."
+    if decimal == ",":
+        cleaned = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        cleaned = cleaned.str.replace(",", "", regex=False)
+    out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    if native is not None and native.any():
+        out = out.where(~native, pd.to_numeric(s.where(native), errors="coerce"))
+    bad = text.notna() & out.isna()
+    return out, bad, decimal
+
+
+def _to_bool(s: pd.Series, spec: TableSpec) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("boolean"), pd.Series(False, index=s.index)
+    trues = {v.lower() for v in (spec.true_values or TRUE_VALUES)}
+    falses = {v.lower() for v in (spec.false_values or FALSE_VALUES)}
+    text = _text(
+        s.map(lambda v: str(int(v)) if isinstance(v, bool | np.bool_) else v) if s.dtype == object else s
+    )
+    low = text.str.lower()
+    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    out[low.isin(trues).fillna(False).astype(bool)] = True
+    out[low.isin(falses).fillna(False).astype(bool)] = False
+    bad = text.notna() & out.isna()
+    return out, bad
+
+
+def _ascii_lower(s: pd.Series) -> pd.Series:
+    def fold(v: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", v) if not unicodedata.combining(c)).lower()
+
+    uniques = s.dropna().unique()
+    return s.map({u: fold(u) for u in uniques}).astype("string")
+
+
+# --- one table ----------------------------------------------------------------------------------------------
+
+
+class _Table:
+    """Collects the problems of one table while its columns are coerced."""
+
+    def __init__(self, name: str, spec: TableSpec, rows: np.ndarray):
+        self.name, self.spec = name, spec
+        self.file = spec.path.name
+        self.rows = pd.Series(rows, dtype="int64")
+        self.reject = pd.Series(False, index=self.rows.index)
+        self.frames: list[pd.DataFrame] = []
+
+    def report(
+        self, mask: pd.Series, column: str, reason: str, action: str, values: pd.Series, message: str
+    ) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if action == "rejected":
+            # A row already rejected for another reason is reported once per reason, counted once.
+            self.reject |= mask
+        if not mask.any():
+            return
+        self.frames.append(
+            pd.DataFrame(
+                {
+                    "table": self.name,
+                    "file": self.file,
+                    "row": self.rows[mask].to_numpy(),
+                    "column": column,
+                    "reason": reason,
+                    "action": action,
+                    "value": values[mask].astype("string").to_numpy(),
+                    "message": message,
+                }
+            )
+        )
+
+
+def _map_columns(name: str, spec: TableSpec, df: pd.DataFrame) -> pd.DataFrame:
+    df = df.rename(columns=lambda c: str(c).strip())
+    found = list(df.columns)
+    lower = {c.lower(): c for c in found}
+    rename = {}
+    for canonical, (_, required) in SCHEMA[name].items():
+        user = spec.columns.get(canonical)
+        if user is not None:
+            if user not in df.columns:
+                raise MissingColumnError(name, f"{user} (mapped to {canonical})", found, str(spec.path))
+            rename[user] = canonical
+        elif canonical in df.columns:
+            rename[canonical] = canonical
+        elif canonical.lower() in lower:
+            rename[lower[canonical.lower()]] = canonical
+        elif required:
+            raise MissingColumnError(name, canonical, found, str(spec.path))
+    out = df[list(rename)].rename(columns=rename)
+    for canonical in SCHEMA[name]:
+        if canonical not in out.columns:
+            out[canonical] = pd.Series(pd.NA, index=out.index, dtype=object)
+    return out[list(SCHEMA[name])]
+
+
+def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.DataFrame:
+    out = {}
+    for column, (kind, required) in SCHEMA[name].items():
+        s = raw[column].reset_index(drop=True)
+        empty = s.isna() | (s.astype("string").str.strip() == "")
+        if kind in ("id", "str"):
+            out[column] = _text(s)
+        elif kind == "date":
+            out[column], bad, used = _to_date(s, t.spec.date_format)
+            fmt.setdefault("date_format", {})[column] = used
+            if required:
+                t.report(
+                    bad, column, "unparseable_date", "rejected", s, f"cannot read this date (format {used})"
+                )
+            else:
+                t.report(
+                    bad,
+                    column,
+                    "unparseable_date",
+                    "repaired",
+                    s,
+                    f"cannot read this date (format {used}): emptied",
+                )
+        elif kind in ("amount", "float"):
+            out[column], bad, used = _to_number(s, t.spec.decimal)
+            fmt.setdefault("decimal", {})[column] = used
+            if kind == "amount":
+                t.report(bad, column, "non_numeric_amount", "rejected", s, "the amount is not a number")
+            else:
+                t.report(bad, column, "non_numeric_value", "repaired", s, "not a number: emptied")
+        elif kind == "bool":
+            out[column], bad = _to_bool(s, t.spec)
+            t.report(bad, column, "invalid_value", "repaired", s, "not a yes/no value: emptied")
+        if required:
+            reason = "missing_customer_id" if column == "customer_id" else "missing_value"
+            t.report(empty, column, reason, "rejected", s, f"{column} is empty")
+    df = pd.DataFrame(out)
+    return df
+
+
+def _finish(name: str, t: _Table, df: pd.DataFrame, problems: ProblemsReport, n_read: int) -> pd.DataFrame:
+    kept = df[~t.reject.to_numpy()].reset_index(drop=True)
+    for frame in t.frames:
+        problems.add(frame)
+    problems.set_counts(name, n_read, len(kept))
+    return kept
+
+
+def _report_rejects(t: _Table, rejects: pd.DataFrame, problems: ProblemsReport) -> None:
+    if len(rejects):
+        problems.add(
+            pd.DataFrame(
+                {
+                    "table": t.name,
+                    "file": t.file,
+                    "row": rejects["line"].astype("int64").to_numpy(),
+                    "column": rejects["column_name"].fillna("").astype(str).to_numpy(),
+                    "reason": "malformed_line",
+                    "action": "rejected",
+                    "value": rejects["csv_line"].astype(str).to_numpy(),
+                    "message": rejects["error_message"].astype(str).to_numpy(),
+                }
+            ).drop_duplicates(subset=["row"])
+        )
+
+
+def load_tables(
+    config: CustrelConfig | str | Path | None = None, as_of: str | pd.Timestamp | None = None
+) -> LoadResult:
+    """Load, coerce and check the tables described by ``config`` (a :class:`CustrelConfig` or a path).
+
+    ``as_of`` (else the config's ``analysis.as_of``, else the last valid transaction date) is the extraction
+    date: rows dated after it are rejected.
+    """
+    if not isinstance(config, CustrelConfig):
+        config = load_config(config)
+    problems = ProblemsReport(max_rejected_share=float(config.analysis.get("max_rejected_share", 0.5)))
+    as_of = as_of or config.analysis.get("as_of")
+    as_of_ts = pd.Timestamp(as_of).normalize() if as_of else None
+    tables: dict[str, pd.DataFrame] = {}
+    formats: dict[str, dict[str, Any]] = {}
+    sources: dict[str, Path] = {}
+    staged: dict[str, tuple[_Table, pd.DataFrame, int]] = {}
+    for name in ("transactions", "customers", "interactions"):
+        spec = config.tables.get(name)
+        if spec is None:
+            continue
+        fmt: dict[str, Any] = {}
+        raw, rows, rejects = _read_raw(spec, fmt)
+        mapped = _map_columns(name, spec, raw)
+        t = _Table(name, spec, rows)
+        _report_rejects(t, rejects, problems)
+        df = _coerce(name, t, mapped, fmt)
+        staged[name] = (t, df, len(df) + len(rejects["line"].unique()) if len(rejects) else len(df))
+        formats[name], sources[name] = fmt, spec.path
+
+    t, tx, _ = staged["transactions"]
+    if as_of_ts is None:
+        valid = tx["date"][~t.reject]
+        as_of_ts = valid.max() if valid.notna().any() else pd.Timestamp.today().normalize()
+    t.report(
+        tx["date"] > as_of_ts,
+        "date",
+        "future_date",
+        "rejected",
+        tx["date"].dt.strftime("%Y-%m-%d"),
+        f"after the extraction date {as_of_ts.date()}",
+    )
+    dup = tx["order_id"].notna() & ~t.reject & tx["order_id"].where(~t.reject).duplicated(keep="first")
+    t.report(
+        dup, "order_id", "duplicate_order_id", "rejected", tx["order_id"], "an earlier row has this order id"
+    )
+
+    if "customers" in staged:
+        c, cu, _ = staged["customers"]
+        dup = ~c.reject & cu["customer_id"].where(~c.reject).duplicated(keep="first")
+        c.report(
+            dup & cu["customer_id"].notna(),
+            "customer_id",
+            "duplicate_customer_id",
+            "rejected",
+            cu["customer_id"],
+            "an earlier row describes this customer",
+        )
+        c.report(
+            cu["signup_date"] > as_of_ts,
+            "signup_date",
+            "future_date",
+            "rejected",
+            cu["signup_date"].dt.strftime("%Y-%m-%d"),
+            f"signed up after the extraction date {as_of_ts.date()}",
+        )
+        reason = cu["end_reason"].str.lower()
+        bad = reason.notna() & ~reason.isin(END_REASONS)
+        c.report(
+            bad,
+            "end_reason",
+            "invalid_value",
+            "repaired",
+            cu["end_reason"],
+            f"end_reason must be one of {', '.join(END_REASONS)}: emptied",
+        )
+        cu["end_reason"] = reason.mask(bad)
+
+    if "interactions" in staged:
+        i, it, _ = staged["interactions"]
+        i.report(
+            it["date"] > as_of_ts,
+            "date",
+            "future_date",
+            "rejected",
+            it["date"].dt.strftime("%Y-%m-%d"),
+            f"after the extraction date {as_of_ts.date()}",
+        )
+        folded = _ascii_lower(it["type"])
+        i.report(
+            folded.notna() & ~folded.isin(INTERACTION_TYPES),
+            "type",
+            "invalid_value",
+            "flagged",
+            it["type"],
+            "unknown interaction type: kept, ignored by the analyses",
+        )
+        it["type"] = folded
+        nps = (folded == "nps") & it["score"].notna() & ~it["score"].between(0, 10)
+        i.report(
+            nps,
+            "score",
+            "invalid_value",
+            "repaired",
+            it["score"],
+            "an NPS score must be between 0 and 10: emptied",
+        )
+        it["score"] = it["score"].mask(nps)
+        known = set(tx["customer_id"][~t.reject].dropna())
+        if "customers" in staged:
+            known |= set(cu["customer_id"][~c.reject].dropna())
+            unknown = it["customer_id"].notna() & ~it["customer_id"].isin(known)
+            i.report(
+                unknown,
+                "customer_id",
+                "unknown_customer",
+                "rejected",
+                it["customer_id"],
+                "this customer is in neither customers nor transactions",
+            )
+
+    if "customers" in staged:
+        ids = cu["customer_id"][~c.reject]
+        missing = ~t.reject & tx["customer_id"].notna() & ~tx["customer_id"].isin(ids)
+        t.report(
+            missing,
+            "customer_id",
+            "not_in_customers",
+            "flagged",
+            tx["customer_id"],
+            "kept: this customer buys but is missing from the customers table",
+        )
+
+    for name, (tab, df, n_read) in staged.items():
+        tables[name] = _finish(name, tab, df, problems, n_read)
+    problems.rows = problems.rows.sort_values(["table", "row", "column"], kind="stable").reset_index(
+        drop=True
+    )
+    return LoadResult(tables=tables, problems=problems, as_of=as_of_ts, sources=sources, formats=formats)

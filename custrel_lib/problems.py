@@ -1,0 +1,123 @@
+"""The problems report: every row that was rejected, repaired or flagged while loading, and why.
+
+Invariant (checked by :mod:`custrel_lib.io` and the tests): for each table, rows read = rows kept + rows
+rejected. A row can carry several problems; it is counted once as rejected.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+COLUMNS = ["table", "file", "row", "column", "reason", "action", "value", "message"]
+
+REASONS = {
+    "malformed_line": "the line does not have the expected number of fields",
+    "missing_customer_id": "no customer id",
+    "missing_value": "a required value is empty",
+    "unparseable_date": "the date cannot be read with the expected format",
+    "non_numeric_amount": "the amount is not a number",
+    "non_numeric_value": "the value is not a number",
+    "invalid_value": "the value is outside its allowed set or range",
+    "duplicate_order_id": "an earlier row has the same order id",
+    "duplicate_customer_id": "an earlier row describes the same customer",
+    "future_date": "the date is after the extraction date (as_of)",
+    "unknown_customer": "the customer is in neither the customers nor the transactions table",
+    "not_in_customers": "the customer buys but is missing from the customers table",
+}
+
+
+@dataclass
+class ProblemsReport:
+    """Rows rejected (not kept), repaired (kept, value fixed or emptied) or flagged (kept as is)."""
+
+    rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COLUMNS))
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    max_rejected_share: float = 0.5
+
+    def add(self, frame: pd.DataFrame) -> None:
+        if len(frame):
+            frame = frame.reindex(columns=COLUMNS)
+            self.rows = frame if self.rows.empty else pd.concat([self.rows, frame], ignore_index=True)
+
+    def set_counts(self, table: str, read: int, kept: int) -> None:
+        rejected = read - kept
+        flagged = self.rows[(self.rows["table"] == table) & (self.rows["action"] == "rejected")]
+        n_rows = int(flagged["row"].nunique())
+        if n_rows != rejected:
+            raise AssertionError(f"{table}: {read} read, {kept} kept, but {n_rows} rows reported rejected")
+        self.counts[table] = {"read": read, "kept": kept, "rejected": rejected}
+
+    def rows_rejected(self, table: str) -> int:
+        return self.counts.get(table, {}).get("rejected", 0)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Problems counted per table, reason and action."""
+        if self.rows.empty:
+            return pd.DataFrame(columns=["table", "reason", "action", "column", "rows"])
+        return (
+            self.rows.groupby(["table", "reason", "action"], sort=True)
+            .agg(column=("column", lambda s: ", ".join(sorted(set(map(str, s))))), rows=("row", "nunique"))
+            .reset_index()
+        )
+
+    @property
+    def fatal_reasons(self) -> list[str]:
+        """Why the required data is unusable (empty when it is usable)."""
+        reasons = []
+        tx = self.counts.get("transactions")
+        if tx is None:
+            reasons.append("the transactions table was not loaded")
+        elif tx["kept"] == 0:
+            reasons.append("no transaction row could be kept")
+        elif tx["read"] and tx["rejected"] / tx["read"] > self.max_rejected_share:
+            reasons.append(
+                f"{tx['rejected']:,} of {tx['read']:,} transaction rows were rejected "
+                f"(more than {self.max_rejected_share:.0%})"
+            )
+        return reasons
+
+    @property
+    def is_fatal(self) -> bool:
+        return bool(self.fatal_reasons)
+
+    def counts_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [{"table": t, **c} for t, c in self.counts.items()], columns=["table", "read", "kept", "rejected"]
+        )
+
+    def to_text(self, max_rows: int = 20) -> str:
+        """Plain-text tables for the terminal."""
+        parts = ["Rows per table:", self.counts_frame().to_string(index=False)]
+        if self.rows.empty:
+            parts.append("\nNo problem found.")
+        else:
+            parts += ["\nProblems by reason:", self.summary.to_string(index=False)]
+            shown = self.rows.head(max_rows)[["table", "file", "row", "column", "reason", "action", "value"]]
+            parts += [
+                f"\nFirst {len(shown)} of {len(self.rows):,} problem rows:",
+                shown.to_string(index=False),
+            ]
+        for reason in self.fatal_reasons:
+            parts.append(f"\nUNUSABLE: {reason}.")
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        def table(df: pd.DataFrame) -> str:
+            # Raw values come from the data: escaped, never live HTML.
+            return df.to_html(index=False, escape=True, na_rep="")
+
+        body = [f"<p><b>Rows per table</b></p>{table(self.counts_frame())}"]
+        if self.rows.empty:
+            body.append("<p>No problem found.</p>")
+        else:
+            body.append(f"<p><b>Problems by reason</b></p>{table(self.summary)}")
+            body.append(
+                f"<p><b>First problem rows</b> (of {len(self.rows):,})</p>{table(self.rows.head(20))}"
+            )
+        for reason in self.fatal_reasons:
+            body.append(f"<p style='color:#b00020'><b>Unusable:</b> {html.escape(reason)}.</p>")
+        return "<div class='custrel-problems'>" + "".join(body) + "</div>"

@@ -1,0 +1,244 @@
+"""Loading: every format gives the same tables; every bad row is reported with its row and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from custrel_lib.config import load_config, parse_config
+from custrel_lib.exceptions import ConfigError, DataContractError, MissingColumnError
+from custrel_lib.io import load_tables
+from custrel_lib.validate import validate_command
+
+TX = pd.DataFrame(
+    {
+        "customer_id": ["C1", "C1", "C2", "C3"],
+        "date": pd.to_datetime(["2024-01-05", "2024-02-10", "2024-03-01", "2024-12-31"]),
+        "amount": [12.5, -3.25, 1234.75, 40.0],
+        "order_id": ["O1", "O1-R", "O2", "O3"],
+        "category": ["Électroménager", "Électroménager", "Jouets", "Textile"],
+        "channel": ["magasin", "web", "app", "web"],
+    }
+)
+
+
+def _write_config(folder: Path, body: str) -> Path:
+    path = folder / "custrel.yml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def _french_csv(path: Path, encoding: str) -> None:
+    lines = ["Client;Date achat;Montant;Commande;Rayon;Canal"]
+    for row in TX.itertuples():
+        amount = f"{row.amount:.2f}".replace(".", ",")
+        lines.append(
+            f"{row.customer_id};{row.date:%d/%m/%Y};{amount};{row.order_id};{row.category};{row.channel}"
+        )
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+
+
+FRENCH_MAPPING = """
+    columns: {customer_id: Client, date: Date achat, amount: Montant, order_id: Commande, category: Rayon, channel: Canal}
+"""
+
+
+def test_sample_loads_without_problems(sample_tables):
+    result = load_tables(None)
+    assert result.as_of == pd.Timestamp("2025-12-31")
+    for name, df in sample_tables.items():
+        pd.testing.assert_frame_equal(result.tables[name], df)
+        assert result.problems.counts[name] == {"read": len(df), "kept": len(df), "rejected": 0}
+    assert result.problems.rows.empty and not result.problems.is_fatal
+
+
+@pytest.mark.parametrize(
+    "variant", ["csv", "french-latin1", "french-bom", "french-detected", "parquet", "xlsx"]
+)
+def test_every_format_gives_identical_tables(tmp_path, variant):
+    if variant == "csv":
+        TX.assign(date=TX["date"].dt.strftime("%Y-%m-%d")).to_csv(tmp_path / "tx.csv", index=False)
+        table = "{path: tx.csv}"
+    elif variant == "parquet":
+        TX.to_parquet(tmp_path / "tx.parquet")
+        table = "{path: tx.parquet}"
+    elif variant == "xlsx":
+        TX.to_excel(tmp_path / "tx.xlsx", index=False, sheet_name="Ventes")
+        table = "{path: tx.xlsx, sheet: Ventes}"
+    else:
+        encoding = "latin-1" if variant == "french-latin1" else "utf-8-sig"
+        _french_csv(tmp_path / "tx.csv", encoding)
+        if variant == "french-detected":
+            # Separator, encoding and decimal comma are detected; only names and the date format are given.
+            table = "\n    path: tx.csv\n    date_format: '%d/%m/%Y'" + FRENCH_MAPPING
+        else:
+            table = (
+                "\n    path: tx.csv\n    sep: ';'\n    decimal: ','\n    date_format: '%d/%m/%Y'"
+                + f"\n    encoding: {'latin-1' if encoding == 'latin-1' else 'utf-8'}"
+                + FRENCH_MAPPING
+            )
+    config = _write_config(tmp_path, f"tables:\n  transactions: {table}\n")
+    result = load_tables(config)
+    expected = TX.astype({c: "string" for c in ("customer_id", "order_id", "category", "channel")})
+    pd.testing.assert_frame_equal(result.tables["transactions"], expected)
+    assert result.problems.counts["transactions"] == {"read": 4, "kept": 4, "rejected": 0}
+    if variant.startswith("french"):
+        assert result.formats["transactions"]["sep"] == ";"
+        assert result.formats["transactions"]["decimal"]["amount"] == ","
+    if variant == "french-detected":
+        assert result.formats["transactions"]["encoding"] == "utf-8"
+
+
+def test_latin1_is_detected(tmp_path):
+    _french_csv(tmp_path / "tx.csv", "latin-1")
+    config = _write_config(
+        tmp_path, "tables:\n  transactions:\n    path: tx.csv\n    date_format: '%d/%m/%Y'" + FRENCH_MAPPING
+    )
+    result = load_tables(config)
+    assert result.formats["transactions"]["encoding"] == "latin-1"
+    assert result.tables["transactions"]["category"].iloc[0] == "Électroménager"
+
+
+BAD_TX = """customer_id,date,amount,order_id,category,channel
+C1,2024-01-05,10.00,O1,Jouets,web
+C2,2024-13-45,10.00,O2,Jouets,web
+C3,2024-01-07,dix euros,O3,Jouets,web
+,2024-01-08,10.00,O4,Jouets,web
+C5,2024-01-09,10.00,O1,Jouets,web
+C6,2030-01-01,10.00,O6,Jouets,web
+C7,2024-01-10,10.00,O7,Jouets,web,extra field
+C8,2024-01-11,-5.50,O8-R,Jouets,web
+C9,2024-01-12,3.00,O9,Jouets,web
+"""
+BAD_CUSTOMERS = """customer_id,signup_date,loyalty_member,end_reason
+C1,2023-12-01,oui,
+C1,2023-12-02,non,
+C2,pas une date,peut-être,divorce
+C8,2023-01-01,non,
+"""
+BAD_INTERACTIONS = """customer_id,date,type,score,resolved
+C1,2024-01-06,NPS,9,
+C1,2024-01-07,nps,14,
+C99,2024-01-08,complaint,,false
+C8,2024-01-09,Découverte,,
+C8,2024-01-10,pigeon voyageur,,
+"""
+
+
+@pytest.fixture
+def bad_data(tmp_path):
+    (tmp_path / "tx.csv").write_text(BAD_TX, encoding="utf-8")
+    (tmp_path / "cu.csv").write_text(BAD_CUSTOMERS, encoding="utf-8")
+    (tmp_path / "it.csv").write_text(BAD_INTERACTIONS, encoding="utf-8")
+    config = _write_config(
+        tmp_path,
+        "tables:\n  transactions: {path: tx.csv}\n  customers: {path: cu.csv}\n  interactions: {path: it.csv}\n"
+        "analysis: {as_of: 2024-12-31}\n",
+    )
+    return load_tables(config)
+
+
+def test_every_kind_of_bad_row_is_reported_and_nothing_is_lost(bad_data):
+    problems = bad_data.problems
+    rows = problems.rows
+    got = {(r.table, r.row, r.column, r.reason, r.action) for r in rows.itertuples()}
+    expected = {
+        ("transactions", 3, "date", "unparseable_date", "rejected"),
+        ("transactions", 4, "amount", "non_numeric_amount", "rejected"),
+        ("transactions", 5, "customer_id", "missing_customer_id", "rejected"),
+        ("transactions", 6, "order_id", "duplicate_order_id", "rejected"),
+        ("transactions", 7, "date", "future_date", "rejected"),
+        ("transactions", 8, "", "malformed_line", "rejected"),
+        ("transactions", 10, "customer_id", "not_in_customers", "flagged"),
+        ("customers", 3, "customer_id", "duplicate_customer_id", "rejected"),
+        ("customers", 4, "signup_date", "unparseable_date", "repaired"),
+        ("customers", 4, "loyalty_member", "invalid_value", "repaired"),
+        ("customers", 4, "end_reason", "invalid_value", "repaired"),
+        ("interactions", 3, "score", "invalid_value", "repaired"),
+        ("interactions", 4, "customer_id", "unknown_customer", "rejected"),
+        ("interactions", 6, "type", "invalid_value", "flagged"),
+    }
+    # The malformed line's column is whatever DuckDB names (often empty): compare without it.
+    assert {g for g in got if g[3] != "malformed_line"} == {e for e in expected if e[3] != "malformed_line"}
+    assert any(r.reason == "malformed_line" and r.row == 8 for r in rows.itertuples())
+    assert rows.loc[rows["reason"] == "non_numeric_amount", "value"].tolist() == ["dix euros"]
+    # Nothing lost: read = kept + rejected, per table, and the counts match the tables.
+    assert problems.counts["transactions"] == {"read": 9, "kept": 3, "rejected": 6}
+    assert problems.counts["customers"] == {"read": 4, "kept": 3, "rejected": 1}
+    assert problems.counts["interactions"] == {"read": 5, "kept": 4, "rejected": 1}
+    for name, df in bad_data.tables.items():
+        c = problems.counts[name]
+        assert c["read"] == c["kept"] + c["rejected"] and len(df) == c["kept"]
+    tx = bad_data.tables["transactions"]
+    assert tx["customer_id"].tolist() == ["C1", "C8", "C9"] and tx["amount"].tolist() == [10.0, -5.5, 3.0]
+    it = bad_data.tables["interactions"]
+    assert it["type"].tolist() == ["nps", "nps", "decouverte", "pigeon voyageur"]
+    assert pd.isna(it["score"].iloc[1]) and it["score"].iloc[0] == 9.0
+    # 6 of 9 transaction rows rejected is more than the default 50 %: the data is called unusable.
+    assert problems.is_fatal and "6 of 9" in problems.fatal_reasons[0]
+    text = problems.to_text()
+    assert "duplicate_order_id" in text and "tx.csv" in text
+
+
+def test_problem_values_are_escaped_in_html(tmp_path):
+    (tmp_path / "tx.csv").write_text(
+        "customer_id,date,amount\nC1,2024-01-01,<script>alert(1)</script>\nC1,2024-01-02,5\n",
+        encoding="utf-8",
+    )
+    result = load_tables(_write_config(tmp_path, "tables:\n  transactions: {path: tx.csv}\n"))
+    page = result.problems._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_missing_column_names_file_column_and_found_columns(tmp_path):
+    (tmp_path / "tx.csv").write_text("client,date,montant\nC1,2024-01-01,5\n", encoding="utf-8")
+    config = _write_config(
+        tmp_path, "tables:\n  transactions: {path: tx.csv, columns: {customer_id: client}}\n"
+    )
+    with pytest.raises(MissingColumnError) as err:
+        load_tables(config)
+    message = str(err.value)
+    assert "tx.csv" in message and "'amount'" in message and "client, date, montant" in message
+
+
+def test_unreadable_file_and_bad_config_are_clear(tmp_path):
+    config = _write_config(tmp_path, "tables:\n  transactions: {path: nowhere.csv}\n")
+    with pytest.raises(DataContractError, match=r"nowhere\.csv"):
+        load_tables(config)
+    with pytest.raises(ConfigError, match="unknown key"):
+        parse_config({"tables": {"transactions": {"path": "x.csv"}}, "colour": "red"})
+    with pytest.raises(ConfigError, match=r"tables\.transactions is required"):
+        parse_config({"tables": {}})
+    bad_yaml = tmp_path / "bad.yml"
+    bad_yaml.write_text("tables:\n  transactions: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="line"):
+        load_config(bad_yaml)
+
+
+def test_date_format_yyyymmdd_and_mapping(tmp_path):
+    (tmp_path / "tx.csv").write_text("ID;JOUR;EUR\nA;20240131;1,5\nA;20240229;2\n", encoding="utf-8")
+    config = _write_config(
+        tmp_path,
+        "tables:\n  transactions:\n    path: tx.csv\n    date_format: '%Y%m%d'\n"
+        "    columns: {customer_id: ID, date: JOUR, amount: EUR}\n",
+    )
+    tx = load_tables(config).tables["transactions"]
+    assert tx["date"].tolist() == [pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-29")]
+    assert tx["amount"].tolist() == [1.5, 2.0]
+
+
+def test_validate_command(tmp_path, bad_data):
+    runner = CliRunner()
+    ok = runner.invoke(validate_command, [])
+    assert ok.exit_code == 0, ok.output
+    assert "transactions" in ok.output and "No problem found" in ok.output
+    (tmp_path / "tx.csv").write_text(
+        "customer_id,date,amount\nC1,pas de date,5\n,2024-01-01,x\n", encoding="utf-8"
+    )
+    config = _write_config(tmp_path, "tables:\n  transactions: {path: tx.csv}\n")
+    bad = runner.invoke(validate_command, ["--config", str(config)])
+    assert bad.exit_code == 1
+    assert "UNUSABLE" in bad.output and "unparseable_date" in bad.output
