@@ -1,0 +1,316 @@
+"""The typology as data: ordered stage rules, validated, compiled to one CASE expression in the engine.
+
+A rule set is a list (first match wins; the last rule is the catch-all, without ``when``)::
+
+    - stage: prospect
+      when: {feature: n_purchases, op: "==", value: 0}
+    - stage: separe
+      when:
+        any:
+          - all: [{feature: n_purchases, op: ">=", value: 2}, {feature: active, op: "==", value: false}]
+          - {feature: contract_ended, op: "==", value: true}
+    - stage: flirt          # catch-all
+
+A condition is ``{feature, op, value}``, ``{all: [...]}`` or ``{any: [...]}``. Operators: ``== != < <= > >=
+in not_in is_null not_null``. A value ``{horizon: 1.5}`` means 1.5 times the separation horizon H. Comparisons
+with a missing feature value are false (SQL semantics), in the engine and in the pandas reference alike.
+The packaged defaults are the ``rules`` of ``custrel_lib/stages.yml``; ``custrel.yml`` can replace them
+(``stages: {rules: [...]}`` or ``stages: {rules_file: my_rules.yml}``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pandas as pd
+import yaml
+
+from custrel_lib import typology
+from custrel_lib.exceptions import RuleError
+from custrel_lib.features import FEATURE_COLUMNS
+from custrel_lib.paths import DEFAULT_STAGES_FILE
+
+OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null")
+OP_WORDS = {
+    "fr": {
+        "==": "=",
+        "!=": "≠",
+        "<": "<",
+        "<=": "≤",
+        ">": ">",
+        ">=": "≥",
+        "in": "parmi",
+        "not_in": "hors de",
+        "is_null": "inconnu",
+        "not_null": "connu",
+        "all": " et ",
+        "any": " ou ",
+        "always": "tous les autres",
+    },
+    "en": {
+        "==": "=",
+        "!=": "≠",
+        "<": "<",
+        "<=": "≤",
+        ">": ">",
+        ">=": "≥",
+        "in": "in",
+        "not_in": "not in",
+        "is_null": "unknown",
+        "not_null": "known",
+        "all": " and ",
+        "any": " or ",
+        "always": "everyone else",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    stage: str
+    when: dict | None  # None: catch-all
+    note: str = ""
+
+
+def _check_condition(cond: Any, where: str, features: set[str]) -> None:
+    if not isinstance(cond, dict):
+        raise RuleError(f"{where}: a condition must be a mapping, got {cond!r}.")
+    keys = set(cond)
+    if keys & {"all", "any"}:
+        if len(keys) != 1:
+            raise RuleError(f"{where}: 'all'/'any' must be alone in their condition, found {sorted(keys)}.")
+        ((kind, items),) = cond.items()
+        if not isinstance(items, list) or not items:
+            raise RuleError(f"{where}: '{kind}' needs a non-empty list of conditions.")
+        for i, item in enumerate(items):
+            _check_condition(item, f"{where}.{kind}[{i}]", features)
+        return
+    unknown = keys - {"feature", "op", "value"}
+    if unknown or "feature" not in cond or "op" not in cond:
+        raise RuleError(
+            f"{where}: a condition is {{feature, op, value}}, all or any; got keys {sorted(keys)}."
+        )
+    if cond["feature"] not in features:
+        raise RuleError(
+            f"{where}: unknown feature {cond['feature']!r}. Known features: {', '.join(sorted(features))}."
+        )
+    if cond["op"] not in OPERATORS:
+        raise RuleError(f"{where}: unknown operator {cond['op']!r}. Use one of: {' '.join(OPERATORS)}.")
+    if cond["op"] in ("is_null", "not_null"):
+        return
+    if "value" not in cond:
+        raise RuleError(f"{where}: operator {cond['op']!r} needs a value.")
+    value = cond["value"]
+    if cond["op"] in ("in", "not_in") and not isinstance(value, list):
+        raise RuleError(f"{where}: operator {cond['op']!r} needs a list of values.")
+    if isinstance(value, dict) and (
+        set(value) != {"horizon"} or not isinstance(value["horizon"], int | float)
+    ):
+        raise RuleError(f"{where}: a computed value must be {{horizon: <number>}}, got {value!r}.")
+
+
+class RuleSet:
+    """Validated stage rules; ``compile(table, horizon)`` gives the CASE expression."""
+
+    def __init__(self, rules: list[Rule], source: str = "rules"):
+        self.rules, self.source = rules, source
+
+    @classmethod
+    def from_obj(cls, obj: Any, source: str = "rules", features: list[str] | None = None) -> RuleSet:
+        """From a list of mappings (as in YAML), a mapping with ``rules`` or ``rules_file``, a path or a RuleSet."""
+        if isinstance(obj, RuleSet):
+            return obj
+        if obj is None:
+            return default_rules()
+        if isinstance(obj, str | Path):
+            path = Path(obj)
+            try:
+                obj = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError) as exc:
+                raise RuleError(f"Cannot read stage rules from {path}: {exc}") from exc
+            source = str(path)
+        if isinstance(obj, dict):
+            if "rules_file" in obj:
+                return cls.from_obj(Path(obj["rules_file"]), features=features)
+            if "rules" not in obj:
+                raise RuleError(f"{source}: expected a 'rules' list (or 'rules_file').")
+            obj = obj["rules"]
+        if not isinstance(obj, list) or not obj:
+            raise RuleError(f"{source}: the rules must be a non-empty list.")
+        known = set(features or FEATURE_COLUMNS)
+        codes = set(typology.stage_order())
+        rules, seen = [], set()
+        for i, item in enumerate(obj):
+            where = f"{source}[{i}]"
+            if not isinstance(item, dict) or "stage" not in item:
+                raise RuleError(f"{where}: each rule needs a 'stage' (and a 'when' except the last).")
+            extra = set(item) - {"stage", "when", "note"}
+            if extra:
+                raise RuleError(f"{where}: unknown key(s) {sorted(extra)}; a rule has stage, when, note.")
+            stage = item["stage"]
+            if stage not in codes:
+                raise RuleError(
+                    f"{where}: unknown stage {stage!r}. Stages: {', '.join(typology.stage_order())}."
+                )
+            if stage in seen:
+                raise RuleError(f"{where}: stage {stage!r} has two rules; merge them with 'any'.")
+            seen.add(stage)
+            when = item.get("when")
+            if when is None and i != len(obj) - 1:
+                later = ", ".join(r["stage"] for r in obj[i + 1 :] if isinstance(r, dict) and "stage" in r)
+                raise RuleError(
+                    f"{where}: {stage!r} has no condition (catch-all) but is not last: "
+                    f"{later} would be unreachable."
+                )
+            if when is not None:
+                _check_condition(when, f"{where}.when", known)
+            rules.append(Rule(stage=stage, when=when, note=str(item.get("note", ""))))
+        if rules[-1].when is not None:
+            raise RuleError(
+                f"{source}: the last rule must be a catch-all (no 'when'), so every customer has a stage."
+            )
+        return cls(rules, source)
+
+    @property
+    def stages(self) -> list[str]:
+        return [r.stage for r in self.rules]
+
+    # --- compilation -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _value(value: Any, horizon: float) -> Any:
+        return float(value["horizon"]) * float(horizon) if isinstance(value, dict) else value
+
+    def _ibis(self, cond: dict, t: ibis.Table, horizon: float):
+        if "all" in cond or "any" in cond:
+            parts = [self._ibis(c, t, horizon) for c in cond.get("all", cond.get("any"))]
+            out = parts[0]
+            for part in parts[1:]:
+                out = (out & part) if "all" in cond else (out | part)
+            return out
+        col, op = t[cond["feature"]], cond["op"]
+        if op == "is_null":
+            return col.isnull()
+        if op == "not_null":
+            return col.notnull()
+        v = self._value(cond["value"], horizon)
+        expr = {
+            "==": lambda: col == v,
+            "!=": lambda: col != v,
+            "<": lambda: col < v,
+            "<=": lambda: col <= v,
+            ">": lambda: col > v,
+            ">=": lambda: col >= v,
+            "in": lambda: col.isin(v),
+            "not_in": lambda: col.notin(v),
+        }[op]()
+        return expr.fill_null(False)
+
+    def compile(self, t: ibis.Table, horizon: float) -> ibis.Value:
+        """One CASE expression over the feature table ``t``: first matching rule wins."""
+        case = []
+        for rule in self.rules[:-1]:
+            case.append((self._ibis(rule.when, t, horizon), rule.stage))
+        return ibis.cases(*case, else_=self.rules[-1].stage)
+
+    def _pandas(self, cond: dict, df: pd.DataFrame, horizon: float) -> pd.Series:
+        if "all" in cond or "any" in cond:
+            parts = [self._pandas(c, df, horizon) for c in cond.get("all", cond.get("any"))]
+            out = parts[0]
+            for part in parts[1:]:
+                out = (out & part) if "all" in cond else (out | part)
+            return out
+        col, op = df[cond["feature"]], cond["op"]
+        if op == "is_null":
+            return col.isna()
+        if op == "not_null":
+            return col.notna()
+        v = self._value(cond["value"], horizon)
+        known = col.notna()
+        res = {
+            "==": lambda: col == v,
+            "!=": lambda: col != v,
+            "<": lambda: col < v,
+            "<=": lambda: col <= v,
+            ">": lambda: col > v,
+            ">=": lambda: col >= v,
+            "in": lambda: col.isin(v),
+            "not_in": lambda: ~col.isin(v),
+        }[op]()
+        return (res & known).astype(bool)
+
+    def assign_pandas(self, df: pd.DataFrame, horizon: float) -> pd.Series:
+        """The reference: the same rules evaluated with pandas."""
+        stage = pd.Series(self.rules[-1].stage, index=df.index, dtype=object)
+        done = pd.Series(False, index=df.index)
+        for rule in self.rules[:-1]:
+            hit = self._pandas(rule.when, df, horizon) & ~done
+            stage[hit] = rule.stage
+            done |= hit
+        return stage
+
+    def matches(self, row: pd.Series, horizon: float) -> list[bool]:
+        """For one customer (a feature row), whether each rule's condition holds."""
+        df = row.to_frame().T.infer_objects()
+        return [
+            True if r.when is None else bool(self._pandas(r.when, df, horizon).iloc[0]) for r in self.rules
+        ]
+
+    # --- display -----------------------------------------------------------------------------------------
+
+    def describe(self, cond: dict | None, lang: str = "fr", horizon: float | None = None) -> str:
+        words = OP_WORDS[typology._check_lang(lang)]
+        if cond is None:
+            return words["always"]
+        if "all" in cond or "any" in cond:
+            kind = "all" if "all" in cond else "any"
+            parts = [self.describe(c, lang, horizon) for c in cond[kind]]
+            if kind == "any":
+                parts = [f"({p})" if "all" in c else p for p, c in zip(parts, cond[kind], strict=True)]
+            inner = words[kind].join(parts)
+            return f"({inner})" if kind == "any" and len(cond) == 1 else inner
+        op = words[cond["op"]]
+        if cond["op"] in ("is_null", "not_null"):
+            return f"{cond['feature']} {op}"
+        v = cond["value"]
+        if isinstance(v, dict):
+            text = f"{v['horizon']:g} × H"
+            if horizon:
+                text += (
+                    f" ({v['horizon'] * horizon:.0f} j)"
+                    if lang == "fr"
+                    else f" ({v['horizon'] * horizon:.0f} d)"
+                )
+        elif isinstance(v, bool):
+            text = {True: {"fr": "oui", "en": "yes"}, False: {"fr": "non", "en": "no"}}[v][lang]
+        else:
+            text = str(v)
+        return f"{cond['feature']} {op} {text}"
+
+    def to_frame(self, lang: str = "fr", horizon: float | None = None) -> pd.DataFrame:
+        """The rules in reading order: rank, stage code, label, conditions in words."""
+        cols = {
+            "fr": ("ordre", "étape", "code", "conditions"),
+            "en": ("order", "stage", "code", "conditions"),
+        }[lang]
+        return pd.DataFrame(
+            [
+                (i + 1, typology.stage_label(r.stage, lang), r.stage, self.describe(r.when, lang, horizon))
+                for i, r in enumerate(self.rules)
+            ],
+            columns=list(cols),
+        )
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False, escape=True)
+
+    def __repr__(self) -> str:
+        return f"RuleSet({' > '.join(self.stages)})"
+
+
+def default_rules() -> RuleSet:
+    doc = yaml.safe_load(DEFAULT_STAGES_FILE.read_text(encoding="utf-8"))
+    return RuleSet.from_obj(doc["rules"], source=f"{DEFAULT_STAGES_FILE.name}:rules")

@@ -1,0 +1,339 @@
+"""Place every customer in a relationship stage at every snapshot: :class:`StageModel`.
+
+The features (:mod:`custrel_lib.features`) and the rules' CASE expression (:mod:`custrel_lib.rules`) run in the
+engine (DuckDB through Ibis by default); only ``customer_id, snapshot, stage, ambassador`` come back.
+``backend="pandas"`` runs the plain reference implementation instead (small data).
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ibis
+import pandas as pd
+
+from custrel_lib import typology
+from custrel_lib.exceptions import ConfigError, DataContractError
+from custrel_lib.features import (
+    EPOCH,
+    FEATURE_COLUMNS,
+    features_engine,
+    features_pandas,
+    horizon_from_gaps,
+    horizon_pandas,
+    snapshot_dates,
+    to_pandas_features,
+)
+from custrel_lib.i18n import format_number, format_percent
+from custrel_lib.rules import RuleSet
+
+PROFILE_TEXT = {
+    "fr": {
+        "stage": "Étape",
+        "customers": "Clients",
+        "share": "Part des clients",
+        "revenue_share": "Part du CA (12 mois)",
+        "median_tenure_days": "Ancienneté médiane (jours)",
+        "mean_nps": "NPS moyen",
+        "complaint_rate": "Clients avec réclamation (3 mois)",
+    },
+    "en": {
+        "stage": "Stage",
+        "customers": "Customers",
+        "share": "Share of customers",
+        "revenue_share": "Share of revenue (12 months)",
+        "median_tenure_days": "Median tenure (days)",
+        "mean_nps": "Mean NPS",
+        "complaint_rate": "Customers with a complaint (3 months)",
+    },
+}
+
+
+def _html_table(df: pd.DataFrame, lang: str, percent: Sequence[str] = (), title: str = "") -> str:
+    """A small styled table; every cell is escaped (labels can come from data)."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = []
+    for _, row in df.iterrows():
+        cells = []
+        for col, v in row.items():
+            if isinstance(v, float) and pd.isna(v):
+                text = ""
+            elif col in percent:
+                text = format_percent(v, lang)
+            elif isinstance(v, int | float):
+                text = format_number(v, lang, decimals=0 if float(v).is_integer() else 1)
+            else:
+                text = str(v)
+            cells.append(f"<td>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    caption = f"<caption>{html.escape(title)}</caption>" if title else ""
+    return f"<table class='custrel-table'>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+@dataclass
+class StageProfiles:
+    """One row per stage at a snapshot; ``table`` has the numbers, ``_repr_html_`` the display."""
+
+    table: pd.DataFrame
+    snapshot: pd.Timestamp
+    lang: str = "fr"
+
+    def display_frame(self) -> pd.DataFrame:
+        text = PROFILE_TEXT[self.lang]
+        df = self.table.copy()
+        df["stage"] = df["stage"].map(lambda c: typology.stage_label(c, self.lang))
+        return df[list(text)].rename(columns=text)
+
+    def _repr_html_(self) -> str:
+        text = PROFILE_TEXT[self.lang]
+        title = ("Profil des étapes au " if self.lang == "fr" else "Stage profiles at ") + str(
+            self.snapshot.date()
+        )
+        return _html_table(
+            self.display_frame(),
+            self.lang,
+            percent=(text["share"], text["revenue_share"], text["complaint_rate"]),
+            title=title,
+        )
+
+
+@dataclass
+class Explanation:
+    """Why a customer is in its stage: each rule in order, whether it matched, and the feature values."""
+
+    customer_id: str
+    snapshot: pd.Timestamp
+    stage: str
+    rules: pd.DataFrame
+    features: pd.Series
+    lang: str = "fr"
+
+    def __str__(self) -> str:
+        head = f"{self.customer_id} @ {self.snapshot.date()}: {typology.stage_label(self.stage, self.lang)}"
+        return head + "\n" + self.rules.to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        fr = self.lang == "fr"
+        head = (
+            f"<p><b>{html.escape(str(self.customer_id))}</b> "
+            + ("au " if fr else "at ")
+            + f"{self.snapshot.date()} : <b>{html.escape(typology.stage_label(self.stage, self.lang))}</b></p>"
+        )
+        feats = self.features.to_frame(name="valeur" if fr else "value").reset_index(names="feature")
+        return head + _html_table(self.rules, self.lang) + _html_table(feats, self.lang)
+
+
+class StageModel:
+    """Relationship stage of every customer at every snapshot.
+
+    Parameters
+    ----------
+    rules : None, path, list, mapping or RuleSet
+        Stage rules; ``None`` is the packaged default (``custrel_lib/stages.yml``).
+    cadence : "month", "quarter" or a list of dates
+        Snapshots: period ends from the first known customer to ``as_of`` (which closes the last period).
+    horizon_days : float, optional
+        The separation horizon H; ``None`` or 0 derives it from the data (``horizon_quantile`` of repeat
+        customers' inter-purchase gaps, each customer weighing the same).
+    backend : None, an Ibis backend, or "pandas"
+        ``None`` is a new in-process DuckDB connection.
+    verbose : bool
+        Print each step and its duration.
+    """
+
+    def __init__(
+        self,
+        rules=None,
+        cadence: str | Sequence = "month",
+        horizon_days: float | None = None,
+        horizon_quantile: float = 0.95,
+        backend=None,
+        verbose: bool = False,
+    ):
+        if isinstance(cadence, str) and cadence not in ("month", "quarter"):
+            raise ConfigError(f"Unknown cadence {cadence!r}: use 'month', 'quarter' or a list of dates.")
+        if not 0.5 <= horizon_quantile < 1:
+            raise ConfigError(f"horizon_quantile must be in [0.5, 1), got {horizon_quantile}.")
+        if horizon_days is not None and horizon_days < 0:
+            raise ConfigError(f"horizon_days must be positive, got {horizon_days}.")
+        self.rules = rules
+        self.cadence = cadence
+        self.horizon_days = horizon_days
+        self.horizon_quantile = horizon_quantile
+        self.backend = backend
+        self.verbose = verbose
+        self.rules_ = RuleSet.from_obj(rules)
+
+    def _say(self, message: str) -> None:
+        if self.verbose:
+            print(f"[stages] {message}", flush=True)
+
+    def fit(self, tables: dict, as_of) -> StageModel:
+        if "transactions" not in tables:
+            raise DataContractError("StageModel.fit needs at least the 'transactions' table.")
+        t0 = time.perf_counter()
+        self.tables_ = tables
+        self.as_of_ = pd.Timestamp(as_of).normalize()
+        tx = tables["transactions"]
+        first = tx["date"].min()
+        cu = tables.get("customers")
+        if cu is not None and cu["signup_date"].notna().any():
+            first = min(first, cu["signup_date"].min())
+        self.snapshots_ = snapshot_dates(first, self.as_of_, self.cadence)
+        pandas_mode = isinstance(self.backend, str) and self.backend == "pandas"
+        if self.horizon_days:
+            self.horizon_days_, self.horizon_source_ = float(self.horizon_days), "config"
+        elif pandas_mode:
+            self.horizon_days_ = horizon_pandas(tx[tx["date"] <= self.as_of_], self.horizon_quantile)
+            self.horizon_source_ = f"q{self.horizon_quantile:g} of repeat gaps"
+        else:
+            t = ibis.memtable(tx[tx["date"] <= self.as_of_][["customer_id", "date", "amount"]])
+            t = t.mutate(d=t.date.cast("date").epoch_days().cast("int64"))
+            self.horizon_days_ = horizon_from_gaps(t, self.horizon_quantile)
+            self.horizon_source_ = f"q{self.horizon_quantile:g} of repeat gaps"
+        self._say(f"horizon H = {self.horizon_days_:.0f} days ({self.horizon_source_})")
+        self._say(
+            f"{len(self.snapshots_)} snapshots {self.snapshots_[0].date()} .. {self.snapshots_[-1].date()}"
+        )
+        if pandas_mode:
+            feats = features_pandas(tables, self.snapshots_, self.horizon_days_)
+            stage = self.rules_.assign_pandas(feats, self.horizon_days_)
+            hist = feats[["customer_id", "snapshot"]].assign(
+                stage=stage.to_numpy(), ambassador=(feats["promoter"] | (feats["referrals"] > 0)).to_numpy()
+            )
+            self._features_cache = feats
+        else:
+            expr, con = features_engine(tables, self.snapshots_, self.horizon_days_, backend=self.backend)
+            staged = expr.mutate(
+                stage=self.rules_.compile(expr, self.horizon_days_),
+                ambassador=expr.promoter | (expr.referrals > 0),
+            )
+            self._expr, self._con = staged, con
+            raw = con.execute(staged.select("customer_id", "snapshot_day", "stage", "ambassador"))
+            raw.insert(1, "snapshot", EPOCH + pd.to_timedelta(raw.pop("snapshot_day"), unit="D"))
+            hist = raw
+            self._features_cache = None
+        hist = hist.assign(
+            customer_id=hist["customer_id"].astype("string"),
+            snapshot=hist["snapshot"].astype("datetime64[ns]"),
+            stage=hist["stage"].astype("string"),
+            at_risk=False,
+            ambassador=hist["ambassador"].astype(bool),
+        )[["customer_id", "snapshot", "stage", "at_risk", "ambassador"]]
+        self.history_ = hist.sort_values(["customer_id", "snapshot"], kind="stable").reset_index(drop=True)
+        self.fit_seconds_ = time.perf_counter() - t0
+        self._say(
+            f"{self.history_['customer_id'].nunique():,} customers, {len(self.history_):,} stage rows "
+            f"in {self.fit_seconds_:.1f} s"
+        )
+        return self
+
+    # --- results -----------------------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "history_"):
+            raise ConfigError("This StageModel is not fitted yet: call fit(tables, as_of) first.")
+
+    def _snapshot(self, snapshot) -> pd.Timestamp:
+        self._check_fitted()
+        if snapshot is None:
+            return self.snapshots_[-1]
+        s = pd.Timestamp(snapshot)
+        if s not in self.snapshots_:
+            raise ConfigError(
+                f"{s.date()} is not a snapshot; snapshots run {self.snapshots_[0].date()} .. {self.snapshots_[-1].date()}."
+            )
+        return s
+
+    @property
+    def current_(self) -> pd.DataFrame:
+        self._check_fitted()
+        return self.history_[self.history_["snapshot"] == self.snapshots_[-1]].reset_index(drop=True)
+
+    def features(self, snapshot=None) -> pd.DataFrame:
+        """Features of every customer at one snapshot (default: the last), with its stage."""
+        s = self._snapshot(snapshot)
+        if self._features_cache is not None:
+            f = self._features_cache[self._features_cache["snapshot"] == s].reset_index(drop=True)
+            stage = self.history_.loc[self.history_["snapshot"] == s, ["customer_id", "stage"]]
+            return f.merge(stage, on="customer_id", how="left")
+        day = int((s - EPOCH).days)
+        expr = self._expr.filter(self._expr.snapshot_day == day)
+        out = to_pandas_features(self._con.execute(expr.drop("ambassador")))
+        out["stage"] = out["stage"].astype("string")
+        return out
+
+    def profiles(self, snapshot=None, lang: str = "fr") -> StageProfiles:
+        """Customers, share, revenue share (last 12 months), median tenure, mean NPS, complaint rate per stage."""
+        lang = typology._check_lang(lang)
+        s = self._snapshot(snapshot)
+        f = self.features(s)
+        revenue = f["spend_6m"] + f["spend_prev_6m"]
+        g = f.assign(revenue=revenue, complained=f["complaints_3m"] > 0).groupby("stage", observed=True)
+        table = pd.DataFrame(
+            {
+                "customers": g.size(),
+                "revenue": g["revenue"].sum(),
+                "median_tenure_days": g["tenure_days"].median(),
+                "mean_nps": g["nps_last"].mean(),
+                "complaint_rate": g["complained"].mean(),
+            }
+        )
+        order = [c for c in typology.stage_order() if c in table.index]
+        table = table.reindex(order)
+        table["share"] = table["customers"] / table["customers"].sum()
+        total = table["revenue"].sum()
+        table["revenue_share"] = table["revenue"] / total if total else 0.0
+        table = table.reset_index(names="stage")
+        table.insert(1, "label", table["stage"].map(lambda c: typology.stage_label(c, lang)))
+        return StageProfiles(table=table, snapshot=s, lang=lang)
+
+    def explain(self, customer_id: str, snapshot=None, lang: str = "fr") -> Explanation:
+        """The rule that placed ``customer_id`` in its stage, every rule's verdict and the feature values."""
+        lang = typology._check_lang(lang)
+        s = self._snapshot(snapshot)
+        f = self.features(s)
+        row = f[f["customer_id"] == str(customer_id)]
+        if row.empty:
+            raise ConfigError(f"Customer {customer_id!r} does not exist at {s.date()}.")
+        row = row.iloc[0]
+        verdicts = self.rules_.matches(row[FEATURE_COLUMNS], self.horizon_days_)
+        first = verdicts.index(True)
+        fr = lang == "fr"
+        rules = self.rules_.to_frame(lang, self.horizon_days_)
+        rules["vrai" if fr else "true"] = (
+            ["oui" if v else "non" for v in verdicts] if fr else ["yes" if v else "no" for v in verdicts]
+        )
+        rules["retenue" if fr else "chosen"] = ["◀" if i == first else "" for i in range(len(verdicts))]
+        return Explanation(
+            customer_id=str(customer_id),
+            snapshot=s,
+            stage=str(row["stage"]),
+            rules=rules,
+            features=row[FEATURE_COLUMNS],
+            lang=lang,
+        )
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Customers per stage at the last snapshot, in display order, with labels and shares."""
+        cur = self.current_
+        counts = cur["stage"].value_counts()
+        order = [c for c in typology.stage_order() if c in counts.index]
+        out = pd.DataFrame({"stage": order, "customers": [int(counts[c]) for c in order]})
+        out["share"] = out["customers"] / out["customers"].sum()
+        out.insert(1, "label_fr", out["stage"].map(lambda c: typology.stage_label(c, "fr")))
+        out.insert(2, "label_en", out["stage"].map(lambda c: typology.stage_label(c, "en")))
+        return out
+
+    def _repr_html_(self) -> str:
+        if not hasattr(self, "history_"):
+            return f"<p>StageModel (not fitted): {html.escape(repr(self.rules_))}</p>"
+        head = (
+            f"<p>{len(self.snapshots_)} snapshots ({html.escape(str(self.cadence))}) up to "
+            f"{self.snapshots_[-1].date()}; H = {self.horizon_days_:.0f} days</p>"
+        )
+        return head + _html_table(self.summary, "fr", percent=("share",))
