@@ -38,7 +38,7 @@ PROFILE_TEXT = {
         "revenue_share": "Part du CA (12 mois)",
         "median_tenure_days": "Ancienneté médiane (jours)",
         "mean_nps": "NPS moyen",
-        "complaint_rate": "Clients avec réclamation (3 mois)",
+        "complaint_rate": "Clients avec réclamation (90 jours)",
     },
     "en": {
         "stage": "Stage",
@@ -47,7 +47,7 @@ PROFILE_TEXT = {
         "revenue_share": "Share of revenue (12 months)",
         "median_tenure_days": "Median tenure (days)",
         "mean_nps": "Mean NPS",
-        "complaint_rate": "Customers with a complaint (3 months)",
+        "complaint_rate": "Customers with a complaint (90 days)",
     },
 }
 
@@ -178,10 +178,8 @@ class StageModel:
         self.tables_ = tables
         self.as_of_ = pd.Timestamp(as_of).normalize()
         tx = tables["transactions"]
+        # Snapshots cover the transaction window; customers known earlier appear at the first snapshot.
         first = tx["date"].min()
-        cu = tables.get("customers")
-        if cu is not None and cu["signup_date"].notna().any():
-            first = min(first, cu["signup_date"].min())
         self.snapshots_ = snapshot_dates(first, self.as_of_, self.cadence)
         pandas_mode = isinstance(self.backend, str) and self.backend == "pandas"
         if self.horizon_days:
@@ -272,7 +270,7 @@ class StageModel:
         s = self._snapshot(snapshot)
         f = self.features(s)
         revenue = f["spend_6m"] + f["spend_prev_6m"]
-        g = f.assign(revenue=revenue, complained=f["complaints_3m"] > 0).groupby("stage", observed=True)
+        g = f.assign(revenue=revenue, complained=f["complaints_90d"] > 0).groupby("stage", observed=True)
         table = pd.DataFrame(
             {
                 "customers": g.size(),

@@ -1,0 +1,151 @@
+"""Figures of the relationship stages (plotly; returned, never shown)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from custrel_lib import typology
+from custrel_lib.plots.common import escape, style
+
+TEXT = {
+    "area_title": {"fr": "Clients par étape de la relation", "en": "Customers by relationship stage"},
+    "area_title_share": {"fr": "Répartition des clients par étape", "en": "Share of customers by stage"},
+    "customers": {"fr": "Clients", "en": "Customers"},
+    "share": {"fr": "Part des clients", "en": "Share of customers"},
+    "revenue_share": {"fr": "Part du chiffre d'affaires (12 mois)", "en": "Share of revenue (12 months)"},
+    "profiles_title": {
+        "fr": "Poids des étapes : clients et chiffre d'affaires",
+        "en": "Stages: customers and revenue",
+    },
+    "heatmap_title": {
+        "fr": "Segments statistiques et étapes de la relation",
+        "en": "Data-driven segments and stages",
+    },
+    "segment": {"fr": "Segment", "en": "Segment"},
+    "stage": {"fr": "Étape", "en": "Stage"},
+    "bar_title": {"fr": "Clients par étape au {date}", "en": "Customers by stage on {date}"},
+    "feature_title": {"fr": "{feature} selon l'étape", "en": "{feature} by stage"},
+}
+
+
+def _t(key: str, lang: str, **fmt) -> str:
+    return TEXT[key][typology._check_lang(lang)].format(**fmt)
+
+
+def _stages_in(codes) -> list[str]:
+    present = set(codes)
+    return [c for c in typology.stage_order() if c in present]
+
+
+def stage_area(
+    history: pd.DataFrame, lang: str = "fr", normalize: bool = False, include_separated: bool = True
+) -> go.Figure:
+    """Stacked area of customers (or shares) per stage at each snapshot, stages in the typology's order."""
+    h = history if include_separated else history[history["stage"] != "separe"]
+    counts = h.groupby(["snapshot", "stage"], observed=True).size().unstack(fill_value=0)
+    if normalize:
+        counts = counts.div(counts.sum(axis=1), axis=0)
+    fig = go.Figure()
+    for code in _stages_in(counts.columns):
+        label = typology.stage_label(code, lang)
+        fig.add_trace(
+            go.Scatter(
+                x=counts.index,
+                y=counts[code],
+                name=label,
+                mode="lines",
+                stackgroup="stages",
+                line={"width": 0.5, "color": typology.stage_color(code)},
+                fillcolor=typology.stage_color(code),
+                hovertemplate=f"{escape(label)}: %{{y:{'.1%' if normalize else ',.0f'}}}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(
+        title=_t("share" if normalize else "customers", lang), tickformat=".0%" if normalize else ",d"
+    )
+    return style(fig, _t("area_title_share" if normalize else "area_title", lang), lang, height=450)
+
+
+def stage_bar(current: pd.DataFrame, lang: str = "fr") -> go.Figure:
+    """Customers per stage at one snapshot (horizontal bars, typology order top to bottom)."""
+    counts = current["stage"].value_counts()
+    codes = _stages_in(counts.index)
+    labels = [typology.stage_label(c, lang) for c in codes]
+    total = counts.sum()
+    fig = go.Figure(
+        go.Bar(
+            x=[int(counts[c]) for c in codes],
+            y=labels,
+            orientation="h",
+            marker_color=[typology.stage_color(c) for c in codes],
+            customdata=[counts[c] / total for c in codes],
+            hovertemplate="%{y}: %{x:,d} (%{customdata:.1%})<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title=_t("customers", lang), tickformat=",d")
+    date = pd.Timestamp(current["snapshot"].max()).date() if "snapshot" in current and len(current) else ""
+    return style(fig, _t("bar_title", lang, date=date), lang, height=420)
+
+
+def stage_profiles_chart(profiles: pd.DataFrame, lang: str = "fr") -> go.Figure:
+    """Share of customers next to share of revenue for each stage (from ``StageModel.profiles().table``)."""
+    codes = _stages_in(profiles["stage"])
+    p = profiles.set_index("stage").loc[codes]
+    labels = [typology.stage_label(c, lang) for c in codes]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=labels, y=p["share"], name=_t("share", lang), marker_color="#90A4AE"))
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=p["revenue_share"],
+            name=_t("revenue_share", lang),
+            marker_color=[typology.stage_color(c) for c in codes],
+        )
+    )
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(tickformat=".0%")
+    return style(fig, _t("profiles_title", lang), lang, height=420)
+
+
+def cluster_stage_heatmap(crosstab: pd.DataFrame, lang: str = "fr") -> go.Figure:
+    """Customers of each data-driven segment (rows) in each stage (columns), shares of the segment on colour."""
+    cols = _stages_in(crosstab.columns)
+    table = crosstab[cols]
+    shares = table.div(table.sum(axis=1), axis=0)
+    fig = go.Figure(
+        go.Heatmap(
+            z=shares.to_numpy(),
+            x=[typology.stage_label(c, lang) for c in cols],
+            y=[escape(i) for i in table.index],
+            customdata=table.to_numpy(),
+            colorscale="Purples",
+            zmin=0,
+            zmax=1,
+            hovertemplate="%{y} → %{x}: %{customdata:,d} (%{z:.0%})<extra></extra>",
+            colorbar={"tickformat": ".0%"},
+        )
+    )
+    fig.update_xaxes(title=_t("stage", lang))
+    fig.update_yaxes(title=_t("segment", lang), autorange="reversed")
+    return style(fig, _t("heatmap_title", lang), lang, height=120 + 40 * len(table))
+
+
+def feature_by_stage(
+    features: pd.DataFrame, feature: str, lang: str = "fr", label: str | None = None
+) -> go.Figure:
+    """Distribution of one feature per stage (box plots, typology order and colours)."""
+    fig = go.Figure()
+    for code in _stages_in(features["stage"]):
+        values = features.loc[features["stage"] == code, feature].dropna()
+        fig.add_trace(
+            go.Box(
+                y=values,
+                name=typology.stage_label(code, lang),
+                marker_color=typology.stage_color(code),
+                boxpoints=False,
+            )
+        )
+    fig.update_layout(showlegend=False)
+    return style(fig, _t("feature_title", lang, feature=label or feature), lang, height=420)
