@@ -1,0 +1,242 @@
+"""Survival figures (plotly): Kaplan-Meier with bands and numbers at risk, forest plot, cumulative incidence,
+cohort retention heatmap, calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from custrel_lib import typology
+from custrel_lib.plots.common import escape, style
+
+TEXT = {
+    "km_title": {
+        "fr": "Durée de la relation avant séparation",
+        "en": "Relationship length before separation",
+    },
+    "survival": {"fr": "Part encore en relation", "en": "Share still in a relationship"},
+    "days": {"fr": "Jours depuis le début de la relation", "en": "Days since the relationship began"},
+    "at_risk": {"fr": "Effectifs à risque", "en": "Number at risk"},
+    "forest_title": {
+        "fr": "Ce qui raccourcit ou allonge la relation (Cox)",
+        "en": "What shortens or lengthens the relationship (Cox)",
+    },
+    "hr": {
+        "fr": "Rapport de risques (échelle log ; > 1 : séparation plus rapide)",
+        "en": "Hazard ratio (log scale; > 1: faster separation)",
+    },
+    "cif_title": {
+        "fr": "Séparations par motif (incidence cumulée)",
+        "en": "Separations by reason (cumulative incidence)",
+    },
+    "incidence": {"fr": "Part séparée", "en": "Share separated"},
+    "cohort_title": {
+        "fr": "Rétention par cohorte mensuelle d'acquisition",
+        "en": "Retention by monthly acquisition cohort",
+    },
+    "months": {"fr": "Mois après l'acquisition", "en": "Months after acquisition"},
+    "cohort": {"fr": "Cohorte", "en": "Cohort"},
+    "calib_title": {
+        "fr": "Calibration : risque prédit et séparations observées",
+        "en": "Calibration: predicted risk and observed separations",
+    },
+    "predicted": {"fr": "Probabilité prédite", "en": "Predicted probability"},
+    "observed": {"fr": "Part observée", "en": "Observed share"},
+}
+REASONS = {
+    "voluntary": {"fr": "Volontaire", "en": "Voluntary"},
+    "involuntary": {"fr": "Involontaire", "en": "Involuntary"},
+}
+PALETTE = ["#8E24AA", "#00897B", "#F06292", "#455A64", "#C8A27A", "#1E88E5", "#FB8C00", "#6D4C41"]
+
+
+def _t(key: str, lang: str) -> str:
+    return TEXT[key][typology._check_lang(lang)]
+
+
+def _group_style(groups: list[str], lang: str) -> dict[str, tuple[str, str]]:
+    out = {}
+    for i, g in enumerate(groups):
+        if g in typology.stage_order():
+            out[g] = (typology.stage_label(g, lang), typology.stage_color(g))
+        else:
+            out[g] = (escape(g), PALETTE[i % len(PALETTE)])
+    return out
+
+
+def _order(groups) -> list[str]:
+    rank = {c: i for i, c in enumerate(typology.stage_order())}
+    return sorted(groups, key=lambda g: (rank.get(g, 99), g))
+
+
+def km_plot(km, lang: str = "fr", at_risk_times=None, title: str | None = None) -> go.Figure:
+    """Kaplan-Meier curves with confidence bands, and a table of numbers at risk under the plot."""
+    groups = _order(km.fitters_)
+    look = _group_style(groups, lang)
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.8, 0.2], shared_xaxes=True, vertical_spacing=0.04)
+    tmax = float(km.survival_["time"].max())
+    times = at_risk_times if at_risk_times is not None else np.linspace(0, tmax, 6).round()
+    for g in groups:
+        name, colour = look[g]
+        c = km.survival_[km.survival_["group"] == g]
+        band = f"rgba({int(colour[1:3], 16)},{int(colour[3:5], 16)},{int(colour[5:7], 16)},0.15)"
+        fig.add_trace(
+            go.Scatter(
+                x=c["time"],
+                y=c["upper"],
+                line={"width": 0, "shape": "hv"},
+                showlegend=False,
+                hoverinfo="skip",
+                legendgroup=g,
+            ),
+            1,
+            1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=c["time"],
+                y=c["lower"],
+                line={"width": 0, "shape": "hv"},
+                fill="tonexty",
+                fillcolor=band,
+                showlegend=False,
+                hoverinfo="skip",
+                legendgroup=g,
+            ),
+            1,
+            1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=c["time"],
+                y=c["survival"],
+                name=name,
+                legendgroup=g,
+                line={"color": colour, "shape": "hv", "width": 2},
+                hovertemplate=f"{name}: %{{y:.1%}} @ %{{x:,.0f}}<extra></extra>",
+            ),
+            1,
+            1,
+        )
+        n = [
+            int(km.fitters_[g].event_table["at_risk"].loc[lambda s, t=t: s.index >= t].iloc[0])
+            if (km.fitters_[g].event_table.index >= t).any()
+            else 0
+            for t in times
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=list(times),
+                y=[name] * len(times),
+                text=[f"{v:,}".replace(",", "\u202f" if lang == "fr" else ",") for v in n],
+                mode="text",
+                showlegend=False,
+                hoverinfo="skip",
+                textfont={"color": colour},
+            ),
+            2,
+            1,
+        )
+    fig.update_yaxes(title=_t("survival", lang), tickformat=".0%", range=[0, 1.02], row=1, col=1)
+    fig.update_yaxes(title=_t("at_risk", lang), row=2, col=1, showgrid=False)
+    fig.update_xaxes(title=_t("days", lang), row=2, col=1)
+    return style(fig, title or _t("km_title", lang), lang, height=560)
+
+
+def forest_plot(summary: pd.DataFrame, lang: str = "fr") -> go.Figure:
+    """Hazard ratios with their intervals (from ``CoxModel.summary_``), log scale, 1 marked."""
+    s = summary.sort_values("hazard_ratio")
+    names = [escape(i) for i in s.index]
+    colours = ["#C62828" if v > 1 else "#2E7D32" for v in s["hazard_ratio"]]
+    fig = go.Figure(
+        go.Scatter(
+            x=s["hazard_ratio"],
+            y=names,
+            mode="markers",
+            marker={"color": colours, "size": 9},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": s["hr_upper"] - s["hazard_ratio"],
+                "arrayminus": s["hazard_ratio"] - s["hr_lower"],
+            },
+            customdata=np.c_[s["hr_lower"], s["hr_upper"], s["p_value"]],
+            hovertemplate="%{y}: %{x:.2f} [%{customdata[0]:.2f} ; %{customdata[1]:.2f}], p = %{customdata[2]:.3f}<extra></extra>",
+        )
+    )
+    fig.add_vline(x=1, line_dash="dash", line_color="#9E9E9E")
+    fig.update_xaxes(type="log", title=_t("hr", lang))
+    return style(fig, _t("forest_title", lang), lang, height=180 + 28 * len(s))
+
+
+def cumulative_incidence_plot(cr, lang: str = "fr") -> go.Figure:
+    fig = go.Figure()
+    for i, r in enumerate(cr.reasons_):
+        c = cr.incidence_[cr.incidence_["reason"] == r]
+        name = REASONS.get(r, {}).get(lang, escape(r))
+        fig.add_trace(
+            go.Scatter(
+                x=c["time"],
+                y=c["incidence"],
+                name=name,
+                line={"shape": "hv", "color": PALETTE[i % len(PALETTE)]},
+                hovertemplate=f"{name}: %{{y:.1%}} @ %{{x:,.0f}}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(title=_t("incidence", lang), tickformat=".0%")
+    fig.update_xaxes(title=_t("days", lang))
+    return style(fig, _t("cif_title", lang), lang, height=420)
+
+
+def cohort_heatmap(table: pd.DataFrame, lang: str = "fr") -> go.Figure:
+    fig = go.Figure(
+        go.Heatmap(
+            z=table.to_numpy(),
+            x=list(table.columns),
+            y=[escape(i) for i in table.index],
+            colorscale="Purples",
+            zmin=0,
+            zmax=1,
+            hovertemplate="%{y}, +%{x}: %{z:.0%}<extra></extra>",
+            colorbar={"tickformat": ".0%"},
+        )
+    )
+    fig.update_xaxes(title=_t("months", lang))
+    fig.update_yaxes(title=_t("cohort", lang), autorange="reversed")
+    return style(fig, _t("cohort_title", lang), lang, height=max(400, 14 * len(table) + 120))
+
+
+def calibration_plot(
+    predicted: np.ndarray, observed: np.ndarray, lang: str = "fr", bins: int = 10
+) -> go.Figure:
+    """Mean predicted probability against the observed share, by decile of prediction."""
+    df = pd.DataFrame({"p": predicted, "y": observed}).dropna()
+    df["bin"] = pd.qcut(df["p"].rank(method="first"), q=min(bins, len(df)), labels=False)
+    g = df.groupby("bin").agg(p=("p", "mean"), y=("y", "mean"), n=("y", "size"))
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            line={"dash": "dash", "color": "#9E9E9E"},
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=g["p"],
+            y=g["y"],
+            mode="markers+lines",
+            marker={"size": 9, "color": "#8E24AA"},
+            customdata=g["n"],
+            showlegend=False,
+            hovertemplate="%{x:.1%} → %{y:.1%} (n = %{customdata})<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title=_t("predicted", lang), tickformat=".0%", range=[0, 1])
+    fig.update_yaxes(title=_t("observed", lang), tickformat=".0%", range=[0, 1])
+    return style(fig, _t("calib_title", lang), lang, height=420)

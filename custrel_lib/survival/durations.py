@@ -1,0 +1,456 @@
+"""Duration tables: one row per relationship episode, ready for survival analysis.
+
+Definitions (see ``DESIGN.md``, "Churn (séparation) definitions"):
+
+* **Non-contractual** relationships are read from purchases (transactions with a positive amount; refunds
+  are not purchases). With ``H`` the separation horizon in days, a gap of *more than* ``H`` days between two
+  purchases is a separation: the separation date is the last purchase before the gap, and the next purchase
+  starts a new episode (a win-back, ``episode`` 2, 3, ...). The last episode of a customer is a separation
+  when its last purchase is more than ``H`` days before ``as_of``; otherwise it is right-censored at
+  ``as_of`` (``duration = as_of - start``).
+* **Contractual** relationships run from ``contract_start`` to ``contract_end`` (an event, with its
+  ``end_reason``) or are right-censored at ``as_of`` when the contract is still running.
+* ``mode="auto"`` uses the contractual definition for customers with a ``contract_start`` on or before
+  ``as_of`` and the non-contractual one for everybody else; the ``definition`` column says which.
+
+Left truncation (delayed entry). The data window starts at ``window_start`` (default: the first
+transaction date). A relationship may have begun before the window; such customers were observed only
+because they were still there when the window opened, so treating them as new would over-represent long
+relationships (length bias). The rule used here:
+
+* contractual: a contract that started before ``window_start`` enters at
+  ``entry = window_start - contract_start``; a contract that ended before ``window_start`` is outside the
+  window and is dropped (with a warning);
+* non-contractual, first episode of a customer whose first purchase in the data falls within the first
+  ``H`` days of the window (it may have been buying before the window):
+
+  - when the ``customers`` table gives an earlier origin (the earliest of ``signup_date`` and
+    ``contract_start``, when it is before ``window_start``), ``start`` is that origin and
+    ``entry = window_start - start``;
+  - otherwise the origin is unknown: with ``unknown_origin="exclude"`` (default) the episode is left out
+    (a warning gives the count; later episodes of the customer are kept, their start is observed); with
+    ``unknown_origin="window_start"`` it is kept with ``start = window_start`` and ``entry = 0``, so its
+    duration is a lower bound (flagged ``origin_known = False``).
+
+Durations are measured from ``start``, so ``entry < duration`` always holds for kept rows (lifelines'
+convention: a row is in the risk set from ``entry`` to ``duration``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from custrel_lib.exceptions import AnalysisError, ConfigError, CustrelWarning, MissingColumnError
+
+UNIT_DAYS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12}
+MODES = ("auto", "contractual", "non_contractual")
+UNKNOWN_ORIGIN = ("exclude", "window_start")
+
+DURATION_COLUMNS = [
+    "customer_id",
+    "episode",
+    "definition",
+    "start",
+    "end",
+    "duration",
+    "event",
+    "end_reason",
+    "entry",
+    "origin_known",
+    "cohort",
+    "n_purchases",
+    "last_purchase",
+    "acquisition_channel",
+    "region",
+    "contract",
+    "loyalty",
+    "landmark_stage",
+    "nps",
+    "complaints",
+    "spend_first",
+    "recent_spend",
+]
+
+
+def unit_days(unit: str) -> float:
+    """Number of days in one ``unit`` (``days``, ``weeks`` or ``months`` of 365.25/12 days)."""
+    if unit not in UNIT_DAYS:
+        raise ConfigError(f"Unknown time unit {unit!r}: use one of {', '.join(UNIT_DAYS)}.")
+    return UNIT_DAYS[unit]
+
+
+def require_columns(df: pd.DataFrame, table: str, columns: list[str]) -> None:
+    """Raise :class:`MissingColumnError` naming the first required column missing from ``df``."""
+    for col in columns:
+        if col not in df.columns:
+            raise MissingColumnError(table, col, list(df.columns))
+
+
+def _get_table(tables: Mapping | object, name: str) -> pd.DataFrame | None:
+    if isinstance(tables, Mapping):
+        table = tables.get(name)
+    else:
+        table = getattr(tables, name, None)
+    if table is not None and not isinstance(table, pd.DataFrame):
+        raise AnalysisError(f"Table {name!r} must be a pandas DataFrame, got {type(table).__name__}.")
+    return table
+
+
+def build_durations(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: str | pd.Timestamp,
+    horizon_days: float,
+    mode: str = "auto",
+    window_start: str | pd.Timestamp | None = None,
+    unit: str = "days",
+    landmark_days: float | None = None,
+    history: pd.DataFrame | None = None,
+    unknown_origin: str = "exclude",
+) -> pd.DataFrame:
+    """Build the duration table: one row per relationship episode.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Canonical tables (``transactions`` required; ``customers`` and ``interactions`` optional), as
+        returned by ``custrel_lib.io.load_tables``. An object with these attributes is accepted too.
+    as_of : str or Timestamp
+        End of the observation window; open relationships are censored there.
+    horizon_days : float
+        Separation horizon ``H``: no purchase for more than ``H`` days is a separation.
+    mode : {"auto", "contractual", "non_contractual"}
+        Which separation definition to use (see the module docstring).
+    window_start : str or Timestamp, optional
+        First date of the data window; default the first transaction date.
+    unit : {"days", "weeks", "months"}
+        Unit of ``duration`` and ``entry``.
+    landmark_days : float, optional
+        Length of the "first period" used for the early covariates (NPS, complaints, spend) and the
+        landmark date ``start + landmark_days`` at which ``landmark_stage`` is read from ``history``.
+        Default ``horizon_days``.
+    history : DataFrame, optional
+        Stage history (``customer_id``, ``snapshot``, ``stage``, ...). ``landmark_stage`` is the stage at
+        the last snapshot in ``[start, start + landmark_days]``, and is missing when the episode ended
+        (or was censored) before the landmark.
+    unknown_origin : {"exclude", "window_start"}
+        What to do with first episodes that probably began before the window but whose origin is unknown.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``DURATION_COLUMNS``: ``customer_id``, ``episode``, ``definition``, ``start``, ``end``
+        (separation or censoring date), ``duration`` and ``entry`` (in ``unit``), ``event`` (1 separated,
+        0 censored), ``end_reason`` (``lapsed`` for a non-contractual separation, the contract's reason
+        otherwise), ``origin_known``, ``cohort`` (start month, ``YYYY-MM``), ``n_purchases``,
+        ``last_purchase``, and covariates ``acquisition_channel``, ``region``, ``contract``, ``loyalty``,
+        ``landmark_stage``, ``nps`` (mean score in the first period), ``complaints`` (count in the first
+        period), ``spend_first`` (spend in the first period) and ``recent_spend`` (spend in the last ``H``
+        days before ``as_of``, for value at risk).
+
+    Raises
+    ------
+    MissingColumnError
+        A required column is missing.
+    AnalysisError
+        No usable episode, or inconsistent inputs.
+    """
+    if mode not in MODES:
+        raise ConfigError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
+    if unknown_origin not in UNKNOWN_ORIGIN:
+        raise ConfigError(
+            f"Unknown unknown_origin {unknown_origin!r}: use one of {', '.join(UNKNOWN_ORIGIN)}."
+        )
+    if horizon_days is None or not np.isfinite(horizon_days) or horizon_days <= 0:
+        raise ConfigError(f"horizon_days must be a positive number of days, got {horizon_days!r}.")
+    days_per_unit = unit_days(unit)
+    as_of = pd.Timestamp(as_of)
+    horizon = pd.Timedelta(days=float(horizon_days))
+    landmark = pd.Timedelta(days=float(landmark_days if landmark_days is not None else horizon_days))
+
+    tx = _get_table(tables, "transactions")
+    if tx is None:
+        raise AnalysisError("The 'transactions' table is required to build durations.")
+    require_columns(tx, "transactions", ["customer_id", "date", "amount"])
+    tx = tx.loc[tx["date"] <= as_of, ["customer_id", "date", "amount"]].copy()
+    tx["customer_id"] = tx["customer_id"].astype("string")
+    tx["date"] = pd.to_datetime(tx["date"]).dt.normalize()
+
+    customers = _get_table(tables, "customers")
+    if customers is not None:
+        require_columns(customers, "customers", ["customer_id"])
+        customers = customers.copy()
+        customers["customer_id"] = customers["customer_id"].astype("string")
+        if customers["customer_id"].duplicated().any():
+            raise AnalysisError("Table 'customers': customer_id must be unique.")
+        for col in ("signup_date", "contract_start", "contract_end"):
+            if col in customers:
+                customers[col] = pd.to_datetime(customers[col])
+    if mode == "contractual" and (customers is None or "contract_start" not in customers):
+        raise MissingColumnError("customers", "contract_start", [] if customers is None else list(customers))
+
+    if window_start is None:
+        if tx.empty:
+            raise AnalysisError("No transaction on or before as_of: cannot derive the window start.")
+        window_start = tx["date"].min()
+    window_start = pd.Timestamp(window_start)
+    if window_start >= as_of:
+        raise AnalysisError(f"window_start ({window_start.date()}) must be before as_of ({as_of.date()}).")
+
+    contract_ids: set[str] = set()
+    if customers is not None and "contract_start" in customers and mode != "non_contractual":
+        has_contract = customers["contract_start"].notna() & (customers["contract_start"] <= as_of)
+        contract_ids = set(customers.loc[has_contract, "customer_id"])
+
+    parts = []
+    if mode != "non_contractual" and contract_ids:
+        parts.append(_contract_episodes(customers, contract_ids, as_of, window_start))
+    if mode != "contractual":
+        purchases = tx.loc[(tx["amount"] > 0) & ~tx["customer_id"].isin(contract_ids)]
+        parts.append(_purchase_episodes(purchases, customers, as_of, window_start, horizon, unknown_origin))
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        raise AnalysisError(
+            "No relationship episode could be built: no purchase (positive amount) and no contract "
+            f"on or before as_of ({as_of.date()})."
+        )
+    ep = pd.concat(parts, ignore_index=True)
+
+    ep["duration"] = (ep["end"] - ep["start"]).dt.total_seconds() / 86400.0 / days_per_unit
+    ep["entry"] = (ep["entry_date"] - ep["start"]).dt.total_seconds() / 86400.0 / days_per_unit
+    ep["cohort"] = ep["start"].dt.strftime("%Y-%m")
+
+    ep = _add_purchase_counts(ep, tx, as_of, horizon)
+    ep = _add_customer_covariates(ep, customers, as_of)
+    ep = _add_voice(ep, _get_table(tables, "interactions"), landmark)
+    ep["spend_first"] = _window_sum(ep, tx, ep["start"], ep["start"] + landmark)
+    ep["landmark_stage"] = _landmark_stage(ep, history, landmark)
+
+    ep = ep.sort_values(["customer_id", "episode"], kind="stable").reset_index(drop=True)
+    return ep[DURATION_COLUMNS]
+
+
+def _contract_episodes(customers: pd.DataFrame, ids: set[str], as_of, window_start) -> pd.DataFrame:
+    c = customers.loc[customers["customer_id"].isin(ids)].copy()
+    end = c["contract_end"] if "contract_end" in c else pd.Series(pd.NaT, index=c.index)
+    ended = end.notna() & (end <= as_of)
+    bad = ended & (end < c["contract_start"])
+    if bad.any():
+        raise AnalysisError(
+            f"Table 'customers': {int(bad.sum())} contract(s) end before they start "
+            f"(e.g. customer {c.loc[bad, 'customer_id'].iloc[0]!s})."
+        )
+    reason = c["end_reason"].astype("string") if "end_reason" in c else pd.Series(pd.NA, index=c.index)
+    out = pd.DataFrame(
+        {
+            "customer_id": c["customer_id"].to_numpy(),
+            "episode": 1,
+            "definition": "contractual",
+            "start": c["contract_start"].to_numpy(),
+            "end": np.where(ended, end, as_of).astype("datetime64[ns]"),
+            "event": ended.astype(int).to_numpy(),
+            "end_reason": reason.where(ended).to_numpy(),
+            "origin_known": True,
+        }
+    )
+    out["end_reason"] = out["end_reason"].astype("string")
+    out.loc[(out["event"] == 1) & out["end_reason"].isna(), "end_reason"] = "unknown"
+    before = out["end"] < window_start
+    if before.any():
+        warnings.warn(
+            f"{int(before.sum())} contract(s) ended before the window start ({window_start.date()}): "
+            "outside the observation window, left out.",
+            CustrelWarning,
+            stacklevel=3,
+        )
+        out = out.loc[~before]
+    out["entry_date"] = out["start"].where(out["start"] >= window_start, window_start)
+    return out
+
+
+def _purchase_episodes(
+    purchases: pd.DataFrame, customers, as_of, window_start, horizon, unknown_origin
+) -> pd.DataFrame:
+    if purchases.empty:
+        return pd.DataFrame()
+    days = purchases[["customer_id", "date"]].drop_duplicates().sort_values(["customer_id", "date"])
+    gap = days.groupby("customer_id")["date"].diff()
+    new_episode = gap.isna() | (gap > horizon)
+    days["episode"] = new_episode.astype(int).groupby(days["customer_id"]).cumsum()
+    g = days.groupby(["customer_id", "episode"], sort=False)["date"]
+    ep = g.agg(start="min", last="max").reset_index()
+    ep["is_last"] = ep["episode"] == ep.groupby("customer_id")["episode"].transform("max")
+    # Not the last episode: a later purchase came after a gap > H, so it ended at its last purchase.
+    lapsed = ~ep["is_last"] | (as_of - ep["last"] > horizon)
+    ep["event"] = lapsed.astype(int)
+    ep["end"] = ep["last"].where(lapsed, as_of)
+    ep["end_reason"] = pd.Series(np.where(lapsed, "lapsed", None), dtype="string")
+    ep["definition"] = "non_contractual"
+    ep["origin_known"] = True
+    ep["entry_date"] = ep["start"]
+
+    maybe_older = (ep["episode"] == 1) & (ep["start"] - window_start <= horizon)
+    origin = pd.Series(pd.NaT, index=ep.index, dtype="datetime64[ns]")
+    if customers is not None:
+        cols = [c for c in ("signup_date", "contract_start") if c in customers]
+        if cols:
+            earliest = customers.set_index("customer_id")[cols].min(axis=1)
+            origin = ep["customer_id"].map(earliest).astype("datetime64[ns]")
+    known = maybe_older & origin.notna() & (origin < window_start)
+    ep.loc[known, "start"] = origin[known]
+    ep.loc[known, "entry_date"] = window_start
+    unknown = maybe_older & ~known
+    if unknown.any():
+        if unknown_origin == "exclude":
+            warnings.warn(
+                f"{int(unknown.sum())} customer(s) bought within the first {horizon.days} days of the "
+                f"window ({window_start.date()}) with no known earlier origin (signup_date or "
+                "contract_start): their relationship may have begun before the window, so their first "
+                "episode is left out (left truncation with an unknown origin). Give signup dates, or "
+                "use unknown_origin='window_start' to keep them with durations counted from the window "
+                "start.",
+                CustrelWarning,
+                stacklevel=3,
+            )
+            ep = ep.loc[~unknown]
+        else:
+            ep.loc[unknown, "start"] = window_start
+            ep.loc[unknown, "entry_date"] = window_start
+            ep.loc[unknown, "origin_known"] = False
+    ep = ep.rename(columns={"last": "last_purchase_"})
+    return ep.drop(columns=["is_last", "last_purchase_"])
+
+
+def _window_sum(ep: pd.DataFrame, tx: pd.DataFrame, lo: pd.Series, hi: pd.Series) -> np.ndarray:
+    """Sum of ``amount`` per episode over ``lo <= date <= hi`` (refunds included)."""
+    keys = pd.DataFrame({"customer_id": ep["customer_id"], "lo": lo, "hi": hi, "row": np.arange(len(ep))})
+    m = keys.merge(tx, on="customer_id", how="inner")
+    m = m.loc[(m["date"] >= m["lo"]) & (m["date"] <= m["hi"])]
+    sums = m.groupby("row")["amount"].sum()
+    return sums.reindex(np.arange(len(ep)), fill_value=0.0).to_numpy(dtype=float)
+
+
+def _add_purchase_counts(ep: pd.DataFrame, tx: pd.DataFrame, as_of, horizon) -> pd.DataFrame:
+    keys = pd.DataFrame(
+        {"customer_id": ep["customer_id"], "lo": ep["start"], "hi": ep["end"], "row": np.arange(len(ep))}
+    )
+    pur = tx.loc[tx["amount"] > 0, ["customer_id", "date"]].drop_duplicates()
+    m = keys.merge(pur, on="customer_id", how="inner")
+    m = m.loc[(m["date"] >= m["lo"]) & (m["date"] <= m["hi"])]
+    agg = m.groupby("row")["date"].agg(["count", "max"])
+    ep["n_purchases"] = agg["count"].reindex(np.arange(len(ep)), fill_value=0).to_numpy(dtype=int)
+    ep["last_purchase"] = agg["max"].reindex(np.arange(len(ep))).to_numpy()
+    ep["recent_spend"] = np.where(
+        ep["event"].to_numpy() == 0, _window_sum(ep, tx, as_of - horizon + pd.Timedelta(0), as_of), 0.0
+    )
+    return ep
+
+
+def _add_customer_covariates(ep: pd.DataFrame, customers, as_of) -> pd.DataFrame:
+    if customers is None:
+        ep["acquisition_channel"] = pd.Series(pd.NA, index=ep.index, dtype="string")
+        ep["region"] = pd.Series(pd.NA, index=ep.index, dtype="string")
+        ep["contract"] = False
+        ep["loyalty"] = pd.Series(pd.NA, index=ep.index, dtype="boolean")
+        return ep
+    c = customers.set_index("customer_id")
+    for col in ("acquisition_channel", "region"):
+        values = c[col] if col in c else pd.Series(pd.NA, index=c.index)
+        ep[col] = ep["customer_id"].map(values).astype("string")
+    if "contract_start" in c:
+        has = c["contract_start"].notna() & (c["contract_start"] <= as_of)
+        ep["contract"] = ep["customer_id"].map(has).fillna(False).astype(bool)
+    else:
+        ep["contract"] = False
+    loyalty = c["loyalty_member"] if "loyalty_member" in c else pd.Series(pd.NA, index=c.index)
+    ep["loyalty"] = ep["customer_id"].map(loyalty).astype("boolean")
+    return ep
+
+
+def _add_voice(ep: pd.DataFrame, interactions, landmark) -> pd.DataFrame:
+    ep["nps"] = np.nan
+    ep["complaints"] = 0
+    if interactions is None or interactions.empty:
+        return ep
+    require_columns(interactions, "interactions", ["customer_id", "date", "type"])
+    it = interactions.copy()
+    it["customer_id"] = it["customer_id"].astype("string")
+    it["date"] = pd.to_datetime(it["date"])
+    keys = pd.DataFrame(
+        {
+            "customer_id": ep["customer_id"],
+            "lo": ep["start"],
+            "hi": np.minimum(ep["start"] + landmark, ep["end"]),
+            "row": np.arange(len(ep)),
+        }
+    )
+    m = keys.merge(it, on="customer_id", how="inner")
+    m = m.loc[(m["date"] >= m["lo"]) & (m["date"] <= m["hi"])]
+    if "score" in m:
+        nps = m.loc[m["type"] == "nps"].groupby("row")["score"].mean()
+        ep["nps"] = nps.reindex(np.arange(len(ep))).to_numpy(dtype=float)
+    complaints = m.loc[m["type"] == "complaint"].groupby("row").size()
+    ep["complaints"] = complaints.reindex(np.arange(len(ep)), fill_value=0).to_numpy(dtype=int)
+    return ep
+
+
+def _landmark_stage(ep: pd.DataFrame, history, landmark) -> pd.Series:
+    out = pd.Series(pd.NA, index=ep.index, dtype="string")
+    if history is None:
+        return out
+    require_columns(history, "stage history", ["customer_id", "snapshot", "stage"])
+    h = history[["customer_id", "snapshot", "stage"]].copy()
+    h["customer_id"] = h["customer_id"].astype("string")
+    keys = pd.DataFrame(
+        {
+            "customer_id": ep["customer_id"],
+            "lo": ep["start"],
+            "hi": ep["start"] + landmark,
+            "row": np.arange(len(ep)),
+            "reached": (ep["end"] - ep["start"]) >= landmark,
+        }
+    )
+    m = keys.loc[keys["reached"]].merge(h, on="customer_id", how="inner")
+    m = m.loc[(m["snapshot"] >= m["lo"]) & (m["snapshot"] <= m["hi"])]
+    last = m.sort_values("snapshot").groupby("row")["stage"].last()
+    out.iloc[last.index.to_numpy()] = last.to_numpy()
+    return out
+
+
+def landmark_table(
+    durations: pd.DataFrame,
+    landmark: float,
+    duration_col: str = "duration",
+    entry_col: str | None = "entry",
+) -> pd.DataFrame:
+    """Keep the episodes still running at ``landmark`` and restart their clock there.
+
+    Landmark analysis avoids the immortal-time bias of grouping by something only known later (the
+    stage reached after ``landmark_days``): only episodes with ``duration >= landmark`` are kept, and
+    ``duration`` (and ``entry``) become the time since the landmark.
+
+    Parameters
+    ----------
+    durations : DataFrame
+        A duration table (``build_durations``).
+    landmark : float
+        Landmark time, in the unit of ``duration_col``.
+    duration_col, entry_col : str
+        Column names; ``entry_col`` may be None or absent.
+
+    Returns
+    -------
+    DataFrame
+        The kept rows, with shifted ``duration`` (and ``entry``, floored at 0).
+    """
+    if landmark < 0:
+        raise AnalysisError(f"landmark must be >= 0, got {landmark}.")
+    require_columns(durations, "durations", [duration_col])
+    out = durations.loc[durations[duration_col] >= landmark].copy()
+    out[duration_col] = out[duration_col] - landmark
+    if entry_col and entry_col in out:
+        out[entry_col] = (out[entry_col] - landmark).clip(lower=0)
+    return out

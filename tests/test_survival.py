@@ -1,0 +1,211 @@
+"""Survival: known hazards recovered, R's Rossi coefficients, hand-worked censoring and truncation, Brier score."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines.datasets import load_rossi
+
+from custrel_lib.plots.survival import (
+    calibration_plot,
+    cohort_heatmap,
+    cumulative_incidence_plot,
+    forest_plot,
+    km_plot,
+)
+from custrel_lib.survival import (
+    AFTModel,
+    CompetingRisks,
+    CoxModel,
+    KaplanMeier,
+    at_risk_now,
+    build_durations,
+    cohort_retention,
+    flag_at_risk,
+    holm,
+    integrated_brier_score,
+    median_sentence,
+)
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    """Exponential lifetimes with known medians per type, a binary covariate with hazard ratio 2, random right
+    censoring and left truncation (delayed entry)."""
+    rng = np.random.default_rng(7)
+    medians = {"coup_d_un_soir": 60.0, "petit_ami": 300.0, "marie": 900.0}
+    rows = []
+    for group, median in medians.items():
+        n = 4000
+        x = rng.integers(0, 2, n)
+        rate = np.log(2) / median * np.where(x == 1, 2.0, 1.0) / np.sqrt(2.0)  # HR 2 around the median
+        t = rng.exponential(1 / rate)
+        c = rng.uniform(0, 4 * median, n)
+        entry = rng.uniform(0, 0.3 * median, n)
+        keep = t > entry  # only those still there when observation starts are seen
+        obs = np.minimum(t, c)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "group": group,
+                    "x": x,
+                    "duration": np.maximum(obs, entry + 1e-6),
+                    "event": (t <= c).astype(int),
+                    "entry": entry,
+                }
+            )[keep]
+        )
+    return pd.concat(rows, ignore_index=True), medians
+
+
+def test_medians_recovered_within_ten_percent(simulated):
+    df, medians = simulated
+    # The true median of a 50/50 mix of rates r/sqrt(2) and 2r/sqrt(2): solve 0.5 e^{-a t} + 0.5 e^{-2 a t} = 0.5.
+    km = KaplanMeier(group="group").fit(df)
+    for group, median in medians.items():
+        a = np.log(2) / median / np.sqrt(2.0)
+        u = (-1 + np.sqrt(5)) / 2  # e^{-a t}: u + u^2 = 1
+        truth = -np.log(u) / a
+        got = km.medians_.set_index("group").loc[group, "median"]
+        print(f"{group}: median {got:.1f} vs truth {truth:.1f} ({got / truth - 1:+.1%})")
+        assert abs(got / truth - 1) < 0.10
+    assert km.logrank_["p_value"].iloc[0] < 1e-6
+    assert (km.pairwise_["p_holm"] >= km.pairwise_["p_value"]).all()
+
+
+def test_cox_hazard_ratio_contains_the_truth(simulated):
+    df, _ = simulated
+    cox = CoxModel(["x"], strata=["group"]).fit(df, entry_col="entry")
+    row = cox.summary_.loc["x"]
+    print(f"HR x = {row.hazard_ratio:.3f} [{row.hr_lower:.3f}, {row.hr_upper:.3f}] (truth 2)")
+    assert row.hr_lower <= 2.0 <= row.hr_upper
+
+
+def test_cox_reproduces_rossi():
+    # R coxph on the Rossi recidivism data (Fox 2002; lifelines docs, "Survival regression" page).
+    published = {
+        "fin": -0.3794,
+        "age": -0.0574,
+        "race": 0.3139,
+        "wexp": -0.1498,
+        "mar": -0.4337,
+        "paro": -0.0849,
+        "prio": 0.0915,
+    }
+    cox = CoxModel().fit(load_rossi(), duration_col="week", event_col="arrest")
+    for name, coef in published.items():
+        assert cox.summary_.loc[name, "coef"] == pytest.approx(coef, abs=5e-4), name
+    ph = cox.ph_test_.set_index("covariate")
+    # The rank-transformed test rejects proportional hazards for age and wexp, as in lifelines' documentation.
+    assert set(cox.failing_covariates_) == {"age", "wexp"} and ph.loc["fin", "passes"]
+
+
+def test_km_hand_worked_censoring_and_truncation():
+    # Right censoring: times 1,2,3,4 with the 2 censored. S(1)=3/4, S(2)=3/4, S(3)=3/4*1/2=3/8, S(4)=0.
+    df = pd.DataFrame({"duration": [1, 2, 3, 4], "event": [1, 0, 1, 1], "entry": 0.0})
+    km = KaplanMeier(min_size=1).fit(df)
+    assert list(km.fitters_["all"].survival_function_at_times([1, 2, 3, 4])) == pytest.approx(
+        [0.75, 0.75, 0.375, 0.0]
+    )
+    # Left truncation: B enters at 2, so at t=1 only A and C are at risk: S(1)=1/2; at t=3 B and C: S(3)=1/4.
+    df = pd.DataFrame({"duration": [1, 3, 3], "event": [1, 1, 0], "entry": [0, 2, 0]})
+    km = KaplanMeier(min_size=1).fit(df)
+    assert list(km.fitters_["all"].survival_function_at_times([1, 3])) == pytest.approx([0.5, 0.25])
+    # Without the entry column B would count at t=1: S(1) = 2/3.
+    assert KaplanMeier(min_size=1).fit(df, entry_col=None).survival_at(1).iloc[0] == pytest.approx(2 / 3)
+
+
+def test_duration_builder_censoring_truncation_and_winback():
+    as_of = pd.Timestamp("2024-12-31")
+    tx = pd.DataFrame(
+        {
+            "customer_id": pd.array(["A", "A", "A", "B", "B", "C"], dtype="string"),
+            # A: buys, lapses > 100 days, comes back (win-back); B: still active at as_of; C: first seen day 1.
+            "date": pd.to_datetime(
+                ["2024-04-20", "2024-05-20", "2024-10-01", "2024-09-01", "2024-12-01", "2024-01-01"]
+            ),
+            "amount": [10.0, 10.0, 10.0, 20.0, 20.0, 5.0],
+        }
+    )
+    cu = pd.DataFrame(
+        {
+            "customer_id": pd.array(["A", "B", "C"], dtype="string"),
+            "signup_date": pd.to_datetime([None, None, "2023-07-01"]),
+            "contract_start": pd.NaT,
+            "contract_end": pd.NaT,
+            "end_reason": pd.array([None] * 3, dtype="string"),
+            "loyalty_member": pd.array([False] * 3, dtype="boolean"),
+            "acquisition_channel": pd.array(["web"] * 3, dtype="string"),
+            "region": pd.array(["x"] * 3, dtype="string"),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = build_durations(
+            {"transactions": tx, "customers": cu}, as_of, horizon_days=100, window_start="2024-01-01"
+        )
+    a = d[d["customer_id"] == "A"].sort_values("episode")
+    # Episode 1: Apr 20 -> May 20 (separation at the last purchase before the 134-day gap): an event, 30 days.
+    assert a.iloc[0][["episode", "duration", "event"]].tolist() == [1, 30.0, 1]
+    # Episode 2 (win-back) starts Oct 1; its last purchase is 91 <= 100 days before as_of: censored, 91 days.
+    assert a.iloc[1][["episode", "duration", "event"]].tolist() == [2, 91.0, 0]
+    assert len(a) == 2
+    b = d[d["customer_id"] == "B"].iloc[0]
+    assert b["event"] == 0 and b["duration"] == (as_of - pd.Timestamp("2024-09-01")).days  # censored at as_of
+    c = d[d["customer_id"] == "C"].iloc[0]
+    # C bought on the window's first day and signed up on 2023-07-01: left-truncated, entry = 184 days.
+    assert c["entry"] == (pd.Timestamp("2024-01-01") - pd.Timestamp("2023-07-01")).days and c[
+        "start"
+    ] == pd.Timestamp("2023-07-01")
+
+
+def test_brier_score_known_answers():
+    t = np.array([2.0, 4.0, 6.0, 8.0])
+    e = np.ones(4, dtype=int)
+    times = np.array([1.0, 3.0, 5.0, 7.0])
+    perfect = (times[None, :] < t[:, None]).astype(float)
+    assert integrated_brier_score(t, e, t, e, perfect, times) == pytest.approx(0.0)
+    assert integrated_brier_score(t, e, t, e, np.full((4, 4), 0.5), times) == pytest.approx(0.25)
+
+
+def test_holm():
+    assert holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
+
+
+def test_sample_pipeline_at_risk_and_competing_risks(sample_tables, sample_as_of):
+    from custrel_lib.stages import StageModel
+
+    model = StageModel().fit(sample_tables, sample_as_of)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = build_durations(
+            sample_tables, sample_as_of, model.horizon_days_, history=model.history_, landmark_days=90
+        )
+    aft = AFTModel(["contract", "nps", "complaints", "spend_first"]).fit(d)
+    ar = at_risk_now(d, aft, horizon=90)
+    assert ar["p_separation"].between(0, 1).all() and (ar["expected_remaining"] > 0).all()
+    assert ar["value_at_risk"].is_monotonic_decreasing
+    flagged = flag_at_risk(model.history_, ar.loc[ar["at_risk"], "customer_id"])
+    assert flagged["at_risk"].sum() == ar["at_risk"].sum()
+    cr = CompetingRisks().fit(d[d["definition"] == "contractual"])
+    one_year = cr.incidence_at(365)
+    # Sample truth: voluntary 0.15/year and involuntary 0.05/year (data/sample/README.md): 3 to 1.
+    print(f"\n1-year cumulative incidence: {one_year.round(3).to_dict()}")
+    assert one_year["voluntary"] > 2 * one_year["involuntary"] > 0
+    km = KaplanMeier(group="landmark_stage").fit(d)
+    assert "La moitié" in median_sentence("coup_d_un_soir", 42.0, "fr")
+    retention = cohort_retention(d, sample_as_of, 12)
+    assert ((retention.fillna(0) >= 0) & (retention.fillna(0) <= 1)).all().all()
+    assert (retention[0].dropna() == 1).all()
+    figs = [
+        km_plot(km, "fr"),
+        forest_plot(CoxModel(["contract", "nps"]).fit(d).summary_, "en"),
+        cumulative_incidence_plot(cr, "fr"),
+        cohort_heatmap(retention, "fr"),
+    ]
+    figs.append(calibration_plot(np.linspace(0, 1, 50), np.r_[np.zeros(25), np.ones(25)], "en"))
+    assert all(len(f.data) > 0 for f in figs)
+    assert figs[0].layout.separators == ", "
