@@ -1,11 +1,12 @@
 """Features per customer and snapshot, computed in the query engine through Ibis (DuckDB by default).
 
-How it scales: dates become day numbers; every event is mapped to its *tick* (the calendar of month ends,
-snapshot dates and window starts, so every window boundary is a tick); events are aggregated once per customer
-and tick; running sums and maxima over the ticks give the state at every tick; windowed features (last 3, 6, 12
-months) are differences of running sums at the snapshot and at the window start. One scan of each table, no
-scan per snapshot. :func:`features_pandas` computes the same definitions plainly, snapshot by snapshot: the tests
-require both to agree.
+How it scales: dates become day numbers; every event (purchase, transaction, first purchase in a category,
+interaction) is mapped to the first snapshot where it counts and, for windowed features (last 90 days, 6 and 12
+months), also to the snapshot where it leaves the window, with the opposite sign. Events are aggregated once
+per customer and snapshot, joined to the customer x snapshot grid (from the customer's first snapshot), and one
+pass of running sums / maxima gives every feature at every snapshot: one scan of each table, no scan per
+snapshot, no self-join. :func:`features_pandas` computes the same definitions plainly, snapshot by snapshot:
+the tests require both to agree.
 
 Definitions (``s`` the snapshot date; a *purchase* is a transaction with a positive amount; windows are
 ``(s - N months, s]``, ending on month ends when ``s`` is a month end):
@@ -29,7 +30,7 @@ contract_active     a contract running at ``s`` (started on or before, not ended
 committed_days      days since the contract started (or since sign-up for a loyalty member)
 contract_ended      a contract ended on or before ``s``
 nps_last            the latest NPS score up to ``s``; ``promoter`` (>= 9), ``detractor`` (<= 6)
-complaints_3m       complaints in the last 3 months; ``open_complaints`` those not resolved
+complaints_90d      complaints in the last 90 days ``(s - 90 days, s]``; ``open_complaints`` those not resolved
 referrals           referrals (``referral`` or ``parrainage`` interactions) up to ``s``
 commitment_signals  how many of: promoter, a referral, ``basket_trend >= 0.25``, ``n_categories >= 3``
 ==================  ==================================================================================
@@ -43,9 +44,13 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from custrel_lib.exceptions import AnalysisError, ConfigError
+from custrel_lib.exceptions import AnalysisError, ConfigError, DataContractError, MissingColumnError
 
-WINDOWS = (3, 6, 12)
+COMPLAINT_WINDOW = "90d"  # a window in days; the others are in months
+WINDOWS = (COMPLAINT_WINDOW, 6, 12)
+# What each window counts: purchases and their amounts (np, sp), complaints and open complaints (co, op).
+_WINDOWED = {COMPLAINT_WINDOW: ("co", "op"), 6: ("np", "sp"), 12: ("np", "sp")}
+_CAL = ("k", *(f"x{m}" for m in WINDOWS))
 REFERRAL_TYPES = ("referral", "parrainage")
 BASKET_SIGNAL = 0.25
 CATEGORY_SIGNAL = 3
@@ -76,7 +81,7 @@ FEATURE_COLUMNS = [
     "nps_last",
     "promoter",
     "detractor",
-    "complaints_3m",
+    "complaints_90d",
     "open_complaints",
     "referrals",
     "commitment_signals",
@@ -90,6 +95,78 @@ BOOL_FEATURES = (
     "promoter",
     "detractor",
 )
+
+
+# The columns the features read: required ones, and optional ones filled with nulls when absent.
+REQUIRED = {
+    "transactions": ("customer_id", "date", "amount"),
+    "customers": ("customer_id",),
+    "interactions": ("customer_id", "date", "type"),
+}
+OPTIONAL = {
+    "transactions": {"category": "string"},
+    "customers": {
+        "signup_date": "datetime64[ns]",
+        "contract_start": "datetime64[ns]",
+        "contract_end": "datetime64[ns]",
+        "loyalty_member": "boolean",
+    },
+    "interactions": {"score": "float64", "resolved": "boolean"},
+}
+_IBIS_TYPES = {"string": "string", "datetime64[ns]": "timestamp", "boolean": "boolean", "float64": "float64"}
+DATE_COLUMNS = ("date", "signup_date", "contract_start", "contract_end")
+
+
+def check_tables(tables: dict) -> dict:
+    """Check the columns the features need and add absent optional ones (as nulls); pandas tables only.
+
+    Raises :class:`MissingColumnError` naming the table and column, or :class:`DataContractError` for a date
+    column that is not a datetime or an amount that is not numeric.
+    """
+    if "transactions" not in tables or tables["transactions"] is None:
+        raise DataContractError("The stage features need at least the 'transactions' table.")
+    out = {}
+    for name, df in tables.items():
+        if name not in REQUIRED or df is None:
+            continue
+        if isinstance(df, ibis.Table):
+            missing = [c for c in REQUIRED[name] if c not in df.columns]
+            if missing:
+                raise MissingColumnError(name, missing[0], list(df.columns))
+            extra = {c: ibis.null(_IBIS_TYPES[t]) for c, t in OPTIONAL[name].items() if c not in df.columns}
+            out[name] = df.mutate(**extra) if extra else df
+            continue
+        for col in REQUIRED[name]:
+            if col not in df.columns:
+                raise MissingColumnError(name, col, list(df.columns))
+        extra = {
+            c: pd.Series(pd.NA, index=df.index, dtype=t) for c, t in OPTIONAL[name].items() if c not in df
+        }
+        if extra:
+            df = df.assign(**extra)
+        for col in DATE_COLUMNS:
+            if col in df.columns and not pd.api.types.is_datetime64_any_dtype(df[col]):
+                raise DataContractError(
+                    f"Table '{name}': column '{col}' must hold dates (datetime64), found {df[col].dtype}. "
+                    "Load the tables with custrel_lib.io.load_tables, which parses dates."
+                )
+        for col in ("customer_id", "date"):
+            if col in REQUIRED[name] and df[col].isna().any():
+                raise DataContractError(
+                    f"Table '{name}': column '{col}' has {int(df[col].isna().sum())} missing value(s); "
+                    "the data contract requires it."
+                )
+        if name == "customers" and df["customer_id"].duplicated().any():
+            dup = df.loc[df["customer_id"].duplicated(), "customer_id"].iloc[0]
+            raise DataContractError(
+                f"Table 'customers': column 'customer_id' must be unique; {dup!r} repeats."
+            )
+        if name == "transactions" and not pd.api.types.is_numeric_dtype(df["amount"]):
+            raise DataContractError(
+                f"Table 'transactions': column 'amount' must be numeric, found {df['amount'].dtype}."
+            )
+        out[name] = df
+    return out
 
 
 # --- calendar -------------------------------------------------------------------------------------------
@@ -116,8 +193,13 @@ def snapshot_dates(
     return ends
 
 
-def window_start(s: pd.Timestamp, months: int) -> pd.Timestamp:
-    """Start (excluded) of the ``months``-month window ending at ``s``; month ends map to month ends."""
+def window_start(s: pd.Timestamp, months: int | str) -> pd.Timestamp:
+    """Start (excluded) of the ``months``-month window ending at ``s``; month ends map to month ends.
+
+    ``months`` can also be a number of days written ``"90d"``.
+    """
+    if isinstance(months, str):
+        return s - pd.Timedelta(days=int(months.removesuffix("d")))
     start = s - pd.DateOffset(months=months)
     return start + pd.offsets.MonthEnd(0) if s.is_month_end else start
 
@@ -128,30 +210,21 @@ def _days(ts) -> np.ndarray | int:
     return ((pd.DatetimeIndex(ts) - EPOCH).days).to_numpy(dtype=np.int64)
 
 
-def _calendar(
-    first_day: int, snapshots: list[pd.Timestamp]
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Ticks (``tick`` day number, ``k`` index), the day->tick map, and each snapshot's window-start ticks."""
-    last = snapshots[-1]
-    first = EPOCH + pd.Timedelta(days=first_day)
-    ticks = set(pd.date_range(first, last, freq="ME")) | set(snapshots)
-    starts = {m: [window_start(s, m) for s in snapshots] for m in WINDOWS}
-    for values in starts.values():
-        ticks |= {d for d in values if d >= first}
-    ticks.add(last)
-    tick_days = np.array(sorted(_days(pd.DatetimeIndex(sorted(ticks)))), dtype=np.int64)
-    tick_days = tick_days[tick_days >= first_day] if (tick_days >= first_day).any() else tick_days
-    tick_table = pd.DataFrame({"tick": tick_days, "k": np.arange(len(tick_days), dtype=np.int64)})
-    days = np.arange(first_day, int(tick_days[-1]) + 1, dtype=np.int64)
-    day_map = pd.DataFrame({"d": days, "k": np.searchsorted(tick_days, days, side="left").astype(np.int64)})
-    snap = pd.DataFrame({"s": _days(pd.DatetimeIndex(snapshots))})
-    snap["k"] = np.searchsorted(tick_days, snap["s"].to_numpy())
-    for m, values in starts.items():
-        # The window start's tick, or -1 when the window starts before the data: nothing to subtract.
-        v = _days(pd.DatetimeIndex(values))
-        idx = np.searchsorted(tick_days, v)
-        snap[f"k{m}"] = np.where(v < tick_days[0], -1, idx)
-    return tick_table, day_map, snap
+def _calendar(first_day: int, snapshots: list[pd.Timestamp]) -> pd.DataFrame:
+    """Map every day to the snapshot where an event of that day enters, and where it leaves each window.
+
+    ``k`` is the index of the first snapshot on or after the day; ``x<m>`` the index of the first snapshot
+    whose ``m`` window starts on or after the day (the event is out of the window from there on). Indexes
+    equal to ``len(snapshots)`` mean "never".
+    """
+    snap = pd.DatetimeIndex(snapshots)
+    days = np.arange(min(first_day, _days(snap[0])), _days(snap[-1]) + 1, dtype=np.int64)
+    out = pd.DataFrame({"d": days, "k": np.searchsorted(_days(snap), days, side="left").astype(np.int64)})
+    for m in WINDOWS:
+        # window_start is non-decreasing in the snapshot date, so a binary search finds the exit.
+        starts = _days(pd.DatetimeIndex([window_start(x, m) for x in snap]))
+        out[f"x{m}"] = np.searchsorted(starts, days, side="left").astype(np.int64)
+    return out
 
 
 # --- horizon ----------------------------------------------------------------------------------------------
@@ -163,7 +236,7 @@ def _purchases(t: ibis.Table) -> ibis.Table:
     return p.mutate(gap=p.d - p.d.lag().over(w))
 
 
-def horizon_from_gaps(tx: ibis.Table, quantile: float = 0.95) -> float:
+def horizon_from_gaps(tx: ibis.Table, quantile: float = 0.95, backend=None) -> float:
     """The ``quantile`` of repeat customers' inter-purchase gaps, each customer weighing the same.
 
     With every gap weighing the same, frequent buyers supply most gaps and the quantile lands near their
@@ -176,8 +249,8 @@ def horizon_from_gaps(tx: ibis.Table, quantile: float = 0.95) -> float:
     g = g.mutate(
         cum=g.w.sum().over(ibis.window(order_by=[g.gap, g.customer_id, g.d], rows=(None, 0))) / total
     )
-    result = g.filter(g.cum >= quantile).gap.min()
-    value = result.execute() if hasattr(result, "execute") else None
+    result = g.filter(g.cum >= quantile - 1e-12).gap.min()
+    value = backend.execute(result) if backend is not None else result.execute()
     if value is None or pd.isna(value):
         raise AnalysisError(
             "Cannot derive the separation horizon: no customer bought twice. Set analysis.horizon_days in custrel.yml."
@@ -186,10 +259,15 @@ def horizon_from_gaps(tx: ibis.Table, quantile: float = 0.95) -> float:
 
 
 def horizon_pandas(transactions: pd.DataFrame, quantile: float = 0.95) -> float:
+    """:func:`horizon_from_gaps` computed with pandas (the reference)."""
     p = transactions[transactions["amount"] > 0].sort_values(["customer_id", "date", "amount"], kind="stable")
     d = _days(p["date"])
     gap = pd.Series(d, index=p.index).groupby(p["customer_id"].to_numpy()).diff().dropna()
     ids = p.loc[gap.index, "customer_id"]
+    if gap.empty:
+        raise AnalysisError(
+            "Cannot derive the separation horizon: no customer bought twice. Set analysis.horizon_days in custrel.yml."
+        )
     w = 1.0 / ids.map(ids.value_counts())
     order = np.lexsort((d[p.index.get_indexer(gap.index)], ids.to_numpy(), gap.to_numpy()))
     cum = np.cumsum(w.to_numpy()[order]) / w.sum()
@@ -242,35 +320,37 @@ def features_engine(
     backend=None,
     return_gap: float = RETURN_GAP,
 ) -> tuple[ibis.Table, object]:
-    """The feature table as an Ibis expression (one row per customer and snapshot where it exists)."""
+    """The feature table as an Ibis expression (one row per customer and snapshot where it exists).
+
+    Every event (purchase, transaction, new category, interaction) is mapped to the snapshot where it first
+    counts (``k``) and, for windowed features, to the snapshot where it leaves the window (``x<m>``, with the
+    opposite sign). All events are aggregated once per customer and snapshot, joined to the customer x
+    snapshot grid, and running sums / maxima over the snapshots (one window pass) give every feature.
+    """
     con = connect(backend)
+    n_snap = len(snapshots)
     first_day = first_seen_days(con, tables)
-    tick_table, day_map, snap = _calendar(first_day, snapshots)
-    ticks, days, snaps = ibis.memtable(tick_table), ibis.memtable(day_map), ibis.memtable(snap)
+    days = ibis.memtable(_calendar(first_day, snapshots))
+    snaps = ibis.memtable(
+        pd.DataFrame({"k": np.arange(n_snap, dtype=np.int64), "s": _days(pd.DatetimeIndex(snapshots))})
+    )
+    has_cu, has_it = tables.get("customers") is not None, tables.get("interactions") is not None
 
     tx = _with_days(_table(con, tables["transactions"], ["customer_id", "date", "amount", "category"]))
-    tx = tx.join(days, tx.d == days.d).select(tx.customer_id, tx.d, tx.amount, tx.category, days.k)
+    tx = tx.join(days, tx.d == days.d).select(
+        tx.customer_id, tx.d, tx.amount, tx.category, *[days[c] for c in _CAL]
+    )
+    tx = tx.filter(tx.k < n_snap)
     p = _purchases(tx)
     long_gap = float(return_gap) * float(horizon_days)
-    per = p.group_by(["customer_id", "k"]).aggregate(
-        n_p=p.count(),
-        s_p=p.amount.sum(),
-        last_p=p.d.max(),
-        first_p=p.d.min(),
-        g_sum=p.gap.sum(),
-        g_sq=(p.gap * p.gap).sum(),
-        last_ret=(p.gap > long_gap).ifelse(p.d, ibis.null()).max(),
-    )
-    allx = tx.group_by(["customer_id", "k"]).aggregate(s_all=tx.amount.sum(), first_t=tx.d.min())
-    cats = p.filter(p.category.notnull()).group_by(["customer_id", "category"]).aggregate(k=p.k.min())
-    cats = cats.group_by(["customer_id", "k"]).aggregate(n_newcat=cats.count())
 
-    # First tick of each customer: sign-up or first transaction.
-    firsts = allx.group_by("customer_id").aggregate(fk=allx.k.min())
-    cu_df = tables.get("customers")
-    if cu_df is not None:
+    # First snapshot of each customer: the first on or after its sign-up or first transaction.
+    firsts = tx.group_by("customer_id").aggregate(fk=tx.k.min(), first_tx=tx.d.min())
+    if has_cu:
         cu = _table(
-            con, cu_df, ["customer_id", "signup_date", "contract_start", "contract_end", "loyalty_member"]
+            con,
+            tables["customers"],
+            ["customer_id", "signup_date", "contract_start", "contract_end", "loyalty_member"],
         )
         cu = cu.mutate(
             signup=cu.signup_date.cast("date").epoch_days().cast("int64"),
@@ -279,128 +359,158 @@ def features_engine(
             loyal=cu.loyalty_member.cast("boolean").fill_null(False),
         )
         sk = cu.filter(cu.signup.notnull()).join(days, cu.signup == days.d)
-        sk = sk.group_by("customer_id").aggregate(fk=sk.k.min())
-        firsts = firsts.union(sk).group_by("customer_id").aggregate(fk=ibis._.fk.min())
+        sk = sk.filter(sk.k < n_snap).select("customer_id", fk=sk.k, first_tx=ibis.null("int64"))
+        firsts = (
+            firsts.union(sk)
+            .group_by("customer_id")
+            .aggregate(fk=ibis._.fk.min(), first_tx=ibis._.first_tx.min())
+        )
 
-    parts = [per, allx, cats]
-    it_df = tables.get("interactions")
-    if it_df is not None:
-        it = _with_days(_table(con, it_df, ["customer_id", "date", "type", "score", "resolved"]))
-        it = it.join(days, it.d == days.d).select(
-            it.customer_id, it.d, it.type, it.score, it.resolved, days.k
+    # Events, all with the same columns (zero / null where they do not apply), aggregated once.
+    sums = ["n_p", "s_p", "g_sum", "g_sq", "s_all", "n_cat", "n_compl", "n_ref"]
+    sums += [f"w{m}_{c}" for m in WINDOWS for c in _WINDOWED[m]]
+    maxes = ["last_p", "last_ret", "nps_key"]
+
+    def event(t, k, **values):
+        row = {c: values.get(c, ibis.literal(0, "float64")) for c in sums}
+        row |= {c: values.get(c, ibis.null("int64")) for c in maxes}
+        return t.select(
+            customer_id=t.customer_id,
+            k=k,
+            **{c: v.cast("float64") if c in sums else v.cast("int64") for c, v in row.items()},
         )
-        # Voice-of-the-customer events before the customer is known count from its first tick.
-        it = it.join(firsts, "customer_id").select(
-            "customer_id", "d", "type", "score", "resolved", k=ibis.greatest(ibis._.k, ibis._.fk)
+
+    one = ibis.literal(1.0)
+    purchase_windows = [m for m in WINDOWS if "np" in _WINDOWED[m]]
+    events = [
+        event(
+            p,
+            p.k,
+            n_p=one,
+            s_p=p.amount,
+            g_sum=p.gap.fill_null(0),
+            g_sq=(p.gap * p.gap).fill_null(0),
+            last_p=p.d,
+            last_ret=(p.gap > long_gap).ifelse(p.d, ibis.null("int64")),
+            **{f"w{m}_np": one for m in purchase_windows},
+            **{f"w{m}_sp": p.amount for m in purchase_windows},
+        ),
+        event(tx, tx.k, s_all=tx.amount),
+    ]
+    # Leaving each window: the same purchase with the opposite sign, at the snapshot where it drops out.
+    events += [event(p, p[f"x{m}"], **{f"w{m}_np": -one, f"w{m}_sp": -p.amount}) for m in purchase_windows]
+    cats = p.filter(p.category.notnull()).group_by(["customer_id", "category"]).aggregate(k=p.k.min())
+    events.append(event(cats, cats.k, n_cat=one))
+    if has_it:
+        it = _with_days(
+            _table(con, tables["interactions"], ["customer_id", "date", "type", "score", "resolved"])
         )
+        # Events before anyone's first day map to the first snapshot; before the customer is known, to its first.
+        it = it.mutate(dk=ibis.greatest(it.d, first_day))
+        it = it.join(days, it.dk == days.d).select(
+            it.customer_id, it.d, it.type, it.score, it.resolved, days.k, *[days[f"x{m}"] for m in WINDOWS]
+        )
+        it = it.filter(it.k < n_snap)
+        it = it.join(firsts.select("customer_id", "fk"), "customer_id")
         is_nps = (it.type == "nps") & it.score.notnull()
         # Latest NPS as a running max of (day, score) packed in one number: works in every engine.
         key = (it.d * 1000 + (it.score * 10).round().cast("int64")).cast("int64")
-        inter = it.group_by(["customer_id", "k"]).aggregate(
-            nps_key=is_nps.ifelse(key, ibis.null()).max(),
-            n_compl=(it.type == "complaint").cast("int64").sum(),
-            n_open=((it.type == "complaint") & (it.resolved == False)).cast("int64").sum(),  # noqa: E712
-            n_ref=it.type.isin(REFERRAL_TYPES).cast("int64").sum(),
+        compl = (it.type == "complaint").ifelse(1.0, 0.0)
+        open_c = ((it.type == "complaint") & (it.resolved == False)).ifelse(1.0, 0.0)  # noqa: E712
+        enter, leave = ibis.greatest(it.k, it.fk), ibis.greatest(it[f"x{COMPLAINT_WINDOW}"], it.fk)
+        w = f"w{COMPLAINT_WINDOW}"
+        events.append(
+            event(
+                it,
+                enter,
+                n_compl=compl,
+                n_ref=it.type.isin(REFERRAL_TYPES).ifelse(1.0, 0.0),
+                nps_key=is_nps.ifelse(key, ibis.null("int64")),
+                **{f"{w}_co": compl, f"{w}_op": open_c},
+            )
         )
-        parts.append(inter)
+        events.append(event(it, leave, **{f"{w}_co": -compl, f"{w}_op": -open_c}))
+    ev = events[0]
+    for e in events[1:]:
+        ev = ev.union(e)
+    ev = ev.filter(ev.k < n_snap)
+    agg = ev.group_by(["customer_id", "k"]).aggregate(
+        **{c: ev[c].sum() for c in sums}, **{c: ev[c].max() for c in maxes}
+    )
 
-    grid = firsts.cross_join(ticks).filter(lambda t: t.k >= t.fk).select("customer_id", "k", "tick")
-    for part in parts:
-        grid = _dedup(grid.left_join(part, ["customer_id", "k"]))
+    grid = firsts.cross_join(snaps).filter(lambda t: t.k >= t.fk)
+    grid = _dedup(grid.left_join(agg, ["customer_id", "k"]))
     cw = ibis.cumulative_window(group_by="customer_id", order_by="k")
-    zero = ["n_p", "s_p", "g_sum", "g_sq", "s_all", "n_newcat"]
-    zero += ["n_compl", "n_open", "n_ref"] if it_df is not None else []
-    grid = grid.mutate(**{c: grid[c].fill_null(0) for c in zero})
-    cum = {
-        "c_np": grid.n_p.sum().over(cw),
-        "c_sp": grid.s_p.sum().over(cw),
-        "c_gsum": grid.g_sum.sum().over(cw),
-        "c_gsq": grid.g_sq.sum().over(cw),
-        "c_sall": grid.s_all.sum().over(cw),
-        "c_cat": grid.n_newcat.sum().over(cw),
-        "c_last": grid.last_p.max().over(cw),
-        "c_first": grid.first_p.min().over(cw),
-        "c_ret": grid.last_ret.max().over(cw),
-    }
-    if it_df is not None:
-        cum |= {
-            "c_nps": grid.nps_key.max().over(cw),
-            "c_compl": grid.n_compl.sum().over(cw),
-            "c_open": grid.n_open.sum().over(cw),
-            "c_ref": grid.n_ref.sum().over(cw),
-        }
-    state = grid.select("customer_id", "k", "tick", **cum)
-    state = _dedup(state.join(firsts, "customer_id"))
-
-    f = _dedup(state.join(snaps, state.k == snaps.k))
-    for m in WINDOWS:
-        lag = state.select(
-            customer_id=state.customer_id,
-            k=state.k,
-            **{f"np_{m}": state.c_np, f"sp_{m}": state.c_sp}
-            | ({f"co_{m}": state.c_compl, f"op_{m}": state.c_open} if it_df is not None else {}),
-        )
-        f = _dedup(f.left_join(lag, [f.customer_id == lag.customer_id, f[f"k{m}"] == lag.k]))
-    # First known day: the sign-up, or the first transaction.
-    ftx = allx.group_by("customer_id").aggregate(first_tx=allx.first_t.min())
-    f = _dedup(f.left_join(ftx, "customer_id"))
+    f = grid.select(
+        "customer_id",
+        "k",
+        "s",
+        "first_tx",
+        **{f"c_{c}": grid[c].fill_null(0).sum().over(cw) for c in sums},
+        **{f"c_{c}": grid[c].max().over(cw) for c in maxes},
+    )
     first_known = f.first_tx
-    if cu_df is not None:
+    if has_cu:
         f = _dedup(f.left_join(cu.select("customer_id", "signup", "cstart", "cend", "loyal"), "customer_id"))
         first_known = ibis.coalesce(ibis.least(f.first_tx, f.signup), f.first_tx, f.signup)
 
-    def window_sum(col: str, m: int):
-        return f[{"np": "c_np", "sp": "c_sp", "co": "c_compl", "op": "c_open"}[col]] - f[
-            f"{col}_{m}"
-        ].fill_null(0)
+    def rnd(x):
+        # Running sums of amounts carry float noise: rounded to 6 decimals (cents are exact).
+        return x.round(6)
 
-    n12 = window_sum("np", 12)
-    # Differences of running sums carry float noise: amounts are rounded to 6 decimals (cents are exact).
-    n6, s6 = window_sum("np", 6), window_sum("sp", 6).round(6)
-    n_prev, s_prev = n12 - n6, (window_sum("sp", 12) - s6).round(6)
-    basket6 = (n6 > 0).ifelse(s6 / n6.cast("float64"), ibis.null())
-    basket_prev = (n_prev > 0).ifelse(s_prev / n_prev.cast("float64"), ibis.null())
-    n_gaps = f.c_np - 1
-    gap_mean = (n_gaps > 0).ifelse(f.c_gsum / n_gaps.cast("float64"), ibis.null())
-    gap_var = (n_gaps > 0).ifelse(f.c_gsq / n_gaps.cast("float64") - gap_mean * gap_mean, ibis.null())
-    recency = (f.s - f.c_last).cast("float64")
-    if it_df is not None:
-        nps = (f.c_nps % 1000).cast("float64") / 10.0
-        compl, open_c, refs = window_sum("co", 3), window_sum("op", 3), f.c_ref
+    n = f.c_n_p.round().cast("int64")
+    n12, n6 = f["c_w12_np"].round(), f["c_w6_np"].round()
+    s6 = rnd(f["c_w6_sp"])
+    n_prev, s_prev = n12 - n6, rnd(f["c_w12_sp"] - f["c_w6_sp"])
+    basket6 = (n6 > 0).ifelse(s6 / n6, ibis.null("float64"))
+    basket_prev = (n_prev > 0).ifelse(s_prev / n_prev, ibis.null("float64"))
+    n_gaps = n - 1
+    gap_mean = (n_gaps > 0).ifelse(f.c_g_sum / n_gaps.cast("float64"), ibis.null("float64"))
+    gap_var = (n_gaps > 0).ifelse(
+        f.c_g_sq / n_gaps.cast("float64") - gap_mean * gap_mean, ibis.null("float64")
+    )
+    recency = (f.s - f.c_last_p).cast("float64")
+    n_cat = f.c_n_cat.round().cast("int64")
+    if has_it:
+        nps = (f.c_nps_key % 1000).cast("float64") / 10.0
+        w = f"c_w{COMPLAINT_WINDOW}"
+        compl, open_c, refs = f[f"{w}_co"].round(), f[f"{w}_op"].round(), f.c_n_ref.round()
     else:
-        nps = ibis.null().cast("float64")
+        nps = ibis.null("float64")
         compl = open_c = refs = ibis.literal(0, "int64")
-    if cu_df is not None:
+    if has_cu:
         running = f.cstart.notnull() & (f.cstart <= f.s) & (f.cend.isnull() | (f.cend > f.s))
         contract_active = running
         committed = running | f.loyal
-        since = running.ifelse(f.cstart, f.loyal.ifelse(ibis.coalesce(f.signup, first_known), ibis.null()))
+        since = running.ifelse(
+            f.cstart, f.loyal.ifelse(ibis.coalesce(f.signup, first_known), ibis.null("int64"))
+        )
         committed_days = (f.s - since).cast("float64")
         ended = f.cend.notnull() & (f.cend <= f.s)
         loyal = f.loyal
     else:
         committed = ended = loyal = contract_active = ibis.literal(False)
-        committed_days = ibis.null().cast("float64")
-    basket_trend = (basket_prev > 0).ifelse(basket6 / basket_prev - 1.0, ibis.null())
+        committed_days = ibis.null("float64")
+    basket_trend = (basket_prev > 0).ifelse(basket6 / basket_prev - 1.0, ibis.null("float64"))
     promoter = (nps >= 9).fill_null(False)
     out = f.select(
         customer_id=f.customer_id,
         snapshot_day=f.s,
         recency_days=recency,
-        n_purchases=f.c_np.cast("int64"),
-        monetary=f.c_sall.cast("float64"),
-        avg_basket=(f.c_np > 0).ifelse(f.c_sp / f.c_np.cast("float64"), ibis.null()),
+        n_purchases=n,
+        monetary=rnd(f.c_s_all),
+        avg_basket=(n > 0).ifelse(rnd(f.c_s_p) / n.cast("float64"), ibis.null("float64")),
         tenure_days=(f.s - first_known).cast("float64"),
         purchases_12m=n12.cast("int64"),
-        spend_6m=s6.cast("float64"),
-        spend_prev_6m=s_prev.cast("float64"),
-        spend_trend=(s_prev > 0).ifelse(s6 / s_prev - 1.0, ibis.null()),
+        spend_6m=s6,
+        spend_prev_6m=s_prev,
+        spend_trend=(s_prev > 0).ifelse(s6 / s_prev - 1.0, ibis.null("float64")),
         basket_trend=basket_trend,
-        n_categories=f.c_cat.cast("int64"),
+        n_categories=n_cat,
         gap_mean_days=gap_mean,
-        gap_cv=(gap_mean > 0).ifelse(ibis.greatest(gap_var, 0.0).sqrt() / gap_mean, ibis.null()),
+        gap_cv=(gap_mean > 0).ifelse(ibis.greatest(gap_var, 0.0).sqrt() / gap_mean, ibis.null("float64")),
         active=(recency <= float(horizon_days)).fill_null(False),
-        days_since_return=(f.s - f.c_ret).cast("float64"),
+        days_since_return=(f.s - f.c_last_ret).cast("float64"),
         committed=committed.fill_null(False),
         contract_active=contract_active.fill_null(False),
         committed_days=committed_days,
@@ -409,14 +519,14 @@ def features_engine(
         nps_last=nps,
         promoter=promoter,
         detractor=(nps <= 6).fill_null(False),
-        complaints_3m=compl.cast("int64"),
+        complaints_90d=compl.cast("int64"),
         open_complaints=open_c.cast("int64"),
         referrals=refs.cast("int64"),
         commitment_signals=(
             promoter.cast("int64")
             + (refs > 0).cast("int64")
             + (basket_trend >= BASKET_SIGNAL).fill_null(False).cast("int64")
-            + (f.c_cat >= CATEGORY_SIGNAL).cast("int64")
+            + (n_cat >= CATEGORY_SIGNAL).cast("int64")
         ),
     )
     return out, con
@@ -434,7 +544,7 @@ def to_pandas_features(df: pd.DataFrame) -> pd.DataFrame:
         "n_purchases",
         "purchases_12m",
         "n_categories",
-        "complaints_3m",
+        "complaints_90d",
         "open_complaints",
         "referrals",
         "commitment_signals",
@@ -447,7 +557,7 @@ def to_pandas_features(df: pd.DataFrame) -> pd.DataFrame:
             "n_purchases",
             "purchases_12m",
             "n_categories",
-            "complaints_3m",
+            "complaints_90d",
             "open_complaints",
             "referrals",
             "commitment_signals",
@@ -561,22 +671,20 @@ def features_pandas(
                 ["customer_id", "date", "score"]
             )
             nps = nps_rows.groupby("customer_id")["score"].last().reindex(ids)
-            comp = in_window(i[i["type"] == "complaint"], w[3])
+            comp = in_window(i[i["type"] == "complaint"], w[COMPLAINT_WINDOW])
             f["nps_last"] = nps.round(1)
-            f["complaints_3m"] = comp.groupby("customer_id").size().reindex(ids, fill_value=0)
+            f["complaints_90d"] = comp.groupby("customer_id").size().reindex(ids, fill_value=0)
             f["open_complaints"] = (
                 comp[comp["resolved"].eq(False).fillna(False).astype(bool)]
                 .groupby("customer_id")
                 .size()
-                .reindex(
-                    ids, fill_value=0
-                )
+                .reindex(ids, fill_value=0)
             )
             f["referrals"] = (
                 i[i["type"].isin(REFERRAL_TYPES)].groupby("customer_id").size().reindex(ids, fill_value=0)
             )
         else:
-            f["nps_last"], f["complaints_3m"], f["open_complaints"], f["referrals"] = np.nan, 0, 0, 0
+            f["nps_last"], f["complaints_90d"], f["open_complaints"], f["referrals"] = np.nan, 0, 0, 0
         f["promoter"] = (f["nps_last"] >= 9).fillna(False)
         f["detractor"] = (f["nps_last"] <= 6).fillna(False)
         f["commitment_signals"] = (

@@ -268,10 +268,12 @@ class RuleSet:
         if "all" in cond or "any" in cond:
             kind = "all" if "all" in cond else "any"
             parts = [self.describe(c, lang, horizon) for c in cond[kind]]
-            if kind == "any":
-                parts = [f"({p})" if "all" in c else p for p, c in zip(parts, cond[kind], strict=True)]
-            inner = words[kind].join(parts)
-            return f"({inner})" if kind == "any" and len(cond) == 1 else inner
+            # Parenthesise nested groups so that "and" and "or" read unambiguously.
+            parts = [
+                f"({p})" if ("all" in c or "any" in c) and len(c[next(iter(c))]) > 1 else p
+                for p, c in zip(parts, cond[kind], strict=True)
+            ]
+            return words[kind].join(parts)
         op = words[cond["op"]]
         if cond["op"] in ("is_null", "not_null"):
             return f"{cond['feature']} {op}"

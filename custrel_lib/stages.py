@@ -20,6 +20,8 @@ from custrel_lib.exceptions import ConfigError, DataContractError
 from custrel_lib.features import (
     EPOCH,
     FEATURE_COLUMNS,
+    RETURN_GAP,
+    check_tables,
     features_engine,
     features_pandas,
     horizon_from_gaps,
@@ -134,12 +136,15 @@ class StageModel:
     rules : None, path, list, mapping or RuleSet
         Stage rules; ``None`` is the packaged default (``custrel_lib/stages.yml``).
     cadence : "month", "quarter" or a list of dates
-        Snapshots: period ends from the first known customer to ``as_of`` (which closes the last period).
+        Snapshots: period ends from the first transaction to ``as_of`` (which closes the last period).
     horizon_days : float, optional
         The separation horizon H; ``None`` or 0 derives it from the data (``horizon_quantile`` of repeat
         customers' inter-purchase gaps, each customer weighing the same).
     backend : None, an Ibis backend, or "pandas"
         ``None`` is a new in-process DuckDB connection.
+    return_gap : float
+        A purchase after a gap longer than ``return_gap`` x H is a return (win-back): it sets the feature
+        ``days_since_return``. 1.5 rather than 1: a gap just over H is too often a slow buyer, not a lapse.
     verbose : bool
         Print each step and its duration.
     """
@@ -151,6 +156,7 @@ class StageModel:
         horizon_days: float | None = None,
         horizon_quantile: float = 0.95,
         backend=None,
+        return_gap: float = RETURN_GAP,
         verbose: bool = False,
     ):
         if isinstance(cadence, str) and cadence not in ("month", "quarter"):
@@ -163,7 +169,10 @@ class StageModel:
         self.cadence = cadence
         self.horizon_days = horizon_days
         self.horizon_quantile = horizon_quantile
+        if not return_gap >= 1:
+            raise ConfigError(f"return_gap must be at least 1 (a multiple of the horizon), got {return_gap}.")
         self.backend = backend
+        self.return_gap = return_gap
         self.verbose = verbose
         self.rules_ = RuleSet.from_obj(rules)
 
@@ -172,39 +181,71 @@ class StageModel:
             print(f"[stages] {message}", flush=True)
 
     def fit(self, tables: dict, as_of) -> StageModel:
-        if "transactions" not in tables:
-            raise DataContractError("StageModel.fit needs at least the 'transactions' table.")
+        """Compute the features and stages of every customer at every snapshot up to ``as_of``.
+
+        Parameters
+        ----------
+        tables : dict
+            Canonical DataFrames (docs/architecture.md): ``transactions`` required, ``customers`` and
+            ``interactions`` optional.
+        as_of : date-like
+            The extraction date: the last snapshot.
+
+        Returns
+        -------
+        StageModel
+            ``self``, with ``history_``, ``snapshots_``, ``horizon_days_`` (and ``horizon_source_``).
+        """
         t0 = time.perf_counter()
+        tables = check_tables(tables)
         self.tables_ = tables
         self.as_of_ = pd.Timestamp(as_of).normalize()
         tx = tables["transactions"]
-        # Snapshots cover the transaction window; customers known earlier appear at the first snapshot.
-        first = tx["date"].min()
-        self.snapshots_ = snapshot_dates(first, self.as_of_, self.cadence)
         pandas_mode = isinstance(self.backend, str) and self.backend == "pandas"
+        backend = self.backend
+        if isinstance(tx, ibis.Table):
+            # Tables that live in an Ibis backend (e.g. DuckDB over Parquet files) stay there.
+            if pandas_mode:
+                raise ConfigError("backend='pandas' needs pandas DataFrames, not Ibis tables.")
+            backend = backend if backend is not None else tx.get_backend()
+            first = pd.Timestamp(backend.execute(tx.date.min()))
+            tx_in = tx.filter(tx.date <= self.as_of_).select("customer_id", "date", "amount")
+        else:
+            first = tx["date"].min()
+            tx_in = tx[tx["date"] <= self.as_of_]
+        if pd.isna(first):
+            raise DataContractError("Table 'transactions' is empty: no stage can be computed.")
+        # Snapshots cover the transaction window; customers known earlier appear at the first snapshot.
+        self.snapshots_ = snapshot_dates(first, self.as_of_, self.cadence)
         if self.horizon_days:
             self.horizon_days_, self.horizon_source_ = float(self.horizon_days), "config"
         elif pandas_mode:
-            self.horizon_days_ = horizon_pandas(tx[tx["date"] <= self.as_of_], self.horizon_quantile)
+            self.horizon_days_ = horizon_pandas(tx_in, self.horizon_quantile)
             self.horizon_source_ = f"q{self.horizon_quantile:g} of repeat gaps"
         else:
-            t = ibis.memtable(tx[tx["date"] <= self.as_of_][["customer_id", "date", "amount"]])
+            t = (
+                tx_in
+                if isinstance(tx_in, ibis.Table)
+                else ibis.memtable(tx_in[["customer_id", "date", "amount"]])
+            )
             t = t.mutate(d=t.date.cast("date").epoch_days().cast("int64"))
-            self.horizon_days_ = horizon_from_gaps(t, self.horizon_quantile)
+            self.horizon_days_ = horizon_from_gaps(t, self.horizon_quantile, backend)
             self.horizon_source_ = f"q{self.horizon_quantile:g} of repeat gaps"
         self._say(f"horizon H = {self.horizon_days_:.0f} days ({self.horizon_source_})")
         self._say(
             f"{len(self.snapshots_)} snapshots {self.snapshots_[0].date()} .. {self.snapshots_[-1].date()}"
         )
         if pandas_mode:
-            feats = features_pandas(tables, self.snapshots_, self.horizon_days_)
+            feats = features_pandas(tables, self.snapshots_, self.horizon_days_, return_gap=self.return_gap)
             stage = self.rules_.assign_pandas(feats, self.horizon_days_)
             hist = feats[["customer_id", "snapshot"]].assign(
                 stage=stage.to_numpy(), ambassador=(feats["promoter"] | (feats["referrals"] > 0)).to_numpy()
             )
             self._features_cache = feats
         else:
-            expr, con = features_engine(tables, self.snapshots_, self.horizon_days_, backend=self.backend)
+            expr, con = features_engine(
+                tables, self.snapshots_, self.horizon_days_, backend=backend, return_gap=self.return_gap
+            )
             staged = expr.mutate(
                 stage=self.rules_.compile(expr, self.horizon_days_),
                 ambassador=expr.promoter | (expr.referrals > 0),
@@ -214,6 +255,7 @@ class StageModel:
             raw.insert(1, "snapshot", EPOCH + pd.to_timedelta(raw.pop("snapshot_day"), unit="D"))
             hist = raw
             self._features_cache = None
+        self._snapshot_cache: dict[pd.Timestamp, pd.DataFrame] = {}
         hist = hist.assign(
             customer_id=hist["customer_id"].astype("string"),
             snapshot=hist["snapshot"].astype("datetime64[ns]"),
@@ -252,17 +294,38 @@ class StageModel:
         return self.history_[self.history_["snapshot"] == self.snapshots_[-1]].reset_index(drop=True)
 
     def features(self, snapshot=None) -> pd.DataFrame:
-        """Features of every customer at one snapshot (default: the last), with its stage."""
+        """Features of every customer at one snapshot (default: the last), with its stage.
+
+        Computed in the engine for that snapshot only, then kept (the last few snapshots asked for).
+        """
         s = self._snapshot(snapshot)
+        if s in self._snapshot_cache:
+            return self._snapshot_cache[s].copy()
         if self._features_cache is not None:
             f = self._features_cache[self._features_cache["snapshot"] == s].reset_index(drop=True)
             stage = self.history_.loc[self.history_["snapshot"] == s, ["customer_id", "stage"]]
-            return f.merge(stage, on="customer_id", how="left")
-        day = int((s - EPOCH).days)
-        expr = self._expr.filter(self._expr.snapshot_day == day)
-        out = to_pandas_features(self._con.execute(expr.drop("ambassador")))
+            out = f.merge(stage, on="customer_id", how="left")
+        else:
+            out = self._engine_features(self._expr.snapshot_day == int((s - EPOCH).days))
+        if len(self._snapshot_cache) >= 4:
+            self._snapshot_cache.pop(next(iter(self._snapshot_cache)))
+        self._snapshot_cache[s] = out
+        return out.copy()
+
+    def _engine_features(self, predicate) -> pd.DataFrame:
+        out = to_pandas_features(self._con.execute(self._expr.filter(predicate).drop("ambassador")))
         out["stage"] = out["stage"].astype("string")
         return out
+
+    def _customer_features(self, customer_id: str, s: pd.Timestamp) -> pd.DataFrame:
+        """One customer's features at ``s``, without computing every customer's when not cached."""
+        if s in self._snapshot_cache or self._features_cache is not None:
+            f = self.features(s)
+            return f[f["customer_id"] == customer_id]
+        e = self._expr
+        return self._engine_features(
+            (e.snapshot_day == int((s - EPOCH).days)) & (e.customer_id == customer_id)
+        )
 
     def profiles(self, snapshot=None, lang: str = "fr") -> StageProfiles:
         """Customers, share, revenue share (last 12 months), median tenure, mean NPS, complaint rate per stage."""
@@ -293,8 +356,7 @@ class StageModel:
         """The rule that placed ``customer_id`` in its stage, every rule's verdict and the feature values."""
         lang = typology._check_lang(lang)
         s = self._snapshot(snapshot)
-        f = self.features(s)
-        row = f[f["customer_id"] == str(customer_id)]
+        row = self._customer_features(str(customer_id), s)
         if row.empty:
             raise ConfigError(f"Customer {customer_id!r} does not exist at {s.date()}.")
         row = row.iloc[0]
@@ -325,6 +387,10 @@ class StageModel:
         out["share"] = out["customers"] / out["customers"].sum()
         out.insert(1, "label_fr", out["stage"].map(lambda c: typology.stage_label(c, "fr")))
         out.insert(2, "label_en", out["stage"].map(lambda c: typology.stage_label(c, "en")))
+        # The horizon behind "active" travels with the counts.
+        out.attrs.update(
+            snapshot=self.snapshots_[-1], horizon_days=self.horizon_days_, horizon_source=self.horizon_source_
+        )
         return out
 
     def _repr_html_(self) -> str:

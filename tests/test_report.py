@@ -127,5 +127,5 @@ def test_if_changed_skips_and_lock_blocks(tmp_path):
     first = run_report(reports_dir=tmp_path / "r", notebooks_dir=nb_dir, progress=False)
     skipped = run_report(reports_dir=tmp_path / "r", notebooks_dir=nb_dir, progress=False, if_changed=True)
     assert skipped.status == "skipped" and skipped.run_id == first.run_id
-    with report_lock(tmp_path / "r"), pytest.raises(ReportError, match="(?i)lock|running"):
+    with report_lock(tmp_path / "r"), pytest.raises(ReportError, match=r"(?i)lock|running"):
         run_report(reports_dir=tmp_path / "r", notebooks_dir=nb_dir, progress=False, run_id="other")
