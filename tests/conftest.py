@@ -65,3 +65,13 @@ def sample_truth() -> dict[str, pd.DataFrame]:
         "customers": pd.read_csv(SAMPLE_DIR / "truth" / "customers.csv"),
         "stages": pd.read_csv(SAMPLE_DIR / "truth" / "stages.csv"),
     }
+
+
+@pytest.fixture(scope="session")
+def report_run(tmp_path_factory):
+    """The full report on the sample, run once per test session (report and browser tests share it)."""
+    from custrel_lib.report import run_report
+
+    reports = tmp_path_factory.mktemp("reports")
+    run = run_report(reports_dir=reports, run_id="first", progress=False)
+    return run, reports

@@ -30,14 +30,6 @@ def _digest(folder: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def report_run(tmp_path_factory):
-    """The full report on the sample, once per test session (the browser test reuses it)."""
-    reports = tmp_path_factory.mktemp("reports")
-    run = run_report(reports_dir=reports, run_id="first", progress=False)
-    return run, reports
-
-
 def test_full_report_outputs(report_run, sample_tables, sample_as_of):
     run, _ = report_run
     folder = run.path
