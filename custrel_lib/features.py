@@ -327,6 +327,7 @@ def features_engine(
     opposite sign). All events are aggregated once per customer and snapshot, joined to the customer x
     snapshot grid, and running sums / maxima over the snapshots (one window pass) give every feature.
     """
+    tables = check_tables(tables)
     con = connect(backend)
     n_snap = len(snapshots)
     first_day = first_seen_days(con, tables)
@@ -577,6 +578,7 @@ def features_pandas(
     return_gap: float = RETURN_GAP,
 ) -> pd.DataFrame:
     """The same features, computed plainly one snapshot at a time (small data: tests and reference)."""
+    tables = check_tables(tables)
     tx = tables["transactions"]
     cu, it = tables.get("customers"), tables.get("interactions")
     p = tx[tx["amount"] > 0].sort_values(["customer_id", "date", "amount"], kind="stable").copy()
@@ -595,7 +597,6 @@ def features_pandas(
         n = g.size().reindex(ids, fill_value=0)
         sp = g["amount"].sum().reindex(ids, fill_value=0.0)
         last = g["date"].max().reindex(ids)
-        firstp = g["date"].min().reindex(ids)
         gsum = g["gap"].sum().reindex(ids, fill_value=0.0)
         gsq = (ps["gap"] ** 2).groupby(ps["customer_id"]).sum().reindex(ids, fill_value=0.0)
         ret = ps[ps["gap"] > return_gap * horizon_days].groupby("customer_id")["date"].max().reindex(ids)
@@ -640,7 +641,6 @@ def features_pandas(
         f["gap_cv"] = (np.sqrt(gvar.clip(lower=0)) / gmean).where(gmean > 0)
         f["active"] = (recency <= horizon_days).fillna(False)
         f["days_since_return"] = (s - ret).dt.days.astype("float64")
-        del firstp
         if cu is not None:
             c = cu.set_index("customer_id").reindex(ids)
             running = (

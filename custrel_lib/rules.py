@@ -30,7 +30,7 @@ import yaml
 
 from custrel_lib import typology
 from custrel_lib.exceptions import RuleError
-from custrel_lib.features import FEATURE_COLUMNS
+from custrel_lib.features import BOOL_FEATURES, FEATURE_COLUMNS
 from custrel_lib.paths import DEFAULT_STAGES_FILE
 
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null")
@@ -110,6 +110,16 @@ def _check_condition(cond: Any, where: str, features: set[str]) -> None:
         set(value) != {"horizon"} or not isinstance(value["horizon"], int | float)
     ):
         raise RuleError(f"{where}: a computed value must be {{horizon: <number>}}, got {value!r}.")
+    # Compare like with like: yes/no features with true/false, the others with numbers.
+    is_bool = cond["feature"] in BOOL_FEATURES
+    for v in value if isinstance(value, list) else [value]:
+        if isinstance(v, dict):
+            ok = not is_bool
+        else:
+            ok = isinstance(v, bool) if is_bool else isinstance(v, int | float) and not isinstance(v, bool)
+        if not ok:
+            kind = "true or false" if is_bool else "a number (or {horizon: <number>})"
+            raise RuleError(f"{where}: feature {cond['feature']!r} compares with {kind}, got {v!r}.")
 
 
 class RuleSet:

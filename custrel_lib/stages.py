@@ -231,7 +231,10 @@ class StageModel:
             t = t.mutate(d=t.date.cast("date").epoch_days().cast("int64"))
             self.horizon_days_ = horizon_from_gaps(t, self.horizon_quantile, backend)
             self.horizon_source_ = f"q{self.horizon_quantile:g} of repeat gaps"
-        self._say(f"horizon H = {self.horizon_days_:.0f} days ({self.horizon_source_})")
+        self._say(
+            f"horizon H = {self.horizon_days_:.0f} days ({self.horizon_source_}) "
+            f"[{time.perf_counter() - t0:.1f} s]"
+        )
         self._say(
             f"{len(self.snapshots_)} snapshots {self.snapshots_[0].date()} .. {self.snapshots_[-1].date()}"
         )
@@ -251,7 +254,9 @@ class StageModel:
                 ambassador=expr.promoter | (expr.referrals > 0),
             )
             self._expr, self._con = staged, con
+            self._say("features and stages in the engine ...")
             raw = con.execute(staged.select("customer_id", "snapshot_day", "stage", "ambassador"))
+            self._say(f"{len(raw):,} rows back from the engine [{time.perf_counter() - t0:.1f} s]")
             raw.insert(1, "snapshot", EPOCH + pd.to_timedelta(raw.pop("snapshot_day"), unit="D"))
             hist = raw
             self._features_cache = None

@@ -57,6 +57,8 @@ def test_default_rules_follow_the_design_order():
         (lambda r: r[0].update(wehn=r[0]["when"]), "unknown key"),
         (lambda r: r[2]["when"].update(all=[]), "non-empty list"),
         (lambda r: r[0]["when"].update(op="in"), "list of values"),
+        (lambda r: r[0]["when"].update(value="0"), "'n_purchases' compares with a number"),
+        (lambda r: r[2]["when"]["all"][1].update(value="no"), "'active' compares with true or false"),
     ],
 )
 def test_invalid_rules_fail_clearly(default_rule_list, edit, message):
