@@ -185,8 +185,19 @@ def _read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
 
 
 def _text(s: pd.Series) -> pd.Series:
-    out = s.astype("string").str.strip()
-    return out.mask(out == "")
+    """Trimmed text, empty strings as missing. Arrow's kernels do the trimming (pandas' ``.str`` is a Python loop)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(s, from_pandas=True)
+        if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+            arr = pc.cast(arr, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        arr = pa.array([None if pd.isna(v) else str(v) for v in s], type=pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+    return pd.Series(arr.to_pandas(), index=s.index).astype("string")
 
 
 def _choose_date_format(values: pd.Series) -> str | None:
@@ -328,7 +339,6 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
     out = {}
     for column, (kind, required) in SCHEMA[name].items():
         s = raw[column].reset_index(drop=True)
-        empty = s.isna() | (s.astype("string").str.strip() == "")
         if kind in ("id", "str"):
             out[column] = _text(s)
         elif kind == "date":
@@ -358,6 +368,10 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
             out[column], bad = _to_bool(s, t.spec)
             t.report(bad, column, "invalid_value", "repaired", s, "not a yes/no value: emptied")
         if required:
+            # Empty = missing, or only blanks in a text column (computed only where it matters: big tables).
+            empty = s.isna()
+            if s.dtype == object or pd.api.types.is_string_dtype(s):
+                empty |= out[column].isna() if kind in ("id", "str") else _text(s).isna()
             reason = "missing_customer_id" if column == "customer_id" else "missing_value"
             t.report(empty, column, reason, "rejected", s, f"{column} is empty")
     df = pd.DataFrame(out)
@@ -498,9 +512,8 @@ def load_tables(
             "an NPS score must be between 0 and 10: emptied",
         )
         it["score"] = it["score"].mask(nps)
-        known = set(tx["customer_id"][~t.reject].dropna())
         if "customers" in staged:
-            known |= set(cu["customer_id"][~c.reject].dropna())
+            known = pd.concat([tx["customer_id"][~t.reject], cu["customer_id"][~c.reject]]).dropna().unique()
             unknown = it["customer_id"].notna() & ~it["customer_id"].isin(known)
             i.report(
                 unknown,
