@@ -163,6 +163,7 @@ def generate_sample(
     start: str | pd.Timestamp = WINDOW_START,
     end: str | pd.Timestamp = WINDOW_END,
     progress: bool = False,
+    chunk: int = 200_000,
 ) -> SampleData:
     """Simulate ``n_customers`` customers of a French retailer over the window ``[start, end]``.
 
@@ -177,6 +178,8 @@ def generate_sample(
         The observation window; ``end`` is the extraction date (``as_of``).
     progress
         Print progress lines (for large runs).
+    chunk
+        Customers simulated at a time (bounds the memory of large runs).
 
     Returns
     -------
@@ -185,7 +188,6 @@ def generate_sample(
     rng = np.random.default_rng(seed)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     horizon = float((end - start).days)  # last day index of the window
-    chunk = 200_000
     parts = []
     t0 = time.perf_counter()
     for first in range(0, n_customers, chunk):
@@ -195,6 +197,11 @@ def generate_sample(
             click.echo(
                 f"  simulated {first + n:,} / {n_customers:,} customers ({time.perf_counter() - t0:.0f} s)"
             )
+    # A refund points at its purchase by row number within its chunk: shift to the concatenated numbering.
+    offset = 0
+    for part in parts:
+        part["refunds"] = part["refunds"].assign(refund_of=part["refunds"]["refund_of"] + offset)
+        offset += len(part["tx"])
     tables = {key: pd.concat([p[key] for p in parts], ignore_index=True) for key in parts[0]}
     return _to_frames(tables, start)
 

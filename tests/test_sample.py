@@ -127,3 +127,26 @@ def test_one_shot_buyers_buy_once_unless_won_back(sample):
     one = truth.index[(truth["true_type"] == "one_shot") & truth["winback_date"].isna()]
     assert (days.reindex(one) == 1).all()
     assert np.isclose((truth["true_type"] == "one_shot").mean(), TYPES["one_shot"].share, atol=0.05)
+
+
+def test_order_ids_are_unique_across_simulation_chunks(monkeypatch):
+    # Large runs simulate in chunks; refunds must keep pointing at their own purchase (found at 1M customers).
+    import custrel_lib.sample as sample
+
+    original = sample._simulate_chunk
+    calls = []
+
+    def spy(first, n, *args, **kwargs):
+        calls.append(n)
+        return original(first, n, *args, **kwargs)
+
+    monkeypatch.setattr(sample, "_simulate_chunk", spy)
+    data = sample.generate_sample(1500, seed=3, chunk=500)
+    assert len(calls) == 3
+    tx = data.transactions
+    assert not tx["order_id"].duplicated().any()
+    refunds = tx[tx["order_id"].str.endswith("-R")]
+    bought = tx.set_index("order_id")["customer_id"]
+    assert (
+        bought.reindex(refunds["order_id"].str[:-2]).to_numpy() == refunds["customer_id"].to_numpy()
+    ).all()
