@@ -11,29 +11,35 @@ the tests require both to agree.
 Definitions (``s`` the snapshot date; a *purchase* is a transaction with a positive amount; windows are
 ``(s - N months, s]``, ending on month ends when ``s`` is a month end):
 
-==================  ==================================================================================
-recency_days        days since the last purchase (null before the first)
-n_purchases         purchases up to ``s``
-monetary            net spend up to ``s`` (refunds included)
-avg_basket          mean amount of the purchases up to ``s``
-tenure_days         days since the customer was first known (sign-up or first transaction)
-purchases_12m       purchases in the last 12 months
-spend_6m            purchase amounts in the last 6 months (``spend_prev_6m``: the 6 months before)
-spend_trend         ``spend_6m / spend_prev_6m - 1`` (null when nothing was bought in the 6 months before)
-basket_trend        mean basket of the last 6 months over that of the 6 before, minus 1 (up-sell)
-n_categories        distinct categories bought up to ``s`` (cross-sell)
-gap_mean_days       mean days between consecutive purchases; ``gap_cv`` their coefficient of variation
-active              a purchase within the horizon ``H`` (``recency_days <= H``)
-days_since_return   days since the last purchase that came after a gap longer than ``return_gap`` x ``H``
-committed           a contract running at ``s`` or a loyalty-programme member
-contract_active     a contract running at ``s`` (started on or before, not ended)
-committed_days      days since the contract started (or since sign-up for a loyalty member)
-contract_ended      a contract ended on or before ``s``
-nps_last            the latest NPS score up to ``s``; ``promoter`` (>= 9), ``detractor`` (<= 6)
-complaints_90d      complaints in the last 90 days ``(s - 90 days, s]``; ``open_complaints`` those not resolved
-referrals           referrals (``referral`` or ``parrainage`` interactions) up to ``s``
-commitment_signals  how many of: promoter, a referral, ``basket_trend >= 0.25``, ``n_categories >= 3``
-==================  ==================================================================================
+=========================  ================================================================================
+recency_days               days since the last purchase (null before the first)
+n_purchases                purchases up to ``s``
+monetary                   net spend up to ``s`` (refunds included)
+avg_basket                 mean amount of the purchases up to ``s``
+tenure_days                days since the customer was first known (sign-up or first transaction)
+purchases_12m              purchases in the last 12 months
+spend_6m                   purchase amounts in the last 6 months (``spend_prev_6m``: the 6 months before)
+spend_trend                ``spend_6m / spend_prev_6m - 1`` (null when nothing was bought in the 6 months before)
+basket_trend               mean basket of the last 6 months over that of the 6 before, minus 1 (up-sell)
+n_categories               distinct categories bought up to ``s`` (cross-sell)
+gap_mean_days              mean days between consecutive purchases; ``gap_cv`` their coefficient of variation
+active                     a purchase within the horizon ``H`` (``recency_days <= H``)
+days_since_return          days since the last return (win-back): a purchase after a gap longer than ``return_gap`` x
+                           ``H``, or the first purchase after the contract ended
+committed                  a contract running at ``s``, or a loyalty-programme member without contract dates
+contract_active            a contract running at ``s`` (started on or before, not ended)
+committed_days             days since the contract started (or since sign-up for a loyalty member)
+contract_ended             a contract ended on or before ``s``
+bought_after_contract_end  a purchase after the contract ended (a contractual separation followed by a return)
+nps_last                   the latest NPS score up to ``s``; ``promoter`` (>= 9), ``detractor`` (<= 6)
+complaints_90d             complaints in the last 90 days ``(s - 90 days, s]``; ``open_complaints`` those not resolved
+referrals                  referrals (``referral`` or ``parrainage`` interactions) up to ``s``
+commitment_signals         how many of: promoter, a referral, ``basket_trend >= 0.25``, ``n_categories >= 3``
+=========================  ================================================================================
+
+``loyalty_member`` is a flag with no date, known at extraction. For a customer with contract dates, the dates
+say when the formal tie held, so the flag does not make that customer committed before the contract started or
+after it ended; for a loyalty member without a contract it counts from sign-up.
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ FEATURE_COLUMNS = [
     "contract_active",
     "committed_days",
     "contract_ended",
+    "bought_after_contract_end",
     "loyalty_member",
     "nps_last",
     "promoter",
@@ -86,11 +93,51 @@ FEATURE_COLUMNS = [
     "referrals",
     "commitment_signals",
 ]
+#: What each feature means, for people (explanations, tables): French and English.
+FEATURE_LABELS = {
+    "recency_days": ("Jours depuis le dernier achat", "Days since the last purchase"),
+    "n_purchases": ("Achats", "Purchases"),
+    "monetary": ("Montant net dépensé", "Net spend"),
+    "avg_basket": ("Panier moyen", "Average basket"),
+    "tenure_days": ("Ancienneté (jours)", "Tenure (days)"),
+    "purchases_12m": ("Achats sur 12 mois", "Purchases in the last 12 months"),
+    "spend_6m": ("Dépense sur 6 mois", "Spend in the last 6 months"),
+    "spend_prev_6m": ("Dépense des 6 mois précédents", "Spend in the 6 months before"),
+    "spend_trend": ("Évolution de la dépense (6 mois)", "Spend trend (6 months)"),
+    "basket_trend": ("Évolution du panier moyen (montée en gamme)", "Average basket trend (up-sell)"),
+    "n_categories": ("Catégories achetées (ventes croisées)", "Categories bought (cross-sell)"),
+    "gap_mean_days": ("Intervalle moyen entre achats (jours)", "Mean days between purchases"),
+    "gap_cv": ("Irrégularité des intervalles (CV)", "Irregularity of the gaps (CV)"),
+    "active": ("Actif (achat dans l'horizon H)", "Active (a purchase within H)"),
+    "days_since_return": ("Jours depuis le retour (reconquête)", "Days since the return (win-back)"),
+    "committed": ("Engagé (contrat ou fidélité)", "Committed (contract or loyalty)"),
+    "contract_active": ("Contrat en cours", "Contract running"),
+    "committed_days": ("Durée de l'engagement (jours)", "Committed for (days)"),
+    "contract_ended": ("Contrat terminé", "Contract ended"),
+    "bought_after_contract_end": ("Achat après la fin du contrat", "Purchase after the contract ended"),
+    "loyalty_member": ("Membre du programme de fidélité", "Loyalty programme member"),
+    "nps_last": ("Dernier NPS", "Latest NPS"),
+    "promoter": ("Promoteur (NPS ≥ 9)", "Promoter (NPS ≥ 9)"),
+    "detractor": ("Détracteur (NPS ≤ 6)", "Detractor (NPS ≤ 6)"),
+    "complaints_90d": ("Réclamations sur 90 jours", "Complaints in the last 90 days"),
+    "open_complaints": ("Réclamations non résolues (90 jours)", "Unresolved complaints (90 days)"),
+    "referrals": ("Recommandations, parrainages", "Referrals"),
+    "commitment_signals": ("Signaux d'engagement", "Commitment signals"),
+}
+
+
+def feature_label(feature: str, lang: str = "fr") -> str:
+    """The label of a feature in ``lang`` (``fr`` or ``en``); the code itself when it has none."""
+    labels = FEATURE_LABELS.get(feature)
+    return labels[0 if lang == "fr" else 1] if labels else feature
+
+
 BOOL_FEATURES = (
     "active",
     "committed",
     "contract_active",
     "contract_ended",
+    "bought_after_contract_end",
     "loyalty_member",
     "promoter",
     "detractor",
@@ -383,16 +430,23 @@ def features_engine(
 
     one = ibis.literal(1.0)
     purchase_windows = [m for m in WINDOWS if "np" in _WINDOWED[m]]
+    # A return (win-back): a purchase after a long gap, or the first purchase after the contract ended.
+    returned = (p.gap > long_gap).fill_null(False)
+    pr = p
+    if has_cu:
+        pr = _dedup(p.left_join(cu.select("customer_id", "cend"), "customer_id"))
+        after_end = (pr.d > pr.cend) & (pr.gap.isnull() | (pr.d - pr.gap <= pr.cend))
+        returned = (pr.gap > long_gap).fill_null(False) | after_end.fill_null(False)
     events = [
         event(
-            p,
-            p.k,
+            pr,
+            pr.k,
             n_p=one,
-            s_p=p.amount,
-            g_sum=p.gap.fill_null(0),
-            g_sq=(p.gap * p.gap).fill_null(0),
-            last_p=p.d,
-            last_ret=(p.gap > long_gap).ifelse(p.d, ibis.null("int64")),
+            s_p=pr.amount,
+            g_sum=pr.gap.fill_null(0),
+            g_sq=(pr.gap * pr.gap).fill_null(0),
+            last_p=pr.d,
+            last_ret=returned.ifelse(pr.d, ibis.null("int64")),
             **{f"w{m}_np": one for m in purchase_windows},
             **{f"w{m}_sp": p.amount for m in purchase_windows},
         ),
@@ -482,15 +536,17 @@ def features_engine(
     if has_cu:
         running = f.cstart.notnull() & (f.cstart <= f.s) & (f.cend.isnull() | (f.cend > f.s))
         contract_active = running
-        committed = running | f.loyal
+        loyal_only = f.loyal & f.cstart.isnull()
+        committed = running | loyal_only
         since = running.ifelse(
-            f.cstart, f.loyal.ifelse(ibis.coalesce(f.signup, first_known), ibis.null("int64"))
+            f.cstart, loyal_only.ifelse(ibis.coalesce(f.signup, first_known), ibis.null("int64"))
         )
         committed_days = (f.s - since).cast("float64")
         ended = f.cend.notnull() & (f.cend <= f.s)
+        bought_after_end = ended & (f.c_last_p > f.cend)
         loyal = f.loyal
     else:
-        committed = ended = loyal = contract_active = ibis.literal(False)
+        committed = ended = loyal = contract_active = bought_after_end = ibis.literal(False)
         committed_days = ibis.null("float64")
     basket_trend = (basket_prev > 0).ifelse(basket6 / basket_prev - 1.0, ibis.null("float64"))
     promoter = (nps >= 9).fill_null(False)
@@ -516,6 +572,7 @@ def features_engine(
         contract_active=contract_active.fill_null(False),
         committed_days=committed_days,
         contract_ended=ended.fill_null(False),
+        bought_after_contract_end=bought_after_end.fill_null(False),
         loyalty_member=loyal.fill_null(False),
         nps_last=nps,
         promoter=promoter,
@@ -583,6 +640,11 @@ def features_pandas(
     cu, it = tables.get("customers"), tables.get("interactions")
     p = tx[tx["amount"] > 0].sort_values(["customer_id", "date", "amount"], kind="stable").copy()
     p["gap"] = p.groupby("customer_id")["date"].diff().dt.days
+    p["returned"] = p["gap"] > return_gap * horizon_days
+    if cu is not None:
+        cend = p["customer_id"].map(cu.set_index("customer_id")["contract_end"])
+        prev = p.groupby("customer_id")["date"].shift()
+        p["returned"] |= (p["date"] > cend) & (prev.isna() | (prev <= cend))
     first = tx.groupby("customer_id")["date"].min()
     if cu is not None:
         signup = cu.set_index("customer_id")["signup_date"]
@@ -599,7 +661,7 @@ def features_pandas(
         last = g["date"].max().reindex(ids)
         gsum = g["gap"].sum().reindex(ids, fill_value=0.0)
         gsq = (ps["gap"] ** 2).groupby(ps["customer_id"]).sum().reindex(ids, fill_value=0.0)
-        ret = ps[ps["gap"] > return_gap * horizon_days].groupby("customer_id")["date"].max().reindex(ids)
+        ret = ps[ps["returned"]].groupby("customer_id")["date"].max().reindex(ids)
         cats = (
             ps.dropna(subset=["category"])
             .groupby("customer_id")["category"]
@@ -649,13 +711,16 @@ def features_pandas(
                 & (c["contract_end"].isna() | (c["contract_end"] > s))
             )
             loyal = c["loyalty_member"].fillna(False).astype(bool)
+            loyal_only = loyal & c["contract_start"].isna()
             since = c["contract_start"].where(
-                running, c["signup_date"].fillna(first.reindex(ids)).where(loyal)
+                running, c["signup_date"].fillna(first.reindex(ids)).where(loyal_only)
             )
-            f["committed"] = running | loyal
+            ended = c["contract_end"].notna() & (c["contract_end"] <= s)
+            f["committed"] = running | loyal_only
             f["contract_active"] = running
             f["committed_days"] = (s - since).dt.days.astype("float64")
-            f["contract_ended"] = c["contract_end"].notna() & (c["contract_end"] <= s)
+            f["contract_ended"] = ended
+            f["bought_after_contract_end"] = ended & (last > c["contract_end"]).fillna(False)
             f["loyalty_member"] = loyal
         else:
             f["committed"], f["committed_days"], f["contract_ended"], f["loyalty_member"] = (
@@ -665,6 +730,7 @@ def features_pandas(
                 False,
             )
             f["contract_active"] = False
+            f["bought_after_contract_end"] = False
         if it is not None:
             i = it[it["date"] <= s]
             nps_rows = i[(i["type"] == "nps") & i["score"].notna()].sort_values(

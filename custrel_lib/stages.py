@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from custrel_lib import typology
@@ -22,6 +23,7 @@ from custrel_lib.features import (
     FEATURE_COLUMNS,
     RETURN_GAP,
     check_tables,
+    feature_label,
     features_engine,
     features_pandas,
     horizon_from_gaps,
@@ -124,8 +126,20 @@ class Explanation:
             + ("au " if fr else "at ")
             + f"{self.snapshot.date()} : <b>{html.escape(typology.stage_label(self.stage, self.lang))}</b></p>"
         )
-        feats = self.features.to_frame(name="valeur" if fr else "value").reset_index(names="feature")
-        return head + _html_table(self.rules, self.lang) + _html_table(feats, self.lang)
+        return head + _html_table(self.rules, self.lang) + _html_table(self.feature_frame(), self.lang)
+
+    def feature_frame(self) -> pd.DataFrame:
+        """The feature values with their code and label; yes/no in words."""
+        fr = self.lang == "fr"
+        words = {True: "oui" if fr else "yes", False: "non" if fr else "no"}
+        values = [words[bool(v)] if isinstance(v, bool | np.bool_) else v for v in self.features]
+        return pd.DataFrame(
+            {
+                "code": self.features.index,
+                "description": [feature_label(c, self.lang) for c in self.features.index],
+                "valeur" if fr else "value": values,
+            }
+        )
 
 
 class StageModel:

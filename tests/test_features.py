@@ -56,6 +56,9 @@ def test_engine_features_equal_pandas_reference(small, cadence):
     assert last["n_purchases"].gt(0).mean() > 0.5 and last["nps_last"].notna().any()
     assert last["committed"].any() and last["days_since_return"].notna().any()
     assert reference["complaints_90d"].gt(0).any() and reference["referrals"].gt(0).any()
+    # Contractual returns, and loyalty members outside their contract dates (not committed), occur too.
+    assert reference["bought_after_contract_end"].any()
+    assert (reference["loyalty_member"] & ~reference["committed"]).any()
 
 
 def test_engine_equals_reference_without_optional_tables(small):

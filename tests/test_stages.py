@@ -9,7 +9,7 @@ import pytest
 
 from custrel_lib import typology
 from custrel_lib.exceptions import ConfigError, DataContractError, MissingColumnError
-from custrel_lib.features import FEATURE_COLUMNS
+from custrel_lib.features import FEATURE_COLUMNS, FEATURE_LABELS
 from custrel_lib.sample import generate_sample
 from custrel_lib.stages import StageModel
 
@@ -101,6 +101,12 @@ def test_explain_and_profiles(monthly):
         assert set(ex.features.index) == set(FEATURE_COLUMNS)
     html_text = monthly.explain(cid, lang="fr")._repr_html_()
     assert "Flirt" in html_text and "retenue" in html_text
+    # Every feature has a label in both languages; yes/no features read as words.
+    assert set(FEATURE_LABELS) == set(FEATURE_COLUMNS)
+    table = monthly.explain(cid, lang="fr").feature_frame().set_index("code")
+    assert table.loc["n_purchases", "description"] == "Achats" and table.loc["active", "valeur"] == "oui"
+    assert "Dernier NPS" in html_text
+    assert monthly.explain(cid, lang="en").feature_frame().set_index("code").loc["active", "value"] == "yes"
     with pytest.raises(ConfigError, match="does not exist"):
         monthly.explain("nobody")
     prof = monthly.profiles(lang="fr")
@@ -202,3 +208,47 @@ def test_contract_violations_are_named(small):
     bad = tx.assign(date=tx["date"].where(tx.index != tx.index[0]))
     with pytest.raises(DataContractError, match="'transactions': column 'date' has 1 missing value"):
         StageModel().fit({"transactions": bad}, AS_OF)
+
+
+def test_contract_end_then_return_is_a_winback():
+    # X: monthly buyer from 2023-06, loyalty member, contract 2024-01-01 .. 2024-12-31, silent in 2025 until a
+    # purchase on 2025-06-15. Y: loyalty member without contract dates, committed from its sign-up.
+    days = [*pd.date_range("2023-06-15", "2024-12-15", freq="MS") + pd.Timedelta(days=14), "2025-06-15"]
+    tx = pd.DataFrame(
+        {
+            "customer_id": pd.array(["X"] * len(days) + ["Y", "Y"], dtype="string"),
+            "date": pd.to_datetime([*days, "2024-01-10", "2025-05-10"]),
+            "amount": 30.0,
+            "category": pd.array([None] * (len(days) + 2), dtype="string"),
+        }
+    )
+    cu = pd.DataFrame(
+        {
+            "customer_id": pd.array(["X", "Y"], dtype="string"),
+            "signup_date": pd.to_datetime(["2023-06-01", "2023-12-01"]),
+            "contract_start": pd.to_datetime(["2024-01-01", None]),
+            "contract_end": pd.to_datetime(["2024-12-31", None]),
+            "loyalty_member": pd.array([True, True], dtype="boolean"),
+        }
+    )
+    snaps = ["2023-09-30", "2024-06-30", "2025-03-31", "2025-06-30", "2026-07-31"]
+    tables = {"transactions": tx, "customers": cu}
+    for backend in (None, "pandas"):
+        m = StageModel(cadence=snaps, horizon_days=150, backend=backend).fit(tables, "2026-07-31")
+        h = m.history_.set_index(["customer_id", m.history_["snapshot"].dt.strftime("%Y-%m-%d")])["stage"]
+        x = {s: h[("X", s)] for s in snaps}
+        # Before the contract, the undated loyalty flag does not commit X: 4 purchases, active -> dating.
+        assert x["2023-09-30"] == "petit_ami"
+        assert x["2024-06-30"] == "fiance"  # contract running for 182 days (< 1 year)
+        assert x["2025-03-31"] == "separe"  # the contract ended, no purchase since (yet active: 106 days)
+        # The first purchase after the contract end is a return, although its gap (182 days) is shorter than
+        # 1.5 x H = 225 days: a contractual separation followed by a purchase is a win-back, for a year.
+        assert x["2025-06-30"] == "reconquis"
+        assert x["2026-07-31"] == "separe"  # 411 days without a purchase (> H): lapsed again
+        f = m.features("2025-06-30").set_index("customer_id")
+        assert f.loc["X", "bought_after_contract_end"] and not f.loc["X", "committed"]
+        assert f.loc["X", "days_since_return"] == 15
+        assert (
+            f.loc["Y", "committed"]
+            and f.loc["Y", "committed_days"] == (pd.Timestamp("2025-06-30") - pd.Timestamp("2023-12-01")).days
+        )
