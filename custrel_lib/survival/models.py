@@ -258,6 +258,10 @@ class CoxModel:
                 x[c] = x[c].astype(float)
         cat = [c for c in cat if not pd.api.types.is_float_dtype(x[c])]
         x = pd.get_dummies(x, columns=cat, drop_first=True, dtype=float)
+        if entry_col:
+            # lifelines requires entry < duration; an episode ending the day it enters (a one-time buyer,
+            # duration 0) is kept by moving its end a negligible step after its entry, as lifelines advises.
+            x[duration_col] = np.maximum(x[duration_col].astype(float), x[entry_col].astype(float) + 1e-6)
         return x
 
     def fit(
