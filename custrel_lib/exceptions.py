@@ -40,6 +40,18 @@ class AnalysisError(CustrelError):
     """An analysis cannot run on the data it was given (too little data, no events, ...)."""
 
 
+class InsufficientDataError(AnalysisError):
+    """Too few of something (customers, episodes, events, covariates) for an analysis.
+
+    ``what`` names it, ``found`` and ``needed`` are the counts, so a report can say, in its language,
+    "3 separations, fewer than the 10 a Cox model needs" (see :mod:`custrel_lib.sections`).
+    """
+
+    def __init__(self, what: str, found: int, needed: int):
+        self.what, self.found, self.needed = what, int(found), int(needed)
+        super().__init__(f"Too few {what}: {self.found}, at least {self.needed} are needed.")
+
+
 class ReportError(CustrelError):
     """A report run failed; the message names the notebook and the cell."""
 

@@ -21,13 +21,13 @@ from custrel_lib.survival import (
     CompetingRisks,
     CoxModel,
     KaplanMeier,
-    at_risk_now,
     build_durations,
     cohort_retention,
     flag_at_risk,
     holm,
     integrated_brier_score,
     median_sentence,
+    score_active,
 )
 
 
@@ -150,11 +150,13 @@ def test_duration_builder_censoring_truncation_and_winback():
     a = d[d["customer_id"] == "A"].sort_values("episode")
     # Episode 1: Apr 20 -> May 20 (separation at the last purchase before the 134-day gap): an event, 30 days.
     assert a.iloc[0][["episode", "duration", "event"]].tolist() == [1, 30.0, 1]
-    # Episode 2 (win-back) starts Oct 1; its last purchase is 91 <= 100 days before as_of: censored, 91 days.
-    assert a.iloc[1][["episode", "duration", "event"]].tolist() == [2, 91.0, 0]
-    assert len(a) == 2
+    # Episode 2 (win-back) starts Oct 1, after as_of - H (Sep 22): no separation could be seen in it yet, so
+    # it has no time at risk and is left out, counted as too recent.
+    assert len(a) == 1 and d.attrs["exclusions"]["too_recent"] == 1
     b = d[d["customer_id"] == "B"].iloc[0]
-    assert b["event"] == 0 and b["duration"] == (as_of - pd.Timestamp("2024-09-01")).days  # censored at as_of
+    # B is still active: censored at as_of - H, the last date a separation could have been recorded.
+    assert b["event"] == 0 and b["end"] == as_of - pd.Timedelta(days=100)
+    assert b["duration"] == (as_of - pd.Timedelta(days=100) - pd.Timestamp("2024-09-01")).days
     c = d[d["customer_id"] == "C"].iloc[0]
     # C bought on the window's first day and signed up on 2023-07-01: left-truncated, entry = 184 days.
     assert c["entry"] == (pd.Timestamp("2024-01-01") - pd.Timestamp("2023-07-01")).days and c[
@@ -196,10 +198,12 @@ def test_sample_pipeline_at_risk_and_competing_risks(sample_tables, sample_as_of
         d = build_durations(
             sample_tables, sample_as_of, model.horizon_days_, history=model.history_, landmark_days=90
         )
-    aft = AFTModel(["contract", "nps", "complaints", "spend_first"]).fit(d)
-    ar = at_risk_now(d, aft, horizon=90)
-    assert ar["p_separation"].between(0, 1).all() and (ar["expected_remaining"] > 0).all()
+    aft = AFTModel(["contract", "acquisition_channel"]).fit(d)
+    assert aft.compare_km(d).attrs["max_abs_difference"] < 0.05
+    ar = score_active(sample_tables, d, sample_as_of, model.horizon_days_, 90, 0.5)
+    assert ar["p_separation"].between(0, 1).all() and (ar["expected_spend"] >= 0).all()
     assert ar["value_at_risk"].is_monotonic_decreasing
+    assert set(ar["risk_kind"]) == {"lapse", "contract_end"}
     flagged = flag_at_risk(model.history_, ar.loc[ar["at_risk"], "customer_id"])
     assert flagged["at_risk"].sum() == ar["at_risk"].sum()
     cr = CompetingRisks().fit(d[d["definition"] == "contractual"])

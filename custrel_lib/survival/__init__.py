@@ -1,16 +1,23 @@
-"""Séparation: survival analysis of the time until churn (duration tables, Kaplan-Meier, Cox, AFT, at risk)."""
+"""Séparation: survival analysis of the time until churn.
 
-from custrel_lib.survival.durations import build_durations, landmark_table
-from custrel_lib.survival.models import (
-    AFTModel,
-    CompetingRisks,
-    CoxModel,
-    KaplanMeier,
-    at_risk_now,
-    cohort_retention,
+Modules, in the order of the analysis: ``durations`` (episodes, censoring, truncation, exclusions),
+``km`` (Kaplan-Meier, log-rank with delayed entry, cohort retention), ``covariates`` (screening),
+``models`` (Cox, hurdle AFT, cross-validation), ``competing`` (Aalen-Johansen), ``risk`` (who is at risk
+now), ``text`` (sentences).
+"""
+
+from custrel_lib.survival.competing import CompetingRisks
+from custrel_lib.survival.covariates import screen_covariates
+from custrel_lib.survival.durations import build_durations, exclusion_counts, landmark_table
+from custrel_lib.survival.km import KaplanMeier, cohort_retention, holm, logrank_test
+from custrel_lib.survival.models import AFTModel, CoxModel, cross_validate, integrated_brier_score
+from custrel_lib.survival.risk import (
+    GapModel,
+    backtest_lapse,
+    expected_remaining,
     flag_at_risk,
-    holm,
-    integrated_brier_score,
+    gap_table,
+    score_active,
 )
 from custrel_lib.survival.text import median_sentence
 
@@ -18,13 +25,21 @@ __all__ = [
     "AFTModel",
     "CompetingRisks",
     "CoxModel",
+    "GapModel",
     "KaplanMeier",
-    "at_risk_now",
+    "backtest_lapse",
     "build_durations",
     "cohort_retention",
+    "cross_validate",
+    "exclusion_counts",
+    "expected_remaining",
     "flag_at_risk",
+    "gap_table",
     "holm",
     "integrated_brier_score",
     "landmark_table",
+    "logrank_test",
     "median_sentence",
+    "score_active",
+    "screen_covariates",
 ]

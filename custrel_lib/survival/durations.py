@@ -7,7 +7,11 @@ Definitions (see ``DESIGN.md``, "Churn (séparation) definitions"):
   purchases is a separation: the separation date is the last purchase before the gap, and the next purchase
   starts a new episode (a win-back, ``episode`` 2, 3, ...). The last episode of a customer is a separation
   when its last purchase is more than ``H`` days before ``as_of``; otherwise it is right-censored at
-  ``as_of`` (``duration = as_of - start``).
+  ``as_of - H``. A separation dated at ``L`` is only recorded once ``H`` days without purchase have passed,
+  so a separation after ``as_of - H`` can never be seen: counting the last ``H`` days as time at risk would
+  bias survival upwards (a simulated median of 184 days came out at 217 with ``H = 120``). Open episodes
+  that started after ``as_of - H`` have no observable time at risk yet and are left out (counted as
+  ``too_recent``); they are scored by :mod:`custrel_lib.survival.risk` instead.
 * **Contractual** relationships run from ``contract_start`` to ``contract_end`` (an event, with its
   ``end_reason``) or are right-censored at ``as_of`` when the contract is still running.
 * ``mode="auto"`` uses the contractual definition for customers with a ``contract_start`` on or before
@@ -22,15 +26,24 @@ relationships (length bias). The rule used here:
   ``entry = window_start - contract_start``; a contract that ended before ``window_start`` is outside the
   window and is dropped (with a warning);
 * non-contractual, first episode of a customer whose first purchase in the data falls within the first
-  ``H`` days of the window (it may have been buying before the window):
+  ``H`` days of the window (it may have been buying before the window). Whether the data holds each
+  customer's whole history is the user's knowledge, stated by ``origin``:
 
-  - when the ``customers`` table gives an earlier origin (the earliest of ``signup_date`` and
-    ``contract_start``, when it is before ``window_start``), ``start`` is that origin and
-    ``entry = window_start - start``;
-  - otherwise the origin is unknown: with ``unknown_origin="exclude"`` (default) the episode is left out
-    (a warning gives the count; later episodes of the customer are kept, their start is observed); with
-    ``unknown_origin="window_start"`` it is kept with ``start = window_start`` and ``entry = 0``, so its
-    duration is a lower bound (flagged ``origin_known = False``).
+  - ``origin="first_purchase"``: the data is a cohort (every customer's first purchase is in it); the first
+    purchase in the data starts the first episode, nobody is excluded;
+  - ``origin="signup"`` (or ``"auto"`` when the ``customers`` table has ``signup_date``): a sign-up on or
+    after ``window_start`` proves the customer is new, so the first purchase starts the episode; a sign-up
+    (or contract start) before ``window_start`` is the earliest possible origin: ``start`` is that date and
+    ``entry = window_start - start``; customers without a sign-up date follow the cautious rule below;
+  - otherwise (``"auto"`` with no sign-up dates) the origin is unknown: with ``unknown_origin="exclude"``
+    (default) the episode is left out (counted as ``unknown_origin``; later episodes of the customer are
+    kept, their start is observed); with ``unknown_origin="window_start"`` it is kept with
+    ``start = window_start`` and ``entry = 0``, so its duration is a lower bound (flagged
+    ``origin_known = False``).
+
+Every episode left out is counted by reason in ``durations.attrs["exclusions"]`` (see
+:func:`exclusion_counts`), with the number of customers concerned, so a report can say what each choice
+excludes.
 
 Durations are measured from ``start``, so ``entry < duration`` always holds for kept rows (lifelines'
 convention: a row is in the risk set from ``entry`` to ``duration``).
@@ -49,6 +62,9 @@ from custrel_lib.exceptions import AnalysisError, ConfigError, CustrelWarning, M
 UNIT_DAYS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12}
 MODES = ("auto", "contractual", "non_contractual")
 UNKNOWN_ORIGIN = ("exclude", "window_start")
+ORIGINS = ("auto", "first_purchase", "signup")
+# Why an episode is left out of the duration table (keys of ``attrs["exclusions"]``).
+EXCLUSION_REASONS = ("unknown_origin", "too_recent", "contract_before_window")
 
 DURATION_COLUMNS = [
     "customer_id",
@@ -110,6 +126,7 @@ def build_durations(
     landmark_days: float | None = None,
     history: pd.DataFrame | None = None,
     unknown_origin: str = "exclude",
+    origin: str = "auto",
 ) -> pd.DataFrame:
     """Build the duration table: one row per relationship episode.
 
@@ -138,6 +155,9 @@ def build_durations(
         (or was censored) before the landmark.
     unknown_origin : {"exclude", "window_start"}
         What to do with first episodes that probably began before the window but whose origin is unknown.
+    origin : {"auto", "first_purchase", "signup"}
+        What starts a customer's first episode (see the module docstring): ``first_purchase`` declares that
+        the data holds each customer's whole history.
 
     Returns
     -------
@@ -149,7 +169,10 @@ def build_durations(
         ``last_purchase``, and covariates ``acquisition_channel``, ``region``, ``contract``, ``loyalty``,
         ``landmark_stage``, ``nps`` (mean score in the first period), ``complaints`` (count in the first
         period), ``spend_first`` (spend in the first period) and ``recent_spend`` (spend in the last ``H``
-        days before ``as_of``, for value at risk).
+        days before ``as_of``, for value at risk). ``attrs`` holds ``exclusions`` (episodes left out by
+        reason), ``customers_excluded`` (customers with no episode left, by reason), ``customers`` (customers
+        with a purchase or a contract), ``censor_date`` (``as_of - H``, where open non-contractual episodes
+        are censored), ``origin`` and ``horizon_days``.
 
     Raises
     ------
@@ -160,6 +183,8 @@ def build_durations(
     """
     if mode not in MODES:
         raise ConfigError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
+    if origin not in ORIGINS:
+        raise ConfigError(f"Unknown origin {origin!r}: use one of {', '.join(ORIGINS)}.")
     if unknown_origin not in UNKNOWN_ORIGIN:
         raise ConfigError(
             f"Unknown unknown_origin {unknown_origin!r}: use one of {', '.join(UNKNOWN_ORIGIN)}."
@@ -205,12 +230,21 @@ def build_durations(
         has_contract = customers["contract_start"].notna() & (customers["contract_start"] <= as_of)
         contract_ids = set(customers.loc[has_contract, "customer_id"])
 
-    parts = []
+    parts, dropped = [], []
     if mode != "non_contractual" and contract_ids:
-        parts.append(_contract_episodes(customers, contract_ids, as_of, window_start))
+        kept, out = _contract_episodes(customers, contract_ids, as_of, window_start)
+        parts.append(kept)
+        dropped.append(out)
     if mode != "contractual":
         purchases = tx.loc[(tx["amount"] > 0) & ~tx["customer_id"].isin(contract_ids)]
-        parts.append(_purchase_episodes(purchases, customers, as_of, window_start, horizon, unknown_origin))
+        kept, out = _purchase_episodes(
+            purchases, customers, as_of, window_start, horizon, unknown_origin, origin
+        )
+        parts.append(kept)
+        dropped.append(out)
+    dropped = pd.concat(
+        [d for d in dropped if not d.empty] or [pd.DataFrame(columns=["customer_id", "reason"])]
+    )
     parts = [p for p in parts if not p.empty]
     if not parts:
         raise AnalysisError(
@@ -230,10 +264,45 @@ def build_durations(
     ep["landmark_stage"] = _landmark_stage(ep, history, landmark)
 
     ep = ep.sort_values(["customer_id", "episode"], kind="stable").reset_index(drop=True)
-    return ep[DURATION_COLUMNS]
+    ep = ep[DURATION_COLUMNS]
+    seen = set(ep["customer_id"])
+    lost = dropped.loc[~dropped["customer_id"].isin(seen)].drop_duplicates("customer_id")
+    ep.attrs = {
+        "exclusions": {r: int((dropped["reason"] == r).sum()) for r in EXCLUSION_REASONS},
+        # Customers left with no episode at all, by the reason of (the first of) their exclusions.
+        "customers_excluded": {r: int((lost["reason"] == r).sum()) for r in EXCLUSION_REASONS},
+        "customers": len(seen | set(dropped["customer_id"])),
+        "censor_date": as_of - horizon,
+        "origin": origin,
+        "horizon_days": float(horizon_days),
+        "window_start": window_start,
+        "as_of": as_of,
+    }
+    return ep
 
 
-def _contract_episodes(customers: pd.DataFrame, ids: set[str], as_of, window_start) -> pd.DataFrame:
+def exclusion_counts(durations: pd.DataFrame) -> dict:
+    """What :func:`build_durations` left out: ``{"episodes": {reason: n}, "customers": {reason: n}, ...}``.
+
+    ``customers`` counts the customers left with no episode at all because of each reason; ``share`` is
+    the share of all customers (with a purchase or a contract) left with no episode.
+    """
+    a = durations.attrs
+    if "exclusions" not in a:
+        raise AnalysisError("This duration table carries no exclusion counts (built by build_durations?).")
+    total = max(int(a["customers"]), 1)
+    lost = sum(a["customers_excluded"].values())
+    return {
+        "episodes": dict(a["exclusions"]),
+        "customers": dict(a["customers_excluded"]),
+        "customers_total": int(a["customers"]),
+        "share_customers_excluded": lost / total,
+    }
+
+
+def _contract_episodes(
+    customers: pd.DataFrame, ids: set[str], as_of, window_start
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     c = customers.loc[customers["customer_id"].isin(ids)].copy()
     end = c["contract_end"] if "contract_end" in c else pd.Series(pd.NaT, index=c.index)
     ended = end.notna() & (end <= as_of)
@@ -259,6 +328,9 @@ def _contract_episodes(customers: pd.DataFrame, ids: set[str], as_of, window_sta
     out["end_reason"] = out["end_reason"].astype("string")
     out.loc[(out["event"] == 1) & out["end_reason"].isna(), "end_reason"] = "unknown"
     before = out["end"] < window_start
+    dropped = pd.DataFrame(
+        {"customer_id": out.loc[before, "customer_id"], "reason": "contract_before_window"}
+    )
     if before.any():
         warnings.warn(
             f"{int(before.sum())} contract(s) ended before the window start ({window_start.date()}): "
@@ -268,14 +340,16 @@ def _contract_episodes(customers: pd.DataFrame, ids: set[str], as_of, window_sta
         )
         out = out.loc[~before]
     out["entry_date"] = out["start"].where(out["start"] >= window_start, window_start)
-    return out
+    out["data_end"] = out["end"]
+    return out, dropped
 
 
 def _purchase_episodes(
-    purchases: pd.DataFrame, customers, as_of, window_start, horizon, unknown_origin
-) -> pd.DataFrame:
+    purchases: pd.DataFrame, customers, as_of, window_start, horizon, unknown_origin, origin
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    no_rows = pd.DataFrame(columns=["customer_id", "reason"])
     if purchases.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(), no_rows
     days = purchases[["customer_id", "date"]].drop_duplicates().sort_values(["customer_id", "date"])
     gap = days.groupby("customer_id")["date"].diff()
     new_episode = gap.isna() | (gap > horizon)
@@ -283,45 +357,65 @@ def _purchase_episodes(
     g = days.groupby(["customer_id", "episode"], sort=False)["date"]
     ep = g.agg(start="min", last="max").reset_index()
     ep["is_last"] = ep["episode"] == ep.groupby("customer_id")["episode"].transform("max")
-    # Not the last episode: a later purchase came after a gap > H, so it ended at its last purchase.
+    # Not the last episode: a later purchase came after a gap > H, so it ended at its last purchase. The last
+    # episode ended at its last purchase when H days have passed since; otherwise it is censored at as_of - H,
+    # the last date at which a separation can have been recorded.
+    censor = as_of - horizon
     lapsed = ~ep["is_last"] | (as_of - ep["last"] > horizon)
     ep["event"] = lapsed.astype(int)
-    ep["end"] = ep["last"].where(lapsed, as_of)
+    ep["end"] = ep["last"].where(lapsed, censor)
+    ep["data_end"] = ep["last"].where(lapsed, as_of)
     ep["end_reason"] = pd.Series(np.where(lapsed, "lapsed", None), dtype="string")
     ep["definition"] = "non_contractual"
     ep["origin_known"] = True
     ep["entry_date"] = ep["start"]
 
     maybe_older = (ep["episode"] == 1) & (ep["start"] - window_start <= horizon)
-    origin = pd.Series(pd.NaT, index=ep.index, dtype="datetime64[ns]")
+    if origin == "first_purchase":
+        maybe_older[:] = False
+    earliest = pd.Series(pd.NaT, index=ep.index, dtype="datetime64[ns]")
+    signup = pd.Series(pd.NaT, index=ep.index, dtype="datetime64[ns]")
     if customers is not None:
-        cols = [c for c in ("signup_date", "contract_start") if c in customers]
+        by_id = customers.set_index("customer_id")
+        cols = [c for c in ("signup_date", "contract_start") if c in by_id]
         if cols:
-            earliest = customers.set_index("customer_id")[cols].min(axis=1)
-            origin = ep["customer_id"].map(earliest).astype("datetime64[ns]")
-    known = maybe_older & origin.notna() & (origin < window_start)
-    ep.loc[known, "start"] = origin[known]
+            earliest = ep["customer_id"].map(by_id[cols].min(axis=1)).astype("datetime64[ns]")
+        if "signup_date" in by_id:
+            signup = ep["customer_id"].map(by_id["signup_date"]).astype("datetime64[ns]")
+    if origin in ("auto", "signup"):
+        # A sign-up inside the window proves the customer is new: the first purchase starts the relationship.
+        maybe_older &= ~(signup >= window_start)
+    known = maybe_older & earliest.notna() & (earliest < window_start)
+    ep.loc[known, "start"] = earliest[known]
     ep.loc[known, "entry_date"] = window_start
     unknown = maybe_older & ~known
+    dropped = [no_rows]
     if unknown.any():
         if unknown_origin == "exclude":
             warnings.warn(
                 f"{int(unknown.sum())} customer(s) bought within the first {horizon.days} days of the "
                 f"window ({window_start.date()}) with no known earlier origin (signup_date or "
                 "contract_start): their relationship may have begun before the window, so their first "
-                "episode is left out (left truncation with an unknown origin). Give signup dates, or "
-                "use unknown_origin='window_start' to keep them with durations counted from the window "
-                "start.",
+                "episode is left out (left truncation with an unknown origin). Give sign-up dates, or set "
+                "survival.origin to first_purchase in custrel.yml if the data holds every customer's "
+                "whole history.",
                 CustrelWarning,
                 stacklevel=3,
+            )
+            dropped.append(
+                pd.DataFrame({"customer_id": ep.loc[unknown, "customer_id"], "reason": "unknown_origin"})
             )
             ep = ep.loc[~unknown]
         else:
             ep.loc[unknown, "start"] = window_start
             ep.loc[unknown, "entry_date"] = window_start
             ep.loc[unknown, "origin_known"] = False
-    ep = ep.rename(columns={"last": "last_purchase_"})
-    return ep.drop(columns=["is_last", "last_purchase_"])
+    # Open episodes that began after as_of - H have no time at risk in which a separation could be seen yet.
+    recent = (ep["event"] == 0) & (ep["start"] >= censor)
+    dropped.append(pd.DataFrame({"customer_id": ep.loc[recent, "customer_id"], "reason": "too_recent"}))
+    ep = ep.loc[~recent]
+    dropped = [x for x in dropped if not x.empty] or [no_rows]
+    return ep.drop(columns=["is_last", "last"]), pd.concat(dropped, ignore_index=True)
 
 
 def _window_sum(ep: pd.DataFrame, tx: pd.DataFrame, lo: pd.Series, hi: pd.Series) -> np.ndarray:
@@ -334,8 +428,9 @@ def _window_sum(ep: pd.DataFrame, tx: pd.DataFrame, lo: pd.Series, hi: pd.Series
 
 
 def _add_purchase_counts(ep: pd.DataFrame, tx: pd.DataFrame, as_of, horizon) -> pd.DataFrame:
+    # Purchases up to the end of the data for the episode (as_of for open ones), not to the censoring date.
     keys = pd.DataFrame(
-        {"customer_id": ep["customer_id"], "lo": ep["start"], "hi": ep["end"], "row": np.arange(len(ep))}
+        {"customer_id": ep["customer_id"], "lo": ep["start"], "hi": ep["data_end"], "row": np.arange(len(ep))}
     )
     pur = tx.loc[tx["amount"] > 0, ["customer_id", "date"]].drop_duplicates()
     m = keys.merge(pur, on="customer_id", how="inner")

@@ -1,7 +1,21 @@
-"""Survival estimators on the duration table: Kaplan-Meier, Cox, parametric AFT, competing risks, at-risk list.
+"""Regression models of the time until separation: Cox (what shortens relationships) and a parametric AFT
+with a hurdle for relationships that end the day they begin (remaining lifetimes, extrapolation).
 
-Thin, estimator-style wrappers over lifelines (settings in ``__init__``, ``fit`` returns ``self``, results end
-with ``_``, ``summary`` DataFrames, ``_repr_html_``). Left truncation is passed to lifelines as ``entry``.
+Estimator style after lifelines: settings in ``__init__``, ``fit(df, duration_col, event_col, entry_col)``
+returns ``self``, results end with ``_``, a ``summary`` DataFrame and ``_repr_html_``. Every fit
+
+* passes delayed entry (``entry_col``, default ``"entry"``) to lifelines, as Kaplan-Meier does;
+* screens its covariates (:func:`~custrel_lib.survival.covariates.screen_covariates`): constant or entirely
+  missing ones are dropped and listed in ``dropped_``; numeric gaps get a missing indicator;
+* refuses, with an :class:`~custrel_lib.exceptions.InsufficientDataError` that says how many events there
+  are and how many are needed, to fit on too few events.
+
+One-time buyers end their relationship on the day it begins (duration 0). A log-time model cannot hold a
+zero, and dropping them (as a first version did: 37 % of the sample's separations) makes survival look far
+better than it is. :class:`AFTModel` is therefore a hurdle model: ``P(T = 0 | x)`` by logistic regression on
+the episodes observed from their origin, and an AFT for ``T | T > 0`` with delayed entry, so that
+``S(t | x) = (1 - p0(x)) S+(t | x)``. Its mean curve over the episodes is compared with Kaplan-Meier on the
+same episodes (:meth:`AFTModel.compare_km`).
 """
 
 from __future__ import annotations
@@ -12,219 +26,111 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from lifelines import (
-    AalenJohansenFitter,
     CoxPHFitter,
     KaplanMeierFitter,
     LogLogisticAFTFitter,
     LogNormalAFTFitter,
     WeibullAFTFitter,
 )
-from lifelines.statistics import multivariate_logrank_test, pairwise_logrank_test, proportional_hazard_test
+from lifelines.statistics import proportional_hazard_test
 from lifelines.utils import concordance_index
+from scipy import stats
 from sklearn.model_selection import KFold
 
-from custrel_lib.exceptions import AnalysisError, ConfigError
+from custrel_lib.exceptions import AnalysisError, ConfigError, InsufficientDataError
+from custrel_lib.survival.covariates import design_matrix, screen_covariates
+from custrel_lib.survival.km import check_columns
+
+AFT_FITTERS = {
+    "weibull": WeibullAFTFitter,
+    "lognormal": LogNormalAFTFitter,
+    "loglogistic": LogLogisticAFTFitter,
+}
+# lifelines needs duration > entry; an episode ending the day it enters is moved this far after its entry.
+_NUDGE = 1e-6
 
 
-def _check(df: pd.DataFrame, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ConfigError(
-            f"Duration table: missing column(s) {', '.join(missing)}; found {', '.join(df.columns)}."
+def _base_name(column: str, covariates: Sequence[str]) -> str:
+    """The covariate a design column comes from (``acquisition_channel_web`` -> ``acquisition_channel``)."""
+    for c in sorted(covariates, key=len, reverse=True):
+        if column == c or column.startswith(f"{c}_"):
+            return c
+    return column
+
+
+class _SurvivalModel:
+    """What Cox and AFT share: screening, design matrix, cross-validation."""
+
+    min_events: int = 10
+
+    def _prepare(self, df: pd.DataFrame, duration_col: str, event_col: str, entry_col: str | None):
+        entry_col = entry_col if entry_col and entry_col in df else None
+        check_columns(df, [duration_col, event_col])
+        data = df.dropna(subset=[duration_col, event_col]).copy()
+        covs = (
+            list(self.covariates)
+            if self.covariates is not None
+            else [c for c in data.columns if c not in (duration_col, event_col, entry_col)]
         )
+        screen = screen_covariates(data, covs, event_col)
+        self.dropped_ = screen.dropped
+        self.covariates_ = screen.kept
+        events = int(data[event_col].sum())
+        if events < self.min_events:
+            raise InsufficientDataError("events", events, self.min_events)
+        self.columns_ = (duration_col, event_col, entry_col)
+        return screen.data, entry_col
 
+    def _x(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The design matrix of new rows, aligned on the fitted columns (unseen levels are all-zero)."""
+        screened = df.copy()
+        for c in self.covariates_:
+            if c.endswith("_missing") and c not in screened:
+                base = c[: -len("_missing")]
+                screened[c] = screened[base].isna().astype(float) if base in screened else 1.0
+        for c in self.covariates_:
+            if c in self.fill_ and c in screened:
+                screened[c] = screened[c].astype(float).fillna(self.fill_[c])
+        x = design_matrix(screened, self.covariates_) if self.covariates_ else pd.DataFrame(index=df.index)
+        return x.reindex(columns=self.design_columns_, fill_value=0.0)
 
-def holm(pvalues: Sequence[float]) -> np.ndarray:
-    """Holm-Bonferroni adjusted p-values (step-down, monotone)."""
-    p = np.asarray(pvalues, dtype=float)
-    order = np.argsort(p)
-    m = len(p)
-    adj = np.empty(m)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        adj[i] = running
-    return adj
-
-
-# --- Kaplan-Meier ----------------------------------------------------------------------------------------
-
-
-class KaplanMeier:
-    """Kaplan-Meier survival by group, with confidence bands, numbers at risk, medians and log-rank tests.
-
-    Parameters
-    ----------
-    group : str, optional
-        Column defining the groups (landmark stage, cohort, channel, ...); ``None`` is one curve.
-    alpha : float
-        1 - confidence level of the bands and the median's interval.
-    min_size : int
-        Groups with fewer episodes are left out (and listed in ``dropped_groups_``).
-    """
-
-    def __init__(self, group: str | None = None, alpha: float = 0.05, min_size: int = 10):
-        self.group, self.alpha, self.min_size = group, alpha, min_size
-
-    def fit(
-        self,
-        df: pd.DataFrame,
-        duration_col: str = "duration",
-        event_col: str = "event",
-        entry_col: str | None = "entry",
-    ) -> KaplanMeier:
-        cols = (
-            [duration_col, event_col]
-            + ([self.group] if self.group else [])
-            + ([entry_col] if entry_col else [])
-        )
-        _check(df, cols)
-        data = df.dropna(subset=[duration_col, event_col] + ([self.group] if self.group else []))
-        groups = data.groupby(self.group, observed=True) if self.group else [("all", data)]
-        self.fitters_: dict[str, KaplanMeierFitter] = {}
-        self.dropped_groups_ = []
-        curves, medians = [], []
-        for name, part in groups:
-            if len(part) < self.min_size:
-                self.dropped_groups_.append(name)
-                continue
-            kmf = KaplanMeierFitter(alpha=self.alpha, label=str(name))
-            entry = part[entry_col] if entry_col else None
-            kmf.fit(part[duration_col], part[event_col], entry=entry)
-            self.fitters_[str(name)] = kmf
-            sf, ci = kmf.survival_function_, kmf.confidence_interval_survival_function_
-            table = kmf.event_table
-            curves.append(
-                pd.DataFrame(
-                    {
-                        "group": str(name),
-                        "time": sf.index.to_numpy(),
-                        "survival": sf.iloc[:, 0].to_numpy(),
-                        "lower": ci.iloc[:, 0].to_numpy(),
-                        "upper": ci.iloc[:, 1].to_numpy(),
-                        "at_risk": table["at_risk"].reindex(sf.index).to_numpy(),
-                    }
-                )
-            )
-            lo, hi = _median_ci(kmf)
-            medians.append(
-                {
-                    "group": str(name),
-                    "episodes": len(part),
-                    "events": int(part[event_col].sum()),
-                    "median": kmf.median_survival_time_,
-                    "median_lower": lo,
-                    "median_upper": hi,
-                }
-            )
-        if not self.fitters_:
-            raise AnalysisError(f"No group has {self.min_size} episodes or more: nothing to estimate.")
-        self.survival_ = pd.concat(curves, ignore_index=True)
-        self.medians_ = pd.DataFrame(medians)
-        self.logrank_ = self.pairwise_ = None
-        if self.group and len(self.fitters_) > 1:
-            kept = data[data[self.group].astype(str).isin(self.fitters_)]
-            # Log-rank tests ignore left truncation (lifelines has no delayed-entry version): read with care.
-            res = multivariate_logrank_test(kept[duration_col], kept[self.group].astype(str), kept[event_col])
-            self.logrank_ = pd.DataFrame(
-                [
-                    {
-                        "test": "log-rank",
-                        "groups": len(self.fitters_),
-                        "statistic": res.test_statistic,
-                        "p_value": res.p_value,
-                    }
-                ]
-            )
-            pw = pairwise_logrank_test(
-                kept[duration_col], kept[self.group].astype(str), kept[event_col]
-            ).summary
-            pw = pw.reset_index().rename(
-                columns={
-                    "level_0": "group_a",
-                    "level_1": "group_b",
-                    "test_statistic": "statistic",
-                    "p": "p_value",
-                }
-            )
-            pw["p_holm"] = holm(pw["p_value"].to_numpy())
-            self.pairwise_ = pw[["group_a", "group_b", "statistic", "p_value", "p_holm"]]
-        return self
-
-    def survival_at(self, t: float) -> pd.Series:
-        """Survival probability of each group at time ``t``."""
-        return pd.Series(
-            {g: float(k.survival_function_at_times(t).iloc[0]) for g, k in self.fitters_.items()}
-        )
+    def _remember_design(self, data: pd.DataFrame, x: pd.DataFrame) -> None:
+        self.design_columns_ = list(x.columns)
+        self.fill_ = {
+            c: float(data[c].astype(float).mean())
+            for c in self.covariates_
+            if c in data and pd.api.types.is_float_dtype(data[c])
+        }
 
     @property
     def summary(self) -> pd.DataFrame:
-        return self.medians_
+        return self.summary_
 
     def _repr_html_(self) -> str:
-        return self.medians_.to_html(index=False, float_format=lambda v: f"{v:,.1f}", escape=True)
+        return self.summary_.to_html(float_format=lambda v: f"{v:.3f}")
 
 
-def _median_ci(kmf: KaplanMeierFitter) -> tuple[float, float]:
-    from lifelines.utils import median_survival_times
-
-    try:
-        ci = median_survival_times(kmf.confidence_interval_survival_function_)
-        return float(ci.iloc[0, 0]), float(ci.iloc[0, 1])
-    except Exception:  # pragma: no cover - lifelines cannot always bound it
-        return np.nan, np.nan
-
-
-def cohort_retention(
-    durations: pd.DataFrame, as_of, max_months: int = 24, first_episode_only: bool = True
-) -> pd.DataFrame:
-    """Share of each monthly acquisition cohort still in a relationship ``k`` months after its start.
-
-    A cell is empty when the cohort is not yet ``k`` months old at ``as_of``. Censored relationships count as
-    still running until ``as_of`` (they are, as far as the data knows).
-    """
-    _check(durations, ["start", "duration", "event", "definition"])
-    d = durations[durations["episode"] == 1] if first_episode_only and "episode" in durations else durations
-    d = d[d.get("entry", 0) == 0] if "entry" in d else d
-    as_of = pd.Timestamp(as_of)
-    cohort = d["start"].dt.to_period("M")
-    end = d["start"] + pd.to_timedelta(d["duration"], unit="D")
-    rows = {}
-    for c, part in d.groupby(cohort):
-        ages = []
-        for k in range(max_months + 1):
-            horizon = c.to_timestamp() + pd.DateOffset(months=k)
-            if horizon > as_of:
-                ages.append(np.nan)
-                continue
-            moment = part["start"] + pd.DateOffset(months=k)
-            alive = ~((part["event"] == 1) & (end.loc[part.index] < moment))
-            ages.append(float(alive.mean()))
-        rows[str(c)] = ages
-    out = pd.DataFrame.from_dict(rows, orient="index", columns=range(max_months + 1))
-    out.index.name = "cohort"
-    out.columns.name = "months"
-    return out
-
-
-# --- Cox -------------------------------------------------------------------------------------------------
-
-
-class CoxModel:
-    """Cox proportional hazards with a pass/fail proportional-hazards table and cross-validated metrics.
+class CoxModel(_SurvivalModel):
+    """Cox proportional hazards with delayed entry, a proportional-hazards check and cross-validated metrics.
 
     Parameters
     ----------
     covariates : sequence of str, optional
-        Columns used (categoricals are one-hot encoded, first level dropped); ``None`` uses every other column.
+        Columns used (categoricals one-hot encoded, first level dropped); ``None`` uses every other column.
     strata : sequence of str, optional
-        Columns to stratify on (where the proportional-hazards check fails).
+        Columns to stratify on.
     penalizer : float
         Ridge penalty (0 reproduces the textbook estimates).
     alpha : float
-        1 - confidence level of the intervals; also the threshold of the PH check.
+        1 - confidence level of the intervals; also the threshold of the proportional-hazards check.
     cv_folds : int
         Folds of the cross-validated concordance and integrated Brier score (0 to skip).
+    stratify_failing : bool
+        Where the proportional-hazards check rejects a covariate, refit stratified on it (a continuous one is
+        cut at its quartiles), so that no reported hazard ratio rests on a rejected assumption. The
+        covariates handled that way are listed in ``stratified_``.
+    min_events : int
+        Fewer events raise :class:`~custrel_lib.exceptions.InsufficientDataError`.
     """
 
     def __init__(
@@ -235,6 +141,8 @@ class CoxModel:
         alpha: float = 0.05,
         cv_folds: int = 0,
         random_state: int = 0,
+        stratify_failing: bool = False,
+        min_events: int = 10,
     ):
         self.covariates = list(covariates) if covariates is not None else None
         self.strata = list(strata) if strata else None
@@ -244,47 +152,75 @@ class CoxModel:
             cv_folds,
             random_state,
         )
+        self.stratify_failing, self.min_events = stratify_failing, min_events
 
-    def _design(
-        self, df: pd.DataFrame, duration_col: str, event_col: str, entry_col: str | None
-    ) -> pd.DataFrame:
-        covs = self.covariates or [c for c in df.columns if c not in (duration_col, event_col, entry_col)]
-        cols = [*covs, *(self.strata or [])]
-        _check(df, [duration_col, event_col, *cols] + ([entry_col] if entry_col else []))
-        x = df[[duration_col, event_col, *cols] + ([entry_col] if entry_col else [])].dropna()
-        cat = [c for c in covs if not pd.api.types.is_numeric_dtype(x[c]) or pd.api.types.is_bool_dtype(x[c])]
-        for c in cat:
-            if pd.api.types.is_bool_dtype(x[c]):
-                x[c] = x[c].astype(float)
-        cat = [c for c in cat if not pd.api.types.is_float_dtype(x[c])]
-        x = pd.get_dummies(x, columns=cat, drop_first=True, dtype=float)
-        if entry_col:
-            # lifelines requires entry < duration; an episode ending the day it enters (a one-time buyer,
-            # duration 0) is kept by moving its end a negligible step after its entry, as lifelines advises.
-            x[duration_col] = np.maximum(x[duration_col].astype(float), x[entry_col].astype(float) + 1e-6)
-        return x
+    def clone(self) -> CoxModel:
+        return CoxModel(
+            self.covariates, self.strata, self.penalizer, self.alpha, 0, self.random_state,
+            self.stratify_failing, self.min_events,
+        )  # fmt: skip
 
     def fit(
         self,
         df: pd.DataFrame,
         duration_col: str = "duration",
         event_col: str = "event",
-        entry_col: str | None = None,
+        entry_col: str | None = "entry",
     ) -> CoxModel:
-        x = self._design(df, duration_col, event_col, entry_col)
-        self.n_ = len(x)
-        if x[event_col].sum() < 5:
-            raise AnalysisError(f"Only {int(x[event_col].sum())} events: too few for a Cox model.")
-        self.columns_ = (duration_col, event_col, entry_col)
+        data, entry_col = self._prepare(df, duration_col, event_col, entry_col)
+        strata = [s for s in (self.strata or []) if s in data]
+        self.covariates_ = [c for c in self.covariates_ if c not in strata]
+        x = design_matrix(data, self.covariates_) if self.covariates_ else pd.DataFrame(index=data.index)
+        if x.shape[1] == 0:
+            raise InsufficientDataError("covariates", 0, 1)
+        self._remember_design(data, x)
+        frame = self._frame(data, x, duration_col, event_col, entry_col, strata)
+        self.stratified_ = []
+        self._fit_frame(frame, duration_col, event_col, entry_col, strata)
+        if self.stratify_failing and self.failing_covariates_:
+            failing = sorted({_base_name(c, self.covariates_) for c in self.failing_covariates_})
+            self.first_ph_test_ = self.ph_test_
+            for cov in failing:
+                values = data[cov]
+                if pd.api.types.is_float_dtype(values) and values.nunique() > 4:
+                    values = pd.qcut(values, 4, labels=False, duplicates="drop")
+                frame[f"stratum_{cov}"] = values.astype("string").fillna("(missing)")
+                frame = frame.drop(columns=[c for c in x.columns if _base_name(c, self.covariates_) == cov])
+            strata = strata + [f"stratum_{c}" for c in failing]
+            self.stratified_ = failing
+            self.design_columns_ = [c for c in frame.columns if c in self.design_columns_]
+            if not self.design_columns_:
+                raise InsufficientDataError("covariates", 0, 1)
+            self._fit_frame(frame, duration_col, event_col, entry_col, strata)
+        self.strata_ = strata
+        self.n_ = len(frame)
+        self.cv_ = cross_validate(self, data) if self.cv_folds else None
+        return self
+
+    @staticmethod
+    def _frame(data, x, duration_col, event_col, entry_col, strata) -> pd.DataFrame:
+        frame = pd.concat([data[[duration_col, event_col]].astype(float), x], axis=1)
+        if entry_col:
+            frame[entry_col] = data[entry_col].astype(float)
+            frame[duration_col] = np.maximum(frame[duration_col], frame[entry_col] + _NUDGE)
+        for s in strata:
+            frame[s] = data[s].astype("string").fillna("(missing)")
+        return frame
+
+    def _fit_frame(self, frame, duration_col, event_col, entry_col, strata) -> None:
         self.model_ = CoxPHFitter(penalizer=self.penalizer, alpha=self.alpha)
-        self.model_.fit(
-            x, duration_col=duration_col, event_col=event_col, entry_col=entry_col, strata=self.strata
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model_.fit(
+                frame,
+                duration_col=duration_col,
+                event_col=event_col,
+                entry_col=entry_col,
+                strata=strata or None,
+            )
         s = self.model_.summary
-        lo, hi = (
-            next(c for c in s.columns if c.startswith("exp(coef) lower")),
-            next(c for c in s.columns if c.startswith("exp(coef) upper")),
-        )
+        lo = next(c for c in s.columns if c.startswith("exp(coef) lower"))
+        hi = next(c for c in s.columns if c.startswith("exp(coef) upper"))
         self.summary_ = pd.DataFrame(
             {
                 "coef": s["coef"],
@@ -297,129 +233,56 @@ class CoxModel:
         )
         self.summary_.index.name = "covariate"
         self.concordance_ = float(self.model_.concordance_index_)
+        self.ph_test_ = self._ph_table(frame, duration_col, event_col, entry_col, strata)
+
+    def _ph_table(self, frame, duration_col, event_col, entry_col, strata) -> pd.DataFrame:
+        """Rank-transformed Schoenfeld test; lifelines cannot test a delayed-entry fit, so the test is run on
+        the same design refitted without entry (``ph_test_note_`` says so)."""
+        self.ph_test_note_ = None
+        model = self.model_
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                ph = proportional_hazard_test(self.model_, x, time_transform="rank")
+                if entry_col:
+                    plain = frame.drop(columns=[entry_col])
+                    model = CoxPHFitter(penalizer=self.penalizer, alpha=self.alpha).fit(
+                        plain, duration_col=duration_col, event_col=event_col, strata=strata or None
+                    )
+                    self.ph_test_note_ = "without_entry"
+                    frame = plain
+                ph = proportional_hazard_test(model, frame, time_transform="rank")
             table = ph.summary.reset_index().rename(
                 columns={"index": "covariate", "test_statistic": "statistic", "p": "p_value"}
             )
             table = table[["covariate", "statistic", "p_value"]]
             table["passes"] = table["p_value"] >= self.alpha
-            self.ph_test_ = table
-        except Exception as exc:  # lifelines cannot test stratified or degenerate fits
-            self.ph_test_ = pd.DataFrame({"covariate": [], "statistic": [], "p_value": [], "passes": []})
+            return table
+        except Exception as exc:  # lifelines cannot test some degenerate fits
             self.ph_test_error_ = str(exc)
-        self.cv_ = cross_validate(self, x, duration_col, event_col, entry_col) if self.cv_folds else None
-        return self
+            return pd.DataFrame({"covariate": [], "statistic": [], "p_value": [], "passes": []})
 
     @property
     def failing_covariates_(self) -> list[str]:
         return self.ph_test_.loc[~self.ph_test_["passes"].astype(bool), "covariate"].tolist()
 
     def survival_function(self, df: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
-        duration_col, event_col, entry_col = self.columns_
-        x = self._design(
-            df.assign(**{duration_col: 1.0, event_col: 0}) if duration_col not in df else df,
-            duration_col,
-            event_col,
-            entry_col,
-        )
+        """Survival at ``times`` (rows) of each episode of ``df`` (columns)."""
+        x = self._x(df)
+        for s in getattr(self, "strata_", []) or []:
+            base = s[len("stratum_") :] if s.startswith("stratum_") else s
+            x[s] = df[base].astype("string").fillna("(missing)") if base in df else "(missing)"
         return self.model_.predict_survival_function(x, times=times)
 
-    @property
-    def summary(self) -> pd.DataFrame:
-        return self.summary_
-
-    def _repr_html_(self) -> str:
-        return self.summary_.to_html(float_format=lambda v: f"{v:.3f}")
+    def risk_score(self, df: pd.DataFrame) -> np.ndarray:
+        """Higher means an earlier separation (the partial hazard)."""
+        return np.asarray(self.model_.predict_partial_hazard(self._x(df)), dtype=float)
 
 
-def cross_validate(
-    model,
-    x: pd.DataFrame,
-    duration_col: str,
-    event_col: str,
-    entry_col: str | None,
-    times: Sequence[float] | None = None,
-) -> pd.DataFrame:
-    """K-fold concordance and integrated Brier score (IPCW) of a Cox or AFT wrapper on design matrix ``x``."""
-    folds = KFold(n_splits=model.cv_folds, shuffle=True, random_state=model.random_state)
-    rows = []
-    t = x[duration_col].to_numpy()
-    grid = (
-        np.asarray(times)
-        if times is not None
-        else np.quantile(t[x[event_col] == 1], np.linspace(0.1, 0.8, 15))
-    )
-    for k, (tr, te) in enumerate(folds.split(x)):
-        train, test = x.iloc[tr], x.iloc[te]
-        fitter = model._fresh()
-        kwargs = {"entry_col": entry_col} if entry_col else {}
-        if isinstance(fitter, CoxPHFitter) and getattr(model, "strata", None):
-            kwargs["strata"] = model.strata
-        fitter.fit(train, duration_col=duration_col, event_col=event_col, **kwargs)
-        risk = (
-            fitter.predict_median(test)
-            if not isinstance(fitter, CoxPHFitter)
-            else -fitter.predict_partial_hazard(test)
-        )
-        c = concordance_index(test[duration_col], np.asarray(risk, dtype=float), test[event_col])
-        surv = fitter.predict_survival_function(test, times=grid).to_numpy().T
-        ibs = integrated_brier_score(
-            train[duration_col], train[event_col], test[duration_col], test[event_col], surv, grid
-        )
-        rows.append({"fold": k + 1, "concordance": c, "integrated_brier": ibs})
-    out = pd.DataFrame(rows)
-    return out
+class AFTModel(_SurvivalModel):
+    """Hurdle accelerated-failure-time model: ``P(T = 0)`` by logistic regression, then Weibull, log-normal or
+    log-logistic for ``T > 0`` (``kind="best"`` picks by AIC, within each cross-validation fold too).
 
-
-def _cox_fresh(self) -> CoxPHFitter:
-    return CoxPHFitter(penalizer=self.penalizer, alpha=self.alpha)
-
-
-CoxModel._fresh = _cox_fresh
-
-
-def integrated_brier_score(train_t, train_e, test_t, test_e, surv: np.ndarray, times: np.ndarray) -> float:
-    """Integrated Brier score with inverse probability of censoring weights (Graf et al., 1999).
-
-    ``surv[i, j]`` is the predicted survival of test subject ``i`` at ``times[j]``. The censoring distribution
-    ``G`` is the Kaplan-Meier estimate of the censoring times of the training data.
-    """
-    kmc = KaplanMeierFitter().fit(np.asarray(train_t), 1 - np.asarray(train_e))
-    t, e = np.asarray(test_t, dtype=float), np.asarray(test_e, dtype=int)
-
-    def g(u):
-        return np.clip(kmc.survival_function_at_times(u).to_numpy(), 1e-8, None)
-
-    g_t = g(t)
-    scores = []
-    for j, s in enumerate(times):
-        died = (t <= s) & (e == 1)
-        alive = t > s
-        gs = g(np.array([s]))[0]
-        bs = np.where(died, surv[:, j] ** 2 / g_t, 0.0) + np.where(alive, (1 - surv[:, j]) ** 2 / gs, 0.0)
-        scores.append(bs.mean())
-    scores = np.asarray(scores)
-    if len(times) == 1:
-        return float(scores[0])
-    return float(np.trapezoid(scores, times) / (times[-1] - times[0]))
-
-
-# --- parametric AFT --------------------------------------------------------------------------------------
-
-AFT_FITTERS = {
-    "weibull": WeibullAFTFitter,
-    "lognormal": LogNormalAFTFitter,
-    "loglogistic": LogLogisticAFTFitter,
-}
-
-
-class AFTModel(CoxModel):
-    """Accelerated failure time model (Weibull, log-normal or log-logistic; ``kind="best"`` picks by AIC).
-
-    It extrapolates beyond the observed window, which the Cox model cannot: remaining lifetimes use it.
+    It extrapolates beyond the observed window, which Cox cannot: remaining lifetimes use it.
     """
 
     def __init__(
@@ -430,26 +293,45 @@ class AFTModel(CoxModel):
         alpha: float = 0.05,
         cv_folds: int = 0,
         random_state: int = 0,
+        min_events: int = 10,
     ):
         if kind != "best" and kind not in AFT_FITTERS:
             raise ConfigError(f"Unknown AFT kind {kind!r}: use best, {', '.join(AFT_FITTERS)}.")
-        super().__init__(covariates, None, penalizer, alpha, cv_folds, random_state)
-        self.kind = kind
+        self.covariates = list(covariates) if covariates is not None else None
+        self.kind, self.penalizer, self.alpha = kind, penalizer, alpha
+        self.cv_folds, self.random_state, self.min_events = cv_folds, random_state, min_events
 
-    def _fresh(self):
-        return AFT_FITTERS[self.kind_](penalizer=self.penalizer, alpha=self.alpha)
+    def clone(self) -> AFTModel:
+        return AFTModel(
+            self.covariates, self.kind, self.penalizer, self.alpha, 0, self.random_state, self.min_events
+        )
 
     def fit(
         self,
         df: pd.DataFrame,
         duration_col: str = "duration",
         event_col: str = "event",
-        entry_col: str | None = None,
+        entry_col: str | None = "entry",
     ) -> AFTModel:
-        x = self._design(df, duration_col, event_col, entry_col)
-        x = x[x[duration_col] > 0]
-        self.n_ = len(x)
-        self.columns_ = (duration_col, event_col, entry_col)
+        data, entry_col = self._prepare(df, duration_col, event_col, entry_col)
+        x = design_matrix(data, self.covariates_) if self.covariates_ else pd.DataFrame(index=data.index)
+        self._remember_design(data, x)
+        t = data[duration_col].astype(float)
+        e = data[event_col].astype(int)
+        entry = data[entry_col].astype(float) if entry_col else pd.Series(0.0, index=data.index)
+        zero = (t <= 0) & (e == 1)
+        self.n_, self.n_zero_ = len(data), int(zero.sum())
+        self._fit_hurdle(x[entry <= 0], zero[entry <= 0])
+        positive = ~zero
+        if int(e[positive].sum()) < self.min_events:
+            raise InsufficientDataError("events", int(e[positive].sum()), self.min_events)
+        frame = pd.concat(
+            [t[positive].rename(duration_col), e[positive].rename(event_col), x[positive]], axis=1
+        )
+        frame[duration_col] = frame[duration_col].clip(lower=_NUDGE)
+        if entry_col:
+            frame[entry_col] = entry[positive]
+            frame[duration_col] = np.maximum(frame[duration_col], frame[entry_col] + _NUDGE)
         kinds = list(AFT_FITTERS) if self.kind == "best" else [self.kind]
         fits, aic = {}, {}
         for k in kinds:
@@ -457,139 +339,201 @@ class AFTModel(CoxModel):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     m = AFT_FITTERS[k](penalizer=self.penalizer, alpha=self.alpha).fit(
-                        x, duration_col=duration_col, event_col=event_col, entry_col=entry_col
+                        frame, duration_col=duration_col, event_col=event_col, entry_col=entry_col
                     )
+                if not np.isfinite(m.AIC_):
+                    raise ValueError("non-finite AIC")
                 fits[k], aic[k] = m, m.AIC_
-            except Exception:  # a family that does not converge is skipped, and reported
+            except Exception:  # a family that does not converge is skipped, and reported as NaN
                 aic[k] = np.nan
         if not fits:
             raise AnalysisError("No parametric model converged on this data.")
         self.aic_ = pd.Series(aic, name="AIC")
         self.kind_ = min(fits, key=lambda k: aic[k])
         self.model_ = fits[self.kind_]
-        s = self.model_.summary
-        self.summary_ = s[["coef", "exp(coef)", "se(coef)", "p"]].rename(
-            columns={"exp(coef)": "time_ratio", "se(coef)": "se", "p": "p_value"}
+        s = self.model_.summary.reset_index()
+        duration_part = pd.DataFrame(
+            {
+                "part": "duration",
+                "parameter": s["param"].astype(str) + ":" + s["covariate"].astype(str),
+                "coef": s["coef"],
+                "ratio": np.exp(s["coef"]),
+                "se": s["se(coef)"],
+                "p_value": s["p"],
+            }
         )
-        self.concordance_ = float(self.model_.concordance_index_)
-        self.ph_test_ = None
-        self.cv_ = cross_validate(self, x, duration_col, event_col, entry_col) if self.cv_folds else None
+        self.summary_ = pd.concat([self.hurdle_summary_, duration_part], ignore_index=True)
+        self.cv_ = cross_validate(self, data) if self.cv_folds else None
         return self
 
-
-# --- at risk now, competing risks ------------------------------------------------------------------------
-
-
-def at_risk_now(
-    durations: pd.DataFrame,
-    model: AFTModel,
-    horizon: float = 90.0,
-    spend_col: str = "recent_spend",
-    threshold: float = 0.5,
-) -> pd.DataFrame:
-    """Active (censored) episodes: probability of separation within ``horizon`` given the time survived,
-    expected remaining lifetime, and value at risk (probability x recent spend), sorted by value at risk.
-
-    ``P(T <= t + h | T > t) = 1 - S(t + h) / S(t)``; the remaining lifetime is the integral of ``S(u) / S(t)``
-    from ``t`` over 10 years (the parametric model extrapolates).
-    """
-    active = durations[durations["event"] == 0].copy()
-    if active.empty:
-        return active.assign(p_separation=[], expected_remaining=[], value_at_risk=[], at_risk=[])
-    duration_col, event_col, entry_col = model.columns_
-    x = model._design(active, duration_col, event_col, entry_col)
-    active = active.loc[x.index]
-    t = active[duration_col].to_numpy(dtype=float)
-    grid = np.linspace(0, 3650, 366)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sf = model.model_.predict_survival_function(
-            x, times=np.unique(np.concatenate([grid, t, t + horizon]))
-        ).T
-    cols = sf.columns.to_numpy()
-    vals = sf.to_numpy()
-
-    def at(times):
-        idx = np.searchsorted(cols, times)
-        return vals[np.arange(len(times)), idx]
-
-    s_t = np.clip(at(t), 1e-12, None)
-    p = 1 - at(t + horizon) / s_t
-    remaining = np.empty(len(t))
-    for i in range(len(t)):
-        mask = cols >= t[i]
-        remaining[i] = np.trapezoid(vals[i, mask], cols[mask]) / s_t[i]
-    active["p_separation"] = np.clip(p, 0, 1)
-    active["expected_remaining"] = remaining
-    active["value_at_risk"] = active["p_separation"] * active.get(spend_col, 0.0).fillna(0.0)
-    active["at_risk"] = active["p_separation"] >= threshold
-    return active.sort_values(["value_at_risk", "p_separation"], ascending=False).reset_index(drop=True)
-
-
-def flag_at_risk(history: pd.DataFrame, at_risk_ids, snapshot=None) -> pd.DataFrame:
-    """A copy of the stage history with ``at_risk=True`` for ``at_risk_ids`` at ``snapshot`` (default: last)."""
-    out = history.copy()
-    snap = out["snapshot"].max() if snapshot is None else pd.Timestamp(snapshot)
-    mask = (out["snapshot"] == snap) & out["customer_id"].isin(pd.Index(at_risk_ids).astype(str))
-    out.loc[mask, "at_risk"] = True
-    return out
-
-
-class CompetingRisks:
-    """Cumulative incidence of each end reason (Aalen-Johansen), e.g. voluntary vs involuntary."""
-
-    def __init__(self, reason_col: str = "end_reason", alpha: float = 0.05):
-        self.reason_col, self.alpha = reason_col, alpha
-
-    def fit(
-        self, df: pd.DataFrame, duration_col: str = "duration", event_col: str = "event"
-    ) -> CompetingRisks:
-        _check(df, [duration_col, event_col, self.reason_col])
-        d = df.dropna(subset=[duration_col]).reset_index(drop=True)
-        reasons = sorted(d.loc[d[event_col] == 1, self.reason_col].dropna().astype(str).unique())
-        if not reasons:
-            raise AnalysisError("No event has an end reason: competing risks need one.")
-        code = {r: i + 1 for i, r in enumerate(reasons)}
-        ev = pd.Series(
-            np.where(d[event_col] == 1, d[self.reason_col].astype(str).map(code).fillna(0), 0).astype(int)
-        )
-        self.reasons_ = reasons
-        curves = []
-        self.fitters_ = {}
-        for r in reasons:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ajf = AalenJohansenFitter(alpha=self.alpha, calculate_variance=True, seed=0).fit(
-                    d[duration_col], ev, event_of_interest=code[r]
-                )
-            self.fitters_[r] = ajf
-            ci = ajf.cumulative_density_
-            conf = ajf.confidence_interval_cumulative_density_
-            curves.append(
-                pd.DataFrame(
+    def _fit_hurdle(self, x: pd.DataFrame, zero: pd.Series) -> None:
+        """Logistic regression of ``T = 0`` (maximum likelihood by Newton's method, standard errors from the
+        observed information); a constant share when there are too few zeros or no covariate."""
+        n, k = len(zero), int(zero.sum())
+        self.hurdle_coef_ = None
+        cols = list(x.columns)
+        if n == 0 or k == 0:
+            self.p0_ = 0.0
+        elif k < self.min_events or n - k < self.min_events or not cols:
+            self.p0_ = k / n
+        else:
+            design = np.column_stack([np.ones(n), x.to_numpy(dtype=float)])
+            beta, cov = _logistic(design, zero.to_numpy(dtype=float))
+            if beta is None:
+                self.p0_ = k / n
+            else:
+                self.hurdle_coef_ = pd.Series(beta, index=["Intercept", *cols])
+                se = np.sqrt(np.clip(np.diag(cov), 0, None))
+                p = 2 * stats.norm.sf(np.abs(beta / np.where(se > 0, se, np.nan)))
+                self.hurdle_summary_ = pd.DataFrame(
                     {
-                        "reason": r,
-                        "time": ci.index.to_numpy(),
-                        "incidence": ci.iloc[:, 0].to_numpy(),
-                        "lower": conf.iloc[:, 0].to_numpy(),
-                        "upper": conf.iloc[:, 1].to_numpy(),
+                        "part": "zero",
+                        "parameter": [f"p0:{c}" for c in ["Intercept", *cols]],
+                        "coef": beta,
+                        "ratio": np.exp(beta),
+                        "se": se,
+                        "p_value": p,
                     }
                 )
-            )
-        self.incidence_ = pd.concat(curves, ignore_index=True)
-        return self
+                self.p0_ = float(np.mean(1 / (1 + np.exp(-design @ beta))))
+                return
+        p0 = min(max(self.p0_, 1e-12), 1 - 1e-12)
+        self.hurdle_summary_ = pd.DataFrame(
+            [{"part": "zero", "parameter": "p0:Intercept", "coef": np.log(p0 / (1 - p0)), "ratio": p0 / (1 - p0),
+              "se": np.nan, "p_value": np.nan}]
+        )  # fmt: skip
 
-    def incidence_at(self, t: float) -> pd.Series:
-        out = {}
-        for r in self.reasons_:
-            part = self.incidence_[(self.incidence_["reason"] == r) & (self.incidence_["time"] <= t)]
-            out[r] = float(part["incidence"].iloc[-1]) if len(part) else 0.0
-        return pd.Series(out)
+    def p_zero(self, df: pd.DataFrame) -> np.ndarray:
+        """Probability that a relationship ends the day it begins (a one-time purchase), per row of ``df``."""
+        if self.hurdle_coef_ is None:
+            return np.full(len(df), self.p0_)
+        x = self._x(df).reindex(columns=self.hurdle_coef_.index[1:], fill_value=0.0)
+        z = self.hurdle_coef_.iloc[0] + x.to_numpy(dtype=float) @ self.hurdle_coef_.iloc[1:].to_numpy()
+        return 1 / (1 + np.exp(-z))
 
-    @property
-    def summary(self) -> pd.DataFrame:
-        last = self.incidence_.groupby("reason").tail(1).set_index("reason")
-        return last[["time", "incidence"]]
+    def survival_function(self, df: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
+        """``S(t | x) = (1 - p0(x)) S+(t | x)`` at ``times`` (rows) for each row of ``df`` (columns)."""
+        times = np.asarray(times, dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            positive = self.model_.predict_survival_function(self._x(df), times=np.maximum(times, 0.0))
+        return positive * (1 - self.p_zero(df))[None, :]
 
-    def _repr_html_(self) -> str:
-        return self.summary.to_html(float_format=lambda v: f"{v:.3f}")
+    def conditional_survival_positive(self, df: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
+        """``S+(t | x)``: survival of relationships known to have lasted beyond their first day."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self.model_.predict_survival_function(self._x(df), times=np.asarray(times, dtype=float))
+
+    def mean_survival(self, df: pd.DataFrame, times: Sequence[float]) -> pd.Series:
+        """The model's survival averaged over the rows of ``df``: comparable with Kaplan-Meier on them."""
+        return pd.Series(self.survival_function(df, times).mean(axis=1).to_numpy(), index=np.asarray(times))
+
+    def compare_km(self, df: pd.DataFrame, times: Sequence[float] | None = None) -> pd.DataFrame:
+        """Mean model survival beside Kaplan-Meier (with delayed entry) on the same episodes.
+
+        Returns ``time``, ``kaplan_meier``, ``model``, ``difference``; ``attrs["max_abs_difference"]``.
+        """
+        duration_col, event_col, entry_col = self.columns_
+        d = df.dropna(subset=[duration_col, event_col])
+        kmf = KaplanMeierFitter().fit(
+            d[duration_col], d[event_col], entry=d[entry_col] if entry_col else None
+        )
+        if times is None:
+            times = np.quantile(d.loc[d[event_col] == 1, duration_col], np.linspace(0.0, 0.9, 10))
+        times = np.unique(np.asarray(times, dtype=float))
+        km = kmf.survival_function_at_times(times).to_numpy()
+        model = self.mean_survival(d, times).to_numpy()
+        out = pd.DataFrame({"time": times, "kaplan_meier": km, "model": model, "difference": model - km})
+        out.attrs["max_abs_difference"] = float(np.abs(out["difference"]).max())
+        return out
+
+    def risk_score(self, df: pd.DataFrame, tau: float | None = None) -> np.ndarray:
+        """Minus the restricted mean lifetime up to ``tau``: higher means an earlier separation."""
+        duration_col = self.columns_[0]
+        if tau is None:
+            tau = float(np.nanmax(df[duration_col])) if duration_col in df else 3650.0
+        grid = np.linspace(0, tau, 60)
+        s = self.survival_function(df, grid).to_numpy()
+        return -np.trapezoid(s, grid, axis=0)
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, iterations: int = 100, ridge: float = 0.1):
+    """Logistic regression by Newton-Raphson with a small ridge on the slopes (not the intercept), so that a
+    covariate that separates the classes (contracts never end on their first day) keeps a finite estimate;
+    ``(beta, covariance)`` or ``(None, None)``."""
+    beta = np.zeros(x.shape[1])
+    penalty = np.full(x.shape[1], ridge)
+    penalty[0] = 0.0
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-np.clip(x @ beta, -30, 30)))
+        w = p * (1 - p)
+        info = x.T @ (x * w[:, None]) + np.diag(penalty)
+        try:
+            step = np.linalg.solve(info, x.T @ (y - p) - penalty * beta)
+        except np.linalg.LinAlgError:
+            return None, None
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    if not np.isfinite(beta).all():
+        return None, None
+    return beta, np.linalg.pinv(info)
+
+
+def cross_validate(model, data: pd.DataFrame, times: Sequence[float] | None = None) -> pd.DataFrame:
+    """K-fold concordance and integrated Brier score (IPCW) of a fitted Cox or AFT wrapper.
+
+    Each fold refits a clone of the model on its training part, so the AFT family is chosen by AIC inside
+    the fold, not on the whole data.
+    """
+    duration_col, event_col, _ = model.columns_
+    folds = KFold(n_splits=model.cv_folds, shuffle=True, random_state=model.random_state)
+    t = data[duration_col].to_numpy(dtype=float)
+    e = data[event_col].to_numpy(dtype=int)
+    grid = np.asarray(times) if times is not None else np.quantile(t[e == 1], np.linspace(0.1, 0.8, 15))
+    rows = []
+    for k, (tr, te) in enumerate(folds.split(data)):
+        train, test = data.iloc[tr], data.iloc[te]
+        try:
+            fitted = model.clone().fit(train, *model.columns_)
+        except AnalysisError:
+            continue
+        risk = fitted.risk_score(test)
+        c = concordance_index(test[duration_col], -risk, test[event_col])
+        surv = fitted.survival_function(test, grid).to_numpy().T
+        ibs = integrated_brier_score(
+            train[duration_col], train[event_col], test[duration_col], test[event_col], surv, grid
+        )
+        rows.append({"fold": k + 1, "concordance": c, "integrated_brier": ibs})
+    return pd.DataFrame(rows, columns=["fold", "concordance", "integrated_brier"])
+
+
+def integrated_brier_score(train_t, train_e, test_t, test_e, surv: np.ndarray, times: np.ndarray) -> float:
+    """Integrated Brier score with inverse probability of censoring weights (Graf et al., 1999).
+
+    ``surv[i, j]`` is the predicted survival of test subject ``i`` at ``times[j]``. ``G`` is the Kaplan-Meier
+    estimate of the censoring distribution of the training data. An event at ``t_i <= s`` is weighted by
+    ``1 / G(t_i-)`` (the censoring survival just before the event: a censoring at the same time happens
+    after it), a subject still there at ``s`` by ``1 / G(s)``.
+    """
+    kmc = KaplanMeierFitter().fit(np.asarray(train_t), 1 - np.asarray(train_e))
+    t, e = np.asarray(test_t, dtype=float), np.asarray(test_e, dtype=int)
+
+    def g(u):
+        return np.clip(kmc.survival_function_at_times(u).to_numpy(), 1e-8, None)
+
+    g_t_minus = g(np.nextafter(t, -np.inf))
+    scores = []
+    for j, s in enumerate(times):
+        died = (t <= s) & (e == 1)
+        alive = t > s
+        gs = g(np.array([s]))[0]
+        bs = np.where(died, surv[:, j] ** 2 / g_t_minus, 0.0) + np.where(
+            alive, (1 - surv[:, j]) ** 2 / gs, 0.0
+        )
+        scores.append(bs.mean())
+    scores = np.asarray(scores)
+    if len(times) == 1:
+        return float(scores[0])
+    return float(np.trapezoid(scores, times) / (times[-1] - times[0]))
