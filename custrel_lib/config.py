@@ -17,7 +17,7 @@ from custrel_lib.paths import SAMPLE_CONFIG
 from custrel_lib.typology import LANGUAGES
 
 TABLES = ("transactions", "customers", "interactions")
-TOP_LEVEL_KEYS = ("data_dir", "language", "tables", "analysis", "stages", "report")
+TOP_LEVEL_KEYS = ("data_dir", "language", "tables", "analysis", "survival", "stages", "report")
 TABLE_KEYS = (
     "path",
     "format",
@@ -31,6 +31,10 @@ TABLE_KEYS = (
     "false_values",
 )
 ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "snapshots", "max_rejected_share")
+# The survival block (docs/data_contract.md, "Survival settings").
+SURVIVAL_KEYS = ("origin", "unknown_origin", "horizon_days", "horizon_quantile", "min_events")
+SURVIVAL_ORIGINS = ("auto", "first_purchase", "signup")
+UNKNOWN_ORIGINS = ("exclude", "window_start")
 FORMATS = {
     ".csv": "csv",
     ".txt": "csv",
@@ -68,6 +72,7 @@ class CustrelConfig:
     language: str = "fr"
     tables: dict[str, TableSpec] = field(default_factory=dict)
     analysis: dict[str, Any] = field(default_factory=dict)
+    survival: dict[str, Any] = field(default_factory=dict)
     stages: Any = None
     report: dict[str, Any] = field(default_factory=dict)
 
@@ -144,15 +149,57 @@ def parse_config(
         raise _fail(
             path, f"analysis.cadence must be one of {', '.join(CADENCES)}, not {analysis['cadence']!r}."
         )
+    survival = _survival_block(path, doc.get("survival"), analysis)
     return CustrelConfig(
         path=path,
         data_dir=data_dir,
         language=language,
         tables=tables,
         analysis=analysis,
+        survival=survival,
         stages=doc.get("stages"),
         report=dict(doc.get("report") or {}),
     )
+
+
+def _survival_block(path: Path | None, block: Any, analysis: dict[str, Any]) -> dict[str, Any]:
+    """Check the ``survival:`` block; fill defaults (``origin: auto``, ``unknown_origin: exclude``).
+
+    ``horizon_days`` may be set here or (as before) under ``analysis``; two different values are refused.
+    """
+    block = {} if block is None else block
+    if not isinstance(block, dict):
+        raise _fail(path, "'survival' must be a mapping, e.g. survival: {origin: first_purchase}.")
+    _check_keys(path, "survival", block, SURVIVAL_KEYS)
+    out = {"origin": "auto", "unknown_origin": "exclude", **block}
+    if out["origin"] not in SURVIVAL_ORIGINS:
+        raise _fail(
+            path,
+            f"survival.origin must be one of {', '.join(SURVIVAL_ORIGINS)}, not {out['origin']!r} "
+            "(first_purchase: the data holds every customer's whole history; signup: use "
+            "customers.signup_date; auto: sign-up dates when present, else leave out first relationships "
+            "that may have begun before the data).",
+        )
+    if out["unknown_origin"] not in UNKNOWN_ORIGINS:
+        raise _fail(
+            path,
+            f"survival.unknown_origin must be one of {', '.join(UNKNOWN_ORIGINS)}, not {out['unknown_origin']!r}.",
+        )
+    for key, what in (("horizon_days", "a positive number of days"), ("min_events", "a whole number")):
+        value = out.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+        ):
+            raise _fail(path, f"survival.{key} must be {what}, not {value!r}.")
+    q = out.get("horizon_quantile")
+    if q is not None and (isinstance(q, bool) or not isinstance(q, int | float) or not 0.5 <= q < 1):
+        raise _fail(path, f"survival.horizon_quantile must be a number in [0.5, 1), not {q!r}.")
+    a, b = analysis.get("horizon_days"), out.get("horizon_days")
+    if a and b and float(a) != float(b):
+        raise _fail(path, f"analysis.horizon_days ({a}) and survival.horizon_days ({b}) differ: keep one.")
+    if a and not b:
+        out["horizon_days"] = a
+    return out
 
 
 def load_config(path: str | Path | None = None) -> CustrelConfig:

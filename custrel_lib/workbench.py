@@ -39,6 +39,11 @@ class Workbench:
         return self.stages.history_
 
     @property
+    def survival(self) -> dict:
+        """The ``survival:`` settings of the config (``origin``, ``unknown_origin``, ...), with defaults."""
+        return {"origin": "auto", "unknown_origin": "exclude", **(self.config.survival or {})}
+
+    @property
     def horizon_days(self) -> float:
         """The separation horizon in days (set in the config or derived from the data)."""
         return self.stages.horizon_days_
@@ -97,8 +102,11 @@ def prepare(
     if lang not in LANGUAGES:
         raise ConfigError(f"Unknown language {lang!r}: use one of {', '.join(LANGUAGES)}.")
     cadence = cadence or analysis.get("cadence") or "month"
+    survival = config.survival or {}
     horizon = (
-        _as_int(horizon_days, "horizon_days") or _as_int(analysis.get("horizon_days"), "horizon_days") or None
+        _as_int(horizon_days, "horizon_days")
+        or _as_int(survival.get("horizon_days") or analysis.get("horizon_days"), "horizon_days")
+        or None
     )
     loaded = load_tables(config, as_of=pd.Timestamp(as_of) if as_of else None)
     timings["load"] = time.perf_counter() - t0
@@ -113,7 +121,12 @@ def prepare(
     rules = config.stages or None
     if isinstance(rules, dict) and "rules_file" in rules and config.path is not None:
         rules = {"rules_file": str(Path(config.path).parent / rules["rules_file"])}
-    model = StageModel(cadence=cadence, horizon_days=horizon, rules=rules)
+    model = StageModel(
+        cadence=cadence,
+        horizon_days=horizon,
+        rules=rules,
+        horizon_quantile=float(survival.get("horizon_quantile") or 0.95),
+    )
     model.fit(loaded.tables, as_of=loaded.as_of)
     timings["stages"] = time.perf_counter() - t1
     if verbose:
