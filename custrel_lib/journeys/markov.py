@@ -497,6 +497,7 @@ class MarkovProjection:
     def _backtest(self, counts: pd.DataFrame) -> None:
         k, pairs = self.backtest_periods, self.fit_pairs_
         if not k:
+            self.notes_.append(("backtest_off", {}))
             return
         train = pairs[:-k] if k < len(pairs) else []
         if len(train) < MIN_BACKTEST_FIT_PAIRS:

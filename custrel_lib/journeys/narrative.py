@@ -157,6 +157,10 @@ TEXT = {
             "periods held out (parameter backtest_periods)."
         ),
     },
+    "backtest_off": {
+        "fr": "Pas de back-test : aucune période mise de côté (paramètre backtest_periods à 0).",
+        "en": "No back-test: no period held out (parameter backtest_periods at 0).",
+    },
     "no_interactions": {
         "fr": (
             "Parcours par points de contact non calculés : les données n'ont pas de table d'interactions "
@@ -311,10 +315,11 @@ def steady_state_sentence(mp: MarkovProjection, lang: str = "fr") -> str:
 
 
 def backtest_sentence(mp: MarkovProjection, lang: str = "fr") -> str:
-    """Model against no change over the held-out periods, saying plainly which one is closer."""
+    """Model against no change over the held-out periods, saying plainly which one is closer (or why there
+    is no back-test)."""
     bt = mp.backtest_
     if bt is None:
-        return ""
+        return " ".join(notes(mp, lang, keys=BACKTEST_NOTES))
     verdict = mp.backtest_verdict
     return tr(
         TEXT,
@@ -329,12 +334,22 @@ def backtest_sentence(mp: MarkovProjection, lang: str = "fr") -> str:
     )
 
 
-def notes(mp: MarkovProjection, lang: str = "fr") -> list[str]:
-    """Why a part of the projection could not be computed, and what data would allow it."""
+BACKTEST_NOTES = frozenset({"backtest_too_short", "backtest_off"})
+
+
+def notes(mp: MarkovProjection, lang: str = "fr", keys: frozenset[str] | set[str] | None = None) -> list[str]:
+    """Why a part of the projection could not be computed, and what data would allow it.
+
+    ``keys``: only these notes (``too_short``, ``backtest_too_short``, ``backtest_off``); ``None``: all.
+    """
     out = []
     cad = mp.cadence_
     for key, v in mp.notes_:
-        if key == "too_short":
+        if keys is not None and key not in keys:
+            continue
+        if key == "backtest_off":
+            out.append(tr(TEXT, key, lang))
+        elif key == "too_short":
             out.append(
                 tr(
                     TEXT,
@@ -364,9 +379,10 @@ def notes(mp: MarkovProjection, lang: str = "fr") -> list[str]:
 
 
 def projection_sentences(mp: MarkovProjection, lang: str = "fr") -> list[str]:
-    """Everything the report says about the projection, in order (burn-in, entries, steady state, notes)."""
+    """What the report says about the projection, in order: burn-in, entries and exits, steady state, and
+    why it could not be computed if so (back-test notes are in :func:`backtest_sentence`)."""
     parts = [burn_in_sentence(mp, lang), entries_sentence(mp, lang), steady_state_sentence(mp, lang)]
-    return [p for p in parts if p] + notes(mp, lang)
+    return [p for p in parts if p] + notes(mp, lang, keys={"too_short"})
 
 
 def backtest_table(mp: MarkovProjection, lang: str = "fr") -> pd.DataFrame:
