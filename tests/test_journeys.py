@@ -16,6 +16,7 @@ from custrel_lib.plots.journeys import (
     touchpoint_sankey,
     transition_heatmap,
 )
+from custrel_lib.stages import StageModel
 
 M1, M2, M3 = pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-29"), pd.Timestamp("2024-03-31")
 
@@ -58,8 +59,6 @@ def test_exact_counts_paths_and_matrix(hand_history, backend):
 
 
 def test_conservation_and_sankey_equal_the_table_on_the_sample(sample_tables, sample_as_of):
-    from custrel_lib.stages import StageModel
-
     history = StageModel(cadence="quarter").fit(sample_tables, sample_as_of).history_
     tr = Transitions(cadence="quarter").fit(history)
     c = tr.conservation_
@@ -77,6 +76,16 @@ def test_conservation_and_sankey_equal_the_table_on_the_sample(sample_tables, sa
     assert sum(cyc.data[0].link.value) == flows["count"].sum()
     heat = transition_heatmap(tr, "fr")
     assert heat.data[0].z.shape[1] == len(tr.matrix_.columns)
+    # With a burn-in the pooled rates leave out the first quarters, and the subtitle says so.
+    late = transition_heatmap(tr, "en", burn_in=2)
+    kept = tr.counts_[
+        (tr.counts_["from_snapshot"] >= tr.snapshots_[2]) & (tr.counts_["from_stage"] == "flirt")
+    ]
+    stay = kept.loc[kept["to_stage"] == "flirt", "count"].sum() / kept["count"].sum()
+    row = list(late.data[0].y).index("Flirt")
+    assert late.data[0].z[row][list(late.data[0].x).index("Flirt")] == pytest.approx(stay)
+    assert "(2 quarters burn-in left out)" in late.layout.title.text
+    assert "4,993 tracked customers" in late.layout.title.text
 
 
 def test_sankey_layout_is_deterministic(hand_history):
@@ -118,17 +127,44 @@ def test_markov_projection_matches_the_closed_form():
 
 
 def test_markov_fit_and_backtest(sample_tables, sample_as_of):
-    from custrel_lib.stages import StageModel
+    """Sample, quarterly: the open population with a 2-quarter burn-in beats no change; the closed chain does not."""
+    from custrel_lib.journeys import narrative
+    from custrel_lib.plots.journeys import backtest_chart
 
-    history = StageModel(cadence="quarter").fit(sample_tables, sample_as_of).history_
-    tr = Transitions(cadence="quarter").fit(history)
-    mp = MarkovProjection(periods=4, backtest_periods=2).fit(tr)
+    model = StageModel(cadence="quarter").fit(sample_tables, sample_as_of)
+    tr = Transitions(cadence="quarter").fit(model.history_)
+    mp = MarkovProjection(periods=4, backtest_periods=2, horizon_days=model.horizon_days_).fit(tr)
+    assert model.horizon_days_ == 152 and mp.burn_in_ == 2  # ceil(152 / 91.3) quarters
+    assert mp.fit_pairs_[0][0] == pd.Timestamp("2023-09-30") and len(mp.fit_pairs_) == 9
     assert np.allclose(mp.forecast_.sum(axis=1), 1.0)
     assert mp.forecast_.iloc[0].to_numpy() == pytest.approx(tr.mix_.iloc[-1][mp.stages_].to_numpy())
-    print("\nback-test:\n", mp.backtest_.to_string())
-    assert mp.backtest_["mean_abs_error"].max() < 0.05  # within five share points on the sample
+    # No exits in a stage history: the counts grow by exactly the entries each quarter, no steady state.
+    growth = mp.forecast_counts_.sum(axis=1).diff().dropna()
+    assert growth.to_numpy() == pytest.approx([mp.chain_.entries.sum()] * 4)
+    assert mp.chain_.entries.sum() == pytest.approx(327.7, abs=0.1)
+    assert mp.steady_state_ is None and "separe" in mp.trapped_
+    # Prospects stay fed (9.1 % now, 7.1 % in a year) instead of draining away as in the closed chain (2.5 %).
+    assert mp.forecast_.iloc[-1]["prospect"] == pytest.approx(0.071, abs=0.002)
+    assert mp.closed_forecast_.iloc[-1]["prospect"] == pytest.approx(0.0245, abs=0.002)
+    print("\nback-test (open):\n", mp.backtest_.to_string())
+    bt = mp.backtest_
+    assert bt["model_mae"].to_numpy() == pytest.approx([0.0054, 0.0051], abs=0.0002)
+    assert bt["no_change_mae"].to_numpy() == pytest.approx([0.0060, 0.0098], abs=0.0002)
+    assert mp.backtest_verdict == "better"
+    closed = MarkovProjection(
+        periods=4, backtest_periods=2, horizon_days=model.horizon_days_, population="closed"
+    ).fit(tr)
+    assert closed.backtest_["model_mae"].to_numpy() == pytest.approx([0.0135, 0.0192], abs=0.0002)
+    assert closed.backtest_verdict == "worse"
+    assert "fait moins bien que l'absence de changement" in narrative.backtest_sentence(closed, "fr")
+    assert "0,53 pt par étape, contre 0,79 pt" in narrative.backtest_sentence(mp, "fr")
+    assert "0.53 pt per stage, against 0.79 pt" in narrative.backtest_sentence(mp, "en")
     fig = mix_forecast_chart(mp, "fr")
     assert len(fig.data) == 2 * len(mp.stages_)
+    assert "328 nouveaux clients par trimestre" in fig.layout.title.text
+    assert "T1 2023–T4 2025" in fig.layout.title.text
+    assert "Q1 2023–Q4 2025" in mix_forecast_chart(mp, "en").layout.title.text
+    assert len(backtest_chart(mp, "fr").data) == 2
 
 
 def test_touchpoints_paths_and_dropoff():
@@ -158,5 +194,6 @@ def test_touchpoints_paths_and_dropoff():
     ]
     d = dropoff(steps)
     assert d["customers"].tolist() == [2, 1, 1] and d["dropoff"].iloc[1] == pytest.approx(0.5)
-    fig = touchpoint_sankey(links, "en")
+    fig = touchpoint_sankey(links, "en", period=(it["date"].min(), it["date"].max()))
     assert list(fig.data[0].link.value) == [1, 1]
+    assert "1 customers with journey interactions, 2024-01-01–2024-01-05" in fig.layout.title.text
