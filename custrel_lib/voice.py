@@ -72,12 +72,26 @@ def nps(scores, confidence: float = 0.95) -> NPS:
     value = 100 * (p - d)
     se = 100 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
-    return NPS(value, n, promoters, passives, detractors, max(-100.0, value - z * se), min(100.0, value + z * se), confidence)
+    return NPS(
+        value,
+        n,
+        promoters,
+        passives,
+        detractors,
+        max(-100.0, value - z * se),
+        min(100.0, value + z * se),
+        confidence,
+    )
 
 
 def latest_scores(interactions: pd.DataFrame | None, as_of, days: int = 365) -> pd.Series:
     """Each customer's latest NPS answer in the ``days`` before ``as_of`` (one voice per customer)."""
-    if interactions is None or interactions.empty or "score" not in interactions or "type" not in interactions:
+    if (
+        interactions is None
+        or interactions.empty
+        or "score" not in interactions
+        or "type" not in interactions
+    ):
         return pd.Series(dtype="float64")
     as_of = pd.Timestamp(as_of)
     it = interactions.loc[

@@ -272,6 +272,7 @@ def build_durations(
         # Customers left with no episode at all, by the reason of (the first of) their exclusions.
         "customers_excluded": {r: int((lost["reason"] == r).sum()) for r in EXCLUSION_REASONS},
         "customers": len(seen | set(dropped["customer_id"])),
+        "episodes": len(ep),
         "censor_date": as_of - horizon,
         "origin": origin,
         "horizon_days": float(horizon_days),
@@ -293,6 +294,8 @@ def exclusion_counts(durations: pd.DataFrame) -> dict:
     total = max(int(a["customers"]), 1)
     lost = sum(a["customers_excluded"].values())
     return {
+        "episodes_total": int(a["episodes"]) + sum(a["exclusions"].values()),
+        "episodes_kept": int(a["episodes"]),
         "episodes": dict(a["exclusions"]),
         "customers": dict(a["customers_excluded"]),
         "customers_total": int(a["customers"]),

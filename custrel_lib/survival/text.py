@@ -5,7 +5,94 @@ from __future__ import annotations
 import math
 
 from custrel_lib import typology
-from custrel_lib.i18n import format_number
+from custrel_lib.i18n import format_number, format_percent, tr
+
+TEXT = {
+    "median_stage": {
+        "fr": "La moitié des « {who} » sont partis en {n} {unit}.",
+        "en": "Half of the {who} are gone within {n} {unit}.",
+    },
+    "median_stage_inf": {
+        "fr": "Plus de la moitié des « {who} » sont toujours là à la fin de la période observée.",
+        "en": "More than half of the {who} are still there at the end of the observed period.",
+    },
+    "days": {"fr": "jours", "en": "days"},
+    "weeks": {"fr": "semaines", "en": "weeks"},
+    "months": {"fr": "mois", "en": "months"},
+    "kind_purchase": {"fr": "Relation sans contrat (1re)", "en": "Relationship without contract (1st)"},
+    "kind_winback": {"fr": "Relation après reconquête", "en": "Relationship after a win-back"},
+    "kind_contract": {"fr": "Contrat", "en": "Contract"},
+    "kind_def_purchase": {
+        "fr": "du premier achat au dernier achat avant {h} jours sans achat ; un client venu une seule fois compte 0 jour",
+        "en": "from the first purchase to the last one before {h} days without purchase; a one-time buyer counts 0 days",
+    },
+    "kind_def_winback": {
+        "fr": "du retour après une séparation au dernier achat avant {h} jours sans achat",
+        "en": "from the return after a separation to the last purchase before {h} days without purchase",
+    },
+    "kind_def_contract": {
+        "fr": "de la signature à la fin du contrat",
+        "en": "from signature to the end of the contract",
+    },
+    "excluded": {
+        "fr": "{n} relations sur {total} sont laissées de côté dans l'analyse de survie : {parts}.",
+        "en": "{n} of {total} relationships are left out of the survival analysis: {parts}.",
+    },
+    "excluded_none": {
+        "fr": "Toutes les {total} relations entrent dans l'analyse de survie.",
+        "en": "All {total} relationships enter the survival analysis.",
+    },
+    "ex_unknown_origin": {
+        "fr": "{n} dont le début est inconnu (premier achat dans les {h} premiers jours des données, sans date d'inscription : la relation a pu commencer avant)",
+        "en": "{n} whose start is unknown (first purchase within the first {h} days of the data, no sign-up date: the relationship may have begun earlier)",
+    },
+    "ex_too_recent": {
+        "fr": "{n} trop récentes (commencées dans les {h} derniers jours : aucune séparation n'y est encore observable)",
+        "en": "{n} too recent (begun within the last {h} days: no separation can be observed in them yet)",
+    },
+    "ex_contract_before_window": {
+        "fr": "{n} contrats terminés avant le début des données",
+        "en": "{n} contracts that ended before the data begins",
+    },
+    "excluded_majority": {
+        "fr": "{share} des clients n'ont aucune relation analysable. Si les données contiennent tout l'historique de chaque client (une cohorte), indiquez « survival: {{origin: first_purchase}} » dans custrel.yml ; si vous avez des dates d'inscription, ajoutez la table clients avec signup_date.",
+        "en": "{share} of the customers have no relationship that can be analysed. If the data holds every customer's whole history (a cohort), set 'survival: {{origin: first_purchase}}' in custrel.yml; if you have sign-up dates, add the customers table with signup_date.",
+    },
+    "censoring": {
+        "fr": "Une séparation sans contrat est datée du dernier achat et n'est connue qu'après {h} jours sans achat : les relations en cours sont donc suivies jusqu'au {date} (date d'extraction moins {h} jours).",
+        "en": "A separation without contract is dated at the last purchase and is only known after {h} days without purchase: running relationships are therefore followed until {date} (extraction date minus {h} days).",
+    },
+    "origin_first_purchase": {
+        "fr": "Origine des relations : le premier achat présent dans les données (survival.origin = first_purchase).",
+        "en": "Origin of relationships: the first purchase in the data (survival.origin = first_purchase).",
+    },
+    "origin_signup": {
+        "fr": "Origine des relations : le premier achat, ou la date d'inscription pour les clients inscrits avant le début des données (entrée différée).",
+        "en": "Origin of relationships: the first purchase, or the sign-up date for customers who signed up before the data begins (delayed entry).",
+    },
+    "origin_auto": {
+        "fr": "Origine des relations : le premier achat ; les clients qui ont pu acheter avant le début des données sans date d'inscription connue sont écartés (règle prudente, survival.origin = auto).",
+        "en": "Origin of relationships: the first purchase; customers who may have bought before the data begins, with no known sign-up date, are left out (cautious rule, survival.origin = auto).",
+    },
+    "km_check": {
+        "fr": "Le modèle paramétrique et Kaplan-Meier diffèrent au plus de {gap} points de survie sur les mêmes relations.",
+        "en": "The parametric model and Kaplan-Meier differ by at most {gap} survival points on the same relationships.",
+    },
+    "backtest": {
+        "fr": "Contrôle sur le passé ({date}, {n} clients actifs, {k} partis depuis) : le score de risque classe les départs avec une AUC de {auc_model}, contre {auc_recency} pour la seule ancienneté du dernier achat ; {verdict}.",
+        "en": "Check on the past ({date}, {n} active customers, {k} gone since): the risk score ranks departures with an AUC of {auc_model}, against {auc_recency} for the days since the last purchase alone; {verdict}.",
+    },
+    "backtest_better": {"fr": "le score fait mieux", "en": "the score does better"},
+    "backtest_worse": {
+        "fr": "le score fait moins bien : préférez l'ancienneté du dernier achat sur ces données",
+        "en": "the score does worse: prefer days since last purchase on this data",
+    },
+}
+
+
+def kind_label(kind: str, lang: str) -> str:
+    """Label of an episode kind (``purchase``, ``winback``, ``contract``)."""
+    return tr(TEXT, f"kind_{kind}", lang)
 
 
 def median_sentence(group: str, median: float, lang: str = "fr", unit: str = "days") -> str:
@@ -13,11 +100,39 @@ def median_sentence(group: str, median: float, lang: str = "fr", unit: str = "da
     fr = typology._check_lang(lang) == "fr"
     name = typology.stage_label(group, lang) if group in typology.stage_order() else str(group)
     who = name.lower() if fr else name.lower() + ("s" if not name.endswith("s") else "")
-    if fr:
-        unit_word = {"days": "jours", "weeks": "semaines", "months": "mois"}[unit]
-        if median is None or math.isinf(median) or math.isnan(median):
-            return f"Plus de la moitié des « {who} » sont toujours là à la fin de la période observée."
-        return f"La moitié des « {who} » sont partis en {format_number(median, 'fr')} {unit_word}."
     if median is None or math.isinf(median) or math.isnan(median):
-        return f"More than half of the {who} are still there at the end of the observed period."
-    return f"Half of the {who} are gone within {format_number(median, 'en')} {unit}."
+        return tr(TEXT, "median_stage_inf", lang, who=who)
+    return tr(TEXT, "median_stage", lang, who=who, n=format_number(median, lang), unit=tr(TEXT, unit, lang))
+
+
+def exclusion_sentences(counts: dict, horizon_days: float, lang: str) -> list[str]:
+    """What the duration table left out and why; a hint when most customers are left out."""
+    h = format_number(horizon_days, lang)
+    ep = counts["episodes"]
+    parts = [
+        tr(TEXT, f"ex_{reason}", lang, n=format_number(n, lang), h=h) for reason, n in ep.items() if n > 0
+    ]
+    total = counts["episodes_total"]
+    lost = sum(ep.values())
+    out = [
+        tr(
+            TEXT,
+            "excluded",
+            lang,
+            n=format_number(lost, lang),
+            total=format_number(total, lang),
+            parts="; ".join(parts),
+        )
+        if lost
+        else tr(TEXT, "excluded_none", lang, total=format_number(total, lang))
+    ]
+    if counts["share_customers_excluded"] > 0.5:
+        out.append(
+            tr(
+                TEXT,
+                "excluded_majority",
+                lang,
+                share=format_percent(counts["share_customers_excluded"], lang, 0),
+            )
+        )
+    return out
