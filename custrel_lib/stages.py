@@ -21,6 +21,7 @@ from custrel_lib.exceptions import ConfigError, DataContractError
 from custrel_lib.features import (
     EPOCH,
     FEATURE_COLUMNS,
+    HORIZON_METHODS,
     RETURN_GAP,
     check_tables,
     feature_label,
@@ -28,11 +29,63 @@ from custrel_lib.features import (
     features_pandas,
     horizon_from_gaps,
     horizon_pandas,
+    horizon_window_check,
     snapshot_dates,
     to_pandas_features,
 )
-from custrel_lib.i18n import format_number, format_percent
+from custrel_lib.i18n import format_number, format_percent, tr
 from custrel_lib.rules import RuleSet
+
+LOYALTY_MODES = ("last_snapshot", "since_signup")
+#: What each snapshot knows (docs/horizon.md): the sentences :meth:`StageModel.lookahead_note` puts together.
+LOOKAHEAD_TEXTS = {
+    "horizon_data": {
+        "fr": (
+            "L'horizon de séparation H = {h} jours est estimé une seule fois, sur les achats jusqu'au {as_of}, "
+            "et appliqué à chaque instantané : les instantanés antérieurs utilisent un seuil éclairé par des "
+            "données postérieures (un paramètre de marché, pas l'avenir d'un client)."
+        ),
+        "en": (
+            "The separation horizon H = {h} days is estimated once, from the purchases up to {as_of}, and "
+            "applied to every snapshot: earlier snapshots use a threshold informed by later data (a "
+            "market-wide parameter, not any customer's future)."
+        ),
+    },
+    "horizon_config": {
+        "fr": "L'horizon de séparation H = {h} jours est fixé dans la configuration et appliqué à chaque instantané.",
+        "en": "The separation horizon H = {h} days is set in the configuration and applied to every snapshot.",
+    },
+    "loyalty_last_snapshot": {
+        "fr": (
+            "L'appartenance au programme de fidélité, sans date, n'est connue qu'à l'extraction : elle ne compte "
+            "qu'au dernier instantané ({as_of}) ; les dates de contrat, elles, comptent à chaque instantané."
+        ),
+        "en": (
+            "Loyalty-programme membership, undated, is known only at extraction: it counts at the last "
+            "snapshot ({as_of}) only; contract dates count at every snapshot."
+        ),
+    },
+    "loyalty_since_signup": {
+        "fr": (
+            "L'appartenance au programme de fidélité, sans date et connue à l'extraction ({as_of}), est appliquée "
+            "depuis l'inscription : les instantanés antérieurs l'utilisent (une hypothèse)."
+        ),
+        "en": (
+            "Loyalty-programme membership, undated and known at extraction ({as_of}), is applied from sign-up: "
+            "earlier snapshots use it (an assumption)."
+        ),
+    },
+    "resolved": {
+        "fr": (
+            "La résolution des réclamations n'a pas de date : aux instantanés passés, les réclamations ouvertes "
+            "sont celles encore non résolues au {as_of} (les règles par défaut ne s'en servent pas)."
+        ),
+        "en": (
+            "Complaint resolution has no date: at past snapshots, open complaints are those still unresolved "
+            "at {as_of} (the default rules do not use them)."
+        ),
+    },
+}
 
 PROFILE_TEXT = {
     "fr": {
@@ -153,14 +206,34 @@ class StageModel:
         Snapshots: period ends from the first transaction to ``as_of`` (which closes the last period).
     horizon_days : float, optional
         The separation horizon H; ``None`` or 0 derives it from the data (``horizon_quantile`` of repeat
-        customers' inter-purchase gaps, each customer weighing the same).
+        customers' inter-purchase gaps, each customer weighing the same, corrected for the data window: see
+        :func:`custrel_lib.features.horizon_pandas`). H is one number for every snapshot
+        (:meth:`lookahead_note` says so in the report's words).
+    horizon_method : {"window", "observed"}
+        ``"window"`` (default) weights each gap by the inverse of the chance that a gap of its length fits in the
+        data window; ``"observed"`` is the uncorrected quantile (too low in short windows).
     backend : None, an Ibis backend, or "pandas"
         ``None`` is a new in-process DuckDB connection.
     return_gap : float
         A purchase after a gap longer than ``return_gap`` x H is a return (win-back): it sets the feature
         ``days_since_return``. 1.5 rather than 1: a gap just over H is too often a slow buyer, not a lapse.
+    loyalty_flag : {"last_snapshot", "since_signup"}
+        The undated ``loyalty_member`` flag is known at extraction: ``"last_snapshot"`` (default) uses it at the
+        last snapshot only, so no earlier snapshot uses information from later; ``"since_signup"`` applies it
+        from sign-up (the former behaviour, an assumption stated by :meth:`lookahead_note`). Customers with
+        contract dates are committed by their dates either way.
     verbose : bool
         Print each step and its duration.
+
+    Attributes
+    ----------
+    horizon_days_ : float
+        H in days. ``horizon_source_`` says where it comes from.
+    window_start_ : Timestamp
+        First transaction date: with ``as_of_``, the data window.
+    horizon_warning_ : dict or None
+        ``{"fr": ..., "en": ...}`` when the window is too short for H
+        (:func:`custrel_lib.features.horizon_window_check`), else ``None``.
     """
 
     def __init__(
@@ -172,6 +245,8 @@ class StageModel:
         backend=None,
         return_gap: float = RETURN_GAP,
         verbose: bool = False,
+        horizon_method: str = "window",
+        loyalty_flag: str = "last_snapshot",
     ):
         if isinstance(cadence, str) and cadence not in ("month", "quarter"):
             raise ConfigError(f"Unknown cadence {cadence!r}: use 'month', 'quarter' or a list of dates.")
@@ -179,6 +254,12 @@ class StageModel:
             raise ConfigError(f"horizon_quantile must be in [0.5, 1), got {horizon_quantile}.")
         if horizon_days is not None and horizon_days < 0:
             raise ConfigError(f"horizon_days must be positive, got {horizon_days}.")
+        if horizon_method not in HORIZON_METHODS[:2]:
+            raise ConfigError(f"Unknown horizon_method {horizon_method!r}: use 'window' or 'observed'.")
+        if loyalty_flag not in LOYALTY_MODES:
+            raise ConfigError(f"Unknown loyalty_flag {loyalty_flag!r}: use {' or '.join(LOYALTY_MODES)}.")
+        self.horizon_method = horizon_method
+        self.loyalty_flag = loyalty_flag
         self.rules = rules
         self.cadence = cadence
         self.horizon_days = horizon_days
@@ -208,7 +289,8 @@ class StageModel:
         Returns
         -------
         StageModel
-            ``self``, with ``history_``, ``snapshots_``, ``horizon_days_`` (and ``horizon_source_``).
+            ``self``, with ``history_``, ``snapshots_``, ``horizon_days_``, ``horizon_source_``,
+            ``window_start_`` and ``horizon_warning_``.
         """
         t0 = time.perf_counter()
         tables = check_tables(tables)
@@ -231,11 +313,16 @@ class StageModel:
             raise DataContractError("Table 'transactions' is empty: no stage can be computed.")
         # Snapshots cover the transaction window; customers known earlier appear at the first snapshot.
         self.snapshots_ = snapshot_dates(first, self.as_of_, self.cadence)
+        self.window_start_ = pd.Timestamp(first).normalize()
+        window = {"method": self.horizon_method, "window_start": self.window_start_, "as_of": self.as_of_}
+        source = f"q{self.horizon_quantile:g} of repeat gaps" + (
+            ", window-corrected" if self.horizon_method == "window" else ""
+        )
         if self.horizon_days:
             self.horizon_days_, self.horizon_source_ = float(self.horizon_days), "config"
         elif pandas_mode:
-            self.horizon_days_ = horizon_pandas(tx_in, self.horizon_quantile)
-            self.horizon_source_ = f"q{self.horizon_quantile:g} of repeat gaps"
+            self.horizon_days_ = horizon_pandas(tx_in, self.horizon_quantile, **window)
+            self.horizon_source_ = source
         else:
             t = (
                 tx_in
@@ -243,8 +330,15 @@ class StageModel:
                 else ibis.memtable(tx_in[["customer_id", "date", "amount"]])
             )
             t = t.mutate(d=t.date.cast("date").epoch_days().cast("int64"))
-            self.horizon_days_ = horizon_from_gaps(t, self.horizon_quantile, backend)
-            self.horizon_source_ = f"q{self.horizon_quantile:g} of repeat gaps"
+            self.horizon_days_ = horizon_from_gaps(t, self.horizon_quantile, backend, **window)
+            self.horizon_source_ = source
+        messages = {
+            lang: horizon_window_check(self.window_start_, self.as_of_, self.horizon_days_, lang)
+            for lang in ("fr", "en")
+        }
+        self.horizon_warning_ = messages if messages["en"] else None
+        if self.horizon_warning_:
+            self._say(self.horizon_warning_["en"])
         self._say(
             f"horizon H = {self.horizon_days_:.0f} days ({self.horizon_source_}) "
             f"[{time.perf_counter() - t0:.1f} s]"
@@ -252,8 +346,15 @@ class StageModel:
         self._say(
             f"{len(self.snapshots_)} snapshots {self.snapshots_[0].date()} .. {self.snapshots_[-1].date()}"
         )
+        loyalty_from = self.as_of_ if self.loyalty_flag == "last_snapshot" else None
         if pandas_mode:
-            feats = features_pandas(tables, self.snapshots_, self.horizon_days_, return_gap=self.return_gap)
+            feats = features_pandas(
+                tables,
+                self.snapshots_,
+                self.horizon_days_,
+                return_gap=self.return_gap,
+                loyalty_from=loyalty_from,
+            )
             stage = self.rules_.assign_pandas(feats, self.horizon_days_)
             hist = feats[["customer_id", "snapshot"]].assign(
                 stage=stage.to_numpy(), ambassador=(feats["promoter"] | (feats["referrals"] > 0)).to_numpy()
@@ -261,7 +362,12 @@ class StageModel:
             self._features_cache = feats
         else:
             expr, con = features_engine(
-                tables, self.snapshots_, self.horizon_days_, backend=backend, return_gap=self.return_gap
+                tables,
+                self.snapshots_,
+                self.horizon_days_,
+                backend=backend,
+                return_gap=self.return_gap,
+                loyalty_from=loyalty_from,
             )
             staged = expr.mutate(
                 stage=self.rules_.compile(expr, self.horizon_days_),
@@ -289,6 +395,31 @@ class StageModel:
             f"in {self.fit_seconds_:.1f} s"
         )
         return self
+
+    # --- what each snapshot knows --------------------------------------------------------------------------
+
+    def horizon_warning(self, lang: str = "fr") -> str | None:
+        """The message when the data window is too short for H (fr or en), else ``None``."""
+        self._check_fitted()
+        return self.horizon_warning_[typology._check_lang(lang)] if self.horizon_warning_ else None
+
+    def lookahead_note(self, lang: str = "fr") -> str:
+        """What the stages at past snapshots use that was only known later, in words for the report.
+
+        Every snapshot's features use the data dated up to it, except: H (one value, estimated up to
+        ``as_of`` unless set), the undated loyalty flag (per ``loyalty_flag``) and the undated complaint
+        resolution. ``tests/test_no_future.py`` checks that truncating the data at a snapshot, with H given,
+        does not change that snapshot's stages.
+        """
+        self._check_fitted()
+        lang = typology._check_lang(lang)
+        fmt = {"h": format_number(self.horizon_days_, lang), "as_of": self.as_of_.date()}
+        keys = [
+            "horizon_config" if self.horizon_source_ == "config" else "horizon_data",
+            f"loyalty_{self.loyalty_flag}",
+            "resolved",
+        ]
+        return " ".join(tr(LOOKAHEAD_TEXTS, k, lang, **fmt) for k in keys)
 
     # --- results -----------------------------------------------------------------------------------------
 
@@ -408,7 +539,10 @@ class StageModel:
         out.insert(2, "label_en", out["stage"].map(lambda c: typology.stage_label(c, "en")))
         # The horizon behind "active" travels with the counts.
         out.attrs.update(
-            snapshot=self.snapshots_[-1], horizon_days=self.horizon_days_, horizon_source=self.horizon_source_
+            snapshot=self.snapshots_[-1],
+            horizon_days=self.horizon_days_,
+            horizon_source=self.horizon_source_,
+            horizon_warning=self.horizon_warning_,
         )
         return out
 

@@ -194,8 +194,12 @@ def test_horizon_weights_each_repeat_customer_equally():
     t = ibis.memtable(tx)
     t = t.mutate(d=t.date.cast("date").epoch_days().cast("int64"))
     for q, expected in [(0.3, 10), (0.5, 30), (0.6, 50), (0.95, 100)]:
-        assert horizon_pandas(tx, q) == expected
-        assert horizon_from_gaps(t, q) == expected
+        assert horizon_pandas(tx, q, "observed") == expected
+        assert horizon_from_gaps(t, q, method="observed") == expected
+    # The default corrects for the window (days 0 .. 100): C's gaps weigh 101/71 and 101/51, scaled to sum to
+    # 1: 0.418 and 0.582, so 30 -> (1 + 0.418) / 3 = 0.473 and the median moves to 50 (tests/test_horizon.py).
+    assert horizon_pandas(tx, 0.5) == horizon_from_gaps(t, 0.5) == 50
+    assert horizon_pandas(tx, 0.3) == horizon_from_gaps(t, 0.3) == 10
     # Weighting every gap equally would give 10 at the median (4 of the 7 gaps are 10 days).
     assert np.quantile([10, 10, 10, 10, 30, 50, 100], 0.5) == 10
 

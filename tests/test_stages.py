@@ -152,6 +152,37 @@ def test_settings_are_checked(small):
     assert m.horizon_days_ == 120 and m.snapshots_ == [pd.Timestamp("2025-06-30"), AS_OF]
     with pytest.raises(ConfigError, match="is not a snapshot"):
         m.features("2025-07-31")
+    with pytest.raises(ConfigError, match="Unknown horizon_method 'censored'"):
+        StageModel(horizon_method="censored")
+    with pytest.raises(ConfigError, match="Unknown loyalty_flag 'always'"):
+        StageModel(loyalty_flag="always")
+
+
+def test_short_window_warns(small):
+    # Three months of purchases (Oct 1 .. Dec 31, 91 days): H derived from them (62 days) leaves 29 days, less
+    # than a third of the window, to see a separation.
+    tx = small["transactions"]
+    recent = {"transactions": tx[tx["date"] > pd.Timestamp("2025-09-30")]}
+    for backend in (None, "pandas"):
+        m = StageModel(cadence="quarter", backend=backend).fit(recent, AS_OF)
+        assert m.window_start_ == pd.Timestamp("2025-10-01") and m.horizon_days_ == 62
+        assert m.horizon_warning_ and m.horizon_warning("en") == m.horizon_warning_["en"]
+        assert m.horizon_warning("en").startswith("The data window is too short for the separation horizon")
+        assert m.horizon_warning("fr").startswith("Fenêtre de données trop courte")
+        assert m.summary.attrs["horizon_warning"] == m.horizon_warning_
+    # Six months (Jul 2 .. Dec 31, 182 days): the derived H (107 days) leaves 75 days, enough; H = 130 set in the
+    # configuration leaves 52 < 182 / 3 days: the check applies to a configured H too.
+    recent = {"transactions": tx[tx["date"] > pd.Timestamp("2025-06-30")]}
+    m = StageModel(cadence="quarter").fit(recent, AS_OF)
+    assert m.horizon_days_ == 107 and m.horizon_warning_ is None
+    m = StageModel(cadence="quarter", horizon_days=130).fit(recent, AS_OF)
+    assert "(52 days)" in m.horizon_warning("en")
+    # Three years of data: no warning, and the window-corrected H is above the uncorrected one.
+    m = StageModel(cadence="quarter").fit(small, AS_OF)
+    assert m.horizon_warning_ is None and m.horizon_warning("fr") is None
+    assert m.horizon_source_ == "q0.95 of repeat gaps, window-corrected"
+    plain = StageModel(cadence="quarter", horizon_method="observed").fit(small, AS_OF)
+    assert plain.horizon_source_ == "q0.95 of repeat gaps" and plain.horizon_days_ <= m.horizon_days_
 
 
 def test_verbose_prints_steps(small, capsys):
@@ -212,7 +243,8 @@ def test_contract_violations_are_named(small):
 
 def test_contract_end_then_return_is_a_winback():
     # X: monthly buyer from 2023-06, loyalty member, contract 2024-01-01 .. 2024-12-31, silent in 2025 until a
-    # purchase on 2025-06-15. Y: loyalty member without contract dates, committed from its sign-up.
+    # purchase on 2025-06-15. Y: loyalty member without contract dates: the flag is observed at extraction, so it
+    # commits Y at the last snapshot only (from its sign-up), or at every snapshot with loyalty_flag="since_signup".
     days = [*pd.date_range("2023-06-15", "2024-12-15", freq="MS") + pd.Timedelta(days=14), "2025-06-15"]
     tx = pd.DataFrame(
         {
@@ -248,6 +280,14 @@ def test_contract_end_then_return_is_a_winback():
         f = m.features("2025-06-30").set_index("customer_id")
         assert f.loc["X", "bought_after_contract_end"] and not f.loc["X", "committed"]
         assert f.loc["X", "days_since_return"] == 15
+        assert not f.loc["Y", "committed"] and not f.loc["Y", "loyalty_member"]
+        last = m.features().set_index("customer_id")
+        assert last.loc["Y", "committed"] and last.loc["Y", "loyalty_member"]
+        assert (
+            last.loc["Y", "committed_days"] == (pd.Timestamp("2026-07-31") - pd.Timestamp("2023-12-01")).days
+        )
+        before = StageModel(cadence=snaps, horizon_days=150, backend=backend, loyalty_flag="since_signup")
+        f = before.fit(tables, "2026-07-31").features("2025-06-30").set_index("customer_id")
         assert (
             f.loc["Y", "committed"]
             and f.loc["Y", "committed_days"] == (pd.Timestamp("2025-06-30") - pd.Timestamp("2023-12-01")).days

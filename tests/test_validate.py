@@ -1,0 +1,61 @@
+"""``custrel validate``: the problems report, then the separation horizon and the too-short-window warning."""
+
+from __future__ import annotations
+
+import pandas as pd
+from click.testing import CliRunner
+
+from custrel_lib.paths import SAMPLE_DIR
+from custrel_lib.validate import horizon_lines, validate_command
+
+
+def test_validate_prints_the_horizon_on_the_sample():
+    result = CliRunner().invoke(validate_command, [])
+    assert result.exit_code == 0, result.output
+    assert "Extraction date (as_of): 2025-12-31" in result.output
+    assert (
+        "Separation horizon H: 159 days (q0.95 of repeat gaps, window-corrected); "
+        "data window 2023-01-01 .. 2025-12-31 (1095 days)." in result.output
+    )
+    assert "trop courte" not in result.output and "too short" not in result.output
+
+
+def test_validate_warns_when_the_window_is_too_short(tmp_path):
+    # The sample's last three months only: H derived from them leaves too little window to see a separation.
+    tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
+    tx[tx["date"] >= "2025-10-01"].to_csv(tmp_path / "transactions.csv", index=False)
+    for lang, start in (("fr", "Fenêtre de données trop courte"), ("en", "The data window is too short")):
+        config = tmp_path / f"custrel_{lang}.yml"
+        config.write_text(
+            f"data_dir: .\nlanguage: {lang}\ntables:\n  transactions: {{path: transactions.csv}}\n"
+            "analysis:\n  as_of: 2025-12-31\n",
+            encoding="utf-8",
+        )
+        result = CliRunner().invoke(validate_command, ["--config", str(config)])
+        assert result.exit_code == 0, result.output
+        lines = result.output.strip().splitlines()
+        assert (
+            lines[-2].startswith("Separation horizon H: ")
+            and "2025-10-01 .. 2025-12-31 (91 days)" in lines[-2]
+        )
+        assert lines[-1].startswith(start)
+
+
+def test_horizon_lines_with_a_configured_horizon():
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "B"],
+            "date": pd.to_datetime(["2025-01-01", "2025-03-01", "2025-06-01"]),
+            "amount": [1.0, 2.0, 3.0],
+        }
+    )
+    as_of = pd.Timestamp("2025-12-31")
+    # 364 days of data; H = 250 leaves 114 days < 364 / 3: the warning follows the H line.
+    lines = horizon_lines({"transactions": tx}, as_of, 250, "en")
+    assert lines[0] == (
+        "Separation horizon H: 250 days (analysis.horizon_days); data window 2025-01-01 .. 2025-12-31 (364 days)."
+    )
+    assert len(lines) == 2 and "(114 days)" in lines[1]
+    assert horizon_lines({"transactions": tx}, as_of, 200, "en")[1:] == []
+    only_once = tx[tx["customer_id"] == "B"]
+    assert "not derivable" in horizon_lines({"transactions": only_once}, as_of, None, "fr")[0]
