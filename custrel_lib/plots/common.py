@@ -6,7 +6,7 @@ import html
 
 import plotly.graph_objects as go
 
-from custrel_lib.i18n import plotly_separators
+from custrel_lib.i18n import PLOTLY_DATE_FORMATS, plotly_separators
 
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 
@@ -30,3 +30,14 @@ def style(fig: go.Figure, title: str | None = None, lang: str = "fr", height: in
 def escape(text: object) -> str:
     """HTML-escape an untrusted string (category, channel, ...) before plotly renders it as markup."""
     return html.escape(str(text), quote=True)
+
+
+def date_axis(fig: go.Figure, lang: str = "fr", axis: str = "x") -> go.Figure:
+    """Write the dates of an axis (ticks and hover) the reader's way: ``31/12/2025`` or ``2025-12-31``.
+
+    plotly.js would otherwise write English month names (``Jan 2025``) in a French report.
+    """
+    fmt = PLOTLY_DATE_FORMATS[lang if lang in PLOTLY_DATE_FORMATS else "fr"]
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(tickformat=fmt, hoverformat=fmt)
+    return fig
