@@ -275,7 +275,7 @@ class CatalogueIndex:
     >>> index = CatalogueIndex()
     >>> sorted(index.languages_of("Customers by relationship stage"))
     ['en']
-    >>> sorted(index.languages_of("NPS"))  # the same in both languages
+    >>> sorted(index.languages_of("Flirt"))  # the same in both languages
     []
     """
 

@@ -418,6 +418,14 @@ def check_page(
     # A text node is checked on its own only when it is part of a longer block ("Key figures" in
     # "<h2>Chiffres clés / <em>Key figures</em></h2>").
     block_texts = {i.text for i in items if i.kind != "node"}
+    # A bilingual heading or line ("Chiffres clés / Key figures") is checked half by half too.
+    items += [
+        Item(item.kind, f"{item.where} (part)", part.strip(" ¶"))
+        for item in list(items)
+        if item.kind in ("heading", "text") and " / " in item.text
+        for part in item.text.split(" / ")
+        if part.strip(" ¶") and part.strip(" ¶") not in block_texts
+    ]
     for item in items:
         if item.kind == "node" and item.text in block_texts:
             continue
@@ -430,7 +438,7 @@ def check_page(
             flag(item, "(b) label from no catalogue of the page's language")
         if item.kind != "node" and prose_language(item.text) == other:
             flag(item, f"(c) reads as {other}")
-        if item.kind != "node":
+        if item.kind != "node" and not item.where.endswith("(part)"):
             text = item.text
             for skip in ignore:
                 text = text.replace(skip, "")
@@ -577,6 +585,14 @@ def test_checker_reads_the_whole_figure():
         ("figure-label", "figure 1 table header", "Clients"),
         ("figure-text", "figure 1 scatter trace name", "observé"),
     }
+
+
+def test_checker_splits_bilingual_headings(catalogue_index):
+    page = _french_page("Les mouvements du dernier trimestre / What moved in the last quarter")
+    findings = check_page("p.html", page, "fr", catalogue_index)
+    assert [(f.where, f.text, f.problem) for f in findings] == [
+        ("h2 (part)", "What moved in the last quarter", "(c) reads as en")
+    ]
 
 
 def test_prose_language():
