@@ -85,7 +85,7 @@ def test_survival_block_of_the_configuration():
     cfg = parse_config(doc)
     assert cfg.survival == {"origin": "first_purchase", "unknown_origin": "exclude"}
     assert parse_config({"tables": {"transactions": "t.csv"}}).survival["origin"] == "auto"
-    with pytest.raises(ConfigError, match="survival.origin must be one of auto, first_purchase, signup"):
+    with pytest.raises(ConfigError, match=r"survival\.origin must be one of auto, first_purchase, signup"):
         parse_config({"tables": {"transactions": "t.csv"}, "survival": {"origin": "cohort"}})
     with pytest.raises(ConfigError, match="unknown key"):
         parse_config({"tables": {"transactions": "t.csv"}, "survival": {"orign": "auto"}})
