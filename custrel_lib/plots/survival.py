@@ -88,6 +88,7 @@ TEXT = {
         "en": "AUC (0.5: chance; 1: perfect) among the {n} customers active on {date}, of whom {k} have left since (no purchase within {h} days of their last purchase)",
     },
     "auc_model": {"fr": "Score de risque", "en": "Risk score"},
+    "auc": {"fr": "AUC", "en": "AUC"},
     "auc_recency": {"fr": "Ancienneté du dernier achat", "en": "Days since last purchase"},
 }
 COVARIATES = {
@@ -283,7 +284,7 @@ def backtest_auc_plot(backtest: dict, horizon_days: float, lang: str = "fr") -> 
             text=[format_number(v, lang, 3) for v in values], textposition="auto", hoverinfo="skip",
         )
     )  # fmt: skip
-    fig.update_xaxes(range=[0.5, 1.0], title="AUC")
+    fig.update_xaxes(range=[0.5, 1.0], title=_t("auc", lang))
     sub = tr(
         TEXT,
         "auc_sub",
