@@ -120,7 +120,7 @@ FEATURE_LABELS = {
     "contract_ended": ("Contrat terminé", "Contract ended"),
     "bought_after_contract_end": ("Achat après la fin du contrat", "Purchase after the contract ended"),
     "loyalty_member": ("Membre du programme de fidélité", "Loyalty programme member"),
-    "nps_last": ("Dernier NPS", "Latest NPS"),
+    "nps_last": ("Dernière note de recommandation (0-10)", "Latest recommendation score (0-10)"),
     "promoter": ("Promoteur (NPS ≥ 9)", "Promoter (NPS ≥ 9)"),
     "detractor": ("Détracteur (NPS ≤ 6)", "Detractor (NPS ≤ 6)"),
     "complaints_90d": ("Réclamations sur 90 jours", "Complaints in the last 90 days"),

@@ -31,7 +31,9 @@ import yaml
 from custrel_lib import typology
 from custrel_lib.exceptions import RuleError
 from custrel_lib.features import BOOL_FEATURES, FEATURE_COLUMNS
+from custrel_lib.i18n import format_number, tr
 from custrel_lib.paths import DEFAULT_STAGES_FILE
+from custrel_lib.tables import HtmlTable
 
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null")
 OP_WORDS = {
@@ -49,6 +51,8 @@ OP_WORDS = {
         "all": " et ",
         "any": " ou ",
         "always": "tous les autres",
+        "true": "oui",
+        "false": "non",
     },
     "en": {
         "==": "=",
@@ -64,8 +68,26 @@ OP_WORDS = {
         "all": " and ",
         "any": " or ",
         "always": "everyone else",
+        "true": "yes",
+        "false": "no",
     },
 }
+#: Headers of :meth:`RuleSet.to_frame` and the horizon multiples of the conditions (``1,5 × H (238 j)``).
+RULE_TEXT = {
+    "order": {"fr": "ordre", "en": "order"},
+    "stage": {"fr": "étape", "en": "stage"},
+    "code": {"fr": "code", "en": "code"},
+    "conditions": {"fr": "conditions", "en": "conditions"},
+    "horizon": {"fr": "{k} × H", "en": "{k} × H"},
+    "horizon_days": {"fr": "{k} × H ({days} j)", "en": "{k} × H ({days} d)"},
+}
+
+
+def _number(value: float | int, lang: str) -> str:
+    """A rule's number in the reader's format, with as many decimals as it has (``1,5``, ``10``)."""
+    text = f"{value:g}"
+    decimals = 0 if "e" in text or "." not in text else len(text.split(".")[1])
+    return format_number(value, lang, decimals)
 
 
 @dataclass(frozen=True)
@@ -289,35 +311,42 @@ class RuleSet:
             return f"{cond['feature']} {op}"
         v = cond["value"]
         if isinstance(v, dict):
-            text = f"{v['horizon']:g} × H"
+            k = _number(v["horizon"], lang)
             if horizon:
-                text += (
-                    f" ({v['horizon'] * horizon:.0f} j)"
-                    if lang == "fr"
-                    else f" ({v['horizon'] * horizon:.0f} d)"
-                )
+                days = format_number(v["horizon"] * horizon, lang, 0)
+                text = tr(RULE_TEXT, "horizon_days", lang, k=k, days=days)
+            else:
+                text = tr(RULE_TEXT, "horizon", lang, k=k)
         elif isinstance(v, bool):
-            text = {True: {"fr": "oui", "en": "yes"}, False: {"fr": "non", "en": "no"}}[v][lang]
+            text = words["true" if v else "false"]
+        elif isinstance(v, int | float):
+            text = _number(v, lang)
+        elif isinstance(v, list | tuple):
+            text = (
+                "[" + ", ".join(_number(x, lang) if isinstance(x, int | float) else str(x) for x in v) + "]"
+            )
         else:
             text = str(v)
         return f"{cond['feature']} {op} {text}"
 
     def to_frame(self, lang: str = "fr", horizon: float | None = None) -> pd.DataFrame:
-        """The rules in reading order: rank, stage code, label, conditions in words."""
-        cols = {
-            "fr": ("ordre", "étape", "code", "conditions"),
-            "en": ("order", "stage", "code", "conditions"),
-        }[lang]
+        """The rules in reading order: rank, stage code, label, conditions in words (headers in ``lang``)."""
+        lang = typology._check_lang(lang)
+        cols = [tr(RULE_TEXT, k, lang) for k in ("order", "stage", "code", "conditions")]
         return pd.DataFrame(
             [
                 (i + 1, typology.stage_label(r.stage, lang), r.stage, self.describe(r.when, lang, horizon))
                 for i, r in enumerate(self.rules)
             ],
-            columns=list(cols),
+            columns=cols,
         )
 
+    def table(self, lang: str = "fr", horizon: float | None = None) -> HtmlTable:
+        """:meth:`to_frame` as a table for a report in ``lang``."""
+        return HtmlTable(self.to_frame(lang, horizon), lang)
+
     def _repr_html_(self) -> str:
-        return self.to_frame().to_html(index=False, escape=True)
+        return self.table()._repr_html_()
 
     def __repr__(self) -> str:
         return f"RuleSet({' > '.join(self.stages)})"

@@ -33,8 +33,10 @@ from custrel_lib.features import (
     snapshot_dates,
     to_pandas_features,
 )
-from custrel_lib.i18n import format_number, format_percent, tr
+from custrel_lib.i18n import format_date, format_number, tr
 from custrel_lib.rules import RuleSet
+from custrel_lib.tables import html_table
+from custrel_lib.voice import nps
 
 LOYALTY_MODES = ("last_snapshot", "since_signup")
 #: What each snapshot knows (docs/horizon.md): the sentences :meth:`StageModel.lookahead_note` puts together.
@@ -87,6 +89,8 @@ LOOKAHEAD_TEXTS = {
     },
 }
 
+#: Headers of :meth:`StageModel.profiles` (``table`` column: label). ``mean_score`` is the mean of the 0-10
+#: answers, not an NPS; ``nps`` is the NPS of the stage's customers' latest answers (-100..100).
 PROFILE_TEXT = {
     "fr": {
         "stage": "Étape",
@@ -94,7 +98,9 @@ PROFILE_TEXT = {
         "share": "Part des clients",
         "revenue_share": "Part du CA (12 mois)",
         "median_tenure_days": "Ancienneté médiane (jours)",
-        "mean_nps": "NPS moyen",
+        "mean_score": "Score moyen de recommandation (0-10)",
+        "nps": "NPS (-100 à 100)",
+        "nps_answers": "Réponses NPS",
         "complaint_rate": "Clients avec réclamation (90 jours)",
     },
     "en": {
@@ -103,31 +109,28 @@ PROFILE_TEXT = {
         "share": "Share of customers",
         "revenue_share": "Share of revenue (12 months)",
         "median_tenure_days": "Median tenure (days)",
-        "mean_nps": "Mean NPS",
+        "mean_score": "Mean recommendation score (0-10)",
+        "nps": "NPS (-100 to 100)",
+        "nps_answers": "NPS answers",
         "complaint_rate": "Customers with a complaint (90 days)",
     },
 }
-
-
-def _html_table(df: pd.DataFrame, lang: str, percent: Sequence[str] = (), title: str = "") -> str:
-    """A small styled table; every cell is escaped (labels can come from data)."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = []
-    for _, row in df.iterrows():
-        cells = []
-        for col, v in row.items():
-            if isinstance(v, float) and pd.isna(v):
-                text = ""
-            elif col in percent:
-                text = format_percent(v, lang)
-            elif isinstance(v, int | float):
-                text = format_number(v, lang, decimals=0 if float(v).is_integer() else 1)
-            else:
-                text = str(v)
-            cells.append(f"<td>{html.escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    caption = f"<caption>{html.escape(title)}</caption>" if title else ""
-    return f"<table class='custrel-table'>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+#: Captions, headers and words of the profiles and explanations.
+TEXT = {
+    "profiles_caption": {"fr": "Profil des étapes au {date}", "en": "Stage profiles at {date}"},
+    "explain_head": {"fr": "{customer} au {date} : {stage}", "en": "{customer} at {date}: {stage}"},
+    "col_true": {"fr": "vrai", "en": "true"},
+    "col_chosen": {"fr": "retenue", "en": "chosen"},
+    "col_code": {"fr": "code", "en": "code"},
+    "col_description": {"fr": "description", "en": "description"},
+    "col_value": {"fr": "valeur", "en": "value"},
+    "yes": {"fr": "oui", "en": "yes"},
+    "no": {"fr": "non", "en": "no"},
+    "model_head": {
+        "fr": "{n} instantanés ({cadence}) jusqu'au {date} ; H = {h} jours",
+        "en": "{n} snapshots ({cadence}) up to {date}; H = {h} days",
+    },
+}
 
 
 @dataclass
@@ -146,14 +149,12 @@ class StageProfiles:
 
     def _repr_html_(self) -> str:
         text = PROFILE_TEXT[self.lang]
-        title = ("Profil des étapes au " if self.lang == "fr" else "Stage profiles at ") + str(
-            self.snapshot.date()
-        )
-        return _html_table(
+        return html_table(
             self.display_frame(),
             self.lang,
             percent=(text["share"], text["revenue_share"], text["complaint_rate"]),
-            title=title,
+            decimals={text["median_tenure_days"]: 0, text["mean_score"]: 1, text["nps"]: 0},
+            title=tr(TEXT, "profiles_caption", self.lang, date=format_date(self.snapshot, self.lang)),
         )
 
 
@@ -168,29 +169,30 @@ class Explanation:
     features: pd.Series
     lang: str = "fr"
 
+    def _head(self, customer: str, stage: str) -> str:
+        date = format_date(self.snapshot, self.lang)
+        return tr(TEXT, "explain_head", self.lang, customer=customer, date=date, stage=stage)
+
     def __str__(self) -> str:
-        head = f"{self.customer_id} @ {self.snapshot.date()}: {typology.stage_label(self.stage, self.lang)}"
+        head = self._head(str(self.customer_id), typology.stage_label(self.stage, self.lang))
         return head + "\n" + self.rules.to_string(index=False)
 
     def _repr_html_(self) -> str:
-        fr = self.lang == "fr"
-        head = (
-            f"<p><b>{html.escape(str(self.customer_id))}</b> "
-            + ("au " if fr else "at ")
-            + f"{self.snapshot.date()} : <b>{html.escape(typology.stage_label(self.stage, self.lang))}</b></p>"
-        )
-        return head + _html_table(self.rules, self.lang) + _html_table(self.feature_frame(), self.lang)
+        customer = f"<b>{html.escape(str(self.customer_id))}</b>"
+        stage = f"<b>{html.escape(typology.stage_label(self.stage, self.lang))}</b>"
+        head = f"<p>{self._head(customer, stage)}</p>"
+        return head + html_table(self.rules, self.lang) + html_table(self.feature_frame(), self.lang)
 
     def feature_frame(self) -> pd.DataFrame:
         """The feature values with their code and label; yes/no in words."""
-        fr = self.lang == "fr"
-        words = {True: "oui" if fr else "yes", False: "non" if fr else "no"}
+        lang = self.lang
+        words = {True: tr(TEXT, "yes", lang), False: tr(TEXT, "no", lang)}
         values = [words[bool(v)] if isinstance(v, bool | np.bool_) else v for v in self.features]
         return pd.DataFrame(
             {
-                "code": self.features.index,
-                "description": [feature_label(c, self.lang) for c in self.features.index],
-                "valeur" if fr else "value": values,
+                tr(TEXT, "col_code", lang): self.features.index,
+                tr(TEXT, "col_description", lang): [feature_label(c, lang) for c in self.features.index],
+                tr(TEXT, "col_value", lang): values,
             }
         )
 
@@ -413,7 +415,7 @@ class StageModel:
         """
         self._check_fitted()
         lang = typology._check_lang(lang)
-        fmt = {"h": format_number(self.horizon_days_, lang), "as_of": self.as_of_.date()}
+        fmt = {"h": format_number(self.horizon_days_, lang), "as_of": format_date(self.as_of_, lang)}
         keys = [
             "horizon_config" if self.horizon_source_ == "config" else "horizon_data",
             f"loyalty_{self.loyalty_flag}",
@@ -478,7 +480,13 @@ class StageModel:
         )
 
     def profiles(self, snapshot=None, lang: str = "fr") -> StageProfiles:
-        """Customers, share, revenue share (last 12 months), median tenure, mean NPS, complaint rate per stage."""
+        """Per stage: customers, share, revenue share (last 12 months), median tenure, mean recommendation
+        score, NPS and its number of answers, complaint rate.
+
+        ``mean_score`` is the mean of the customers' latest 0-10 answers; ``nps`` is the NPS of those same
+        answers (:func:`custrel_lib.voice.nps`: % promoters 9-10 minus % detractors 0-6, on -100..100), NaN
+        when no customer of the stage answered; ``nps_answers`` counts them (one answer per customer).
+        """
         lang = typology._check_lang(lang)
         s = self._snapshot(snapshot)
         f = self.features(s)
@@ -489,10 +497,13 @@ class StageModel:
                 "customers": g.size(),
                 "revenue": g["revenue"].sum(),
                 "median_tenure_days": g["tenure_days"].median(),
-                "mean_nps": g["nps_last"].mean(),
+                "mean_score": g["nps_last"].mean(),
                 "complaint_rate": g["complained"].mean(),
             }
         )
+        scores = {stage: nps(answers) for stage, answers in g["nps_last"]}
+        table["nps"] = pd.Series({k: v.value for k, v in scores.items()}, dtype="float64")
+        table["nps_answers"] = pd.Series({k: v.n for k, v in scores.items()}, dtype="int64")
         order = [c for c in typology.stage_order() if c in table.index]
         table = table.reindex(order)
         table["share"] = table["customers"] / table["customers"].sum()
@@ -512,12 +523,9 @@ class StageModel:
         row = row.iloc[0]
         verdicts = self.rules_.matches(row[FEATURE_COLUMNS], self.horizon_days_)
         first = verdicts.index(True)
-        fr = lang == "fr"
         rules = self.rules_.to_frame(lang, self.horizon_days_)
-        rules["vrai" if fr else "true"] = (
-            ["oui" if v else "non" for v in verdicts] if fr else ["yes" if v else "no" for v in verdicts]
-        )
-        rules["retenue" if fr else "chosen"] = ["◀" if i == first else "" for i in range(len(verdicts))]
+        rules[tr(TEXT, "col_true", lang)] = [tr(TEXT, "yes" if v else "no", lang) for v in verdicts]
+        rules[tr(TEXT, "col_chosen", lang)] = ["◀" if i == first else "" for i in range(len(verdicts))]
         return Explanation(
             customer_id=str(customer_id),
             snapshot=s,
@@ -549,8 +557,15 @@ class StageModel:
     def _repr_html_(self) -> str:
         if not hasattr(self, "history_"):
             return f"<p>StageModel (not fitted): {html.escape(repr(self.rules_))}</p>"
-        head = (
-            f"<p>{len(self.snapshots_)} snapshots ({html.escape(str(self.cadence))}) up to "
-            f"{self.snapshots_[-1].date()}; H = {self.horizon_days_:.0f} days</p>"
+        lang = "fr"
+        cadence = self.cadence if isinstance(self.cadence, str) else len(self.cadence)
+        head = tr(
+            TEXT,
+            "model_head",
+            lang,
+            n=format_number(len(self.snapshots_), lang),
+            cadence=cadence,
+            date=format_date(self.snapshots_[-1], lang),
+            h=format_number(self.horizon_days_, lang),
         )
-        return head + _html_table(self.summary, "fr", percent=("share",))
+        return f"<p>{html.escape(head)}</p>" + html_table(self.summary, lang, percent=("share",))

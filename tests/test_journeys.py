@@ -198,3 +198,48 @@ def test_touchpoints_paths_and_dropoff():
     fig = touchpoint_sankey(links, "en", period=(it["date"].min(), it["date"].max()))
     assert list(fig.data[0].link.value) == [1, 1]
     assert "1 customers with journey interactions, 2024-01-01–2024-01-05" in fig.layout.title.text
+
+
+def test_transitions_and_paths_tables_speak_the_readers_language(hand_history):
+    from custrel_lib.journeys import narrative
+    from custrel_lib.tables import html_table
+
+    tr = Transitions(cadence="month").fit(hand_history, filters=None)
+    fr, en = narrative.transitions_table(tr, "fr"), narrative.transitions_table(tr, "en")
+    # Headers from the catalogue, labels instead of codes, the values kept in ``frame``.
+    assert list(fr.frame.columns[:3]) == ["Étape", "Clients (mars 2024)", "Part (mars 2024)"]
+    assert list(en.frame.columns[:3]) == ["Stage", "Customers (Mar 2024)", "Share (Mar 2024)"]
+    row = fr.frame.set_index("Étape").loc["Petit(e) ami(e)"]
+    assert row["Restent dans l'étape"] == pytest.approx(2 / 3)
+    assert row["Principale autre destination"] == "Fiancé(e)"
+    page_fr, page_en = fr._repr_html_(), en._repr_html_()
+    assert "66,7\u202f%" in page_fr and "66.7%" in page_en and "stay_rate" not in page_fr
+    assert narrative.transitions_sentence(tr, "fr") == (
+        "Passages entre étapes d'un mois au suivant : 5 clients suivis sur 3 mois, de janv. 2024 à mars 2024."
+    )
+    assert narrative.transitions_sentence(tr, "en").startswith(
+        "Moves between stages from one month to the next"
+    )
+    assert "<p>Passages entre étapes" in page_fr and "<p>Moves between stages" in page_en
+    paths = narrative.paths_table(tr, "fr", k=3)
+    assert "Flirt → Séparé(e) → Reconquis(e)" in set(paths.frame["Parcours"])
+    assert "sur 3 mois consécutifs" in paths._repr_html_()
+    assert "Share of occurrences" in narrative.paths_table(tr, "en", k=2)._repr_html_()
+    # The table helper: numbers, shares, dates and yes/no the reader's way, every cell escaped.
+    df = pd.DataFrame(
+        {
+            "n": [1234.5],
+            "s": [0.25],
+            "d": [pd.Timestamp("2025-12-31")],
+            "b": [True],
+            "x": ["<b>"],
+            "m": [np.nan],
+        }
+    )
+    assert (
+        "<td>1\u202f234,5</td><td>25,0\u202f%</td><td>31/12/2025</td><td>oui</td><td>&lt;b&gt;</td><td></td>"
+        in (html_table(df, "fr", percent=["s"]))
+    )
+    assert "<td>1,234.5</td><td>25.0%</td><td>2025-12-31</td><td>yes</td>" in html_table(
+        df, "en", percent=["s"]
+    )

@@ -301,6 +301,28 @@ def _plotly_strings(value: Any) -> list[str]:
     return [" ".join(html.unescape(p).split()) for p in TAG.split(text) if p.strip()]
 
 
+SUBTITLE_LINE = re.compile(r"\s*<sup>(.*)</sup>\s*", re.DOTALL)
+
+
+def _title_strings(value: Any) -> list[str]:
+    """The title and the subtitle of a figure. ``plots.common.titled`` wraps a long subtitle into
+    ``<br><sup>`` lines: they are one text (a filled-in catalogue template), joined back before being read,
+    a line that ends in a word's hyphen (``burn-`` / ``in``) without a space."""
+    text = value.get("text") if isinstance(value, dict) else value
+    if not isinstance(text, str):
+        return []
+    title, *lines = re.split(r"<br\s*/?>", text)
+    matches = [SUBTITLE_LINE.fullmatch(line) for line in lines]
+    if not lines or not all(matches):
+        return _plotly_strings(text)
+    subtitle = ""
+    for m in matches:
+        line = m.group(1).strip()
+        glue = "" if not subtitle or re.search(r"[^\W\d_]-$", subtitle) else " "
+        subtitle += glue + line
+    return _plotly_strings(title) + _plotly_strings(subtitle)
+
+
 def _axes(layout: dict) -> list[tuple[str, dict]]:
     return [(k, v) for k, v in layout.items() if re.fullmatch(r"[xy]axis\d*", k) and isinstance(v, dict)]
 
@@ -308,7 +330,7 @@ def _axes(layout: dict) -> list[tuple[str, dict]]:
 def figure_items(number: int, data: list[dict], layout: dict) -> list[Item]:
     """Labels and texts of one plotly figure."""
     where = f"figure {number}"
-    items = [Item("figure-label", f"{where} title", s) for s in _plotly_strings(layout.get("title"))]
+    items = [Item("figure-label", f"{where} title", s) for s in _title_strings(layout.get("title"))]
     for name, axis in _axes(layout):
         items += [
             Item("figure-label", f"{where} {name} title", s) for s in _plotly_strings(axis.get("title"))
@@ -585,6 +607,39 @@ def test_checker_reads_the_whole_figure():
         ("figure-label", "figure 1 table header", "Clients"),
         ("figure-text", "figure 1 scatter trace name", "observé"),
     }
+
+
+def test_checker_reads_a_wrapped_subtitle_as_one_text(catalogue_index):
+    # plots.common.titled wraps a long subtitle (a filled-in template) into <br><sup> lines: read line by
+    # line, no line was a catalogue string (a false "(b) hard-coded label"); joined back, it is one.
+    import plotly.graph_objects as go
+
+    from custrel_lib.plots.common import titled
+    from custrel_lib.plots.journeys import TEXT as JOURNEY_TEXT
+
+    def page(lang: str, text_lang: str) -> str:
+        subtitle = JOURNEY_TEXT["forecast_sub_share"][text_lang].format(
+            population="4 993 clients suivis" if text_lang == "fr" else "4,993 tracked customers",
+            unit="trimestre" if text_lang == "fr" else "quarter",
+            span="T1 2023–T4 2025" if text_lang == "fr" else "Q1 2023–Q4 2025",
+            k="4 trimestres" if text_lang == "fr" else "4 quarters",
+            e="328",
+            burn_in=JOURNEY_TEXT["forecast_burn_in"][text_lang],
+        )
+        fig = titled(go.Figure(), JOURNEY_TEXT["forecast_title"][text_lang], subtitle, lang)
+        layout = fig.to_plotly_json()["layout"]
+        assert layout["title"]["text"].count("<sup>") >= 2  # wrapped, and "burn-in" may be cut
+        script = f'Plotly.newPlot("f", [], {json.dumps(layout)}, {{}})'
+        return f"<html><body><script>{script}</script></body></html>"
+
+    assert check_page("p.html", page("fr", "fr"), "fr", catalogue_index) == []
+    assert check_page("p.html", page("en", "en"), "en", catalogue_index) == []
+    # The other language's subtitle is still caught, as a whole.
+    findings = check_page("p.html", page("fr", "en"), "fr", catalogue_index)
+    subtitles = {f.text for f in findings if f.where == "figure 1 title" and f.problem.startswith("(a)")}
+    assert len(subtitles) == 2 and any(t.startswith("4,993 tracked customers; share") for t in subtitles)
+    assert _title_strings("A<br><sup>burn-</sup><br><sup>in left out</sup>") == ["A", "burn-in left out"]
+    assert _title_strings("A<br>B") == ["A", "B"]  # not a subtitle: pieces as before
 
 
 def test_checker_splits_bilingual_headings(catalogue_index):

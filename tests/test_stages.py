@@ -105,7 +105,7 @@ def test_explain_and_profiles(monthly):
     assert set(FEATURE_LABELS) == set(FEATURE_COLUMNS)
     table = monthly.explain(cid, lang="fr").feature_frame().set_index("code")
     assert table.loc["n_purchases", "description"] == "Achats" and table.loc["active", "valeur"] == "oui"
-    assert "Dernier NPS" in html_text
+    assert "Dernière note de recommandation (0-10)" in html_text  # a 0-10 answer, not an NPS
     assert monthly.explain(cid, lang="en").feature_frame().set_index("code").loc["active", "value"] == "yes"
     with pytest.raises(ConfigError, match="does not exist"):
         monthly.explain("nobody")
@@ -117,12 +117,39 @@ def test_explain_and_profiles(monthly):
     assert t.loc["marie", "median_tenure_days"] > t.loc["flirt", "median_tenure_days"]
     assert "Part des clients" in prof._repr_html_()
     assert "Share of customers" in monthly.profiles(lang="en")._repr_html_()
+    # The caption's date and the explanation's are written the reader's way.
+    assert "Profil des étapes au 31/12/2025" in prof._repr_html_() and "au 31/12/2025 : " in html_text
+    assert "Stage profiles at 2025-12-31" in monthly.profiles(lang="en")._repr_html_()
     s = monthly.summary
     assert list(s["stage"]) == [c for c in typology.stage_order() if c in set(s["stage"])]
     assert s["customers"].sum() == len(cur)
     assert s.set_index("stage").loc["marie", "label_en"] == "Married"
     assert s.attrs["horizon_days"] == monthly.horizon_days_ and s.attrs["snapshot"] == AS_OF
     assert "H = " in monthly._repr_html_()
+
+
+def test_profiles_score_and_nps(monthly):
+    # The mean of 0-10 answers is not an NPS: it is labelled as a mean score, and each stage gets its real
+    # NPS (% promoters 9-10 - % detractors 0-6 of its customers' latest answers) with the number of answers.
+    prof = monthly.profiles(lang="fr")
+    t = prof.table.set_index("stage")
+    f = monthly.features()
+    for stage, row in t.iterrows():
+        answers = f.loc[f["stage"] == stage, "nps_last"].dropna()
+        assert row["nps_answers"] == len(answers)
+        if len(answers):
+            assert row["mean_score"] == pytest.approx(answers.mean())
+            assert row["nps"] == pytest.approx(100 * ((answers >= 9).mean() - (answers <= 6).mean()))
+            assert -100 <= row["nps"] <= 100
+        else:
+            assert np.isnan(row["nps"]) and np.isnan(row["mean_score"])
+    assert t["nps_answers"].sum() > 0 and t["nps"].notna().any()
+    assert "mean_nps" not in t.columns
+    page = prof._repr_html_()
+    assert "Score moyen de recommandation (0-10)" in page and "NPS moyen" not in page
+    assert "Réponses NPS" in page
+    english = monthly.profiles(lang="en")._repr_html_()
+    assert "Mean recommendation score (0-10)" in english and "Mean NPS" not in english
 
 
 def test_untrusted_ids_are_escaped():

@@ -9,8 +9,10 @@ from __future__ import annotations
 import pandas as pd
 
 from custrel_lib.i18n import format_number, format_percent, tr
-from custrel_lib.journeys._base import code_label, period_label
+from custrel_lib.journeys._base import code_label, describe_filters, period_label
 from custrel_lib.journeys.markov import MIN_BACKTEST_FIT_PAIRS, MIN_FIT_PAIRS, TIE_POINTS, MarkovProjection
+from custrel_lib.journeys.transitions import Transitions, path_label
+from custrel_lib.tables import HtmlTable
 
 UNITS = {
     "month": {"fr": ("mois", "mois"), "en": ("month", "months")},
@@ -202,6 +204,39 @@ TEXT = {
     "col_entries": {"fr": "Entrées par {unit}", "en": "Entries per {unit}"},
     "col_steady": {"fr": "Clients à l'équilibre", "en": "Steady-state customers"},
     "col_limit": {"fr": "Part limite", "en": "Limit share"},
+    # what Transitions counted, and its tables
+    "transitions": {
+        "fr": (
+            "Passages entre étapes d'un {unit} au suivant : {n} clients suivis sur {k}, de {start} à {end}."
+        ),
+        "en": "Moves between stages from one {unit} to the next: {n} tracked customers over {k}, from {start} to {end}.",
+    },
+    "transitions_filtered": {
+        "fr": (
+            "Passages entre étapes d'un {unit} au suivant : {n} clients suivis sur {k}, de {start} à {end} "
+            "(filtre : {filters})."
+        ),
+        "en": (
+            "Moves between stages from one {unit} to the next: {n} tracked customers over {k}, from {start} "
+            "to {end} (filter: {filters})."
+        ),
+    },
+    "col_customers_last": {"fr": "Clients ({when})", "en": "Customers ({when})"},
+    "col_share_last": {"fr": "Part ({when})", "en": "Share ({when})"},
+    "col_observed_moves": {"fr": "Passages observés", "en": "Observed moves"},
+    "col_stay_rate": {"fr": "Restent dans l'étape", "en": "Stay in the stage"},
+    "col_exit_rate": {"fr": "Quittent la population", "en": "Leave the population"},
+    "col_main_destination": {"fr": "Principale autre destination", "en": "Main other destination"},
+    "col_main_destination_rate": {"fr": "Part vers cette destination", "en": "Share to that destination"},
+    "paths_caption": {
+        "fr": "Les {top} suites d'étapes les plus fréquentes sur {k} consécutifs{collapsed}",
+        "en": "The {top} most frequent stage sequences over {k} in a row{collapsed}",
+    },
+    "paths_collapsed": {"fr": " (répétitions fusionnées)", "en": " (repeats merged)"},
+    "col_path": {"fr": "Parcours", "en": "Path"},
+    "col_windows": {"fr": "Occurrences", "en": "Occurrences"},
+    "col_share_windows": {"fr": "Part des occurrences", "en": "Share of occurrences"},
+    "col_customers": {"fr": "Clients", "en": "Customers"},
 }
 
 
@@ -435,3 +470,72 @@ def projection_table(mp: MarkovProjection, lang: str = "fr") -> pd.DataFrame:
 def touchpoints_unavailable(lang: str = "fr", has_table: bool = False) -> str:
     """Why the touchpoint section is empty: no interactions table, or no journey steps in it."""
     return tr(TEXT, "no_steps" if has_table else "no_interactions", lang)
+
+
+def transitions_sentence(transitions: Transitions, lang: str = "fr") -> str:
+    """What a fitted :class:`Transitions` counted: customers, periods and filters, in the reader's words."""
+    cad = transitions.cadence
+    snaps = transitions.snapshots_
+    values = {
+        "unit": unit(cad, lang),
+        "n": format_number(transitions.n_customers_, lang),
+        "k": units(len(snaps), cad, lang),
+        "start": period_label(snaps[0], cad, lang),
+        "end": period_label(snaps[-1], cad, lang),
+    }
+    if transitions.filters_:
+        return tr(
+            TEXT, "transitions_filtered", lang, filters=describe_filters(transitions.filters_, lang), **values
+        )
+    return tr(TEXT, "transitions", lang, **values)
+
+
+def transitions_table(transitions: Transitions, lang: str = "fr") -> HtmlTable:
+    """:attr:`Transitions.summary` for a report: the sentence of :func:`transitions_sentence`, then per stage
+    customers and share at the last period, moves observed, stay and exit rates (pooled over every pair)
+    and the main other destination with its rate, headers in ``lang``."""
+    s = transitions.summary
+    when = period_label(transitions.snapshots_[-1], transitions.cadence, lang)
+    cols = {
+        "stage": tr(TEXT, "col_stage", lang),
+        "customers_last": tr(TEXT, "col_customers_last", lang, when=when),
+        "share_last": tr(TEXT, "col_share_last", lang, when=when),
+        "observed_moves": tr(TEXT, "col_observed_moves", lang),
+        "stay_rate": tr(TEXT, "col_stay_rate", lang),
+        "exit_rate": tr(TEXT, "col_exit_rate", lang),
+        "main_destination": tr(TEXT, "col_main_destination", lang),
+        "main_destination_rate": tr(TEXT, "col_main_destination_rate", lang),
+    }
+    frame = s.reset_index()
+    frame["stage"] = [code_label(c, lang) for c in frame["stage"]]
+    frame["main_destination"] = [
+        code_label(c, lang) if isinstance(c, str) else None for c in frame["main_destination"]
+    ]
+    frame = frame[list(cols)].rename(columns=cols)
+    percent = [cols[c] for c in ("share_last", "stay_rate", "exit_rate", "main_destination_rate")]
+    return HtmlTable(frame, lang, percent=percent, before=transitions_sentence(transitions, lang))
+
+
+def paths_table(
+    transitions: Transitions, lang: str = "fr", k: int = 3, top: int = 10, collapse: bool = False
+) -> HtmlTable:
+    """The most frequent paths over ``k`` consecutive periods (:meth:`Transitions.paths`) for a report:
+    stage labels joined by arrows, occurrences (windows of ``k`` periods), their share and the distinct
+    customers, headers in ``lang``. ``frame`` keeps the numbers."""
+    paths = transitions.paths(k=k, top=top, collapse=collapse)
+    cols = {
+        "path": tr(TEXT, "col_path", lang),
+        "count": tr(TEXT, "col_windows", lang),
+        "share": tr(TEXT, "col_share_windows", lang),
+        "customers": tr(TEXT, "col_customers", lang),
+    }
+    frame = paths.assign(path=[path_label(p, lang) for p in paths["path"]])[list(cols)].rename(columns=cols)
+    caption = tr(
+        TEXT,
+        "paths_caption",
+        lang,
+        top=format_number(len(paths), lang),
+        k=units(k, transitions.cadence, lang),
+        collapsed=tr(TEXT, "paths_collapsed", lang) if collapse else "",
+    )
+    return HtmlTable(frame, lang, percent=[cols["share"]], title=caption)

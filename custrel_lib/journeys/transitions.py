@@ -358,15 +358,9 @@ class Transitions:
     def _repr_html_(self) -> str:
         if not hasattr(self, "counts_"):
             return f"<p>Transitions(cadence={self.cadence!r}), not fitted.</p>"
-        head = (
-            f"<p><b>Transitions</b> ({self.cadence}): {self.n_customers_} customers, "
-            f"{len(self.snapshots_)} snapshots ({self.snapshots_[0]:%Y-%m-%d} to {self.snapshots_[-1]:%Y-%m-%d})"
-        )
-        if self.filters_:
-            from custrel_lib.plots.common import escape
+        from custrel_lib.journeys.narrative import transitions_table
 
-            head += f", filters: {escape(describe_filters(self.filters_, 'en'))}"
-        return head + "</p>" + self.summary.to_html(float_format=lambda x: f"{x:.3f}")
+        return transitions_table(self, "fr")._repr_html_()
 
     def __repr__(self) -> str:
         return f"Transitions(cadence={self.cadence!r}, backend={self.backend!r})"

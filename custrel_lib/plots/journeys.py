@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from custrel_lib import typology
 from custrel_lib.exceptions import ConfigError
-from custrel_lib.i18n import format_number, tr
+from custrel_lib.i18n import format_date, format_number, tr
 from custrel_lib.journeys._base import (
     ENTRY,
     EXIT,
@@ -26,7 +26,7 @@ from custrel_lib.journeys._base import (
     period_label,
 )
 from custrel_lib.journeys.touchpoints import step_label
-from custrel_lib.plots.common import escape, titled
+from custrel_lib.plots.common import date_axis, escape, titled
 
 TEXT = {
     "sankey_title": {"fr": "Parcours entre étapes de la relation", "en": "Moves between relationship stages"},
@@ -493,7 +493,7 @@ def mix_forecast_chart(projection, lang: str = "fr", unit: str = "share") -> go.
         burn_in=_t("forecast_burn_in", lang) if burn else "",
     )
     title = _t("forecast_title_closed" if closed else "forecast_title", lang)
-    return _titled(fig, title, subtitle, lang, height=500)
+    return date_axis(_titled(fig, title, subtitle, lang, height=500), lang)
 
 
 def backtest_chart(projection, lang: str = "fr") -> go.Figure:
@@ -537,10 +537,8 @@ def backtest_chart(projection, lang: str = "fr") -> go.Figure:
 def _period_text(period, lang: str) -> str:
     if period is None:
         return ""
-    a, b = (pd.Timestamp(p) for p in period)
-    span = a.strftime("%d/%m/%Y") if lang == "fr" else a.strftime("%Y-%m-%d")
-    end = b.strftime("%d/%m/%Y") if lang == "fr" else b.strftime("%Y-%m-%d")
-    return _t("period", lang, span=_t("span", lang, a=span, b=end))
+    a, b = (format_date(pd.Timestamp(p), lang) for p in period)
+    return _t("period", lang, span=_t("span", lang, a=a, b=b))
 
 
 def touchpoint_sankey(
