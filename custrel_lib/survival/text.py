@@ -187,8 +187,8 @@ def dropped_sentence(dropped: pd.DataFrame, lang: str) -> str | None:
 
 def medians_table_html(medians: pd.DataFrame, lang: str) -> str:
     """Medians by kind of relationship as an HTML table with headers in the report's language."""
-    cols = ["col_kind", "col_episodes", "col_events", "col_median", "col_ci"]
-    head = "".join(f"<th>{html.escape(tr(TEXT, c, lang))}</th>" for c in cols)
+    from custrel_lib.tables import html_table
+
     rows = []
     for r in medians.itertuples():
         label = kind_label(r.kind, lang) if r.kind in ("purchase", "winback", "contract") else str(r.kind)
@@ -197,16 +197,15 @@ def medians_table_html(medians: pd.DataFrame, lang: str) -> str:
             if math.isfinite(r.median)
             else "> " + format_number(r.observed_up_to, lang)
         )
+        bounded = math.isfinite(r.median_lower) and math.isfinite(r.median_upper)
         ci = (
             f"{format_number(r.median_lower, lang)} – {format_number(r.median_upper, lang)}"
-            if math.isfinite(r.median_lower) and math.isfinite(r.median_upper)
+            if bounded
             else "–"
         )
-        cells = [label, format_number(r.episodes, lang), format_number(r.events, lang), median, ci]
-        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-    return (
-        f"<table class='custrel-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
+        rows.append([label, int(r.episodes), int(r.events), median, ci])
+    cols = [tr(TEXT, c, lang) for c in ("col_kind", "col_episodes", "col_events", "col_median", "col_ci")]
+    return html_table(pd.DataFrame(rows, columns=cols), lang)
 
 
 def bullets_html(lines: list[str]) -> str:
