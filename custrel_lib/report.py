@@ -38,6 +38,7 @@ import yaml
 from custrel_lib.exceptions import ConfigError, CustrelError, ReportError
 from custrel_lib.paths import NOTEBOOKS_DIR, PROJECT_ROOT, REPORTS_DIR, SAMPLE_CONFIG
 from custrel_lib.report_html import export_html, read_key_figures, render_index
+from custrel_lib.sections import gather_skipped
 
 __all__ = ["NotebookResult", "ReportRun", "report_command", "run_report"]
 
@@ -765,6 +766,7 @@ def run_report(
             _replace_dir(tmp, failed_dir)
             raise ReportError(_failure_message(failed, exc, failed_dir)) from exc
 
+        gather_skipped(tmp, KEY_FIGURES_NAME)  # sections each notebook could not compute, with their reasons
         key_figures = read_key_figures(tmp / KEY_FIGURES_NAME)
         finished = _now()
         manifest.update(

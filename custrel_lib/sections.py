@@ -4,7 +4,8 @@ report's language, and what data would enable it.
 In a notebook::
 
     sections = Sections(lang)
-    with sections.section("km_channel", needs=[("customers", "acquisition_channel")], tables=wb.tables):
+    with sections.section("km_channel"):
+        sections.require(wb.tables, needs=[("customers", "acquisition_channel")])
         km = KaplanMeier(group="acquisition_channel").fit(durations)
         display(km_plot(km, lang))
 
@@ -17,9 +18,11 @@ skipped, a short note is displayed in its place, and the skip is recorded (``sec
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -37,8 +40,8 @@ TEXT = {
         "en": "the '{table}' table has no '{column}' column (or it is empty): {enable}",
     },
     "too_few": {
-        "fr": "{found} {what}, moins que les {needed} nécessaires",
-        "en": "{found} {what}, fewer than the {needed} needed",
+        "fr": "{what} : {found}, il en faut au moins {needed}",
+        "en": "{what}: {found}, at least {needed} needed",
     },
     "no_convergence": {
         "fr": "le modèle n'a pas convergé sur ces données",
@@ -47,6 +50,10 @@ TEXT = {
     "cannot": {
         "fr": "ces données ne permettent pas ce calcul",
         "en": "this data does not allow this computation",
+    },
+    "upstream": {
+        "fr": "elle dépend d'une analyse précédente qui n'a pas pu être calculée (voir plus haut)",
+        "en": "it depends on an earlier analysis that could not be computed (see above)",
     },
     "enable_table": {
         "fr": "ajoutez-la dans custrel.yml (tables.{table}) pour obtenir cette section",
@@ -59,6 +66,10 @@ WHAT = {
     "episodes": {"fr": "relations", "en": "relationships"},
     "customers": {"fr": "clients", "en": "customers"},
     "covariates": {"fr": "variables explicatives utilisables", "en": "usable explanatory variables"},
+    "covariates_after_stratification": {
+        "fr": "variables explicatives restantes une fois stratifiées celles que rejette le test des risques proportionnels",
+        "en": "explanatory variables left once those rejected by the proportional-hazards test are stratified",
+    },
     "purchases": {"fr": "achats", "en": "purchases"},
     "periods": {"fr": "périodes", "en": "periods"},
     "groups": {"fr": "groupes d'au moins 10 relations", "en": "groups of 10 relationships or more"},
@@ -75,6 +86,10 @@ class Skip:
 
     def to_dict(self) -> dict[str, str]:
         return {"section": self.section, "reason": self.reason, "message": self.message}
+
+
+class Upstream(CustrelError):
+    """A section needs the result of an earlier one that was skipped."""
 
 
 class MissingInput(CustrelError):
@@ -102,8 +117,11 @@ def reason_of(exc: BaseException, lang: str) -> tuple[str, str]:
         if exc.column is None:
             return "no_table", tr(TEXT, "no_table", lang, table=exc.table, enable=enable)
         return "no_column", tr(TEXT, "no_column", lang, table=exc.table, column=exc.column, enable=enable)
+    if isinstance(exc, Upstream):
+        return "upstream", tr(TEXT, "upstream", lang)
     if isinstance(exc, InsufficientDataError):
         what = WHAT.get(exc.what, {"fr": exc.what, "en": exc.what})[lang]
+        what = what[:1].upper() + what[1:]
         return f"too_few_{exc.what}", tr(TEXT, "too_few", lang, found=exc.found, what=what, needed=exc.needed)
     if isinstance(exc, np.linalg.LinAlgError) or type(exc).__name__ == "ConvergenceError":
         return "no_convergence", tr(TEXT, "no_convergence", lang)
@@ -119,12 +137,9 @@ class Sections:
     display: bool = True
 
     @contextmanager
-    def section(self, key: str, needs: Iterable[tuple[str, str | None]] = (), tables: Mapping | None = None):
-        """Run the block, or skip it with a reason (see the module docstring)."""
-        missing = _missing(tables or {}, needs)
+    def section(self, key: str):
+        """Run the block, or skip the rest of it with a reason (see the module docstring)."""
         try:
-            if missing is not None:
-                raise missing
             yield self
         except (CustrelError, np.linalg.LinAlgError) as exc:
             self.skip(key, exc)
@@ -132,6 +147,21 @@ class Sections:
             if type(exc).__name__ != "ConvergenceError":
                 raise
             self.skip(key, exc)
+
+    @staticmethod
+    def require(
+        tables: Mapping | None = None,
+        needs: Iterable[tuple[str, str | None]] = (),
+        after: Iterable[object] = (),
+    ) -> None:
+        """First line of a section: raise (and so skip the section, with the reason) when a ``(table,
+        column)`` of ``needs`` is missing from ``tables`` (column ``None``: the table only) or a result of an
+        earlier section listed in ``after`` is ``None``."""
+        missing = _missing(tables or {}, needs)
+        if missing is not None:
+            raise missing
+        if any(x is None for x in after):
+            raise Upstream("an earlier section was skipped")
 
     def skip(self, key: str, exc: BaseException) -> Skip:
         code, sentence = reason_of(exc, self.lang)
@@ -151,3 +181,35 @@ class Sections:
 
     def to_list(self) -> list[dict[str, str]]:
         return [s.to_dict() for s in self.skipped]
+
+    def save(self, folder: str | Path, notebook: str) -> Path:
+        """Write the skipped sections of one notebook to ``folder/skipped-<notebook>.json``; the report run
+        gathers these files into ``key_figures.json`` (:func:`gather_skipped`)."""
+        path = Path(folder) / f"{SKIPPED_PREFIX}{notebook}.json"
+        items = [{**s.to_dict(), "notebook": notebook} for s in self.skipped]
+        path.write_text(json.dumps(items, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        return path
+
+
+SKIPPED_PREFIX = "skipped-"
+
+
+def gather_skipped(folder: str | Path, key_figures_name: str = "key_figures.json") -> list[dict[str, str]]:
+    """Move every notebook's ``skipped-*.json`` of a run folder into ``key_figures.json["skipped"]``.
+
+    Returns the gathered list (also when there is no ``key_figures.json``, which is then left alone).
+    """
+    folder = Path(folder)
+    gathered: list[dict[str, str]] = []
+    for path in sorted(folder.glob(f"{SKIPPED_PREFIX}*.json")):
+        gathered.extend(json.loads(path.read_text(encoding="utf-8")))
+        path.unlink()
+    target = folder / key_figures_name
+    if target.is_file() and gathered:
+        doc = json.loads(target.read_text(encoding="utf-8"))
+        doc["skipped"] = list(doc.get("skipped") or []) + gathered
+        target.write_text(
+            json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
+            encoding="utf-8",
+        )
+    return gathered

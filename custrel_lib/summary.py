@@ -7,6 +7,7 @@ stage profiles, at-risk list) into a report run's folder.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import warnings
@@ -16,40 +17,97 @@ from typing import Any
 import pandas as pd
 
 from custrel_lib import typology
-from custrel_lib.i18n import format_currency, format_number, format_percent
+from custrel_lib.i18n import format_currency, format_number, format_percent, tr
+from custrel_lib.typology import _check_lang as check_lang
 
 IN_RELATIONSHIP = ("flirt", "petit_ami", "fiance", "concubinage", "marie", "reconquis")
 
 TEXT = {
     "active": {"fr": "Clients en relation", "en": "Customers in a relationship"},
-    "median": {"fr": "Durée médiane d'une relation (jours)", "en": "Median relationship length (days)"},
-    "at_risk": {"fr": "Clients à risque (90 jours)", "en": "Customers at risk (90 days)"},
-    "revenue_at_risk": {"fr": "Chiffre d'affaires à risque", "en": "Revenue at risk"},
+    "active_def": {
+        "fr": "Clients dont l'étape au {date} est une étape de relation (flirt à reconquis), selon les règles d'étapes ; tous les clients connus.",
+        "en": "Customers whose stage on {date} is a relationship stage (flirt to won back), by the stage rules; all known customers.",
+    },
+    "median": {
+        "fr": "Durée médiane en jours — {kind}",
+        "en": "Median length in days — {kind}",
+    },
+    "median_def": {
+        "fr": "Kaplan-Meier avec entrée différée, {definition} ; {n} relations dont {k} séparations, suivies jusqu'au {censor}.",
+        "en": "Kaplan-Meier with delayed entry, {definition}; {n} relationships of which {k} separations, followed until {censor}.",
+    },
+    "median_none": {
+        "fr": "plus de la moitié encore en cours après {days} jours observés",
+        "en": "more than half still running after {days} days observed",
+    },
+    "at_risk": {"fr": "Clients à risque", "en": "Customers at risk"},
+    "at_risk_def": {
+        "fr": "Clients actifs au {date} dont la probabilité de séparation atteint {p} : sans contrat, probabilité que le dernier achat soit le dernier (aucun achat dans les {h} jours qui le suivent), d'après le rythme d'achat de chacun ; avec contrat, probabilité que le contrat prenne fin dans les {r} jours.",
+        "en": "Active customers on {date} whose probability of separation is {p} or more: without contract, the probability that the last purchase was the last (no purchase within the {h} days after it), from each customer's buying rhythm; with a contract, the probability that it ends within {r} days.",
+    },
+    "revenue_at_risk": {
+        "fr": "Chiffre d'affaires exposé sur {r} jours",
+        "en": "Revenue exposed over {r} days",
+    },
+    "revenue_at_risk_def": {
+        "fr": "Somme, sur les {n} clients actifs, de la probabilité de séparation × la dépense attendue sur les {r} prochains jours (au rythme des 365 derniers jours) ; dont {flagged} pour les clients à risque.",
+        "en": "Sum over the {n} active customers of probability of separation × spend expected over the next {r} days (at the pace of the last 365 days); of which {flagged} from the customers at risk.",
+    },
+    "nps": {"fr": "NPS (12 derniers mois)", "en": "NPS (last 12 months)"},
+    "nps_def": {
+        "fr": "% de promoteurs (9-10) − % de détracteurs (0-6), dernière réponse de chaque client du {start} au {date} ; {n} réponses ; intervalle de confiance à 95 % : {lo} à {hi}{small}.",
+        "en": "% promoters (9-10) − % detractors (0-6), each customer's latest answer from {start} to {date}; {n} answers; 95% confidence interval: {lo} to {hi}{small}.",
+    },
+    "nps_small": {"fr": " (moins de 30 réponses : indicatif)", "en": " (fewer than 30 answers: indicative)"},
+    "no_nps": {
+        "fr": "aucune réponse NPS (type « nps » avec un score) dans les 12 derniers mois",
+        "en": "no NPS answer (type 'nps' with a score) in the last 12 months",
+    },
     "s_active": {
         "fr": "Au {date}, {n} clients sont en relation avec la marque ({change} depuis le {prev}).",
         "en": "On {date}, {n} customers are in a relationship with the brand ({change} since {prev}).",
     },
     "s_median": {
-        "fr": "La moitié des relations se terminent en {days} jours.",
-        "en": "Half of the relationships end within {days} days.",
+        "fr": "{kind} : la moitié des relations se terminent en {days} jours.",
+        "en": "{kind}: half of the relationships end within {days} days.",
     },
     "s_median_inf": {
-        "fr": "Plus de la moitié des relations durent encore à la fin de la période observée.",
-        "en": "More than half of the relationships last beyond the observed period.",
+        "fr": "{kind} : plus de la moitié des relations durent encore après {days} jours observés.",
+        "en": "{kind}: more than half of the relationships last beyond the {days} days observed.",
     },
     "s_risk": {
-        "fr": "{n} clients ont au moins {p} de risque de partir dans les {h} jours ; le chiffre d'affaires à risque (probabilité × dépenses récentes) atteint {money}.",
-        "en": "{n} customers have a {p} or higher risk of leaving within {h} days; revenue at risk (probability × recent spend) is {money}.",
+        "fr": "{n} clients actifs sur {active} ont au moins {p} de risque de séparation ; le chiffre d'affaires exposé sur {r} jours atteint {money}, dont {flagged} chez ces clients.",
+        "en": "{n} of {active} active customers have a {p} or higher risk of separation; revenue exposed over {r} days is {money}, of which {flagged} from these customers.",
     },
+    "table_title": {
+        "fr": "Clients par étape au {date} et évolution depuis le {prev}",
+        "en": "Customers per stage on {date} and change since {prev}",
+    },
+    "table_title_single": {"fr": "Clients par étape au {date}", "en": "Customers per stage on {date}"},
+    "col_stage": {"fr": "Étape", "en": "Stage"},
+    "col_count": {"fr": "Clients", "en": "Customers"},
+    "col_share": {"fr": "Part", "en": "Share"},
+    "col_previous": {"fr": "Instantané précédent", "en": "Previous snapshot"},
+    "col_change": {"fr": "Évolution", "en": "Change"},
     "s_growth": {
-        "fr": "L'étape qui progresse le plus est « {stage} » ({change} clients) ; celle qui recule le plus, « {down} » ({change_down}).",
-        "en": "The stage growing most is '{stage}' ({change} customers); the one shrinking most, '{down}' ({change_down}).",
+        "fr": "Depuis le {prev}, la plus forte hausse concerne l'étape « {stage} » ({change}) et la plus forte baisse l'étape « {down} » ({change_down}).",
+        "en": "Since {prev}, the largest increase is in the stage '{stage}' ({change}) and the largest decrease in '{down}' ({change_down}).",
     },
+    "s_growth_up": {
+        "fr": "Depuis le {prev}, la plus forte hausse concerne l'étape « {stage} » ({change}) ; aucune étape ne recule.",
+        "en": "Since {prev}, the largest increase is in the stage '{stage}' ({change}); no stage shrank.",
+    },
+    "s_growth_down": {
+        "fr": "Depuis le {prev}, aucune étape ne progresse ; la plus forte baisse concerne l'étape « {down} » ({change_down}).",
+        "en": "Since {prev}, no stage grew; the largest decrease is in the stage '{down}' ({change_down}).",
+    },
+    "stable": {"fr": "stable", "en": "unchanged"},
+    "not_computed": {"fr": "non calculé", "en": "not computed"},
 }
 
 
 def _t(key: str, lang: str, **fmt) -> str:
-    return TEXT[key][typology._check_lang(lang)].format(**fmt)
+    return tr(TEXT, key, lang, **fmt)
 
 
 def _date(ts: pd.Timestamp, lang: str) -> str:
@@ -83,39 +141,96 @@ def stage_changes(history: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _headline_medians(survival, lang: str) -> list[dict[str, Any]]:
+    from custrel_lib.survival.text import TEXT as SURV_TEXT
+    from custrel_lib.survival.text import kind_label
+
+    out = []
+    if survival is None or survival.durations is None:
+        return out
+    attrs = survival.durations.attrs
+    h = format_number(survival.horizon_days, lang)
+    for r in survival.medians().itertuples():
+        finite = math.isfinite(r.median)
+        definition = tr(SURV_TEXT, f"kind_def_{r.kind}", lang, h=h)
+        out.append(
+            {
+                "key": f"median_{r.kind}",
+                "label": _t("median", lang, kind=kind_label(r.kind, lang).lower()),
+                "value": round(float(r.median), 1) if finite else None,
+                "text": format_number(r.median, lang)
+                if finite
+                else "> " + format_number(r.observed_up_to, lang),
+                "definition": _t(
+                    "median_def",
+                    lang,
+                    definition=definition,
+                    n=format_number(r.episodes, lang),
+                    k=format_number(r.events, lang),
+                    # Contracts are known up to the extraction date; purchase-based separations up to as_of - H.
+                    censor=_date(
+                        pd.Timestamp(attrs["as_of" if r.kind == "contract" else "censor_date"]), lang
+                    ),
+                )
+                + (
+                    ""
+                    if finite
+                    else " " + _t("median_none", lang, days=format_number(r.observed_up_to, lang)) + "."
+                ),
+                "sentence": _t(
+                    "s_median" if finite else "s_median_inf",
+                    lang,
+                    kind=kind_label(r.kind, lang),
+                    days=format_number(r.median if finite else r.observed_up_to, lang),
+                ),
+            }
+        )
+    return out
+
+
 def key_figures(
     history: pd.DataFrame,
-    median_days: float,
-    at_risk: pd.DataFrame,
+    survival=None,
     lang: str = "fr",
-    horizon: int = 90,
-    threshold: float = 0.25,
+    nps=None,
+    skipped: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Headline figures, stage table and sentences of a run (JSON-ready; texts already formatted)."""
-    lang = typology._check_lang(lang)
+    """Headline figures (each with its definition), stage table, sentences and machine-readable counts.
+
+    Parameters
+    ----------
+    history : DataFrame
+        Stage history.
+    survival : SurvivalResult, optional
+        :func:`custrel_lib.survival.analysis.run_survival`'s result; missing parts are skipped.
+    lang : {"fr", "en"}
+    nps : NPS, optional
+        :func:`custrel_lib.voice.nps` of the last 12 months (``None`` or ``n == 0``: no NPS figure).
+    skipped : list of dict, optional
+        Sections not computed (``section``, ``reason``, ``message``), from :class:`~custrel_lib.sections.Sections`.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``headline`` (``key``, ``label``, ``value``, ``text``, ``definition``), ``stages``,
+        ``sentences``, ``survival`` (counts), ``nps``, ``skipped``.
+    """
+    lang = check_lang(lang)
+    skipped = list(skipped or [])
     ch = stage_changes(history)
     last, prev = ch.attrs["last"], ch.attrs["previous"]
     active = ch[ch["stage"].isin(IN_RELATIONSHIP)]
     n_active = int(active["count"].sum())
     n_prev = int(active["previous"].sum()) if prev is not None else None
-    risky = at_risk[at_risk["at_risk"]] if len(at_risk) else at_risk
-    value_at_risk = float(at_risk["value_at_risk"].sum()) if len(at_risk) else 0.0
-    finite = median_days is not None and not math.isinf(median_days) and not math.isnan(median_days)
+    date = _date(last, lang)
     headline = [
-        {"label": _t("active", lang), "value": n_active, "text": format_number(n_active, lang)},
         {
-            "label": _t("median", lang),
-            "value": round(median_days, 1) if finite else None,
-            "text": format_number(median_days, lang)
-            if finite
-            else "> " + format_number(history["snapshot"].nunique() * 30, lang),
-        },
-        {"label": _t("at_risk", lang), "value": len(risky), "text": format_number(len(risky), lang)},
-        {
-            "label": _t("revenue_at_risk", lang),
-            "value": round(value_at_risk, 2),
-            "text": format_currency(value_at_risk, lang),
-        },
+            "key": "active",
+            "label": _t("active", lang),
+            "value": n_active,
+            "text": format_number(n_active, lang),
+            "definition": _t("active_def", lang, date=date),
+        }
     ]
     sentences = []
     if prev is not None:
@@ -123,37 +238,104 @@ def key_figures(
             _t(
                 "s_active",
                 lang,
-                date=_date(last, lang),
+                date=date,
                 n=format_number(n_active, lang),
-                change=_signed(n_active - n_prev, lang),
+                change=_signed(n_active - n_prev, lang) if n_active != n_prev else _t("stable", lang),
                 prev=_date(prev, lang),
             )
         )
-    sentences.append(
-        _t("s_median", lang, days=format_number(median_days, lang)) if finite else _t("s_median_inf", lang)
-    )
-    sentences.append(
-        _t(
-            "s_risk",
-            lang,
-            n=format_number(len(risky), lang),
-            h=horizon,
-            p=format_percent(threshold, lang, 0),
-            money=format_currency(value_at_risk, lang),
+    medians = _headline_medians(survival, lang)
+    for m in medians:
+        sentences.append(m.pop("sentence"))
+    headline.extend(medians)
+    scores = survival.scores if survival is not None else None
+    if scores is not None:
+        risky = scores[scores["at_risk"]]
+        r = format_number(survival.risk_horizon_days, lang)
+        value = float(scores["value_at_risk"].sum())
+        flagged = float(risky["value_at_risk"].sum())
+        headline.append(
+            {
+                "key": "at_risk",
+                "label": _t("at_risk", lang),
+                "value": len(risky),
+                "text": format_number(len(risky), lang),
+                "definition": _t(
+                    "at_risk_def",
+                    lang,
+                    date=date,
+                    p=format_percent(survival.threshold, lang, 0),
+                    h=format_number(survival.horizon_days, lang),
+                    r=r,
+                ),
+            }
         )
-    )
-    if prev is not None and len(ch) > 1:
-        up, down = ch.loc[ch["change"].idxmax()], ch.loc[ch["change"].idxmin()]
+        headline.append(
+            {
+                "key": "revenue_at_risk",
+                "label": _t("revenue_at_risk", lang, r=r),
+                "value": round(value, 2),
+                "text": format_currency(value, lang),
+                "definition": _t(
+                    "revenue_at_risk_def",
+                    lang,
+                    n=format_number(len(scores), lang),
+                    r=r,
+                    flagged=format_currency(flagged, lang),
+                ),
+            }
+        )
         sentences.append(
             _t(
-                "s_growth",
+                "s_risk",
                 lang,
-                stage=typology.stage_label(up["stage"], lang),
-                change=_signed(int(up["change"]), lang),
-                down=typology.stage_label(down["stage"], lang),
-                change_down=_signed(int(down["change"]), lang),
+                n=format_number(len(risky), lang),
+                active=format_number(len(scores), lang),
+                p=format_percent(survival.threshold, lang, 0),
+                r=r,
+                money=format_currency(value, lang),
+                flagged=format_currency(flagged, lang),
             )
         )
+    if nps is not None and nps.n > 0:
+        start = _date(last - pd.Timedelta(days=364), lang)
+        headline.append(
+            {
+                "key": "nps",
+                "label": _t("nps", lang),
+                "value": round(nps.value, 1),
+                "text": _signed(round(nps.value), lang),
+                "definition": _t(
+                    "nps_def",
+                    lang,
+                    start=start,
+                    date=date,
+                    n=format_number(nps.n, lang),
+                    lo=_signed(round(nps.lower), lang),
+                    hi=_signed(round(nps.upper), lang),
+                    small=_t("nps_small", lang) if nps.small_sample else "",
+                ),
+            }
+        )
+    else:
+        skipped.append({"section": "nps", "reason": "no_nps", "message": _t("no_nps", lang)})
+    if prev is not None and len(ch) > 1:
+        up, down = ch.loc[ch["change"].idxmax()], ch.loc[ch["change"].idxmin()]
+        key = {(True, True): "s_growth", (True, False): "s_growth_up", (False, True): "s_growth_down"}.get(
+            (int(up["change"]) > 0, int(down["change"]) < 0)
+        )
+        if key is not None:  # no sentence when no stage changed
+            sentences.append(
+                _t(
+                    key,
+                    lang,
+                    prev=_date(prev, lang),
+                    stage=typology.stage_label(up["stage"], lang),
+                    change=_signed(int(up["change"]), lang),
+                    down=typology.stage_label(down["stage"], lang),
+                    change_down=_signed(int(down["change"]), lang),
+                )
+            )
     stages = [
         {
             "code": r.stage,
@@ -172,7 +354,21 @@ def key_figures(
         "sentences": sentences,
         "shares": {r.stage: r.count / max(ch["count"].sum(), 1) for r in ch.itertuples()},
         "share_in_relationship": format_percent(n_active / max(ch["count"].sum(), 1), lang),
+        "survival": survival.to_dict() if survival is not None else None,
+        "nps": nps.to_dict() if nps is not None and nps.n > 0 else None,
+        "skipped": skipped,
     }
+
+
+def headline_html(figures: dict[str, Any]) -> str:
+    """The headline figures as a definition list: each number with its label and its definition."""
+    items = []
+    for h in figures["headline"]:
+        items.append(
+            f"<dt><b>{html.escape(str(h['text']))}</b> {html.escape(h['label'])}</dt>"
+            f"<dd>{html.escape(h.get('definition', ''))}</dd>"
+        )
+    return f"<dl class='custrel-headline'>{''.join(items)}</dl>"
 
 
 def write_outputs(
@@ -195,7 +391,9 @@ def write_outputs(
     exports = {
         "stage_history.csv": history.sort_values(["customer_id", "snapshot"]),
         "stage_profiles.csv": profiles,
-        "at_risk.csv": at_risk.sort_values(["value_at_risk", "customer_id"], ascending=[False, True]),
+        "at_risk.csv": at_risk.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
+        if len(at_risk)
+        else at_risk,
     }
     for name, df in exports.items():
         p = out / name

@@ -131,7 +131,8 @@ def test_markov_fit_and_backtest(sample_tables, sample_as_of):
     from custrel_lib.journeys import narrative
     from custrel_lib.plots.journeys import backtest_chart
 
-    model = StageModel(cadence="quarter").fit(sample_tables, sample_as_of)
+    # H fixed at 152 days: the figures below (docs/journeys.md) test the projection, not the horizon estimator.
+    model = StageModel(cadence="quarter", horizon_days=152).fit(sample_tables, sample_as_of)
     tr = Transitions(cadence="quarter").fit(model.history_)
     mp = MarkovProjection(periods=4, backtest_periods=2, horizon_days=model.horizon_days_).fit(tr)
     assert model.horizon_days_ == 152 and mp.burn_in_ == 2  # ceil(152 / 91.3) quarters

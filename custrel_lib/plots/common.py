@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import textwrap
 
 import plotly.graph_objects as go
 
@@ -30,3 +31,23 @@ def style(fig: go.Figure, title: str | None = None, lang: str = "fr", height: in
 def escape(text: object) -> str:
     """HTML-escape an untrusted string (category, channel, ...) before plotly renders it as markup."""
     return html.escape(str(text), quote=True)
+
+
+SUBTITLE_WIDTH = 120
+"""Characters per subtitle line (plotly does not wrap titles)."""
+
+
+def titled(fig: go.Figure, title: str, subtitle: str, lang: str, height: int | None = None) -> go.Figure:
+    """House style, then a title with a smaller subtitle that says what the figure shows (population,
+    period, unit, definition); both escaped."""
+    style(fig, None, lang, height)
+    if subtitle:  # keep French quotes with their words when the subtitle is wrapped
+        for a, b in (("« ", "«\u00a0"), (" »", "\u00a0»"), (" :", "\u00a0:"), (" ;", "\u00a0;")):
+            subtitle = subtitle.replace(a, b)
+    lines = textwrap.wrap(subtitle, SUBTITLE_WIDTH) if subtitle else []
+    text = escape(title) + "".join(f"<br><sup>{escape(line)}</sup>" for line in lines)
+    fig.update_layout(
+        title={"text": text, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"},
+        margin={"t": 60 + 18 * len(lines)},
+    )
+    return fig

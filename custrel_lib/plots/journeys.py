@@ -7,7 +7,6 @@ Entries come from an "Entrée" node in the previous column (top); exits go to a 
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,7 +26,7 @@ from custrel_lib.journeys._base import (
     period_label,
 )
 from custrel_lib.journeys.touchpoints import step_label
-from custrel_lib.plots.common import escape, style
+from custrel_lib.plots.common import escape, titled
 
 TEXT = {
     "sankey_title": {"fr": "Parcours entre étapes de la relation", "en": "Moves between relationship stages"},
@@ -164,8 +163,6 @@ TEXT = {
     "position": {"fr": "Étape n°", "en": "Step #"},
     "customers": {"fr": "Clients", "en": "Customers"},
 }
-SUBTITLE_WIDTH = 120
-"""Characters per subtitle line (plotly does not wrap titles)."""
 UNITS = {
     "month": {"fr": ("mois", "mois"), "en": ("month", "months")},
     "quarter": {"fr": ("trimestre", "trimestres"), "en": ("quarter", "quarters")},
@@ -205,18 +202,8 @@ def _population(n: int, lang: str, filters: dict | None = None) -> str:
 
 
 def _titled(fig: go.Figure, title: str, subtitle: str, lang: str, height: int | None = None) -> go.Figure:
-    """House style, then a title with a smaller subtitle that says what the figure shows (both escaped)."""
-    style(fig, None, lang, height)
-    if subtitle:  # keep French quotes with their words when the subtitle is wrapped
-        for a, b in (("« ", "«\u00a0"), (" »", "\u00a0»"), (" :", "\u00a0:"), (" ;", "\u00a0;")):
-            subtitle = subtitle.replace(a, b)
-    lines = textwrap.wrap(subtitle, SUBTITLE_WIDTH) if subtitle else []
-    text = escape(title) + "".join(f"<br><sup>{escape(line)}</sup>" for line in lines)
-    fig.update_layout(
-        title={"text": text, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"},
-        margin={"t": 60 + 18 * len(lines)},
-    )
-    return fig
+    """House style with a title and a smaller subtitle that says what the figure shows."""
+    return titled(fig, title, subtitle, lang, height)
 
 
 def _rgba(hex_color: str, alpha: float = 0.45) -> str:

@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from custrel_lib import typology
-from custrel_lib.plots.common import escape, style
+from custrel_lib.i18n import format_number, tr
+from custrel_lib.plots.common import escape, style, titled
 
 TEXT = {
     "km_title": {
@@ -44,6 +45,30 @@ TEXT = {
     },
     "predicted": {"fr": "Probabilité prédite", "en": "Predicted probability"},
     "observed": {"fr": "Part observée", "en": "Observed share"},
+    "km_sub": {
+        "fr": "{n} relations, {k} séparations ; données du {start} au {end}, relations suivies jusqu'au {censor} ; unité : jours",
+        "en": "{n} relationships, {k} separations; data from {start} to {end}, relationships followed until {censor}; unit: days",
+    },
+    "model_title": {
+        "fr": "Modèle paramétrique et Kaplan-Meier sur les mêmes relations",
+        "en": "Parametric model and Kaplan-Meier on the same relationships",
+    },
+    "model_sub": {
+        "fr": "Survie moyenne prédite par le modèle ({kind}, avec la part des relations d'un seul jour) et estimation de Kaplan-Meier avec entrée différée ; écart maximal {gap} points",
+        "en": "Mean survival predicted by the model ({kind}, with the share of one-day relationships) and the Kaplan-Meier estimate with delayed entry; largest gap {gap} points",
+    },
+    "km_name": {"fr": "Kaplan-Meier", "en": "Kaplan-Meier"},
+    "model_name": {"fr": "Modèle", "en": "Model"},
+    "auc_title": {
+        "fr": "Qui est parti ? Score de risque et ancienneté du dernier achat, contrôlés sur le passé",
+        "en": "Who left? Risk score and days since last purchase, checked on the past",
+    },
+    "auc_sub": {
+        "fr": "AUC (0,5 : hasard ; 1 : parfait) parmi les {n} clients actifs au {date}, dont {k} sont partis depuis (aucun achat dans les {h} jours suivant leur dernier achat)",
+        "en": "AUC (0.5: chance; 1: perfect) among the {n} customers active on {date}, of whom {k} have left since (no purchase within {h} days of their last purchase)",
+    },
+    "auc_model": {"fr": "Score de risque", "en": "Risk score"},
+    "auc_recency": {"fr": "Ancienneté du dernier achat", "en": "Days since last purchase"},
 }
 REASONS = {
     "voluntary": {"fr": "Volontaire", "en": "Voluntary"},
@@ -71,10 +96,24 @@ def _order(groups) -> list[str]:
     return sorted(groups, key=lambda g: (rank.get(g, 99), g))
 
 
-def km_plot(km, lang: str = "fr", at_risk_times=None, title: str | None = None) -> go.Figure:
-    """Kaplan-Meier curves with confidence bands, and a table of numbers at risk under the plot."""
+def km_plot(
+    km,
+    lang: str = "fr",
+    at_risk_times=None,
+    title: str | None = None,
+    labels: dict[str, str] | None = None,
+    subtitle: str | None = None,
+) -> go.Figure:
+    """Kaplan-Meier curves with confidence bands, and a table of numbers at risk under the plot.
+
+    ``labels`` maps group values to display labels (stage codes are labelled by the typology already);
+    ``subtitle`` says what the figure covers (see :func:`km_subtitle`).
+    """
     groups = _order(km.fitters_)
     look = _group_style(groups, lang)
+    for g, label in (labels or {}).items():
+        if g in look:
+            look[g] = (escape(label), look[g][1])
     fig = make_subplots(rows=2, cols=1, row_heights=[0.8, 0.2], shared_xaxes=True, vertical_spacing=0.04)
     tmax = float(km.survival_["time"].max())
     times = at_risk_times if at_risk_times is not None else np.linspace(0, tmax, 6).round()
@@ -142,7 +181,73 @@ def km_plot(km, lang: str = "fr", at_risk_times=None, title: str | None = None) 
     fig.update_yaxes(title=_t("survival", lang), tickformat=".0%", range=[0, 1.02], row=1, col=1)
     fig.update_yaxes(title=_t("at_risk", lang), row=2, col=1, showgrid=False)
     fig.update_xaxes(title=_t("days", lang), row=2, col=1)
+    if subtitle:
+        return titled(fig, title or _t("km_title", lang), subtitle, lang, height=580)
     return style(fig, title or _t("km_title", lang), lang, height=560)
+
+
+def _d(ts, lang: str) -> str:
+    ts = pd.Timestamp(ts)
+    return ts.strftime("%d/%m/%Y") if lang == "fr" else ts.strftime("%Y-%m-%d")
+
+
+def km_subtitle(durations: pd.DataFrame, lang: str = "fr") -> str:
+    """Population, period and unit of a figure drawn from a duration table."""
+    a = durations.attrs
+    return tr(
+        TEXT,
+        "km_sub",
+        lang,
+        n=format_number(len(durations), lang),
+        k=format_number(int(durations["event"].sum()), lang),
+        start=_d(a["window_start"], lang),
+        end=_d(a["as_of"], lang),
+        censor=_d(a["censor_date"], lang),
+    )
+
+
+def model_check_plot(check: pd.DataFrame, kind: str, lang: str = "fr") -> go.Figure:
+    """Mean model survival against Kaplan-Meier at the same times (``AFTModel.compare_km``)."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=check["time"], y=check["kaplan_meier"], name=_t("km_name", lang), mode="lines+markers",
+            line={"color": "#455A64", "shape": "hv"},
+        )
+    )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=check["time"], y=check["model"], name=_t("model_name", lang), mode="lines+markers",
+            line={"color": "#8E24AA", "dash": "dash"},
+        )
+    )  # fmt: skip
+    fig.update_yaxes(title=_t("survival", lang), tickformat=".0%", range=[0, 1.02])
+    fig.update_xaxes(title=_t("days", lang))
+    gap = format_number(100 * check.attrs.get("max_abs_difference", float("nan")), lang, 1)
+    return titled(fig, _t("model_title", lang), tr(TEXT, "model_sub", lang, kind=kind, gap=gap), lang, 440)
+
+
+def backtest_auc_plot(backtest: dict, horizon_days: float, lang: str = "fr") -> go.Figure:
+    """AUC of the risk score beside recency alone, on the customers active one horizon ago."""
+    names = [_t("auc_model", lang), _t("auc_recency", lang)]
+    values = [backtest["auc_model"], backtest["auc_recency"]]
+    fig = go.Figure(
+        go.Bar(
+            x=values, y=names, orientation="h", marker={"color": ["#8E24AA", "#9E9E9E"]},
+            text=[format_number(v, lang, 3) for v in values], textposition="auto", hoverinfo="skip",
+        )
+    )  # fmt: skip
+    fig.update_xaxes(range=[0.5, 1.0], title="AUC")
+    sub = tr(
+        TEXT,
+        "auc_sub",
+        lang,
+        n=format_number(backtest["customers"], lang),
+        k=format_number(backtest["lapsed"], lang),
+        date=_d(backtest["cut"], lang),
+        h=format_number(horizon_days, lang),
+    )
+    return titled(fig, _t("auc_title", lang), sub, lang, 300)
 
 
 def forest_plot(summary: pd.DataFrame, lang: str = "fr") -> go.Figure:

@@ -32,6 +32,7 @@ from lifelines import (
     LogNormalAFTFitter,
     WeibullAFTFitter,
 )
+from lifelines.exceptions import StatError
 from lifelines.statistics import proportional_hazard_test
 from lifelines.utils import concordance_index
 from scipy import stats
@@ -175,7 +176,7 @@ class CoxModel(_SurvivalModel):
             raise InsufficientDataError("covariates", 0, 1)
         self._remember_design(data, x)
         frame = self._frame(data, x, duration_col, event_col, entry_col, strata)
-        self.stratified_ = []
+        self.stratified_, self.strata_bins_ = [], {}
         self._fit_frame(frame, duration_col, event_col, entry_col, strata)
         if self.stratify_failing and self.failing_covariates_:
             failing = sorted({_base_name(c, self.covariates_) for c in self.failing_covariates_})
@@ -183,19 +184,41 @@ class CoxModel(_SurvivalModel):
             for cov in failing:
                 values = data[cov]
                 if pd.api.types.is_float_dtype(values) and values.nunique() > 4:
-                    values = pd.qcut(values, 4, labels=False, duplicates="drop")
-                frame[f"stratum_{cov}"] = values.astype("string").fillna("(missing)")
+                    edges = np.unique(np.quantile(values.dropna(), [0.25, 0.5, 0.75]))
+                    self.strata_bins_[cov] = edges
+                frame[f"stratum_{cov}"] = self._stratum(values, cov)
                 frame = frame.drop(columns=[c for c in x.columns if _base_name(c, self.covariates_) == cov])
             strata = strata + [f"stratum_{c}" for c in failing]
             self.stratified_ = failing
             self.design_columns_ = [c for c in frame.columns if c in self.design_columns_]
             if not self.design_columns_:
-                raise InsufficientDataError("covariates", 0, 1)
+                raise InsufficientDataError("covariates_after_stratification", 0, 1)
             self._fit_frame(frame, duration_col, event_col, entry_col, strata)
         self.strata_ = strata
         self.n_ = len(frame)
         self.cv_ = cross_validate(self, data) if self.cv_folds else None
         return self
+
+    def _stratum(self, values: pd.Series, cov: str) -> pd.Series:
+        """Stratum labels of a covariate: its value, or its quartile bin (edges kept from the fit)."""
+        edges = self.strata_bins_.get(cov)
+        if edges is not None:
+            values = pd.Series(np.searchsorted(edges, values.astype(float), side="right"), index=values.index)
+        return values.astype("string").fillna("(missing)")
+
+    def _with_strata(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Design matrix of new rows plus their strata columns, as the fitted model expects them."""
+        x = self._x(df)
+        for s in self.strata_ or []:
+            if s.startswith("stratum_"):
+                cov = s[len("stratum_") :]
+                values = df[cov] if cov in df else pd.Series(np.nan, index=df.index)
+                if cov in self.fill_:
+                    values = values.astype(float).fillna(self.fill_[cov])
+                x[s] = self._stratum(values, cov)
+            else:
+                x[s] = df[s].astype("string").fillna("(missing)") if s in df else "(missing)"
+        return x
 
     @staticmethod
     def _frame(data, x, duration_col, event_col, entry_col, strata) -> pd.DataFrame:
@@ -267,15 +290,11 @@ class CoxModel(_SurvivalModel):
 
     def survival_function(self, df: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
         """Survival at ``times`` (rows) of each episode of ``df`` (columns)."""
-        x = self._x(df)
-        for s in getattr(self, "strata_", []) or []:
-            base = s[len("stratum_") :] if s.startswith("stratum_") else s
-            x[s] = df[base].astype("string").fillna("(missing)") if base in df else "(missing)"
-        return self.model_.predict_survival_function(x, times=times)
+        return self.model_.predict_survival_function(self._with_strata(df), times=times)
 
     def risk_score(self, df: pd.DataFrame) -> np.ndarray:
         """Higher means an earlier separation (the partial hazard)."""
-        return np.asarray(self.model_.predict_partial_hazard(self._x(df)), dtype=float)
+        return np.asarray(self.model_.predict_partial_hazard(self._with_strata(df)), dtype=float)
 
 
 class AFTModel(_SurvivalModel):
@@ -497,11 +516,11 @@ def cross_validate(model, data: pd.DataFrame, times: Sequence[float] | None = No
         train, test = data.iloc[tr], data.iloc[te]
         try:
             fitted = model.clone().fit(train, *model.columns_)
-        except AnalysisError:
+            risk = fitted.risk_score(test)
+            surv = fitted.survival_function(test, grid).to_numpy().T
+        except (AnalysisError, StatError):  # too few events in the fold, or a stratum it has not seen
             continue
-        risk = fitted.risk_score(test)
         c = concordance_index(test[duration_col], -risk, test[event_col])
-        surv = fitted.survival_function(test, grid).to_numpy().T
         ibs = integrated_brier_score(
             train[duration_col], train[event_col], test[duration_col], test[event_col], surv, grid
         )

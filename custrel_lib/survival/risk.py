@@ -49,6 +49,11 @@ RISK_COLUMNS = [
 ]
 
 
+def empty_scores() -> pd.DataFrame:
+    """An at-risk table with no row (nobody active, or no score computed), typed as :func:`score_active`'s."""
+    return pd.DataFrame({c: pd.Series(dtype="bool" if c == "at_risk" else "float64") for c in RISK_COLUMNS})
+
+
 def _purchase_days(transactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     tx = transactions.loc[
         (transactions["amount"] > 0) & (transactions["date"] <= as_of), ["customer_id", "date"]
@@ -149,9 +154,7 @@ class GapModel:
         return np.clip(np.exp(log_ratio), 0.0, 1.0)
 
     def _design(self, rows: pd.DataFrame) -> pd.DataFrame:
-        x = self.cox_._x(rows)
-        x["stratum"] = rows["stratum"].to_numpy()
-        return x
+        return self.cox_._with_strata(rows)
 
 
 def _daily_spend(transactions: pd.DataFrame, as_of: pd.Timestamp, days: int = 365) -> pd.Series:
@@ -266,7 +269,8 @@ def backtest_lapse(transactions: pd.DataFrame, as_of, horizon_days: float, min_c
     At ``cut = as_of - H`` the gap model is fitted on the purchases up to ``cut`` and scores every
     customer active then (last purchase within ``H`` of ``cut``). Whether each one lapsed (no purchase in
     the ``H`` days after their last purchase before ``cut``) is known at ``as_of``. Returns the AUC of the
-    score and of recency (days since the last purchase), the number of customers and of lapses.
+    score and of recency (days since the last purchase), the number of customers and of lapses, and
+    ``detail``: each customer's score, recency and outcome (for a calibration plot).
     """
     as_of = pd.Timestamp(as_of)
     cut = as_of - pd.Timedelta(days=float(horizon_days))
@@ -295,6 +299,7 @@ def backtest_lapse(transactions: pd.DataFrame, as_of, horizon_days: float, min_c
         "lapsed": k,
         "auc_model": float(roc_auc_score(lapsed, score)),
         "auc_recency": float(roc_auc_score(lapsed, recency)),
+        "detail": pd.DataFrame({"p_lapse": score, "recency_days": recency, "lapsed": lapsed}),
     }
 
 

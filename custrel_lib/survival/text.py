@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import math
+
+import pandas as pd
 
 from custrel_lib import typology
 from custrel_lib.i18n import format_number, format_percent, tr
@@ -82,6 +85,42 @@ TEXT = {
         "fr": "Contrôle sur le passé ({date}, {n} clients actifs, {k} partis depuis) : le score de risque classe les départs avec une AUC de {auc_model}, contre {auc_recency} pour la seule ancienneté du dernier achat ; {verdict}.",
         "en": "Check on the past ({date}, {n} active customers, {k} gone since): the risk score ranks departures with an AUC of {auc_model}, against {auc_recency} for the days since the last purchase alone; {verdict}.",
     },
+    "dropped": {
+        "fr": "Variables écartées du modèle : {items}.",
+        "en": "Variables left out of the model: {items}.",
+    },
+    "drop_absent": {"fr": "absente des données", "en": "not in the data"},
+    "drop_all_missing": {"fr": "entièrement manquante", "en": "entirely missing"},
+    "drop_constant": {"fr": "constante", "en": "constant"},
+    "drop_too_few_events": {
+        "fr": "trop peu de séparations par modalité",
+        "en": "too few separations per level",
+    },
+    "stratified": {
+        "fr": "Le test des risques proportionnels rejette {items} : le modèle est stratifié sur ces variables (pas de rapport de risques pour elles).",
+        "en": "The proportional-hazards test rejects {items}: the model is stratified on them (no hazard ratio for them).",
+    },
+    "cv": {
+        "fr": "Concordance en validation croisée ({k} blocs) : {c} (0,5 : hasard) ; score de Brier intégré : {b}.",
+        "en": "Cross-validated concordance ({k} folds): {c} (0.5: chance); integrated Brier score: {b}.",
+    },
+    "logrank": {
+        "fr": "Test du log-rank avec entrée différée entre les {g} groupes : p = {p}.",
+        "en": "Log-rank test with delayed entry across the {g} groups: p = {p}.",
+    },
+    "aft_kind": {
+        "fr": "Loi retenue (AIC) : {kind} ; {share} des relations se terminent le jour même (un seul achat).",
+        "en": "Distribution chosen (AIC): {kind}; {share} of relationships end on their first day (a single purchase).",
+    },
+    "col_kind": {"fr": "Relation", "en": "Relationship"},
+    "col_episodes": {"fr": "Relations", "en": "Relationships"},
+    "col_events": {"fr": "Séparations", "en": "Separations"},
+    "col_median": {"fr": "Médiane (jours)", "en": "Median (days)"},
+    "col_ci": {"fr": "IC 95 %", "en": "95% CI"},
+    "risk_counts": {
+        "fr": "{n} clients actifs notés : {lapse} sans contrat (probabilité que le dernier achat soit le dernier), {contract} avec contrat (probabilité de fin dans les {r} jours) ; {flagged} au-dessus du seuil de {p}. La liste nominative est dans at_risk.csv, pas dans ce rapport.",
+        "en": "{n} active customers scored: {lapse} without contract (probability that the last purchase was the last), {contract} with a contract (probability of ending within {r} days); {flagged} above the {p} threshold. The named list is in at_risk.csv, not in this report.",
+    },
     "backtest_better": {"fr": "le score fait mieux", "en": "the score does better"},
     "backtest_worse": {
         "fr": "le score fait moins bien : préférez l'ancienneté du dernier achat sur ces données",
@@ -136,3 +175,54 @@ def exclusion_sentences(counts: dict, horizon_days: float, lang: str) -> list[st
             )
         )
     return out
+
+
+def dropped_sentence(dropped: pd.DataFrame, lang: str) -> str | None:
+    """``Variables left out of the model: nps (entirely missing), ...`` or ``None``."""
+    if dropped is None or dropped.empty:
+        return None
+    items = ", ".join(f"{r.covariate} ({tr(TEXT, f'drop_{r.reason}', lang)})" for r in dropped.itertuples())
+    return tr(TEXT, "dropped", lang, items=items)
+
+
+def medians_table_html(medians: pd.DataFrame, lang: str) -> str:
+    """Medians by kind of relationship as an HTML table with headers in the report's language."""
+    cols = ["col_kind", "col_episodes", "col_events", "col_median", "col_ci"]
+    head = "".join(f"<th>{html.escape(tr(TEXT, c, lang))}</th>" for c in cols)
+    rows = []
+    for r in medians.itertuples():
+        label = kind_label(r.kind, lang) if r.kind in ("purchase", "winback", "contract") else str(r.kind)
+        median = (
+            format_number(r.median, lang)
+            if math.isfinite(r.median)
+            else "> " + format_number(r.observed_up_to, lang)
+        )
+        ci = (
+            f"{format_number(r.median_lower, lang)} – {format_number(r.median_upper, lang)}"
+            if math.isfinite(r.median_lower) and math.isfinite(r.median_upper)
+            else "–"
+        )
+        cells = [label, format_number(r.episodes, lang), format_number(r.events, lang), median, ci]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    return (
+        f"<table class='custrel-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def bullets_html(lines: list[str]) -> str:
+    """A list of sentences as escaped HTML."""
+    return "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines if x) + "</ul>"
+
+
+def format_p(p: float, lang: str) -> str:
+    """A p-value to 4 decimals, or ``< 0.0001``."""
+    return format_number(p, lang, 4) if p >= 1e-4 else "< " + format_number(0.0001, lang, 4)
+
+
+def logrank_sentence(km, lang: str) -> str | None:
+    """The log-rank test of a grouped :class:`~custrel_lib.survival.km.KaplanMeier`, as a sentence."""
+    if km.logrank_ is None:
+        return None
+    return tr(
+        TEXT, "logrank", lang, g=len(km.fitters_), p=format_p(float(km.logrank_["p_value"].iloc[0]), lang)
+    )

@@ -1,0 +1,226 @@
+"""The survival analysis a report runs, in one call shared by the executive summary and notebook 2.0.
+
+:func:`run_survival` builds the episodes with the configured origin, counts what it leaves out, fits
+Kaplan-Meier by kind of relationship (the headline medians), the hurdle AFT checked against Kaplan-Meier,
+scores every active customer and back-tests the score against recency. Every step that the data cannot
+support is skipped through :class:`~custrel_lib.sections.Sections`, with its reason; the result holds what
+could be computed.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from custrel_lib.i18n import format_number, format_percent, tr
+from custrel_lib.sections import Sections
+from custrel_lib.survival.durations import build_durations, exclusion_counts
+from custrel_lib.survival.km import KaplanMeier
+from custrel_lib.survival.models import AFTModel
+from custrel_lib.survival.risk import backtest_lapse, score_active
+from custrel_lib.survival.text import TEXT, exclusion_sentences
+
+# Covariates known at the start of a relationship (no immortal-time bias): the AFT behind remaining lifetimes.
+ORIGIN_COVARIATES = ["contract", "acquisition_channel", "region"]
+KINDS = ("purchase", "winback", "contract")
+
+
+def episode_kind(durations: pd.DataFrame) -> pd.Series:
+    """``contract``, ``purchase`` (a first relationship without contract) or ``winback`` (a later one)."""
+    return pd.Series(
+        np.where(
+            durations["definition"] == "contractual",
+            "contract",
+            np.where(durations["episode"] > 1, "winback", "purchase"),
+        ),
+        index=durations.index,
+    )
+
+
+@dataclass
+class SurvivalResult:
+    """What :func:`run_survival` could compute (``None`` where a step was skipped)."""
+
+    durations: pd.DataFrame | None = None
+    counts: dict[str, Any] = field(default_factory=dict)
+    km_kind: KaplanMeier | None = None
+    aft: AFTModel | None = None
+    km_check: pd.DataFrame | None = None
+    scores: pd.DataFrame | None = None
+    backtest: dict[str, Any] | None = None
+    horizon_days: float = float("nan")
+    risk_horizon_days: float = 90.0
+    threshold: float = 0.5
+
+    def medians(self) -> pd.DataFrame:
+        """Median length per kind of relationship, with the longest time observed when there is none."""
+        if self.km_kind is None:
+            return pd.DataFrame(columns=["kind", "episodes", "events", "median", "observed_up_to"])
+        m = self.km_kind.medians_.rename(columns={"group": "kind"})
+        m["observed_up_to"] = [float(self.km_kind.fitters_[k].timeline.max()) for k in m["kind"]]
+        return m
+
+    def to_dict(self) -> dict[str, Any]:
+        """Survival counts for ``key_figures.json``."""
+        out: dict[str, Any] = {"horizon_days": self.horizon_days, **self.counts}
+        if self.durations is not None:
+            d = self.durations
+            out["separations_by_cause"] = {
+                str(k): int(v) for k, v in d.loc[d["event"] == 1, "end_reason"].value_counts().items()
+            }
+            out["censor_date"] = str(pd.Timestamp(d.attrs["censor_date"]).date())
+            out["origin"] = d.attrs["origin"]
+        out["median_days"] = {
+            r.kind: (
+                {"median": round(float(r.median), 1), "episodes": int(r.episodes), "events": int(r.events)}
+                if math.isfinite(r.median)
+                else {
+                    "median": None,
+                    "why": "more than half still running",
+                    "observed_up_to": round(float(r.observed_up_to), 1),
+                    "episodes": int(r.episodes),
+                    "events": int(r.events),
+                }
+            )
+            for r in self.medians().itertuples()
+        }
+        if self.km_check is not None:
+            out["aft_vs_km_max_difference"] = round(self.km_check.attrs["max_abs_difference"], 4)
+        if self.backtest is not None:
+            out["risk_backtest"] = {
+                k: (round(v, 4) if isinstance(v, float) else str(pd.Timestamp(v).date()) if k == "cut" else v)
+                for k, v in self.backtest.items()
+                if k != "detail"
+            }
+        if self.scores is not None:
+            out["at_risk"] = {
+                "active_customers": len(self.scores),
+                "flagged": int(self.scores["at_risk"].sum()),
+                "threshold": self.threshold,
+                "risk_horizon_days": self.risk_horizon_days,
+                "value_at_risk_all_active": round(float(self.scores["value_at_risk"].sum()), 2),
+                "value_at_risk_flagged": round(
+                    float(self.scores.loc[self.scores["at_risk"], "value_at_risk"].sum()), 2
+                ),
+            }
+        return out
+
+
+def run_survival(
+    wb,
+    sections: Sections,
+    risk_horizon_days: float = 90.0,
+    threshold: float = 0.5,
+    landmark_days: float = 90.0,
+) -> SurvivalResult:
+    """Episodes, medians by kind, hurdle AFT against Kaplan-Meier, at-risk scores and their back-test.
+
+    Parameters
+    ----------
+    wb : Workbench
+        Prepared data (:func:`custrel_lib.workbench.prepare`).
+    sections : Sections
+        Where skipped steps are recorded (and explained in the notebook).
+    risk_horizon_days : float
+        ``h``: contract ends within ``h`` days; spend at stake over ``h`` days.
+    threshold : float
+        Probability of separation from which a customer is flagged at risk.
+    landmark_days : float
+        Length of the first period of the early covariates and the landmark stage.
+    """
+    res = SurvivalResult(
+        horizon_days=float(wb.horizon_days), risk_horizon_days=float(risk_horizon_days), threshold=threshold
+    )
+    settings = wb.survival
+    with sections.section("survival_episodes"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            d = build_durations(
+                wb.tables,
+                wb.as_of,
+                wb.horizon_days,
+                window_start=getattr(wb.stages, "window_start_", None),
+                history=wb.history,
+                landmark_days=landmark_days,
+                origin=settings["origin"],
+                unknown_origin=settings["unknown_origin"],
+            )
+        d["kind"] = episode_kind(d)
+        res.durations = d
+        res.counts = exclusion_counts(d)
+    if res.durations is None:
+        return res
+    d = res.durations
+    with sections.section("survival_medians"):
+        res.km_kind = KaplanMeier(group="kind").fit(d)
+    with sections.section("survival_aft"):
+        aft = AFTModel(ORIGIN_COVARIATES, min_events=int(settings.get("min_events") or 10)).fit(d)
+        res.aft, res.km_check = aft, aft.compare_km(d)
+    with sections.section("at_risk"):
+        res.scores = score_active(wb.tables, d, wb.as_of, wb.horizon_days, risk_horizon_days, threshold)
+    with sections.section("risk_backtest"):
+        res.backtest = backtest_lapse(wb.tables["transactions"], wb.as_of, wb.horizon_days)
+    return res
+
+
+def _date(ts, lang: str) -> str:
+    ts = pd.Timestamp(ts)
+    return ts.strftime("%d/%m/%Y") if lang == "fr" else ts.strftime("%Y-%m-%d")
+
+
+def method_notes(wb, res: SurvivalResult, lang: str) -> list[str]:
+    """What a reader must know to read the survival figures: horizon (and its warning), what each snapshot
+    knows, the origin rule, the censoring date, what was left out and why, the model check, the back-test."""
+    notes = []
+    stages = wb.stages
+    if getattr(stages, "horizon_warning", None) and stages.horizon_warning(lang):
+        notes.append(stages.horizon_warning(lang))
+    if getattr(stages, "lookahead_note", None):
+        notes.append(stages.lookahead_note(lang))
+    d = res.durations
+    if d is None:
+        return notes
+    notes.append(tr(TEXT, f"origin_{d.attrs['origin']}", lang))
+    h = format_number(res.horizon_days, lang)
+    notes.append(tr(TEXT, "censoring", lang, h=h, date=_date(d.attrs["censor_date"], lang)))
+    notes.extend(exclusion_sentences(res.counts, res.horizon_days, lang))
+    if res.km_check is not None:
+        gap = format_number(100 * res.km_check.attrs["max_abs_difference"], lang, 1)
+        notes.append(tr(TEXT, "km_check", lang, gap=gap))
+    if res.backtest is not None:
+        b = res.backtest
+        better = b["auc_model"] > b["auc_recency"]
+        notes.append(
+            tr(
+                TEXT,
+                "backtest",
+                lang,
+                date=_date(b["cut"], lang),
+                n=format_number(b["customers"], lang),
+                k=format_number(b["lapsed"], lang),
+                auc_model=format_number(b["auc_model"], lang, 3),
+                auc_recency=format_number(b["auc_recency"], lang, 3),
+                verdict=tr(TEXT, "backtest_better" if better else "backtest_worse", lang),
+            )
+        )
+    if res.scores is not None:
+        s = res.scores
+        notes.append(
+            tr(
+                TEXT,
+                "risk_counts",
+                lang,
+                n=format_number(len(s), lang),
+                lapse=format_number(int((s["risk_kind"] == "lapse").sum()), lang),
+                contract=format_number(int((s["risk_kind"] == "contract_end").sum()), lang),
+                r=format_number(res.risk_horizon_days, lang),
+                flagged=format_number(int(s["at_risk"].sum()), lang),
+                p=format_percent(res.threshold, lang, 0),
+            )
+        )
+    return notes
