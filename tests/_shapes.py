@@ -397,6 +397,7 @@ def check_skips_shown(folder: Path) -> list[str]:
         message = entry.get("message") if isinstance(entry, dict) else None
         if isinstance(message, str) and message.strip() and " ".join(message.split()) not in pages:
             problems.append(
-                f"skipped section {entry.get('section')!r} is not explained in any page: {message!r}"
+                f"skipped section {entry.get('section')!r} is listed in key_figures.json but explained in no "
+                f"page of the run (index.html included): {message!r}"
             )
     return problems
