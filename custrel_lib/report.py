@@ -37,7 +37,7 @@ import yaml
 
 from custrel_lib.exceptions import ConfigError, CustrelError, ReportError
 from custrel_lib.paths import NOTEBOOKS_DIR, PROJECT_ROOT, REPORTS_DIR, SAMPLE_CONFIG
-from custrel_lib.report_html import export_html, read_key_figures, render_index
+from custrel_lib.report_html import export_html, read_key_figures, render_index, select_language
 from custrel_lib.sections import gather_skipped
 
 __all__ = ["NotebookResult", "ReportRun", "report_command", "run_report"]
@@ -376,7 +376,8 @@ def _declared_parameters(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _notebook_title(path: Path, lang: str) -> str:
-    """Title for the index: metadata ``custrel.title.<lang>``, else the first ``# `` heading, else the name."""
+    """Title for the index: metadata ``custrel.title.<lang>``, else the first ``# `` heading of the cells shown
+    in ``lang`` (cells tagged for another language are skipped), else the name."""
     import nbformat
 
     try:
@@ -389,7 +390,7 @@ def _notebook_title(path: Path, lang: str) -> str:
             return str(title[lang])
         if isinstance(title, str) and title:
             return title
-        for cell in nb.cells:
+        for cell in select_language(nb, lang).cells:
             if cell.cell_type == "markdown":
                 for line in cell.source.splitlines():
                     if line.startswith("# "):
@@ -399,6 +400,22 @@ def _notebook_title(path: Path, lang: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ run helpers
+
+
+def _restore_input_path(executed: Path, source: Path) -> None:
+    """Record the source notebook's path as papermill's ``input_path`` in an executed notebook.
+
+    The run gives papermill the notebook already filtered to the report's language (a notebook object, which
+    papermill would otherwise copy whole into that metadata field).
+    """
+    import nbformat
+
+    if not executed.is_file():
+        return
+    with contextlib.suppress(Exception):
+        nb = nbformat.read(str(executed), as_version=4)
+        nb.metadata.setdefault("papermill", {})["input_path"] = str(source)
+        nbformat.write(nb, str(executed))
 
 
 def default_run_id(
@@ -603,6 +620,7 @@ def run_report(
     ConfigError
         Invalid config, notebook selection, run id or parameter value.
     """
+    import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -700,8 +718,10 @@ def run_report(
                 output_nb = tmp / path.name
                 t_nb = time.monotonic()
                 try:
+                    # Only the cells of the report's language run (and stay in the executed notebook).
+                    source_nb = select_language(nbformat.read(str(path), as_version=4), lang)
                     papermill.execute_notebook(
-                        str(path),
+                        source_nb,
                         str(output_nb),
                         parameters=passed,
                         kernel_name=kernel_name,
@@ -710,6 +730,7 @@ def run_report(
                         log_output=False,
                     )
                 except PapermillExecutionError as exc:
+                    _restore_input_path(output_nb, path)
                     result.duration_s = time.monotonic() - t_nb
                     result.status = "failed"
                     first_line = next((ln for ln in str(exc.source).splitlines() if ln.strip()), "")
@@ -723,6 +744,7 @@ def run_report(
                     }
                     raise
                 except Exception as exc:  # kernel died, missing kernel, timeout, ...
+                    _restore_input_path(output_nb, path)
                     result.duration_s = time.monotonic() - t_nb
                     result.status = "failed"
                     result.error = {
@@ -734,6 +756,7 @@ def run_report(
                         "source": "",
                     }
                     raise
+                _restore_input_path(output_nb, path)
                 result.duration_s = time.monotonic() - t_nb
                 page = export_html(output_nb, tmp / f"{path.stem}.html", title=result.title, lang=lang)
                 result.status = "ok"

@@ -14,6 +14,7 @@ Figure ``div`` ids are renamed deterministically, so the same notebook gives the
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import html
 import json
 import re
@@ -23,7 +24,7 @@ from typing import Any
 
 import nbformat
 
-from custrel_lib.i18n import format_number, format_percent
+from custrel_lib.i18n import format_date, format_number, format_percent
 from custrel_lib.paths import PACKAGE_DIR
 
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -47,6 +48,40 @@ TEXTS = {
     },
     "cell": {"fr": "Cellule {n}", "en": "Cell {n}"},
 }
+
+
+#: Cell tags marking a cell that belongs to one language's report only (``{lang: tag}``).
+LANGUAGE_TAGS = {"fr": "fr", "en": "en"}
+
+
+def cell_languages(cell: Any) -> set[str]:
+    """Languages a cell is tagged for (empty: an untagged cell, shown in every language)."""
+    tags = cell.get("metadata", {}).get("tags", []) or []
+    return {lang for lang, tag in LANGUAGE_TAGS.items() if tag in tags}
+
+
+def select_language(nb: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` without the cells that belong to another language.
+
+    A cell tagged ``fr`` is kept only in French reports, a cell tagged ``en`` only in English ones
+    (:data:`LANGUAGE_TAGS`); untagged cells, and cells tagged with both languages, are kept in both.
+    Markdown and code cells alike: a code cell of the other language is not run either when the
+    notebook is filtered before execution (as :func:`custrel_lib.report.run_report` does).
+
+    Parameters
+    ----------
+    nb : NotebookNode
+        A notebook (not modified).
+    lang : {"fr", "en"}
+
+    Returns
+    -------
+    NotebookNode
+    """
+    lang = _lang(lang)
+    nb = copy.deepcopy(nb)
+    nb.cells = [cell for cell in nb.cells if not cell_languages(cell) or lang in cell_languages(cell)]
+    return nb
 
 
 @dataclass
@@ -89,7 +124,8 @@ def prepare_notebook(nb: nbformat.NotebookNode, lang: str = "fr") -> tuple[nbfor
     nb : NotebookNode
         An executed notebook (it is not modified).
     lang : {"fr", "en"}
-        Language of the error banner.
+        Language of the page: cells tagged for the other language are dropped (:func:`select_language`),
+        and the error banner is written in it.
 
     Returns
     -------
@@ -98,7 +134,7 @@ def prepare_notebook(nb: nbformat.NotebookNode, lang: str = "fr") -> tuple[nbfor
         ``evalue``, ``anchor``, ``where``, ``message``) and ``removed_remote_scripts``.
     """
     lang = _lang(lang)
-    nb = copy.deepcopy(nb)
+    nb = select_language(nb, lang)
     figures = 0
     removed = 0
     errors: list[dict[str, Any]] = []
@@ -175,10 +211,11 @@ def _figure_html(figure_json: Any) -> str:
     )
 
 
-def _exporter():
+def _exporter(lang: str = "fr"):
     from nbconvert import HTMLExporter
 
     return HTMLExporter(
+        language_code=_lang(lang),
         template_name="lab",
         extra_template_paths=[str(TEMPLATES_DIR)],
         template_file=REPORT_TEMPLATE,
@@ -206,7 +243,8 @@ def export_html(
     title : str, optional
         Page title; defaults to the file name's stem.
     lang : {"fr", "en"}
-        Language of the page's own texts (error banner).
+        Language of the page: cells tagged for the other language are left out (:func:`select_language`);
+        the page's own texts (error banner) are in it.
 
     Returns
     -------
@@ -228,7 +266,7 @@ def export_html(
             "error_title": TEXTS["errors_title"][_lang(lang)],
         },
     }
-    body, _ = _exporter().from_notebook_node(clean, resources=resources)
+    body, _ = _exporter(lang).from_notebook_node(clean, resources=resources)
     path.write_text(body, encoding="utf-8")
     return HtmlExport(
         path=path,
@@ -288,6 +326,17 @@ INDEX_TEXTS = {
 }
 
 
+def _when(timestamp: str | None, lang: str) -> str:
+    """An ISO time stamp as the reader's date and ``HH:MM`` (``22/11/2026 14:03``, ``2026-11-22 14:03``)."""
+    if not timestamp:
+        return "?"
+    try:
+        moment = dt.datetime.fromisoformat(timestamp)
+    except ValueError:
+        return timestamp
+    return f"{format_date(moment, lang)} {moment:%H:%M}"
+
+
 def _signed(value: Any, lang: str) -> str:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return ""
@@ -333,7 +382,7 @@ def render_index(
     version : str, optional
         custrel version for the footer.
     finished : str, optional
-        End time of the run for the footer.
+        End time of the run for the footer (ISO), shown as the reader's date and time.
 
     Returns
     -------
@@ -360,7 +409,7 @@ def render_index(
         "<main>",
         f"<h1>{t('title')}</h1>",
         f'<p class="subtitle">{t("run", run_id=run_id)}'
-        + (f" · {t('as_of', as_of=kf['as_of'])}" if kf.get("as_of") else "")
+        + (f" · {t('as_of', as_of=format_date(kf['as_of'], lang))}" if kf.get("as_of") else "")
         + "</p>",
     ]
 
@@ -419,7 +468,7 @@ def render_index(
         parts.append(f'<li><a href="{href}">{title}</a>{status}</li>')
     parts.append("</ol>")
     parts.append(
-        f'<p class="custrel-footer">{t("footer", version=version or "?", finished=finished or "?")}'
+        f'<p class="custrel-footer">{t("footer", version=version or "?", finished=_when(finished, lang))}'
         '<a href="manifest.json">manifest.json</a></p>'
     )
     parts += ["</main>", "</body>", "</html>", ""]

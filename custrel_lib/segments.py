@@ -21,6 +21,8 @@ from sklearn.tree import DecisionTreeClassifier
 
 from custrel_lib import typology
 from custrel_lib.exceptions import AnalysisError, ConfigError
+from custrel_lib.features import feature_label
+from custrel_lib.i18n import format_number, format_percent
 
 DEFAULT_FEATURES = (
     "recency_days",
@@ -41,6 +43,21 @@ LOG_FEATURES = (
     "purchases_12m",
     "n_categories",
 )
+
+TEXT = {
+    "segment": {"fr": "segment {n}", "en": "segment {n}"},
+    "profile": {"fr": "profil {label}", "en": "{label} profile"},
+    "and": {"fr": " et ", "en": " and "},
+    "everyone": {"fr": "tous les clients", "en": "every customer"},
+    "agreement": {
+        "fr": "{n} segments ; indice de Rand ajusté avec les étapes : {ari}.",
+        "en": "{n} segments; adjusted Rand index with the stages: {ari}.",
+    },
+}
+
+
+def _t(key: str, lang: str, **fmt) -> str:
+    return TEXT[key][typology._check_lang(lang)].format(**fmt)
 
 
 class Segmentation:
@@ -156,7 +173,7 @@ class Segmentation:
 
     def _name_clusters(self, z: np.ndarray, labels: np.ndarray, stages: pd.Series | None) -> dict[int, str]:
         if stages is None:
-            return {c: f"segment {c + 1}" for c in range(self.n_segments_)}
+            return {c: f"segment {c + 1}" for c in range(self.n_segments_)}  # a name; see name_label
         st = pd.Series(stages).reindex(self.customer_ids_).to_numpy()
         protos = {s: z[st == s].mean(axis=0) for s in typology.stage_order() if (st == s).any()}
         names: dict[int, str] = {}
@@ -169,27 +186,47 @@ class Segmentation:
         return names
 
     def segment_label(self, c: int, lang: str = "fr") -> str:
-        name = self.names_[c]
-        code, _, suffix = name.partition(" ")
-        if code in typology.stage_order():
-            label = typology.stage_label(code, lang)
-            prefix = "type " if lang == "en" else "profil "
-            return f"{prefix}{label}" + (f" {suffix}" if suffix else "")
-        return name
+        """The name of cluster ``c`` for readers of ``lang`` (``profil Fiancé(e) 2``, ``Engaged profile 2``)."""
+        return self.name_label(self.names_[c], lang)
 
-    def agreement(self, stages: pd.Series) -> tuple[float, pd.DataFrame]:
-        """Adjusted Rand index between clusters and stages, and the confusion table (clusters x stages)."""
+    @staticmethod
+    def name_label(name: str, lang: str = "fr") -> str:
+        """A segment name of :attr:`names_` (``fiance 2``, ``segment 3``) in words for readers of ``lang``."""
+        code, _, suffix = str(name).partition(" ")
+        if code in typology.stage_order():
+            label = _t("profile", lang, label=typology.stage_label(code, lang))
+            return label + (f" {suffix}" if suffix else "")
+        if code == "segment" and suffix.isdigit():
+            return _t("segment", lang, n=suffix)
+        return str(name)
+
+    def agreement_sentence(self, ari: float, lang: str = "fr") -> str:
+        """One sentence: how many segments, and their adjusted Rand index with the stages."""
+        return _t("agreement", lang, n=self.n_segments_, ari=format_number(ari, lang, decimals=2))
+
+    def agreement(self, stages: pd.Series, lang: str | None = None) -> tuple[float, pd.DataFrame]:
+        """Adjusted Rand index between clusters and stages, and the confusion table (clusters x stages).
+
+        The table's rows are the segment names of :attr:`names_`, or their labels in ``lang`` when it is
+        given (:meth:`name_label`); its columns are stage codes.
+        """
         st = pd.Series(stages).reindex(self.labels_.index)
         ok = st.notna().to_numpy()
         ari = float(adjusted_rand_score(st[ok].astype(str), self.labels_[ok]))
         table = pd.crosstab(self.labels_[ok].map(self.names_).rename("segment"), st[ok].rename("stage"))
         order = [c for c in typology.stage_order() if c in table.columns]
-        return ari, table[order]
+        table = table[order]
+        if lang is not None:
+            table = table.rename(index=lambda name: self.name_label(name, lang))
+        return ari, table
 
     def rules_text(self, lang: str = "fr") -> list[str]:
-        """The decision tree as readable rules, one per leaf: conditions -> segment (share of the leaf)."""
+        """The decision tree as readable rules, one per leaf: conditions -> segment (share of the leaf).
+
+        Features are named by their label in ``lang``, thresholds and shares written the reader's way.
+        """
         tree = self.tree_.tree_
-        conj = " et " if lang == "fr" else " and "
+        conj = _t("and", lang)
         out: list[str] = []
 
         def walk(node: int, conds: list[str]) -> None:
@@ -197,13 +234,16 @@ class Segmentation:
                 counts = tree.value[node][0]
                 c = int(np.argmax(counts))
                 purity = counts[c] / counts.sum()
-                cond = conj.join(conds) or ("tous" if lang == "fr" else "all")
-                out.append(f"{cond} → {self.segment_label(self.tree_.classes_[c], lang)} ({purity:.0%})")
+                cond = conj.join(conds) or _t("everyone", lang)
+                share = format_percent(purity, lang, decimals=0)
+                out.append(f"{cond} → {self.segment_label(self.tree_.classes_[c], lang)} ({share})")
                 return
-            name = self.features[tree.feature[node]]
-            thr = tree.threshold[node]
-            walk(tree.children_left[node], [*conds, f"{name} ≤ {thr:.4g}"])
-            walk(tree.children_right[node], [*conds, f"{name} > {thr:.4g}"])
+            name = feature_label(self.features[tree.feature[node]], lang)
+            thr = float(tree.threshold[node])
+            digits = 0 if thr.is_integer() or abs(thr) >= 100 else 2 if abs(thr) < 1 else 1
+            value = format_number(thr, lang, decimals=digits)
+            walk(tree.children_left[node], [*conds, f"{name} ≤ {value}"])
+            walk(tree.children_right[node], [*conds, f"{name} > {value}"])
 
         walk(0, [])
         return out

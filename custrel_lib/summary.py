@@ -361,14 +361,13 @@ def key_figures(
 
 
 def headline_html(figures: dict[str, Any]) -> str:
-    """The headline figures as a definition list: each number with its label and its definition."""
-    items = []
-    for h in figures["headline"]:
-        items.append(
-            f"<dt><b>{html.escape(str(h['text']))}</b> {html.escape(h['label'])}</dt>"
-            f"<dd>{html.escape(h.get('definition', ''))}</dd>"
-        )
-    return f"<dl class='custrel-headline'>{''.join(items)}</dl>"
+    """The headline figures as a table: each number with its label, and its definition beside it."""
+    rows = "".join(
+        f"<tr><td class='num'><b>{html.escape(str(h['text']))}</b></td><td style='text-align:left'><b>{html.escape(h['label'])}</b>"
+        f"<br><small>{html.escape(h.get('definition', ''))}</small></td></tr>"
+        for h in figures["headline"]
+    )
+    return f"<table class='custrel-table custrel-headline'><tbody>{rows}</tbody></table>"
 
 
 def write_outputs(

@@ -18,6 +18,19 @@ from custrel_lib.paths import DEFAULT_STAGES_FILE
 
 LANGUAGES = ("fr", "en")
 
+TEXT = {
+    "horizon_config": {
+        "fr": "Horizon de séparation H = {days} jours (fixé dans la configuration).",
+        "en": "Separation horizon H = {days} days (set in the configuration).",
+    },
+    "horizon_data": {
+        "fr": "Horizon de séparation H = {days} jours (déduit des données : {p}e centile des écarts entre deux "
+        "achats des clients réguliers).",
+        "en": "Separation horizon H = {days} days (derived from the data: {p}th percentile of the gaps between "
+        "two purchases of repeat customers).",
+    },
+}
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -122,3 +135,26 @@ def cycle_label(code: str, lang: str = "fr", path: str | Path | None = None) -> 
         if c.code == code:
             return c.label(lang)
     raise ConfigError(f"Unknown cycle {code!r}.")
+
+
+def horizon_sentence(days: float, quantile: float | None = None, lang: str = "fr") -> str:
+    """One sentence giving the separation horizon H and where it comes from.
+
+    Parameters
+    ----------
+    days : float
+        H in days.
+    quantile : float, optional
+        The quantile of the repeat customers' gaps H was derived from (``0.95``); ``None`` when H was set
+        in the configuration.
+    lang : {"fr", "en"}
+    """
+    from custrel_lib.i18n import format_number
+
+    lang = _check_lang(lang)
+    if quantile is None:
+        return TEXT["horizon_config"][lang].format(days=format_number(days, lang))
+    return TEXT["horizon_data"][lang].format(
+        days=format_number(days, lang),
+        p=format_number(quantile * 100, lang, 0 if (quantile * 100).is_integer() else 1),
+    )

@@ -78,7 +78,7 @@ def test_km_median_matches_the_truth_when_open_episodes_are_censored_at_as_of_mi
 
 
 def test_hurdle_aft_mean_curve_matches_truth_and_km_with_left_truncation(truncated_sim):
-    tables, truth, as_of = truncated_sim
+    tables, _, as_of = truncated_sim
     d = _durations(tables, as_of, origin="signup")
     d1 = d[d["episode"] == 1]
     assert (d1["entry"] > 0).sum() > 300  # left-truncated episodes are in, entering late

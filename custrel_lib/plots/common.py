@@ -7,7 +7,7 @@ import textwrap
 
 import plotly.graph_objects as go
 
-from custrel_lib.i18n import plotly_separators
+from custrel_lib.i18n import PLOTLY_DATE_FORMATS, plotly_separators
 
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 
@@ -50,4 +50,15 @@ def titled(fig: go.Figure, title: str, subtitle: str, lang: str, height: int | N
         title={"text": text, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"},
         margin={"t": 60 + 18 * len(lines)},
     )
+    return fig
+
+
+def date_axis(fig: go.Figure, lang: str = "fr", axis: str = "x") -> go.Figure:
+    """Write the dates of an axis (ticks and hover) the reader's way: ``31/12/2025`` or ``2025-12-31``.
+
+    plotly.js would otherwise write English month names (``Jan 2025``) in a French report.
+    """
+    fmt = PLOTLY_DATE_FORMATS[lang if lang in PLOTLY_DATE_FORMATS else "fr"]
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(tickformat=fmt, hoverformat=fmt)
     return fig

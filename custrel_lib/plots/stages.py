@@ -6,7 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from custrel_lib import typology
-from custrel_lib.plots.common import escape, style
+from custrel_lib.features import feature_label
+from custrel_lib.i18n import format_date
+from custrel_lib.plots.common import date_axis, escape, style
 
 TEXT = {
     "area_title": {"fr": "Clients par étape de la relation", "en": "Customers by relationship stage"},
@@ -64,6 +66,7 @@ def stage_area(
     fig.update_yaxes(
         title=_t("share" if normalize else "customers", lang), tickformat=".0%" if normalize else ",d"
     )
+    date_axis(fig, lang)
     return style(fig, _t("area_title_share" if normalize else "area_title", lang), lang, height=450)
 
 
@@ -85,7 +88,11 @@ def stage_bar(current: pd.DataFrame, lang: str = "fr") -> go.Figure:
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title=_t("customers", lang), tickformat=",d")
-    date = pd.Timestamp(current["snapshot"].max()).date() if "snapshot" in current and len(current) else ""
+    date = (
+        format_date(pd.Timestamp(current["snapshot"].max()), lang)
+        if "snapshot" in current and len(current)
+        else ""
+    )
     return style(fig, _t("bar_title", lang, date=date), lang, height=420)
 
 
@@ -135,7 +142,10 @@ def cluster_stage_heatmap(crosstab: pd.DataFrame, lang: str = "fr") -> go.Figure
 def feature_by_stage(
     features: pd.DataFrame, feature: str, lang: str = "fr", label: str | None = None
 ) -> go.Figure:
-    """Distribution of one feature per stage (box plots, typology order and colours)."""
+    """Distribution of one feature per stage (box plots, typology order and colours).
+
+    The title names the feature by ``label``, else by its label in ``lang`` (:func:`feature_label`).
+    """
     fig = go.Figure()
     for code in _stages_in(features["stage"]):
         values = features.loc[features["stage"] == code, feature].dropna()
@@ -148,4 +158,6 @@ def feature_by_stage(
             )
         )
     fig.update_layout(showlegend=False)
-    return style(fig, _t("feature_title", lang, feature=label or feature), lang, height=420)
+    return style(
+        fig, _t("feature_title", lang, feature=label or feature_label(feature, lang)), lang, height=420
+    )

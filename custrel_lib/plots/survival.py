@@ -58,6 +58,26 @@ TEXT = {
         "en": "Mean survival predicted by the model ({kind}, with the share of one-day relationships) and the Kaplan-Meier estimate with delayed entry; largest gap {gap} points",
     },
     "km_name": {"fr": "Kaplan-Meier", "en": "Kaplan-Meier"},
+    "km_title_kind": {
+        "fr": "Durée de la relation avant séparation, par type de relation",
+        "en": "Relationship length before separation, by kind of relationship",
+    },
+    "km_title_stage": {
+        "fr": "Durée de la relation, selon l'étape atteinte au point de repère",
+        "en": "Relationship length, by the stage held at the landmark",
+    },
+    "km_title_channel": {
+        "fr": "Durée de la relation avant séparation, par canal d'acquisition",
+        "en": "Relationship length before separation, by acquisition channel",
+    },
+    "km_sub_landmark": {
+        "fr": "relations encore en cours {d} jours après leur début (entrée à ce point de repère)",
+        "en": "relationships still running {d} days after they began (entering at this landmark)",
+    },
+    "cohort_sub": {
+        "fr": "Premières relations sans contrat, par mois du premier achat ; part encore en relation k mois après ; cases vides : pas encore observables (séparations connues jusqu'au {censor})",
+        "en": "First relationships without contract, by month of first purchase; share still in a relationship k months later; empty cells: not observable yet (separations known until {censor})",
+    },
     "model_name": {"fr": "Modèle", "en": "Model"},
     "auc_title": {
         "fr": "Qui est parti ? Score de risque et ancienneté du dernier achat, contrôlés sur le passé",
@@ -69,6 +89,22 @@ TEXT = {
     },
     "auc_model": {"fr": "Score de risque", "en": "Risk score"},
     "auc_recency": {"fr": "Ancienneté du dernier achat", "en": "Days since last purchase"},
+}
+COVARIATES = {
+    "contract": {"fr": "Sous contrat", "en": "Under contract"},
+    "nps": {
+        "fr": "Score de recommandation (90 premiers jours)",
+        "en": "Recommendation score (first 90 days)",
+    },
+    "nps_missing": {"fr": "Score de recommandation non renseigné", "en": "No recommendation score"},
+    "complaints": {"fr": "Réclamations (90 premiers jours)", "en": "Complaints (first 90 days)"},
+    "spend_first": {
+        "fr": "Dépense des 90 premiers jours (par €)",
+        "en": "Spend in the first 90 days (per €)",
+    },
+    "acquisition_channel": {"fr": "Canal d'acquisition : {v}", "en": "Acquisition channel: {v}"},
+    "region": {"fr": "Région : {v}", "en": "Region: {v}"},
+    "loyalty": {"fr": "Programme de fidélité", "en": "Loyalty programme"},
 }
 REASONS = {
     "voluntary": {"fr": "Volontaire", "en": "Voluntary"},
@@ -191,10 +227,15 @@ def _d(ts, lang: str) -> str:
     return ts.strftime("%d/%m/%Y") if lang == "fr" else ts.strftime("%Y-%m-%d")
 
 
-def km_subtitle(durations: pd.DataFrame, lang: str = "fr") -> str:
-    """Population, period and unit of a figure drawn from a duration table."""
+def km_title(grouping: str, lang: str = "fr") -> str:
+    """Title of a Kaplan-Meier figure by ``kind``, ``stage`` or ``channel``."""
+    return _t(f"km_title_{grouping}", lang)
+
+
+def km_subtitle(durations: pd.DataFrame, lang: str = "fr", landmark_days: float | None = None) -> str:
+    """Population, period and unit of a figure drawn from a duration table (and its landmark, if any)."""
     a = durations.attrs
-    return tr(
+    text = tr(
         TEXT,
         "km_sub",
         lang,
@@ -204,6 +245,11 @@ def km_subtitle(durations: pd.DataFrame, lang: str = "fr") -> str:
         end=_d(a["as_of"], lang),
         censor=_d(a["censor_date"], lang),
     )
+    if landmark_days is not None:
+        text += (" ; " if lang == "fr" else "; ") + tr(
+            TEXT, "km_sub_landmark", lang, d=format_number(landmark_days, lang)
+        )
+    return text
 
 
 def model_check_plot(check: pd.DataFrame, kind: str, lang: str = "fr") -> go.Figure:
@@ -250,10 +296,20 @@ def backtest_auc_plot(backtest: dict, horizon_days: float, lang: str = "fr") -> 
     return titled(fig, _t("auc_title", lang), sub, lang, 300)
 
 
+def covariate_label(name: str, lang: str = "fr") -> str:
+    """Reader's label of a model covariate (``acquisition_channel_web`` -> "Acquisition channel: web")."""
+    if name in COVARIATES:
+        return tr(COVARIATES, name, lang, v="")
+    for base in sorted(COVARIATES, key=len, reverse=True):
+        if name.startswith(f"{base}_"):
+            return tr(COVARIATES, base, lang, v=name[len(base) + 1 :])
+    return name
+
+
 def forest_plot(summary: pd.DataFrame, lang: str = "fr") -> go.Figure:
     """Hazard ratios with their intervals (from ``CoxModel.summary_``), log scale, 1 marked."""
     s = summary.sort_values("hazard_ratio")
-    names = [escape(i) for i in s.index]
+    names = [escape(covariate_label(str(i), lang)) for i in s.index]
     colours = ["#C62828" if v > 1 else "#2E7D32" for v in s["hazard_ratio"]]
     fig = go.Figure(
         go.Scatter(
@@ -295,12 +351,15 @@ def cumulative_incidence_plot(cr, lang: str = "fr") -> go.Figure:
     return style(fig, _t("cif_title", lang), lang, height=420)
 
 
-def cohort_heatmap(table: pd.DataFrame, lang: str = "fr") -> go.Figure:
+def cohort_heatmap(table: pd.DataFrame, lang: str = "fr", censor=None) -> go.Figure:
+    """Retention by monthly cohort (:func:`~custrel_lib.survival.cohort_retention`); empty cells stay empty."""
+    months = [pd.Period(str(i), "M") for i in table.index]
+    labels = [m.strftime("%m/%Y") if lang == "fr" else m.strftime("%Y-%m") for m in months]
     fig = go.Figure(
         go.Heatmap(
             z=table.to_numpy(),
             x=list(table.columns),
-            y=[escape(i) for i in table.index],
+            y=labels,
             colorscale="Purples",
             zmin=0,
             zmax=1,
@@ -309,8 +368,13 @@ def cohort_heatmap(table: pd.DataFrame, lang: str = "fr") -> go.Figure:
         )
     )
     fig.update_xaxes(title=_t("months", lang))
-    fig.update_yaxes(title=_t("cohort", lang), autorange="reversed")
-    return style(fig, _t("cohort_title", lang), lang, height=max(400, 14 * len(table) + 120))
+    fig.update_yaxes(title=_t("cohort", lang), autorange="reversed", type="category")
+    height = max(400, 14 * len(table) + 140)
+    if censor is None:
+        return style(fig, _t("cohort_title", lang), lang, height=height)
+    return titled(
+        fig, _t("cohort_title", lang), tr(TEXT, "cohort_sub", lang, censor=_d(censor, lang)), lang, height
+    )
 
 
 def calibration_plot(

@@ -523,6 +523,7 @@ def landmark_table(
     landmark: float,
     duration_col: str = "duration",
     entry_col: str | None = "entry",
+    restart: bool = True,
 ) -> pd.DataFrame:
     """Keep the episodes still running at ``landmark`` and restart their clock there.
 
@@ -538,16 +539,25 @@ def landmark_table(
         Landmark time, in the unit of ``duration_col``.
     duration_col, entry_col : str
         Column names; ``entry_col`` may be None or absent.
+    restart : bool
+        ``True``: the clock restarts at the landmark (for regression on covariates measured before it).
+        ``False``: time still runs from the start of the relationship, and every kept episode enters the
+        risk set at the landmark (``entry = max(entry, landmark)``): curves by landmark stage then read as
+        "survival since the start, given the relationship reached the landmark".
 
     Returns
     -------
     DataFrame
-        The kept rows, with shifted ``duration`` (and ``entry``, floored at 0).
+        The kept rows, with shifted ``duration`` (and ``entry``, floored at 0), or with delayed entry.
     """
     if landmark < 0:
         raise AnalysisError(f"landmark must be >= 0, got {landmark}.")
     require_columns(durations, "durations", [duration_col])
     out = durations.loc[durations[duration_col] >= landmark].copy()
+    if not restart:
+        entry = entry_col or "entry"
+        out[entry] = np.maximum(out.get(entry, 0.0), float(landmark))
+        return out
     out[duration_col] = out[duration_col] - landmark
     if entry_col and entry_col in out:
         out[entry_col] = (out[entry_col] - landmark).clip(lower=0)

@@ -15,7 +15,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from scipy import stats
 
-from custrel_lib.exceptions import AnalysisError, ConfigError
+from custrel_lib.exceptions import AnalysisError, ConfigError, InsufficientDataError
 
 
 def check_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -206,6 +206,7 @@ def cohort_retention(
     as_of=None,
     max_months: int = 24,
     first_episode_only: bool = True,
+    definition: str | None = "non_contractual",
 ) -> pd.DataFrame:
     """Share of each monthly acquisition cohort still in a relationship ``k`` months after its start.
 
@@ -214,11 +215,17 @@ def cohort_retention(
     month's last day plus ``k`` months is on or before the censoring date of the table (``attrs["censor_date"]``, i.e. ``as_of - H``, for purchase-based
     separations; ``as_of`` for contracts)). Cells that cannot be observed yet are empty (NaN), instead of
     showing the artificial 100 % retention of relationships whose end cannot be seen yet. Episodes that
-    entered late (left-truncated) are left out: their cohort is not fully observed.
+    entered late (left-truncated) are left out: their cohort is not fully observed. ``definition`` keeps one
+    kind of relationship (default: without contract; ``None``: all), so that a cohort is never a mix whose
+    composition changes with its age.
     """
     check_columns(durations, ["start", "end", "event", "definition"])
     d = durations[durations["episode"] == 1] if first_episode_only and "episode" in durations else durations
     d = d[d["entry"] == 0] if "entry" in d else d
+    if definition is not None:
+        d = d[d["definition"] == definition]
+    if d.empty:
+        raise InsufficientDataError("episodes", 0, 1)
     as_of = pd.Timestamp(as_of if as_of is not None else durations.attrs.get("as_of"))
     censor = pd.Timestamp(durations.attrs.get("censor_date", as_of))
     # Purchase-based episodes are observable up to the censoring date, contracts up to as_of.

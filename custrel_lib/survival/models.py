@@ -540,9 +540,12 @@ def integrated_brier_score(train_t, train_e, test_t, test_e, surv: np.ndarray, t
     t, e = np.asarray(test_t, dtype=float), np.asarray(test_e, dtype=int)
 
     def g(u):
-        return np.clip(kmc.survival_function_at_times(u).to_numpy(), 1e-8, None)
+        u = np.asarray(u, dtype=float)
+        values = kmc.survival_function_at_times(np.maximum(u, 0.0)).to_numpy()
+        return np.clip(np.where(u < 0, 1.0, values), 1e-8, None)
 
-    g_t_minus = g(np.nextafter(t, -np.inf))
+    # G(t-) is 1 at (and before) the first time; lifelines has no value at a negative time.
+    g_t_minus = np.where(t > 0, g(np.nextafter(np.maximum(t, 0.0), -np.inf)), 1.0)
     scores = []
     for j, s in enumerate(times):
         died = (t <= s) & (e == 1)

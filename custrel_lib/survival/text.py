@@ -105,8 +105,8 @@ TEXT = {
         "en": "Cross-validated concordance ({k} folds): {c} (0.5: chance); integrated Brier score: {b}.",
     },
     "logrank": {
-        "fr": "Test du log-rank avec entrée différée entre les {g} groupes : p = {p}.",
-        "en": "Log-rank test with delayed entry across the {g} groups: p = {p}.",
+        "fr": "Test du log-rank avec entrée différée entre les {g} groupes : p {p}.",
+        "en": "Log-rank test with delayed entry across the {g} groups: p {p}.",
     },
     "aft_kind": {
         "fr": "Loi retenue (AIC) : {kind} ; {share} des relations se terminent le jour même (un seul achat).",
@@ -215,8 +215,8 @@ def bullets_html(lines: list[str]) -> str:
 
 
 def format_p(p: float, lang: str) -> str:
-    """A p-value to 4 decimals, or ``< 0.0001``."""
-    return format_number(p, lang, 4) if p >= 1e-4 else "< " + format_number(0.0001, lang, 4)
+    """``= 0.0123`` (4 decimals) or ``< 0.0001``, to follow a "p"."""
+    return "= " + format_number(p, lang, 4) if p >= 1e-4 else "< " + format_number(0.0001, lang, 4)
 
 
 def logrank_sentence(km, lang: str) -> str | None:

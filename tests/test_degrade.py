@@ -1,0 +1,114 @@
+"""Degrade, never fail: sections that explain why they are skipped, NPS as defined, the survival block of the
+configuration, key figures that carry their definitions."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from custrel_lib.config import parse_config
+from custrel_lib.exceptions import ConfigError, InsufficientDataError
+from custrel_lib.sections import Sections, gather_skipped
+from custrel_lib.survival import integrated_brier_score, landmark_table
+from custrel_lib.voice import latest_scores, nps
+
+
+def test_nps_is_promoters_minus_detractors_with_its_interval():
+    # Reichheld (2003): % promoters (9-10) - % detractors (0-6). 5 promoters, 3 passives, 2 detractors of 10.
+    r = nps([10, 9, 9, 10, 9, 8, 7, 7, 6, 0])
+    assert (r.value, r.n, r.promoters, r.passives, r.detractors) == (30.0, 10, 5, 3, 2)
+    # Multinomial variance (Rocks 2016): (p + d - (p - d)^2) / n = (0.5 + 0.2 - 0.09) / 10; z = 1.96.
+    half = 1.959964 * 100 * math.sqrt(0.061)
+    assert (r.lower, r.upper) == pytest.approx((30 - half, 30 + half), abs=1e-3)
+    assert r.small_sample
+    # A mean of scores is not an NPS: all 8s give a mean of 8 but an NPS of 0 (every answer is passive).
+    assert nps([8] * 50).value == 0.0 and not nps([8] * 50).small_sample
+    assert nps([10] * 40).to_dict()["upper"] == 100.0  # clipped to the scale
+    assert math.isnan(nps([]).value) and nps([None, 11, -1]).n == 0
+
+
+def test_latest_scores_keep_one_voice_per_customer_in_the_last_year():
+    it = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "c"],
+            "date": pd.to_datetime(["2025-02-01", "2025-06-01", "2024-01-01", "2025-03-01", "2025-04-01"]),
+            "type": ["nps", "nps", "nps", "nps", "complaint"],
+            "score": [2.0, 9.0, 10.0, 7.0, None],
+        }
+    )
+    s = latest_scores(it, "2025-12-31")
+    assert s.to_dict() == {"a": 9.0, "c": 7.0}  # b answered more than a year ago
+    assert latest_scores(None, "2025-12-31").empty
+
+
+def test_sections_skip_with_reasons_and_let_bugs_through(tmp_path):
+    sections = Sections("fr", display=False)
+    tables = {"transactions": pd.DataFrame({"customer_id": ["a"]})}
+    ran = []
+    with sections.section("channel"):
+        sections.require(tables, needs=[("customers", "acquisition_channel")])
+        ran.append("channel")
+    with sections.section("cox"):
+        raise InsufficientDataError("events", 3, 10)
+    with sections.section("after"):
+        sections.require(after=[None])
+        ran.append("after")
+    with sections.section("fine"):
+        ran.append("fine")
+    assert ran == ["fine"]
+    got = {s.section: (s.reason, s.message) for s in sections.skipped}
+    assert got["channel"][0] == "no_table" and "« customers »" in got["channel"][1]
+    assert got["cox"] == ("too_few_events", "Séparations observées : 3, il en faut au moins 10")
+    assert got["after"][0] == "upstream"
+    en = Sections("en", display=False)
+    with en.section("column"):
+        en.require({"customers": pd.DataFrame({"region": [None]})}, needs=[("customers", "region")])
+    assert en.skipped[0].message.startswith("the 'customers' table has no 'region' column")
+    # A bug is not a data problem: it fails the report instead of hiding behind a skipped section.
+    with pytest.raises(KeyError), sections.section("bug"):
+        {}["missing"]
+    # Each notebook's skips are gathered into key_figures.json by the report run.
+    (tmp_path / "key_figures.json").write_text(json.dumps({"skipped": [{"section": "nps"}]}))
+    sections.save(tmp_path, "2.0-separation-survival")
+    gathered = gather_skipped(tmp_path)
+    doc = json.loads((tmp_path / "key_figures.json").read_text())
+    assert len(gathered) == 3 and [s["section"] for s in doc["skipped"]] == ["nps", "channel", "cox", "after"]
+    assert not list(tmp_path.glob("skipped-*.json"))
+
+
+def test_survival_block_of_the_configuration():
+    doc = {"tables": {"transactions": "t.csv"}, "survival": {"origin": "first_purchase"}}
+    cfg = parse_config(doc)
+    assert cfg.survival == {"origin": "first_purchase", "unknown_origin": "exclude"}
+    assert parse_config({"tables": {"transactions": "t.csv"}}).survival["origin"] == "auto"
+    with pytest.raises(ConfigError, match=r"survival\.origin must be one of auto, first_purchase, signup"):
+        parse_config({"tables": {"transactions": "t.csv"}, "survival": {"origin": "cohort"}})
+    with pytest.raises(ConfigError, match="unknown key"):
+        parse_config({"tables": {"transactions": "t.csv"}, "survival": {"orign": "auto"}})
+    both = {
+        "tables": {"transactions": "t.csv"},
+        "analysis": {"horizon_days": 90},
+        "survival": {"horizon_days": 120},
+    }
+    with pytest.raises(ConfigError, match="differ"):
+        parse_config(both)
+    legacy = parse_config({"tables": {"transactions": "t.csv"}, "analysis": {"horizon_days": 90}})
+    assert legacy.survival["horizon_days"] == 90
+
+
+def test_brier_score_with_an_event_at_time_zero():
+    # A one-time buyer ends at t = 0: G(0-) = 1, so the score is finite (lifelines has no G at t < 0).
+    got = integrated_brier_score([0.0, 2.0, 3.0], [1, 0, 1], [0.0], [1], np.array([[0.2]]), np.array([1.0]))
+    assert got == pytest.approx(0.04)
+
+
+def test_landmark_with_delayed_entry_keeps_the_clock():
+    d = pd.DataFrame({"duration": [50.0, 120.0, 400.0], "event": [1, 1, 0], "entry": [0.0, 0.0, 200.0]})
+    kept = landmark_table(d, 90, restart=False)
+    assert kept["duration"].tolist() == [120.0, 400.0] and kept["entry"].tolist() == [90.0, 200.0]
+    restarted = landmark_table(d, 90)
+    assert restarted["duration"].tolist() == [30.0, 310.0] and restarted["entry"].tolist() == [0.0, 110.0]
