@@ -71,6 +71,14 @@ WHAT = {
         "en": "explanatory variables left once those rejected by the proportional-hazards test are stratified",
     },
     "purchases": {"fr": "achats", "en": "purchases"},
+    "nps_answers": {
+        "fr": "réponses NPS (type « nps » avec une note) dans les 12 derniers mois",
+        "en": "NPS answers (type 'nps' with a score) in the last 12 months",
+    },
+    "episodes_per_group": {
+        "fr": "relations dans le plus grand groupe",
+        "en": "relationships in the largest group",
+    },
     "periods": {"fr": "périodes", "en": "periods"},
     "groups": {"fr": "groupes d'au moins 10 relations", "en": "groups of 10 relationships or more"},
 }
@@ -133,6 +141,7 @@ class Sections:
     """Collects the sections of a report that could not be computed."""
 
     lang: str = "fr"
+    notebook: str | None = None
     skipped: list[Skip] = field(default_factory=list)
     display: bool = True
 
@@ -180,11 +189,13 @@ class Sections:
         )
 
     def to_list(self) -> list[dict[str, str]]:
-        return [s.to_dict() for s in self.skipped]
+        extra = {"notebook": self.notebook} if self.notebook else {}
+        return [{**s.to_dict(), **extra} for s in self.skipped]
 
-    def save(self, folder: str | Path, notebook: str) -> Path:
+    def save(self, folder: str | Path, notebook: str | None = None) -> Path:
         """Write the skipped sections of one notebook to ``folder/skipped-<notebook>.json``; the report run
         gathers these files into ``key_figures.json`` (:func:`gather_skipped`)."""
+        notebook = notebook or self.notebook or "notebook"
         path = Path(folder) / f"{SKIPPED_PREFIX}{notebook}.json"
         items = [{**s.to_dict(), "notebook": notebook} for s in self.skipped]
         path.write_text(json.dumps(items, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from custrel_lib import typology
-from custrel_lib.exceptions import AnalysisError, ConfigError
+from custrel_lib.exceptions import ConfigError, InsufficientDataError
 from custrel_lib.features import feature_label
 from custrel_lib.i18n import format_number, format_percent
 
@@ -124,7 +124,7 @@ class Segmentation:
         )
         self.excluded_ = len(features) - len(df)
         if len(df) < 10:
-            raise AnalysisError(f"Too few customers to segment ({len(df)}).")
+            raise InsufficientDataError("customers", len(df), 10)
         x = self._matrix(df)
         self.scaler_ = StandardScaler().fit(x)
         z = self.scaler_.transform(x)

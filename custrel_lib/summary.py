@@ -59,10 +59,6 @@ TEXT = {
         "en": "% promoters (9-10) − % detractors (0-6), each customer's latest answer from {start} to {date}; {n} answers; 95% confidence interval: {lo} to {hi}{small}.",
     },
     "nps_small": {"fr": " (moins de 30 réponses : indicatif)", "en": " (fewer than 30 answers: indicative)"},
-    "no_nps": {
-        "fr": "aucune réponse NPS (type « nps » avec un score) dans les 12 derniers mois",
-        "en": "no NPS answer (type 'nps' with a score) in the last 12 months",
-    },
     "s_active": {
         "fr": "Au {date}, {n} clients sont en relation avec la marque ({change} depuis le {prev}).",
         "en": "On {date}, {n} customers are in a relationship with the brand ({change} since {prev}).",
@@ -102,7 +98,6 @@ TEXT = {
         "en": "Since {prev}, no stage grew; the largest decrease is in the stage '{down}' ({change_down}).",
     },
     "stable": {"fr": "stable", "en": "unchanged"},
-    "not_computed": {"fr": "non calculé", "en": "not computed"},
 }
 
 
@@ -317,8 +312,6 @@ def key_figures(
                 ),
             }
         )
-    else:
-        skipped.append({"section": "nps", "reason": "no_nps", "message": _t("no_nps", lang)})
     if prev is not None and len(ch) > 1:
         up, down = ch.loc[ch["change"].idxmax()], ch.loc[ch["change"].idxmin()]
         key = {(True, True): "s_growth", (True, False): "s_growth_up", (False, True): "s_growth_down"}.get(

@@ -151,7 +151,12 @@ class KaplanMeier:
                 }
             )
         if not self.fitters_:
-            raise AnalysisError(f"No group has {self.min_size} episodes or more: nothing to estimate.")
+            largest = (
+                int(data.groupby(self.group, observed=True).size().max())
+                if self.group and len(data)
+                else len(data)
+            )
+            raise InsufficientDataError("episodes_per_group", largest, self.min_size)
         self.survival_ = pd.concat(curves, ignore_index=True)
         self.medians_ = pd.DataFrame(medians)
         self.logrank_ = self.pairwise_ = None
