@@ -383,8 +383,8 @@ class BetaGeoModel(_Estimator):
         ll, grads = _bgnbd_terms(r, alpha, a, b, x, tx, T)
         total = w.sum()
         params = np.exp(theta)
-        value = -(w @ ll) / total + self.penalizer * np.sum(params**2)
-        grad = np.array([-(w @ g) / total for g in grads]) * params + 2 * self.penalizer * params**2
+        value = -np.sum(w * ll) / total + self.penalizer * np.sum(params**2)
+        grad = np.array([-np.sum(w * g) / total for g in grads]) * params + 2 * self.penalizer * params**2
         return value, grad
 
     def fit(self, summary: pd.DataFrame) -> BetaGeoModel:
@@ -541,8 +541,8 @@ class GammaGammaModel(_Estimator):
         def neg(theta):
             params = np.exp(theta)
             ll, grads = _gg_terms(*params, x, m)
-            value = -(w @ ll) / total + self.penalizer * np.sum(params**2)
-            grad = np.array([-(w @ g) / total for g in grads]) * params + 2 * self.penalizer * params**2
+            value = -np.sum(w * ll) / total + self.penalizer * np.sum(params**2)
+            grad = np.array([-np.sum(w * g) / total for g in grads]) * params + 2 * self.penalizer * params**2
             return value, grad
 
         res, cov = _fit_log(lambda th: neg(th)[0], lambda th: neg(th)[1], theta0, self._names)
