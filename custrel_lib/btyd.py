@@ -254,7 +254,7 @@ def _summary_table(names: Sequence[str], values: np.ndarray, cov_log: np.ndarray
     )
 
 
-def _fit_log(neg_ll, neg_grad, x0: np.ndarray, names: Sequence[str], maxiter: int = 1000):
+def _fit_log(neg_ll, neg_grad, x0: np.ndarray, maxiter: int = 1000):
     res = optimize.minimize(
         neg_ll,
         x0,
@@ -411,7 +411,7 @@ class BetaGeoModel(_Estimator):
                 cache[key] = self._neg_ll_grad(theta, x, tx, T, w)
             return cache[key]
 
-        res, cov = _fit_log(lambda th: both(th)[0], lambda th: both(th)[1], theta0, self._names)
+        res, cov = _fit_log(lambda th: both(th)[0], lambda th: both(th)[1], theta0)
         n = float(w.sum())
         values = np.exp(res.x)
         self.params_ = pd.Series(values, index=list(self._names), name="coef")
@@ -545,7 +545,7 @@ class GammaGammaModel(_Estimator):
             grad = np.array([-np.sum(w * g) / total for g in grads]) * params + 2 * self.penalizer * params**2
             return value, grad
 
-        res, cov = _fit_log(lambda th: neg(th)[0], lambda th: neg(th)[1], theta0, self._names)
+        res, cov = _fit_log(lambda th: neg(th)[0], lambda th: neg(th)[1], theta0)
         values = np.exp(res.x)
         self.params_ = pd.Series(values, index=list(self._names), name="coef")
         self.summary_ = _summary_table(self._names, values, None if cov is None else cov / total)
