@@ -29,6 +29,7 @@ from custrel_lib.btyd import (
     rfm_summary,
 )
 from custrel_lib.paths import SAMPLE_DIR
+from custrel_lib.plots.common import caption
 
 DATA = SAMPLE_DIR.parents[1] / "tests" / "data"
 
@@ -392,7 +393,7 @@ def test_plots_in_both_languages(bg, cdnow_transactions):
             plots.p_alive_history(bg, cdnow_transactions, "1", "1998-06-30", lang=lang),
         ]
         for fig in figs:
-            assert isinstance(fig, go.Figure) and fig.layout.title.text
-        assert ("Probabilité" in figs[0].layout.title.text) == (lang == "fr")
+            assert isinstance(fig, go.Figure) and caption(fig)
+        assert ("Probabilité" in caption(figs[0])) == (lang == "fr")
     for key, labels in plots.TEXT.items():
         assert set(labels) == {"fr", "en"}, key

@@ -9,6 +9,7 @@ import pytest
 from custrel_lib.journeys import ENTRY, EXIT, Transitions
 from custrel_lib.journeys.markov import MarkovProjection, project, stage_matrix, steady_state
 from custrel_lib.journeys.touchpoints import dropoff, first_steps, step_links
+from custrel_lib.plots.common import caption
 from custrel_lib.plots.journeys import (
     mix_forecast_chart,
     sankey,
@@ -84,8 +85,8 @@ def test_conservation_and_sankey_equal_the_table_on_the_sample(sample_tables, sa
     stay = kept.loc[kept["to_stage"] == "flirt", "count"].sum() / kept["count"].sum()
     row = list(late.data[0].y).index("Flirt")
     assert late.data[0].z[row][list(late.data[0].x).index("Flirt")] == pytest.approx(stay)
-    assert "(2 quarters burn-in left out)" in late.layout.title.text
-    assert "4,993 tracked customers" in late.layout.title.text
+    assert "(2 quarters burn-in left out)" in caption(late)
+    assert "4,993 tracked customers" in caption(late)
 
 
 def test_sankey_layout_is_deterministic(hand_history):
@@ -162,9 +163,9 @@ def test_markov_fit_and_backtest(sample_tables, sample_as_of):
     assert "0.53 pt per stage, against 0.79 pt" in narrative.backtest_sentence(mp, "en")
     fig = mix_forecast_chart(mp, "fr")
     assert len(fig.data) == 2 * len(mp.stages_)
-    assert "328 nouveaux clients par trimestre" in fig.layout.title.text
-    assert "T1 2023–T4 2025" in fig.layout.title.text
-    assert "Q1 2023–Q4 2025" in mix_forecast_chart(mp, "en").layout.title.text
+    assert "328 nouveaux clients par trimestre" in caption(fig)
+    assert "T1 2023–T4 2025" in caption(fig)
+    assert "Q1 2023–Q4 2025" in caption(mix_forecast_chart(mp, "en"))
     assert len(backtest_chart(mp, "fr").data) == 2
 
 
@@ -197,7 +198,7 @@ def test_touchpoints_paths_and_dropoff():
     assert d["customers"].tolist() == [2, 1, 1] and d["dropoff"].iloc[1] == pytest.approx(0.5)
     fig = touchpoint_sankey(links, "en", period=(it["date"].min(), it["date"].max()))
     assert list(fig.data[0].link.value) == [1, 1]
-    assert "1 customers with journey interactions, 2024-01-01–2024-01-05" in fig.layout.title.text
+    assert "1 customers with journey interactions, 2024-01-01–2024-01-05" in caption(fig)
 
 
 def test_transitions_and_paths_tables_speak_the_readers_language(hand_history):

@@ -311,6 +311,10 @@ def _title_strings(value: Any) -> list[str]:
     text = value.get("text") if isinstance(value, dict) else value
     if not isinstance(text, str):
         return []
+    native = (value.get("subtitle") or {}).get("text") if isinstance(value, dict) else None
+    if isinstance(native, str) and native:  # plotly's own subtitle: wrapped lines are one text
+        joined = " ".join(line.strip() for line in re.split(r"<br\s*/?>", native))
+        return _plotly_strings(text) + _plotly_strings(joined)
     title, *lines = re.split(r"<br\s*/?>", text)
     matches = [SUBTITLE_LINE.fullmatch(line) for line in lines]
     if not lines or not all(matches):
@@ -610,8 +614,9 @@ def test_checker_reads_the_whole_figure():
 
 
 def test_checker_reads_a_wrapped_subtitle_as_one_text(catalogue_index):
-    # plots.common.titled wraps a long subtitle (a filled-in template) into <br><sup> lines: read line by
-    # line, no line was a catalogue string (a false "(b) hard-coded label"); joined back, it is one.
+    # plots.common.titled wraps a long subtitle (a filled-in template) into <br> lines of plotly's subtitle
+    # (formerly <br><sup> lines of the title): read line by line, no line was a catalogue string (a false
+    # "(b) hard-coded label"); joined back, it is one.
     import plotly.graph_objects as go
 
     from custrel_lib.plots.common import titled
@@ -628,7 +633,7 @@ def test_checker_reads_a_wrapped_subtitle_as_one_text(catalogue_index):
         )
         fig = titled(go.Figure(), JOURNEY_TEXT["forecast_title"][text_lang], subtitle, lang)
         layout = fig.to_plotly_json()["layout"]
-        assert layout["title"]["text"].count("<sup>") >= 2  # wrapped, and "burn-in" may be cut
+        assert layout["title"]["subtitle"]["text"].count("<br>") >= 1  # wrapped into lines
         script = f'Plotly.newPlot("f", [], {json.dumps(layout)}, {{}})'
         return f"<html><body><script>{script}</script></body></html>"
 

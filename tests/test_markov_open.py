@@ -16,6 +16,7 @@ from custrel_lib.journeys.markov import (
     open_steady_state,
     project_counts,
 )
+from custrel_lib.plots.common import caption
 from custrel_lib.plots.journeys import backtest_chart, mix_forecast_chart
 
 STAGES = ["prospect", "flirt", "petit_ami", "separe"]
@@ -226,6 +227,6 @@ def test_short_history_gives_sentences_not_errors(stationary):
     assert fr.startswith("Projection impossible : l'historique couvre 5 mois et le rodage en écarte 4 mois")
     # Figures state what they show, in both languages, and draw counts as well as shares.
     fig = mix_forecast_chart(mp, "fr", unit="count")
-    assert "nombre de clients de chaque étape en fin de mois" in fig.layout.title.text
-    assert "rodage" in fig.layout.title.text
+    assert "nombre de clients de chaque étape en fin de mois" in caption(fig)
+    assert "rodage" in caption(fig)
     assert mix_forecast_chart(mp, "en", unit="count").layout.yaxis.title.text == "Number of customers"

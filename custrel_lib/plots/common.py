@@ -39,18 +39,31 @@ SUBTITLE_WIDTH = 120
 
 def titled(fig: go.Figure, title: str, subtitle: str, lang: str, height: int | None = None) -> go.Figure:
     """House style, then a title with a smaller subtitle that says what the figure shows (population,
-    period, unit, definition); both escaped."""
+    period, unit, definition); both escaped. plotly's own subtitle keeps both inside the figure (a title
+    written as several ``<br>`` lines was clipped at the top)."""
     style(fig, None, lang, height)
     if subtitle:  # keep French quotes with their words when the subtitle is wrapped
         for a, b in (("« ", "«\u00a0"), (" »", "\u00a0»"), (" :", "\u00a0:"), (" ;", "\u00a0;")):
             subtitle = subtitle.replace(a, b)
     lines = textwrap.wrap(subtitle, SUBTITLE_WIDTH) if subtitle else []
-    text = escape(title) + "".join(f"<br><sup>{escape(line)}</sup>" for line in lines)
     fig.update_layout(
-        title={"text": text, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"},
-        margin={"t": 60 + 18 * len(lines)},
+        title={
+            "text": escape(title),
+            "x": 0,
+            "xanchor": "left",
+            "subtitle": {"text": "<br>".join(escape(line) for line in lines)},
+        },
+        margin={"t": 70 + 17 * len(lines)},
     )
     return fig
+
+
+def caption(fig: go.Figure) -> str:
+    """A figure's title and subtitle as one plain text (what a reader sees above the chart)."""
+    title = fig.layout.title
+    parts = [title.text or "", (title.subtitle.text if title.subtitle else None) or ""]
+    text = " ".join(p.replace("<br>", " ") for p in parts if p)
+    return " ".join(html.unescape(text).replace("\u00a0", " ").split())
 
 
 def date_axis(fig: go.Figure, lang: str = "fr", axis: str = "x") -> go.Figure:
