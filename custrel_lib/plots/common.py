@@ -45,7 +45,7 @@ def titled(fig: go.Figure, title: str, subtitle: str, lang: str, height: int | N
     if subtitle:  # keep French quotes with their words when the subtitle is wrapped
         for a, b in (("« ", "«\u00a0"), (" »", "\u00a0»"), (" :", "\u00a0:"), (" ;", "\u00a0;")):
             subtitle = subtitle.replace(a, b)
-    lines = textwrap.wrap(subtitle, SUBTITLE_WIDTH) if subtitle else []
+    lines = textwrap.wrap(subtitle, SUBTITLE_WIDTH, break_on_hyphens=False) if subtitle else []
     fig.update_layout(
         title={
             "text": escape(title),

@@ -71,8 +71,8 @@ TEXT = {
         "en": "Relationship length before separation, by acquisition channel",
     },
     "km_sub_landmark": {
-        "fr": "relations encore en cours {d} jours après leur début (entrée à ce point de repère)",
-        "en": "relationships still running {d} days after they began (entering at this landmark)",
+        "fr": "{base} ; relations encore en cours {d} jours après leur début (entrée à ce point de repère)",
+        "en": "{base}; relationships still running {d} days after they began (entering at this landmark)",
     },
     "cohort_sub": {
         "fr": "Premières relations sans contrat, par mois du premier achat ; part encore en relation k mois après ; cases vides : pas encore observables (séparations connues jusqu'au {censor})",
