@@ -71,6 +71,10 @@ WHAT = {
         "en": "explanatory variables left once those rejected by the proportional-hazards test are stratified",
     },
     "purchases": {"fr": "achats", "en": "purchases"},
+    "repeat_buyers": {
+        "fr": "clients sans contrat ayant racheté",
+        "en": "customers without contract who bought again",
+    },
     "nps_answers": {
         "fr": "réponses NPS (type « nps » avec une note) dans les 12 derniers mois",
         "en": "NPS answers (type 'nps' with a score) in the last 12 months",

@@ -247,9 +247,7 @@ def km_subtitle(durations: pd.DataFrame, lang: str = "fr", landmark_days: float 
         censor=_d(a["censor_date"], lang),
     )
     if landmark_days is not None:
-        text += (" ; " if lang == "fr" else "; ") + tr(
-            TEXT, "km_sub_landmark", lang, d=format_number(landmark_days, lang)
-        )
+        text = tr(TEXT, "km_sub_landmark", lang, base=text, d=format_number(landmark_days, lang))
     return text
 
 

@@ -2,7 +2,8 @@
 
 :func:`run_survival` builds the episodes with the configured origin, counts what it leaves out, fits
 Kaplan-Meier by kind of relationship (the headline medians), the hurdle AFT checked against Kaplan-Meier,
-scores every active customer and back-tests the score against recency. Every step that the data cannot
+scores every active customer and back-tests the score against recency, and adds BG/NBD's P(alive) and
+expected spend (:mod:`custrel_lib.flame`) to the at-risk list. Every step that the data cannot
 support is skipped through :class:`~custrel_lib.sections.Sections`, with its reason; the result holds what
 could be computed.
 """
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from custrel_lib.flame import run_flame
 from custrel_lib.i18n import format_number, format_percent, tr
 from custrel_lib.sections import Sections
 from custrel_lib.survival.durations import build_durations, exclusion_counts
@@ -53,6 +55,7 @@ class SurvivalResult:
     km_check: pd.DataFrame | None = None
     scores: pd.DataFrame | None = None
     backtest: dict[str, Any] | None = None
+    flame: Any = None
     horizon_days: float = float("nan")
     risk_horizon_days: float = 90.0
     threshold: float = 0.5
@@ -97,6 +100,8 @@ class SurvivalResult:
                 for k, v in self.backtest.items()
                 if k != "detail"
             }
+        if self.flame is not None:
+            out["flame"] = self.flame.to_dict()
         if self.scores is not None:
             out["at_risk"] = {
                 "active_customers": len(self.scores),
@@ -165,6 +170,12 @@ def run_survival(
         res.scores = score_active(wb.tables, d, wb.as_of, wb.horizon_days, risk_horizon_days, threshold)
     with sections.section("risk_backtest"):
         res.backtest = backtest_lapse(wb.tables["transactions"], wb.as_of, wb.horizon_days)
+    with sections.section("flame"):
+        res.flame = run_flame(wb.tables, wb.as_of, risk_horizon_days)
+        if res.scores is not None:
+            extra = [c for c in ("p_alive", "expected_value") if c in res.flame.customers]
+            per_customer = res.flame.customers[["customer_id", *extra]].astype({"customer_id": str})
+            res.scores = res.scores.merge(per_customer, on="customer_id", how="left")
     return res
 
 

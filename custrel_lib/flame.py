@@ -1,0 +1,179 @@
+"""« La flamme brille-t-elle encore ? »: BG/NBD probability alive and expected value, for the report.
+
+:func:`run_flame` fits :class:`~custrel_lib.btyd.BetaGeoModel` and, when there are enough repeat buyers,
+:class:`~custrel_lib.btyd.GammaGammaModel` on the customers without a contract (a contract customer's
+relationship ends with the contract, not with silence), and returns per-customer P(alive), expected purchases
+and expected spend over the next ``h`` days. A calibration/holdout split (the last ``holdout_days`` kept out
+of the fit) checks the model on purchases it has not seen. Known limit, stated in the report: BG/NBD treats a
+customer with no repeat purchase as alive; the typology's one-night-stand rule covers them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from custrel_lib import btyd
+from custrel_lib.exceptions import InsufficientDataError
+from custrel_lib.i18n import format_currency, format_number, format_percent, tr
+
+TEXT = {
+    "params": {
+        "fr": "BG/NBD ajusté sur {n} clients sans contrat ({k} avec au moins un achat répété) : r = {r}, α = {alpha}, a = {a}, b = {b}.",
+        "en": "BG/NBD fitted on {n} customers without contract ({k} with a repeat purchase): r = {r}, α = {alpha}, a = {a}, b = {b}.",
+    },
+    "base": {
+        "fr": "Sur les {h} prochains jours, ces clients devraient faire {purchases} achats{value}.",
+        "en": "Over the next {h} days, these customers should make {purchases} purchases{value}.",
+    },
+    "base_value": {
+        "fr": ", pour une dépense attendue de {money} (Gamma-Gamma, sans actualisation)",
+        "en": ", for an expected spend of {money} (Gamma-Gamma, undiscounted)",
+    },
+    "fading": {
+        "fr": "{n} clients ayant déjà racheté ont une probabilité d'être encore actifs inférieure à {p} ; ils représentent {money} de dépense attendue sur {h} jours.",
+        "en": "{n} customers who bought again have a probability of still being active below {p}; they account for {money} of expected spend over {h} days.",
+    },
+    "limit": {
+        "fr": "Limite connue : le modèle considère comme actif un client qui n'a jamais racheté ; la règle « coup d'un soir » de la typologie les couvre.",
+        "en": "Known limit: the model treats a customer who never bought again as active; the typology's one-night-stand rule covers them.",
+    },
+    "holdout": {
+        "fr": "Contrôle : ajusté jusqu'au {cut}, le modèle prévoit {expected} achats répétés sur les {days} jours suivants ; {observed} ont eu lieu.",
+        "en": "Check: fitted up to {cut}, the model expects {expected} repeat purchases over the next {days} days; {observed} happened.",
+    },
+}
+MIN_REPEAT_BUYERS = 20
+
+
+@dataclass
+class FlameResult:
+    """Per-customer P(alive) and expected value (``customers``), the fitted models and their check."""
+
+    customers: pd.DataFrame
+    bg: btyd.BetaGeoModel
+    gg: btyd.GammaGammaModel | None
+    horizon_days: float
+    holdout: pd.DataFrame | None = None
+    calibration_end: pd.Timestamp | None = None
+    bg_calibration: btyd.BetaGeoModel | None = None
+
+    def to_dict(self) -> dict:
+        c = self.customers
+        out = {
+            "customers": len(c),
+            "repeat_buyers": int((c["frequency"] > 0).sum()),
+            "params": {k: round(float(v), 4) for k, v in self.bg.params_.items()},
+            "horizon_days": self.horizon_days,
+            "expected_purchases": round(float(c["expected_purchases"].sum()), 1),
+            "definition": "BG/NBD (Fader, Hardie & Lee 2005) on customers without contract; days with a purchase",
+        }
+        if "expected_value" in c:
+            out["expected_value"] = round(float(c["expected_value"].sum()), 2)
+        return out
+
+
+def _non_contract(transactions: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFrame:
+    if customers is None or "contract_start" not in customers:
+        return transactions
+    ids = set(customers.loc[customers["contract_start"].notna(), "customer_id"].astype(str))
+    return transactions.loc[~transactions["customer_id"].astype(str).isin(ids)]
+
+
+def run_flame(tables: dict, as_of, horizon_days: float = 90.0, holdout_days: int = 180) -> FlameResult:
+    """Fit BG/NBD (and Gamma-Gamma) on the customers without a contract; see the module docstring."""
+    as_of = pd.Timestamp(as_of)
+    tx = _non_contract(tables["transactions"], tables.get("customers"))
+    summary = btyd.rfm_summary(tx, as_of)
+    repeat = int((summary["frequency"] > 0).sum())
+    if repeat < MIN_REPEAT_BUYERS:
+        raise InsufficientDataError("repeat_buyers", repeat, MIN_REPEAT_BUYERS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bg = btyd.BetaGeoModel().fit(summary)
+    out = bg.predict(summary, horizon_days)
+    out["frequency"] = summary["frequency"].to_numpy()
+    out["T"] = summary["T"].to_numpy()
+    gg = None
+    if repeat >= MIN_REPEAT_BUYERS and "monetary_value" in summary:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                gg = btyd.GammaGammaModel().fit(summary)
+            out["expected_value"] = gg.customer_value(bg, summary, horizon_days).to_numpy()
+        except Exception:  # a spend model that cannot be fitted leaves the purchases' forecast intact
+            gg = None
+    result = FlameResult(out.reset_index(drop=True), bg, gg, float(horizon_days))
+    window = (as_of - tx["date"].min()).days
+    if window >= 2 * holdout_days:
+        cut = as_of - pd.Timedelta(days=holdout_days)
+        cal = btyd.rfm_summary(tx.loc[tx["date"] <= as_of], as_of, calibration_end=cut)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bg_cal = btyd.BetaGeoModel().fit(cal)
+        cal["expected_holdout"] = bg_cal.expected_purchases(
+            cal["duration_holdout"].to_numpy(), cal["frequency"], cal["recency"], cal["T"]
+        )
+        result.holdout, result.calibration_end, result.bg_calibration = cal, cut, bg_cal
+    return result
+
+
+def flame_sentences(res: FlameResult, lang: str, threshold: float = 0.5) -> list[str]:
+    """What the report says about the fit, the base's next period, the fading customers and the check."""
+    p = res.bg.params_
+    c = res.customers
+    fmt = {k: format_number(float(p[k]), lang, 3) for k in ("r", "alpha", "a", "b")}
+    h = format_number(res.horizon_days, lang)
+    value = ""
+    if "expected_value" in c:
+        value = tr(TEXT, "base_value", lang, money=format_currency(float(c["expected_value"].sum()), lang))
+    lines = [
+        tr(
+            TEXT,
+            "params",
+            lang,
+            n=format_number(len(c), lang),
+            k=format_number(int((c["frequency"] > 0).sum()), lang),
+            **fmt,
+        ),
+        tr(
+            TEXT,
+            "base",
+            lang,
+            h=h,
+            purchases=format_number(float(c["expected_purchases"].sum()), lang),
+            value=value,
+        ),
+    ]
+    fading = c[(c["frequency"] > 0) & (c["p_alive"] < threshold)]
+    if "expected_value" in c:
+        lines.append(
+            tr(
+                TEXT,
+                "fading",
+                lang,
+                n=format_number(len(fading), lang),
+                p=format_percent(threshold, lang, 0),
+                money=format_currency(float(fading["expected_value"].sum()), lang),
+                h=h,
+            )
+        )
+    if res.holdout is not None:
+        ho = res.holdout
+        cut = res.calibration_end
+        lines.append(
+            tr(
+                TEXT,
+                "holdout",
+                lang,
+                cut=cut.strftime("%d/%m/%Y") if lang == "fr" else cut.strftime("%Y-%m-%d"),
+                expected=format_number(float(ho["expected_holdout"].sum()), lang),
+                observed=format_number(float(ho["frequency_holdout"].sum()), lang),
+                days=format_number(float(np.nanmax(ho["duration_holdout"])), lang),
+            )
+        )
+    lines.append(tr(TEXT, "limit", lang))
+    return lines
