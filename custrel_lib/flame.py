@@ -21,6 +21,7 @@ from custrel_lib.exceptions import InsufficientDataError
 from custrel_lib.i18n import format_currency, format_number, format_percent, tr
 
 TEXT = {
+    "population": {"fr": "Clients sans contrat", "en": "Customers without contract"},
     "params": {
         "fr": "BG/NBD ajusté sur {n} clients sans contrat ({k} avec au moins un achat répété) : r = {r}, α = {alpha}, a = {a}, b = {b}.",
         "en": "BG/NBD fitted on {n} customers without contract ({k} with a repeat purchase): r = {r}, α = {alpha}, a = {a}, b = {b}.",
@@ -177,3 +178,8 @@ def flame_sentences(res: FlameResult, lang: str, threshold: float = 0.5) -> list
         )
     lines.append(tr(TEXT, "limit", lang))
     return lines
+
+
+def population(lang: str) -> str:
+    """Who the BG/NBD figures cover, for their subtitles."""
+    return tr(TEXT, "population", lang)
