@@ -18,7 +18,7 @@ import pandas as pd
 
 from custrel_lib import btyd
 from custrel_lib.exceptions import InsufficientDataError
-from custrel_lib.i18n import format_currency, format_number, format_percent, tr
+from custrel_lib.i18n import format_currency, format_date, format_number, format_percent, tr
 
 TEXT = {
     "population": {"fr": "Clients sans contrat", "en": "Customers without contract"},
@@ -170,7 +170,7 @@ def flame_sentences(res: FlameResult, lang: str, threshold: float = 0.5) -> list
                 TEXT,
                 "holdout",
                 lang,
-                cut=cut.strftime("%d/%m/%Y") if lang == "fr" else cut.strftime("%Y-%m-%d"),
+                cut=format_date(cut, lang),
                 expected=format_number(float(ho["expected_holdout"].sum()), lang),
                 observed=format_number(float(ho["frequency_holdout"].sum()), lang),
                 days=format_number(float(np.nanmax(ho["duration_holdout"])), lang),

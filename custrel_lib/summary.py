@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from custrel_lib import typology
-from custrel_lib.i18n import format_currency, format_number, format_percent, tr
+from custrel_lib.i18n import format_currency, format_date, format_number, format_percent, tr
 from custrel_lib.typology import _check_lang as check_lang
 
 IN_RELATIONSHIP = ("flirt", "petit_ami", "fiance", "concubinage", "marie", "reconquis")
@@ -106,7 +106,7 @@ def _t(key: str, lang: str, **fmt) -> str:
 
 
 def _date(ts: pd.Timestamp, lang: str) -> str:
-    return ts.strftime("%d/%m/%Y") if lang == "fr" else ts.strftime("%Y-%m-%d")
+    return format_date(ts, lang)
 
 
 def _signed(v: float, lang: str) -> str:

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from custrel_lib import typology
-from custrel_lib.i18n import format_number, tr
+from custrel_lib.i18n import format_date, format_number, tr
 from custrel_lib.plots.common import escape, style, titled
 
 TEXT = {
@@ -224,8 +224,7 @@ def km_plot(
 
 
 def _d(ts, lang: str) -> str:
-    ts = pd.Timestamp(ts)
-    return ts.strftime("%d/%m/%Y") if lang == "fr" else ts.strftime("%Y-%m-%d")
+    return format_date(pd.Timestamp(ts), lang)
 
 
 def km_title(grouping: str, lang: str = "fr") -> str:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from custrel_lib.flame import run_flame
-from custrel_lib.i18n import format_number, format_percent, tr
+from custrel_lib.i18n import format_date, format_number, format_percent, tr
 from custrel_lib.sections import Sections
 from custrel_lib.survival.durations import build_durations, exclusion_counts
 from custrel_lib.survival.km import KaplanMeier
@@ -180,8 +180,7 @@ def run_survival(
 
 
 def _date(ts, lang: str) -> str:
-    ts = pd.Timestamp(ts)
-    return ts.strftime("%d/%m/%Y") if lang == "fr" else ts.strftime("%Y-%m-%d")
+    return format_date(pd.Timestamp(ts), lang)
 
 
 def method_notes(wb, res: SurvivalResult, lang: str) -> list[str]:
