@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.custrel-installed
-PYTEST_ARGS ?=
+# Two workers, one test file each (session fixtures such as the sample report stay per file): ~7 min here.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .DEFAULT_GOAL := help
 
