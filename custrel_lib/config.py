@@ -32,7 +32,14 @@ TABLE_KEYS = (
 )
 ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "snapshots", "max_rejected_share")
 # The survival block (docs/data_contract.md, "Survival settings").
-SURVIVAL_KEYS = ("origin", "unknown_origin", "horizon_days", "horizon_quantile", "min_events")
+SURVIVAL_KEYS = (
+    "origin",
+    "unknown_origin",
+    "horizon_days",
+    "horizon_quantile",
+    "min_events",
+    "p_alive_threshold",
+)
 SURVIVAL_ORIGINS = ("auto", "first_purchase", "signup")
 UNKNOWN_ORIGINS = ("exclude", "window_start")
 FORMATS = {
@@ -194,6 +201,9 @@ def _survival_block(path: Path | None, block: Any, analysis: dict[str, Any]) -> 
     q = out.get("horizon_quantile")
     if q is not None and (isinstance(q, bool) or not isinstance(q, int | float) or not 0.5 <= q < 1):
         raise _fail(path, f"survival.horizon_quantile must be a number in [0.5, 1), not {q!r}.")
+    p = out.get("p_alive_threshold")
+    if p is not None and (isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p < 1):
+        raise _fail(path, f"survival.p_alive_threshold must be a probability between 0 and 1, not {p!r}.")
     a, b = analysis.get("horizon_days"), out.get("horizon_days")
     if a and b and float(a) != float(b):
         raise _fail(path, f"analysis.horizon_days ({a}) and survival.horizon_days ({b}) differ: keep one.")

@@ -183,3 +183,23 @@ def flame_sentences(res: FlameResult, lang: str, threshold: float = 0.5) -> list
 def population(lang: str) -> str:
     """Who the BG/NBD figures cover, for their subtitles."""
     return tr(TEXT, "population", lang)
+
+
+def flag_fading(scores: pd.DataFrame, threshold: float | None) -> pd.DataFrame:
+    """``at_risk`` also for customers without contract who bought again and whose P(alive) is below
+    ``threshold`` (``survival.p_alive_threshold``; ``None``: P(alive) is reported, not used as a signal).
+
+    Customers who never bought again are left to the one-night-stand rule: BG/NBD holds them alive.
+    ``at_risk_reason`` says which signal flagged each customer (``score``, ``p_alive`` or both).
+    """
+    out = scores.copy()
+    by_score = out["at_risk"].astype(bool)
+    by_flame = pd.Series(False, index=out.index)
+    if threshold is not None and "p_alive" in out:
+        repeat = out.get("frequency", pd.Series(1, index=out.index)).fillna(0) > 0
+        by_flame = (out["risk_kind"] == "lapse") & repeat & (out["p_alive"] < float(threshold))
+    out["at_risk"] = by_score | by_flame
+    out["at_risk_reason"] = np.select(
+        [by_score & by_flame, by_score, by_flame], ["score+p_alive", "score", "p_alive"], default=""
+    )
+    return out

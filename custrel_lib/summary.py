@@ -45,6 +45,10 @@ TEXT = {
         "fr": "Clients actifs au {date} dont la probabilité de séparation atteint {p} : sans contrat, probabilité que le dernier achat soit le dernier (aucun achat dans les {h} jours qui le suivent), d'après le rythme d'achat de chacun ; avec contrat, probabilité que le contrat prenne fin dans les {r} jours.",
         "en": "Active customers on {date} whose probability of separation is {p} or more: without contract, the probability that the last purchase was the last (no purchase within the {h} days after it), from each customer's buying rhythm; with a contract, the probability that it ends within {r} days.",
     },
+    "at_risk_def_flame": {
+        "fr": " Sont aussi signalés les clients sans contrat ayant racheté dont la probabilité d'être encore actifs (BG/NBD) est inférieure à {t}.",
+        "en": " Also flagged: customers without contract who bought again and whose probability of still being active (BG/NBD) is below {t}.",
+    },
     "revenue_at_risk": {
         "fr": "Chiffre d'affaires exposé sur {r} jours",
         "en": "Revenue exposed over {r} days",
@@ -262,6 +266,11 @@ def key_figures(
                     p=format_percent(survival.threshold, lang, 0),
                     h=format_number(survival.horizon_days, lang),
                     r=r,
+                )
+                + (
+                    _t("at_risk_def_flame", lang, t=format_percent(survival.p_alive_threshold, lang, 0))
+                    if survival.p_alive_threshold
+                    else ""
                 ),
             }
         )

@@ -112,3 +112,27 @@ def test_landmark_with_delayed_entry_keeps_the_clock():
     assert kept["duration"].tolist() == [120.0, 400.0] and kept["entry"].tolist() == [90.0, 200.0]
     restarted = landmark_table(d, 90)
     assert restarted["duration"].tolist() == [30.0, 310.0] and restarted["entry"].tolist() == [0.0, 110.0]
+
+
+def test_p_alive_below_a_threshold_flags_repeat_buyers_without_contract():
+    from custrel_lib.flame import flag_fading
+
+    scores = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "risk_kind": ["lapse", "lapse", "lapse", "contract_end", "lapse"],
+            "at_risk": [True, False, False, False, False],
+            "p_alive": [0.9, 0.2, 0.2, None, 0.8],
+            "frequency": [3, 2, 0, None, 4],
+        }
+    )
+    off = flag_fading(scores, None)
+    assert off["at_risk"].tolist() == [True, False, False, False, False]
+    on = flag_fading(scores, 0.3)
+    # b: a repeat buyer whose flame is fading; c never bought again (BG/NBD holds it alive: not flagged here).
+    assert on["at_risk"].tolist() == [True, True, False, False, False]
+    assert on["at_risk_reason"].tolist() == ["score", "p_alive", "", "", ""]
+    cfg = parse_config({"tables": {"transactions": "t.csv"}, "survival": {"p_alive_threshold": 0.3}})
+    assert cfg.survival["p_alive_threshold"] == 0.3
+    with pytest.raises(ConfigError, match="p_alive_threshold"):
+        parse_config({"tables": {"transactions": "t.csv"}, "survival": {"p_alive_threshold": 30}})

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custrel_lib.flame import run_flame
+from custrel_lib.flame import flag_fading, run_flame
 from custrel_lib.i18n import format_date, format_number, format_percent, tr
 from custrel_lib.sections import Sections
 from custrel_lib.survival.durations import build_durations, exclusion_counts
@@ -56,6 +56,7 @@ class SurvivalResult:
     scores: pd.DataFrame | None = None
     backtest: dict[str, Any] | None = None
     flame: Any = None
+    p_alive_threshold: float | None = None
     horizon_days: float = float("nan")
     risk_horizon_days: float = 90.0
     threshold: float = 0.5
@@ -107,6 +108,7 @@ class SurvivalResult:
                 "active_customers": len(self.scores),
                 "flagged": int(self.scores["at_risk"].sum()),
                 "threshold": self.threshold,
+                "p_alive_threshold": self.p_alive_threshold,
                 "risk_horizon_days": self.risk_horizon_days,
                 "value_at_risk_all_active": round(float(self.scores["value_at_risk"].sum()), 2),
                 "value_at_risk_flagged": round(
@@ -142,6 +144,7 @@ def run_survival(
         horizon_days=float(wb.horizon_days), risk_horizon_days=float(risk_horizon_days), threshold=threshold
     )
     settings = wb.survival
+    res.p_alive_threshold = settings.get("p_alive_threshold")
     with sections.section("survival_episodes"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -173,9 +176,10 @@ def run_survival(
     with sections.section("flame"):
         res.flame = run_flame(wb.tables, wb.as_of, risk_horizon_days)
         if res.scores is not None:
-            extra = [c for c in ("p_alive", "expected_value") if c in res.flame.customers]
+            extra = [c for c in ("p_alive", "expected_value", "frequency") if c in res.flame.customers]
             per_customer = res.flame.customers[["customer_id", *extra]].astype({"customer_id": str})
-            res.scores = res.scores.merge(per_customer, on="customer_id", how="left")
+            merged = res.scores.merge(per_customer, on="customer_id", how="left")
+            res.scores = flag_fading(merged, settings.get("p_alive_threshold")).drop(columns=["frequency"])
     return res
 
 
