@@ -36,7 +36,7 @@ import click
 import yaml
 
 from custrel_lib.exceptions import ConfigError, CustrelError, ReportError
-from custrel_lib.paths import NOTEBOOKS_DIR, PROJECT_ROOT, REPORTS_DIR, SAMPLE_CONFIG
+from custrel_lib.paths import NOTEBOOKS_DIR, PROJECT_ROOT, SAMPLE_CONFIG, default_reports_dir
 from custrel_lib.report_html import export_html, read_key_figures, render_index, select_language
 from custrel_lib.sections import gather_skipped
 
@@ -569,7 +569,7 @@ def run_report(
     config_path: str | Path | None = None,
     notebooks: Iterable[str | Path] | None = None,
     parameters: Mapping[str, Any] | None = None,
-    reports_dir: str | Path = REPORTS_DIR,
+    reports_dir: str | Path | None = None,
     run_id: str | None = None,
     if_changed: bool = False,
     lang: str | None = None,
@@ -624,7 +624,7 @@ def run_report(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    reports_dir = Path(reports_dir).resolve()
+    reports_dir = Path(reports_dir if reports_dir is not None else default_reports_dir()).resolve()
     if config_path is None and SAMPLE_CONFIG.is_file():
         config_path = SAMPLE_CONFIG
     config = Path(config_path).resolve() if config_path is not None else None
@@ -878,9 +878,8 @@ def _failure_message(failed: NotebookResult | None, exc: BaseException, failed_d
 @click.option(
     "--reports-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=REPORTS_DIR,
-    show_default=True,
-    help="Folder holding the runs.",
+    default=None,
+    help="Folder holding the runs (default: reports/ in the current directory).",
 )
 @click.option("--if-changed", is_flag=True, help="Skip when data, notebooks and parameters did not change.")
 @click.option("--lang", type=click.Choice(["fr", "en"]), help="Report language (default: the config's).")
@@ -899,7 +898,9 @@ def report_command(
     no_progress: bool,
     kernel_name: str | None,
 ) -> None:
-    """Run the notebooks into REPORTS_DIR/<run-id>/ (HTML, index.html, manifest.json) and print the folder."""
+    """Run the notebooks into REPORTS_DIR/<run-id>/ (HTML, index.html, manifest.json) and print the folder.
+
+    REPORTS_DIR is --reports-dir, by default reports/ in the current directory."""
     try:
         run = run_report(
             config_path=config_path,

@@ -25,9 +25,9 @@ from typing import Any
 import nbformat
 
 from custrel_lib.i18n import format_date, format_number, format_percent
-from custrel_lib.paths import PACKAGE_DIR
+from custrel_lib.paths import TEMPLATES_DIR as PACKAGE_TEMPLATES
 
-TEMPLATES_DIR = PACKAGE_DIR / "templates"
+TEMPLATES_DIR = PACKAGE_TEMPLATES
 REPORT_TEMPLATE = "custrel_report.html.j2"
 CSS_FILE = TEMPLATES_DIR / "custrel.css"
 
