@@ -93,6 +93,9 @@ def _bounds(as_of, calibration_end) -> tuple[int, int, int | None]:
     return end, cal, end - cal
 
 
+MONEY = "decimal(38, 6)"
+
+
 def rfm_summary(
     transactions,
     as_of,
@@ -147,26 +150,32 @@ def rfm_summary(
         con = backend if backend is not None else ibis.duckdb.connect()
     tx = tx.mutate(d=tx.date.cast("date").epoch_days().cast("int64"), amount=tx.amount.cast("float64"))
     tx = tx.filter(((tx.amount >= 0) if include_zero else (tx.amount > 0)) & (tx.d <= end))
-    daily = tx.group_by(["customer_id", "d"]).aggregate(spend=tx.amount.sum())
+    # Spend is summed as exact decimals: float sums in parallel threads depend on their order, and the fits
+    # downstream would turn last-bit differences into different reports from the same data.
+    money = tx.amount.cast(MONEY)
+    daily = tx.group_by(["customer_id", "d"]).aggregate(spend=money.sum())
     cal_days = daily.filter(daily.d <= cal)
     cal_days = cal_days.mutate(first=cal_days.d.min().over(ibis.window(group_by=cal_days.customer_id)))
     per = cal_days.group_by("customer_id").aggregate(
         first=cal_days.first.min(),
         last=cal_days.d.max(),
         n=cal_days.count(),
-        repeat_spend=(cal_days.d > cal_days.first).ifelse(cal_days.spend, 0.0).sum(),
+        repeat_spend=(cal_days.d > cal_days.first).ifelse(cal_days.spend, ibis.literal(0).cast(MONEY)).sum(),
     )
     per = per.select(
         "customer_id",
         frequency=per.n - 1,
         recency_days=per["last"] - per["first"],
         T_days=ibis.literal(cal, "int64") - per["first"],
-        monetary_value=(per.n > 1).ifelse(per.repeat_spend / (per.n - 1).cast("float64"), 0.0),
+        monetary_value=(per.n > 1).ifelse(
+            per.repeat_spend.cast("float64") / (per.n - 1).cast("float64"), 0.0
+        ),
     )
     if holdout_days is not None:
         hold = daily.filter(daily.d > cal)
         hold = hold.group_by("customer_id").aggregate(
-            frequency_holdout=hold.count(), monetary_value_holdout=hold.spend.mean()
+            frequency_holdout=hold.count(),
+            monetary_value_holdout=hold.spend.sum().cast("float64") / hold.count().cast("float64"),
         )
         per = per.left_join(hold, per.customer_id == hold.customer_id)
         per = per.drop(*[c for c in per.columns if c.endswith("_right")])
