@@ -7,6 +7,7 @@ engine (DuckDB through Ibis by default); only ``customer_id, snapshot, stage, am
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import time
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ from custrel_lib.features import (
     to_pandas_features,
 )
 from custrel_lib.i18n import format_date, format_number, tr
+from custrel_lib.privacy import MASK
 from custrel_lib.rules import RuleSet
 from custrel_lib.tables import html_table
 from custrel_lib.voice import nps
@@ -168,17 +170,25 @@ class Explanation:
     rules: pd.DataFrame
     features: pd.Series
     lang: str = "fr"
+    masked: bool = False
+
+    def mask(self) -> Explanation:
+        """The same explanation with the customer identifier hidden (for reports that are shared)."""
+        return dataclasses.replace(self, masked=True)
+
+    def _who(self) -> str:
+        return MASK if self.masked else str(self.customer_id)
 
     def _head(self, customer: str, stage: str) -> str:
         date = format_date(self.snapshot, self.lang)
         return tr(TEXT, "explain_head", self.lang, customer=customer, date=date, stage=stage)
 
     def __str__(self) -> str:
-        head = self._head(str(self.customer_id), typology.stage_label(self.stage, self.lang))
+        head = self._head(self._who(), typology.stage_label(self.stage, self.lang))
         return head + "\n" + self.rules.to_string(index=False)
 
     def _repr_html_(self) -> str:
-        customer = f"<b>{html.escape(str(self.customer_id))}</b>"
+        customer = f"<b>{html.escape(self._who())}</b>"
         stage = f"<b>{html.escape(typology.stage_label(self.stage, self.lang))}</b>"
         head = f"<p>{self._head(customer, stage)}</p>"
         return head + html_table(self.rules, self.lang) + html_table(self.feature_frame(), self.lang)

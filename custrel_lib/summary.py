@@ -18,6 +18,7 @@ import pandas as pd
 
 from custrel_lib import typology
 from custrel_lib.i18n import format_currency, format_date, format_number, format_percent, tr
+from custrel_lib.privacy import pseudonymize
 from custrel_lib.typology import _check_lang as check_lang
 
 IN_RELATIONSHIP = ("flirt", "petit_ami", "fiance", "concubinage", "marie", "reconquis")
@@ -378,8 +379,13 @@ def write_outputs(
     history: pd.DataFrame,
     profiles: pd.DataFrame,
     at_risk: pd.DataFrame,
+    pseudonym_key: bytes | None = None,
 ) -> list[Path]:
-    """Write ``key_figures.json`` and the CSV exports; return the paths written. Sorted, so reruns are identical."""
+    """Write ``key_figures.json`` and the CSV exports; return the paths written. Sorted, so reruns are identical.
+
+    With ``pseudonym_key`` (:func:`custrel_lib.privacy.key_from_env`), customer identifiers in the
+    customer-level exports are replaced by keyed hashes.
+    """
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -397,6 +403,8 @@ def write_outputs(
         else at_risk,
     }
     for name, df in exports.items():
+        if pseudonym_key is not None and "customer_id" in df:
+            df = df.assign(customer_id=pseudonymize(df["customer_id"], pseudonym_key))
         p = out / name
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

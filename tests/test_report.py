@@ -124,3 +124,17 @@ def test_if_changed_skips_and_lock_blocks(tmp_path):
     assert skipped.status == "skipped" and skipped.run_id == first.run_id
     with report_lock(tmp_path / "r"), pytest.raises(ReportError, match=r"(?i)lock|running"):
         run_report(reports_dir=tmp_path / "r", notebooks_dir=nb_dir, progress=False, run_id="other")
+
+
+def test_report_pages_hold_no_customer_identifier(report_run, sample_tables):
+    """Report pages are shared widely: none of the sample's customer identifiers may appear in any of them
+    (the named list is at_risk.csv, a separate file)."""
+    run, _ = report_run
+    ids = set(sample_tables["customers"]["customer_id"]) | set(sample_tables["transactions"]["customer_id"])
+    pattern = re.compile(r"\bC\d{4}\b")
+    pages = sorted(run.path.glob("*.html"))
+    assert len(pages) >= 5
+    for page in pages:
+        found = set(pattern.findall(page.read_text(encoding="utf-8"))) & ids
+        assert not found, f"{page.name} shows customer identifiers: {sorted(found)[:5]}"
+    assert set(pd.read_csv(run.path / "at_risk.csv")["customer_id"]) <= ids
