@@ -111,7 +111,7 @@ def run_flame(tables: dict, as_of, horizon_days: float = 90.0, holdout_days: int
     window = (as_of - tx["date"].min()).days
     if window >= 2 * holdout_days:
         cut = as_of - pd.Timedelta(days=holdout_days)
-        cal = btyd.rfm_summary(tx.loc[tx["date"] <= as_of], as_of, calibration_end=cut)
+        cal = btyd.rfm_summary(tx, as_of, calibration_end=cut)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             bg_cal = btyd.BetaGeoModel().fit(cal)

@@ -80,16 +80,6 @@ TEXT = {
         "fr": "{n} clients actifs sur {active} ont au moins {p} de risque de séparation ; le chiffre d'affaires exposé sur {r} jours atteint {money}, dont {flagged} chez ces clients.",
         "en": "{n} of {active} active customers have a {p} or higher risk of separation; revenue exposed over {r} days is {money}, of which {flagged} from these customers.",
     },
-    "table_title": {
-        "fr": "Clients par étape au {date} et évolution depuis le {prev}",
-        "en": "Customers per stage on {date} and change since {prev}",
-    },
-    "table_title_single": {"fr": "Clients par étape au {date}", "en": "Customers per stage on {date}"},
-    "col_stage": {"fr": "Étape", "en": "Stage"},
-    "col_count": {"fr": "Clients", "en": "Customers"},
-    "col_share": {"fr": "Part", "en": "Share"},
-    "col_previous": {"fr": "Instantané précédent", "en": "Previous snapshot"},
-    "col_change": {"fr": "Évolution", "en": "Change"},
     "s_growth": {
         "fr": "Depuis le {prev}, la plus forte hausse concerne l'étape « {stage} » ({change}) et la plus forte baisse l'étape « {down} » ({change_down}).",
         "en": "Since {prev}, the largest increase is in the stage '{stage}' ({change}) and the largest decrease in '{down}' ({change_down}).",
@@ -108,10 +98,6 @@ TEXT = {
 
 def _t(key: str, lang: str, **fmt) -> str:
     return tr(TEXT, key, lang, **fmt)
-
-
-def _date(ts: pd.Timestamp, lang: str) -> str:
-    return format_date(ts, lang)
 
 
 def _signed(v: float, lang: str) -> str:
@@ -168,7 +154,7 @@ def _headline_medians(survival, lang: str) -> list[dict[str, Any]]:
                     n=format_number(r.episodes, lang),
                     k=format_number(r.events, lang),
                     # Contracts are known up to the extraction date; purchase-based separations up to as_of - H.
-                    censor=_date(
+                    censor=format_date(
                         pd.Timestamp(attrs["as_of" if r.kind == "contract" else "censor_date"]), lang
                     ),
                 )
@@ -222,7 +208,7 @@ def key_figures(
     active = ch[ch["stage"].isin(IN_RELATIONSHIP)]
     n_active = int(active["count"].sum())
     n_prev = int(active["previous"].sum()) if prev is not None else None
-    date = _date(last, lang)
+    date = format_date(last, lang)
     headline = [
         {
             "key": "active",
@@ -241,7 +227,7 @@ def key_figures(
                 date=date,
                 n=format_number(n_active, lang),
                 change=_signed(n_active - n_prev, lang) if n_active != n_prev else _t("stable", lang),
-                prev=_date(prev, lang),
+                prev=format_date(prev, lang),
             )
         )
     medians = _headline_medians(survival, lang)
@@ -303,7 +289,7 @@ def key_figures(
             )
         )
     if nps is not None and nps.n > 0:
-        start = _date(last - pd.Timedelta(days=364), lang)
+        start = format_date(last - pd.Timedelta(days=364), lang)
         headline.append(
             {
                 "key": "nps",
@@ -332,7 +318,7 @@ def key_figures(
                 _t(
                     key,
                     lang,
-                    prev=_date(prev, lang),
+                    prev=format_date(prev, lang),
                     stage=typology.stage_label(up["stage"], lang),
                     change=_signed(int(up["change"]), lang),
                     down=typology.stage_label(down["stage"], lang),

@@ -223,10 +223,6 @@ def km_plot(
     return style(fig, title or _t("km_title", lang), lang, height=560)
 
 
-def _d(ts, lang: str) -> str:
-    return format_date(pd.Timestamp(ts), lang)
-
-
 def km_title(grouping: str, lang: str = "fr") -> str:
     """Title of a Kaplan-Meier figure by ``kind``, ``stage`` or ``channel``."""
     return _t(f"km_title_{grouping}", lang)
@@ -241,9 +237,9 @@ def km_subtitle(durations: pd.DataFrame, lang: str = "fr", landmark_days: float 
         lang,
         n=format_number(len(durations), lang),
         k=format_number(int(durations["event"].sum()), lang),
-        start=_d(a["window_start"], lang),
-        end=_d(a["as_of"], lang),
-        censor=_d(a["censor_date"], lang),
+        start=format_date(a["window_start"], lang),
+        end=format_date(a["as_of"], lang),
+        censor=format_date(a["censor_date"], lang),
     )
     if landmark_days is not None:
         text = tr(TEXT, "km_sub_landmark", lang, base=text, d=format_number(landmark_days, lang))
@@ -288,7 +284,7 @@ def backtest_auc_plot(backtest: dict, horizon_days: float, lang: str = "fr") -> 
         lang,
         n=format_number(backtest["customers"], lang),
         k=format_number(backtest["lapsed"], lang),
-        date=_d(backtest["cut"], lang),
+        date=format_date(backtest["cut"], lang),
         h=format_number(horizon_days, lang),
     )
     return titled(fig, _t("auc_title", lang), sub, lang, 300)
@@ -371,7 +367,11 @@ def cohort_heatmap(table: pd.DataFrame, lang: str = "fr", censor=None) -> go.Fig
     if censor is None:
         return style(fig, _t("cohort_title", lang), lang, height=height)
     return titled(
-        fig, _t("cohort_title", lang), tr(TEXT, "cohort_sub", lang, censor=_d(censor, lang)), lang, height
+        fig,
+        _t("cohort_title", lang),
+        tr(TEXT, "cohort_sub", lang, censor=format_date(censor, lang)),
+        lang,
+        height,
     )
 
 

@@ -14,7 +14,6 @@ from custrel_lib.survival.models import AFTModel, CoxModel, cross_validate, inte
 from custrel_lib.survival.risk import (
     GapModel,
     backtest_lapse,
-    expected_remaining,
     flag_at_risk,
     gap_table,
     score_active,
@@ -32,7 +31,6 @@ __all__ = [
     "cohort_retention",
     "cross_validate",
     "exclusion_counts",
-    "expected_remaining",
     "flag_at_risk",
     "gap_table",
     "holm",

@@ -183,10 +183,6 @@ def run_survival(
     return res
 
 
-def _date(ts, lang: str) -> str:
-    return format_date(pd.Timestamp(ts), lang)
-
-
 def method_notes(wb, res: SurvivalResult, lang: str) -> list[str]:
     """What a reader must know to read the survival figures: horizon (and its warning), what each snapshot
     knows, the origin rule, the censoring date, what was left out and why, the model check, the back-test."""
@@ -201,7 +197,7 @@ def method_notes(wb, res: SurvivalResult, lang: str) -> list[str]:
         return notes
     notes.append(tr(TEXT, f"origin_{d.attrs['origin']}", lang))
     h = format_number(res.horizon_days, lang)
-    notes.append(tr(TEXT, "censoring", lang, h=h, date=_date(d.attrs["censor_date"], lang)))
+    notes.append(tr(TEXT, "censoring", lang, h=h, date=format_date(d.attrs["censor_date"], lang)))
     notes.extend(exclusion_sentences(res.counts, res.horizon_days, lang))
     if res.km_check is not None:
         gap = format_number(100 * res.km_check.attrs["max_abs_difference"], lang, 1)
@@ -214,7 +210,7 @@ def method_notes(wb, res: SurvivalResult, lang: str) -> list[str]:
                 TEXT,
                 "backtest",
                 lang,
-                date=_date(b["cut"], lang),
+                date=format_date(b["cut"], lang),
                 n=format_number(b["customers"], lang),
                 k=format_number(b["lapsed"], lang),
                 auc_model=format_number(b["auc_model"], lang, 3),

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 # Reasons a covariate is dropped (keys of the catalogue in :mod:`custrel_lib.survival.text`).
@@ -118,8 +117,3 @@ def design_matrix(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     x = pd.get_dummies(x, columns=cat, drop_first=True, dtype=float)
     keep = [c for c in x.columns if x[c].nunique(dropna=True) > 1]
     return x[keep].astype(float)
-
-
-def is_finite_frame(x: pd.DataFrame) -> bool:
-    """True when every value of a numeric frame is finite."""
-    return bool(np.isfinite(x.to_numpy(dtype=float)).all())

@@ -438,12 +438,6 @@ class AFTModel(_SurvivalModel):
             positive = self.model_.predict_survival_function(self._x(df), times=np.maximum(times, 0.0))
         return positive * (1 - self.p_zero(df))[None, :]
 
-    def conditional_survival_positive(self, df: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
-        """``S+(t | x)``: survival of relationships known to have lasted beyond their first day."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self.model_.predict_survival_function(self._x(df), times=np.asarray(times, dtype=float))
-
     def mean_survival(self, df: pd.DataFrame, times: Sequence[float]) -> pd.Series:
         """The model's survival averaged over the rows of ``df``: comparable with Kaplan-Meier on them."""
         return pd.Series(self.survival_function(df, times).mean(axis=1).to_numpy(), index=np.asarray(times))

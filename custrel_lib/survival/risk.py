@@ -32,7 +32,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from sklearn.metrics import roc_auc_score
 
-from custrel_lib.exceptions import AnalysisError, InsufficientDataError
+from custrel_lib.exceptions import InsufficientDataError
 from custrel_lib.survival.models import CoxModel
 
 GAP_COVARIATES = ["log_n_prior", "log_mean_gap", "log_rel_last_gap"]
@@ -238,7 +238,7 @@ def score_active(
     contracts = durations.loc[durations["definition"] == "contractual"]
     if (contracts["event"] == 0).any():
         running = contracts.loc[contracts["event"] == 0]
-        last = _purchase_days(tx, as_of).groupby("customer_id")["date"].max()
+        last = gaps.loc[gaps["open"]].set_index("customer_id")["date"]  # each customer's last purchase day
         ids = running["customer_id"].astype(str)
         parts.append(
             pd.DataFrame(
@@ -303,22 +303,6 @@ def backtest_lapse(transactions: pd.DataFrame, as_of, horizon_days: float, min_c
     }
 
 
-def expected_remaining(aft, active: pd.DataFrame, tau: float) -> np.ndarray:
-    """Restricted mean remaining lifetime ``∫_t^{t+tau} S(u) / S(t) du`` of running episodes (``duration``
-    is their age ``t``), in the unit of the durations; a restricted mean, not an unbounded expectation."""
-    if active.empty:
-        return np.array([])
-    t = active[aft.columns_[0]].to_numpy(dtype=float)
-    grid = np.linspace(0.0, float(np.max(t)) + float(tau), 400)
-    s = aft.conditional_survival_positive(active, grid).to_numpy()  # grid x rows
-    out = np.empty(len(t))
-    for i, ti in enumerate(t):
-        u = ti + np.linspace(0.0, float(tau), 121)
-        si = np.interp(u, grid, s[:, i])
-        out[i] = np.trapezoid(si / max(si[0], 1e-12), u)
-    return out
-
-
 def flag_at_risk(history: pd.DataFrame, at_risk_ids, snapshot=None) -> pd.DataFrame:
     """A copy of the stage history with ``at_risk=True`` for ``at_risk_ids`` at ``snapshot`` (default: last)."""
     out = history.copy()
@@ -326,10 +310,3 @@ def flag_at_risk(history: pd.DataFrame, at_risk_ids, snapshot=None) -> pd.DataFr
     mask = (out["snapshot"] == snap) & out["customer_id"].isin(pd.Index(at_risk_ids).astype(str))
     out.loc[mask, "at_risk"] = True
     return out
-
-
-def check_scores(scores: pd.DataFrame) -> None:
-    """Raise when a score is outside [0, 1] or not finite (a report must not show such a number)."""
-    p = scores["p_separation"].to_numpy(dtype=float)
-    if len(p) and not (np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()):
-        raise AnalysisError("At-risk scores outside [0, 1]: the model is not usable on this data.")
