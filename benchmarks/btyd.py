@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from custrel_lib.btyd import BetaGeoModel, GammaGammaModel, rfm_summary, rfm_summary_pandas
+from custrel_lib.flame.btyd import BetaGeoModel, GammaGammaModel, rfm_summary, rfm_summary_pandas
 
 TRUTH = {"r": 0.8, "alpha": 60.0, "a": 0.5, "b": 2.5}  # days; about 5 purchases per customer
 START = pd.Timestamp("2024-01-01")

@@ -11,7 +11,7 @@ the figures recorded in ``benchmarks/README.md`` come from this script.
 Measurements
 ------------
 generate   the sample generator writing Parquet (no baseline: the issue asks for "a few minutes")
-load       ``custrel_lib.io.load_tables`` (typed, validated, problems report) vs a bare ``pandas.read_parquet``
+load       ``custrel_lib.io.load.load_tables`` (typed, validated, problems report) vs a bare ``pandas.read_parquet``
 stages     ``StageModel`` in DuckDB through Ibis vs the pandas reference implementation, on the same
            customers (the pandas side on a subset when the full size would not fit the time budget; the
            ratio is taken at equal size) and the engine alone on the full data
@@ -61,7 +61,7 @@ def measure(fn, *args) -> dict:
 
 
 def do_generate(n: int, out: str) -> dict:
-    from custrel_lib.sample import generate_sample
+    from custrel_lib.io.sample import generate_sample
 
     data = generate_sample(n, seed=1, progress=False)
     data.write(out, "parquet")
@@ -75,7 +75,7 @@ def _config(out: str):
 
 
 def do_load(out: str) -> dict:
-    from custrel_lib.io import load_tables
+    from custrel_lib.io.load import load_tables
 
     result = load_tables(_config(out))
     return {"rows": int(sum(len(df) for df in result.tables.values()))}
@@ -91,7 +91,7 @@ def do_read_parquet(out: str) -> dict:
 
 
 def _tables(out: str, max_customers: int | None):
-    from custrel_lib.io import load_tables
+    from custrel_lib.io.load import load_tables
 
     result = load_tables(_config(out))
     tables = result.tables
@@ -102,7 +102,7 @@ def _tables(out: str, max_customers: int | None):
 
 
 def do_stages(out: str, backend: str | None, max_customers: int | None, cadence: str) -> dict:
-    from custrel_lib.stages import StageModel
+    from custrel_lib.stages.model import StageModel
 
     tables, as_of = _tables(out, max_customers)
     t0 = time.perf_counter()

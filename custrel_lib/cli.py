@@ -1,19 +1,23 @@
 """The ``custrel`` command line: a thin layer over the library.
 
-Each sub-command lives next to the code it drives and is registered here.
+Every sub-command is defined here and only reads options, calls the library and prints; ``custrel report`` is
+defined with the report runner it drives.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 
 from custrel_lib import __version__
+from custrel_lib.config import load_config
 from custrel_lib.exceptions import CustrelError
-from custrel_lib.report import report_command
-from custrel_lib.sample import sample_command
-from custrel_lib.validate import validate_command
+from custrel_lib.io.load import load_tables
+from custrel_lib.io.sample import WINDOW_END, WINDOW_START, generate_sample
+from custrel_lib.reports.run import report_command
+from custrel_lib.stages.features import horizon_lines
 
 
 class _Group(click.Group):
@@ -31,6 +35,68 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="custrel")
 def main() -> None:
     """custrel: relationship stages, separation and journeys of your customers."""
+
+
+@click.command("sample")
+@click.option("--customers", "n_customers", default=5000, show_default=True, help="Number of customers.")
+@click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="File format.",
+)
+def sample_command(n_customers: int, seed: int, out_dir: str, fmt: str) -> None:
+    """Generate a synthetic French retailer with a known truth (tables + truth/ folder)."""
+    t0 = time.perf_counter()
+    click.echo(
+        f"Simulating {n_customers:,} customers (seed {seed}) over {WINDOW_START.date()} .. {WINDOW_END.date()}"
+    )
+    data = generate_sample(n_customers, seed, progress=n_customers > 200_000)
+    click.echo(f"Writing {fmt} files to {out_dir}")
+    paths = data.write(out_dir, fmt)
+    for name in ("transactions", "customers", "interactions"):
+        click.echo(f"  {name:<13} {len(getattr(data, name)):>12,} rows  {paths[name]}")
+    click.echo(f"Done in {time.perf_counter() - t0:.1f} s.")
+
+
+@click.command("validate")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="custrel.yml describing the data (default: the bundled sample).",
+)
+@click.option(
+    "--as-of",
+    default=None,
+    help="Extraction date YYYY-MM-DD (default: the config's, else the last purchase).",
+)
+@click.option("--max-rows", default=20, show_default=True, help="Problem rows to list.")
+def validate_command(config_path: str | None, as_of: str | None, max_rows: int) -> None:
+    """Check the data against the contract and print what was rejected, repaired or flagged, and why.
+
+    Exits with status 1 when the required data is unusable (no transactions kept, or too many rejected).
+    """
+    config = load_config(config_path)
+    result = load_tables(config, as_of=as_of)
+    click.echo(f"Extraction date (as_of): {result.as_of.date()}")
+    for name, fmt in result.formats.items():
+        details = ", ".join(f"{k}={v!r}" for k, v in fmt.items())
+        click.echo(f"  {name:<13} {result.sources[name]}  ({details})")
+    click.echo()
+    click.echo(result.problems.to_text(max_rows=max_rows))
+    if result.problems.is_fatal:
+        sys.exit(1)
+    lines = horizon_lines(result.tables, result.as_of, config.analysis.get("horizon_days"), config.language)
+    if lines:
+        click.echo()
+        for line in lines:
+            click.echo(line)
 
 
 main.add_command(sample_command)

@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 
 from custrel_lib.exceptions import ConfigError
+from custrel_lib.i18n import LANGUAGES
 from custrel_lib.paths import SAMPLE_CONFIG
-from custrel_lib.typology import LANGUAGES
 
 TABLES = ("transactions", "customers", "interactions")
 TOP_LEVEL_KEYS = ("data_dir", "language", "tables", "analysis", "survival", "stages", "report")

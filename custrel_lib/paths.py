@@ -21,8 +21,8 @@ DATA_DIR = PROJECT_ROOT / "data" if IN_CHECKOUT else BUNDLE_DIR
 SAMPLE_DIR = DATA_DIR / "sample"
 SAMPLE_CONFIG = SAMPLE_DIR / "custrel.yml"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks" if IN_CHECKOUT else BUNDLE_DIR / "notebooks"
-TEMPLATES_DIR = PACKAGE_DIR / "templates"
-DEFAULT_STAGES_FILE = PACKAGE_DIR / "stages.yml"
+TEMPLATES_DIR = PACKAGE_DIR / "reports" / "templates"
+DEFAULT_STAGES_FILE = PACKAGE_DIR / "stages" / "stages.yml"
 REPORTS_FOLDER = "reports"
 
 

@@ -1,7 +1,7 @@
 """One call that every notebook starts with: load the data, check it, place customers in stages.
 
 Notebooks stay thin: ``wb = prepare(config_path, as_of, cadence, horizon_days, lang)`` gives the
-validated tables, the problems report and the fitted :class:`~custrel_lib.stages.StageModel`.
+validated tables, the problems report and the fitted :class:`~custrel_lib.stages.model.StageModel`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import pandas as pd
 
 from custrel_lib.config import CustrelConfig, load_config
 from custrel_lib.exceptions import ConfigError
-from custrel_lib.io import load_tables
+from custrel_lib.i18n import LANGUAGES
+from custrel_lib.io.load import load_tables
+from custrel_lib.io.problems import ProblemsReport
 from custrel_lib.paths import SAMPLE_CONFIG
-from custrel_lib.problems import ProblemsReport
-from custrel_lib.stages import StageModel
-from custrel_lib.typology import LANGUAGES
+from custrel_lib.stages.model import StageModel
 
 
 @dataclass

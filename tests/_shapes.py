@@ -6,7 +6,7 @@ writes one as CSV files with its own ``custrel.yml``; :func:`write_french_excel`
 French Excel user would export them (``;``, decimal comma, latin-1, French column names mapped in the
 config). :func:`check_run` lists what is wrong with a finished run folder (empty list = fine).
 
-The sample is read with plain pandas as text, independently of ``custrel_lib.io``.
+The sample is read with plain pandas as text, independently of ``custrel_lib.io.load``.
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ def write_french_excel(folder: str | Path, n_customers: int | None = None, seed:
 # ---------------------------------------------------------------------------------------------- checker
 
 TRACEBACK = "Traceback (most recent call last)"
-# The red banner custrel_lib.report_html puts at the top of a page with an error output.
+# The red banner custrel_lib.reports.html puts at the top of a page with an error output.
 ERROR_BANNERS = (
     "Ce rapport contient des erreurs",
     "This report contains errors",

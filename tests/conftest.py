@@ -9,7 +9,7 @@ from custrel_lib.paths import SAMPLE_DIR
 
 
 def _read_sample_tables() -> dict[str, pd.DataFrame]:
-    """The committed sample in canonical form, read with plain pandas (independent of custrel_lib.io)."""
+    """The committed sample in canonical form, read with plain pandas (independent of custrel_lib.io.load)."""
     tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str, keep_default_na=False)
     tx = pd.DataFrame(
         {
@@ -70,7 +70,7 @@ def sample_truth() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="session")
 def report_run(tmp_path_factory):
     """The full report on the sample, run once per test session (report and browser tests share it)."""
-    from custrel_lib.report import run_report
+    from custrel_lib.reports.run import run_report
 
     reports = tmp_path_factory.mktemp("reports")
     run = run_report(reports_dir=reports, run_id="first", progress=False)

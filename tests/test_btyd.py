@@ -1,4 +1,4 @@
-"""BG/NBD and Gamma-Gamma (custrel_lib.btyd): published values on CDNOW, the summary in the engine, the
+"""BG/NBD and Gamma-Gamma (custrel_lib.flame.btyd): published values on CDNOW, the summary in the engine, the
 analytic gradients, and the ranking of the sample's customers against the generator's truth.
 
 Sources of the published values:
@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custrel_lib import btyd
-from custrel_lib.btyd import (
+from custrel_lib.flame import btyd
+from custrel_lib.flame.btyd import (
     BetaGeoModel,
     GammaGammaModel,
     rfm_summary,

@@ -115,7 +115,7 @@ def test_landmark_with_delayed_entry_keeps_the_clock():
 
 
 def test_p_alive_below_a_threshold_flags_repeat_buyers_without_contract():
-    from custrel_lib.flame import flag_fading
+    from custrel_lib.flame.analysis import flag_fading
 
     scores = pd.DataFrame(
         {

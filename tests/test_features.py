@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from custrel_lib.exceptions import AnalysisError, ConfigError
-from custrel_lib.features import (
+from custrel_lib.io.sample import generate_sample
+from custrel_lib.stages.features import (
     FEATURE_COLUMNS,
     features_engine,
     features_pandas,
@@ -17,7 +18,6 @@ from custrel_lib.features import (
     snapshot_dates,
     to_pandas_features,
 )
-from custrel_lib.sample import generate_sample
 
 AS_OF = pd.Timestamp("2025-12-31")
 

@@ -3,7 +3,7 @@
 Customers buy with gamma (or exponential) gaps between purchases, leave at a known yearly hazard, and 25 % of
 those who left come back 180+ days later (as in the sample generator). They are observed through a window of
 12, 18 or 36 months. The target is the 0.95 quantile of the gap distribution of customers who stay (closed
-form). Three estimators (:func:`custrel_lib.features.horizon_pandas`): ``observed`` (the quantile of completed
+form). Three estimators (:func:`custrel_lib.stages.features.horizon_pandas`): ``observed`` (the quantile of completed
 gaps, the former default), ``censored`` (Kaplan-Meier with each open last gap censored) and ``window`` (each
 completed gap weighted by the inverse of the chance that a gap of its length fits in the window). The figures
 asserted here are those of docs/horizon.md.
@@ -18,7 +18,7 @@ import pytest
 from scipy import stats
 
 from custrel_lib.exceptions import ConfigError
-from custrel_lib.features import EPOCH, horizon_from_gaps, horizon_pandas, horizon_window_check
+from custrel_lib.stages.features import EPOCH, horizon_from_gaps, horizon_pandas, horizon_window_check
 
 # (name, gamma shape, mean gap in days, yearly separation hazard)
 SCENARIOS = [("gamma4_m90", 4.0, 90.0, 0.35), ("exp_m45", 1.0, 45.0, 0.2), ("gamma2_m60", 2.0, 60.0, 0.5)]

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from custrel_lib.cli import validate_command
 from custrel_lib.config import load_config, parse_config
 from custrel_lib.exceptions import ConfigError, DataContractError, MissingColumnError
-from custrel_lib.io import load_tables
-from custrel_lib.validate import validate_command
+from custrel_lib.io.load import load_tables
 
 TX = pd.DataFrame(
     {

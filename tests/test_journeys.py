@@ -17,7 +17,7 @@ from custrel_lib.plots.journeys import (
     touchpoint_sankey,
     transition_heatmap,
 )
-from custrel_lib.stages import StageModel
+from custrel_lib.stages.model import StageModel
 
 M1, M2, M3 = pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-29"), pd.Timestamp("2024-03-31")
 

@@ -34,9 +34,10 @@ from typing import Any
 import nbformat
 import pytest
 
-from custrel_lib.i18n import PLOTLY_DATE_FORMATS, CatalogueIndex, catalogue_texts, plotly_separators
-from custrel_lib.report import run_report
-from custrel_lib.report_html import LANGUAGE_TAGS
+from custrel_lib.i18n import PLOTLY_DATE_FORMATS, plotly_separators
+from custrel_lib.reports.catalogue import CatalogueIndex, catalogue_texts
+from custrel_lib.reports.html import LANGUAGE_TAGS
+from custrel_lib.reports.run import run_report
 
 NOTEBOOKS = (
     "0.0-executive-summary",
@@ -740,7 +741,7 @@ def _tagged_notebook() -> nbformat.NotebookNode:
 
 
 def test_select_language_keeps_untagged_and_own_cells():
-    from custrel_lib.report_html import cell_languages, select_language
+    from custrel_lib.reports.html import cell_languages, select_language
 
     nb = _tagged_notebook()
     french = select_language(nb, "fr")
@@ -764,7 +765,7 @@ def test_select_language_keeps_untagged_and_own_cells():
 
 
 def test_export_drops_the_other_languages_cells(tmp_path):
-    from custrel_lib.report_html import export_html
+    from custrel_lib.reports.html import export_html
 
     nb = _tagged_notebook()
     for lang, kept, dropped in (

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custrel_lib.features import FEATURE_COLUMNS, horizon_pandas
-from custrel_lib.rules import default_rules
-from custrel_lib.sample import true_stages_at
-from custrel_lib.stages import StageModel
+from custrel_lib.io.sample import true_stages_at
+from custrel_lib.stages.features import FEATURE_COLUMNS, horizon_pandas
+from custrel_lib.stages.model import StageModel
+from custrel_lib.stages.rules import default_rules
 
 SNAPSHOT = pd.Timestamp("2024-06-30")
 

@@ -7,7 +7,7 @@ import pytest
 
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.privacy import KEY_VARIABLE, MASK, key_from_env, pseudonymize
-from custrel_lib.summary import write_outputs
+from custrel_lib.reports.summary import write_outputs
 
 
 def test_pseudonyms_are_keyed_stable_and_never_carry_the_key(tmp_path, monkeypatch):
@@ -33,7 +33,7 @@ def test_pseudonyms_are_keyed_stable_and_never_carry_the_key(tmp_path, monkeypat
 
 
 def test_explanations_in_reports_are_masked(sample_tables, sample_as_of):
-    from custrel_lib.stages import StageModel
+    from custrel_lib.stages.model import StageModel
 
     model = StageModel(horizon_days=152).fit(sample_tables, sample_as_of)
     shown = model.explain("C0005", lang="fr").mask()

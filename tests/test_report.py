@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from custrel_lib.exceptions import ReportError
-from custrel_lib.report import report_command, report_lock, run_report
-from custrel_lib.report_html import count_plotlyjs, remote_references
-from custrel_lib.stages import StageModel
+from custrel_lib.reports.html import count_plotlyjs, remote_references
+from custrel_lib.reports.run import report_command, report_lock, run_report
+from custrel_lib.stages.model import StageModel
 
 NOTEBOOKS = [
     "0.0-executive-summary",

@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from custrel_lib.exceptions import RuleError
+from custrel_lib.io.sample import generate_sample
 from custrel_lib.paths import DEFAULT_STAGES_FILE
-from custrel_lib.rules import RuleSet, default_rules
-from custrel_lib.sample import generate_sample
-from custrel_lib.stages import StageModel
+from custrel_lib.stages.model import StageModel
+from custrel_lib.stages.rules import RuleSet, default_rules
 
 AS_OF = pd.Timestamp("2025-12-31")
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from custrel_lib.io.sample import TYPES, WINDOW_END, WINDOW_START, generate_sample, true_stages_at
 from custrel_lib.paths import SAMPLE_DIR
-from custrel_lib.sample import TYPES, WINDOW_END, WINDOW_START, generate_sample, true_stages_at
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def test_one_shot_buyers_buy_once_unless_won_back(sample):
 
 def test_order_ids_are_unique_across_simulation_chunks(monkeypatch):
     # Large runs simulate in chunks; refunds must keep pointing at their own purchase (found at 1M customers).
-    import custrel_lib.sample as sample
+    import custrel_lib.io.sample as sample
 
     original = sample._simulate_chunk
     calls = []

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custrel_lib import typology
 from custrel_lib.plots.stages import (
     cluster_stage_heatmap,
     feature_by_stage,
@@ -14,7 +13,8 @@ from custrel_lib.plots.stages import (
     stage_bar,
     stage_profiles_chart,
 )
-from custrel_lib.segments import Segmentation
+from custrel_lib.stages import typology
+from custrel_lib.stages.segments import Segmentation
 
 FEATS = ["n_purchases", "monetary", "recency_days"]
 
@@ -69,7 +69,7 @@ def test_segmentation_finds_the_known_clusters(blobs):
 
 
 def test_segmentation_on_the_sample_stages(sample_tables, sample_as_of):
-    from custrel_lib.stages import StageModel
+    from custrel_lib.stages.model import StageModel
 
     model = StageModel(cadence="quarter").fit(sample_tables, sample_as_of)
     feats = model.features()

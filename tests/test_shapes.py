@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from custrel_lib.cli import main
-from custrel_lib.report import run_report
+from custrel_lib.reports.run import run_report
 
 pytestmark = pytest.mark.slow
 
@@ -95,7 +95,7 @@ def test_french_excel_file_validates(tmp_path):
     n_rows = len(sample_tables()["transactions"])
     # Rows per table: read, kept, rejected.
     assert re.search(rf"transactions\s+{n_rows}\s+{n_rows}\s+0\s", result.output), result.output
-    from custrel_lib.io import load_tables
+    from custrel_lib.io.load import load_tables
 
     loaded = load_tables(config)
     tx = loaded.tables["transactions"]

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custrel_lib import typology
 from custrel_lib.exceptions import ConfigError, DataContractError, MissingColumnError
-from custrel_lib.features import FEATURE_COLUMNS, FEATURE_LABELS
-from custrel_lib.sample import generate_sample
-from custrel_lib.stages import StageModel
+from custrel_lib.io.sample import generate_sample
+from custrel_lib.stages import typology
+from custrel_lib.stages.features import FEATURE_COLUMNS, FEATURE_LABELS
+from custrel_lib.stages.model import StageModel
 
 AS_OF = pd.Timestamp("2025-12-31")
 

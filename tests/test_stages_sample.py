@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from custrel_lib.sample import true_stages_at
-from custrel_lib.stages import StageModel
+from custrel_lib.io.sample import true_stages_at
+from custrel_lib.stages.model import StageModel
 
 
 @pytest.fixture(scope="module")

@@ -190,7 +190,7 @@ def test_holm():
 
 
 def test_sample_pipeline_at_risk_and_competing_risks(sample_tables, sample_as_of):
-    from custrel_lib.stages import StageModel
+    from custrel_lib.stages.model import StageModel
 
     model = StageModel().fit(sample_tables, sample_as_of)
     with warnings.catch_warnings():

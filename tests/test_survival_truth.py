@@ -232,7 +232,7 @@ def _true_separated(truth: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
 
 @pytest.fixture(scope="module")
 def sample_scores(sample_tables, sample_as_of):
-    from custrel_lib.stages import StageModel
+    from custrel_lib.stages.model import StageModel
 
     model = StageModel().fit(sample_tables, sample_as_of)
     with warnings.catch_warnings():

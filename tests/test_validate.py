@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from click.testing import CliRunner
 
+from custrel_lib.cli import validate_command
 from custrel_lib.paths import SAMPLE_DIR
-from custrel_lib.validate import horizon_lines, validate_command
+from custrel_lib.stages.features import horizon_lines
 
 
 def test_validate_prints_the_horizon_on_the_sample():

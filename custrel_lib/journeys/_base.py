@@ -9,9 +9,9 @@ import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from custrel_lib import typology
 from custrel_lib.exceptions import AnalysisError, ConfigError, DataContractError, MissingColumnError
-from custrel_lib.i18n import tr
+from custrel_lib.i18n import check_lang, tr
+from custrel_lib.stages import typology
 
 ENTRY = "entree"
 """Pseudo-stage of customers absent at ``t`` and present at ``t + 1`` (source of entry flows)."""
@@ -71,7 +71,7 @@ def next_period_ends(last: pd.Timestamp, cadence: str, periods: int) -> list[pd.
 def period_label(ts: pd.Timestamp, cadence: str, lang: str = "fr") -> str:
     """Short label of the period ending at ``ts``: ``janv. 2024`` / ``T1 2024`` / ``2024`` (fr)."""
     check_cadence(cadence)
-    typology._check_lang(lang)
+    check_lang(lang)
     ts = pd.Timestamp(ts)
     if cadence == "year":
         return str(ts.year)
@@ -83,7 +83,7 @@ def period_label(ts: pd.Timestamp, cadence: str, lang: str = "fr") -> str:
 def code_label(code: str, lang: str = "fr") -> str:
     """Label of a stage code, a pseudo-stage (entry, exit, other) or a cycle code."""
     if code in PSEUDO_LABELS:
-        return PSEUDO_LABELS[code][typology._check_lang(lang)]
+        return PSEUDO_LABELS[code][check_lang(lang)]
     if code in typology.stage_order():
         return typology.stage_label(code, lang)
     return typology.cycle_label(code, lang)

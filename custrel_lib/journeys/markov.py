@@ -38,9 +38,9 @@ import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
 
-from custrel_lib import typology
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.journeys._base import CADENCES, ENTRY, EXIT, next_period_ends
+from custrel_lib.stages import typology
 
 PERIOD_DAYS = {"month": 365.25 / 12, "quarter": 365.25 / 4, "year": 365.25}
 """Mean length of a period in days, to convert a horizon in days into periods."""

@@ -9,7 +9,6 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from custrel_lib import typology
 from custrel_lib.exceptions import AnalysisError, ConfigError
 from custrel_lib.journeys._base import (
     ENTRY,
@@ -22,6 +21,7 @@ from custrel_lib.journeys._base import (
     period_end,
 )
 from custrel_lib.journeys._engines import SEP, IbisEngine, PandasEngine
+from custrel_lib.stages import typology
 
 COUNT_COLUMNS = ["from_snapshot", "to_snapshot", "from_stage", "to_stage", "count"]
 

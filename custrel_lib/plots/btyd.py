@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from custrel_lib import btyd
+from custrel_lib.flame import btyd
 from custrel_lib.i18n import format_date, format_number, tr
 from custrel_lib.plots.common import date_axis, escape, titled
 
@@ -115,7 +115,7 @@ def calibration_holdout(
     unit: str | None = None,
 ) -> go.Figure:
     """Mean holdout purchases by calibration frequency: observed and expected by the model (FHL 2005, fig. 4).
-    ``summary`` comes from :func:`~custrel_lib.btyd.rfm_summary` with a ``calibration_end``."""
+    ``summary`` comes from :func:`~custrel_lib.flame.btyd.rfm_summary` with a ``calibration_end``."""
     unit = unit or summary.attrs.get("unit") or bg.unit or "days"
     data = btyd.calibration_holdout(bg, summary, max_frequency)
     labels = [str(int(f)) if f < max_frequency else f"{int(f)}+" for f in data["frequency"]]

@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from custrel_lib import typology
 from custrel_lib.exceptions import ConfigError
-from custrel_lib.i18n import format_date, format_number, tr
+from custrel_lib.i18n import check_lang, format_date, format_number, tr
 from custrel_lib.journeys._base import (
     ENTRY,
     EXIT,
@@ -27,6 +26,7 @@ from custrel_lib.journeys._base import (
 )
 from custrel_lib.journeys.touchpoints import step_label
 from custrel_lib.plots.common import date_axis, escape, titled
+from custrel_lib.stages import typology
 
 TEXT = {
     "sankey_title": {"fr": "Parcours entre étapes de la relation", "en": "Moves between relationship stages"},
@@ -178,7 +178,7 @@ CYCLE_COLORS = {
 
 
 def _t(key: str, lang: str, **fmt) -> str:
-    return tr(TEXT, key, typology._check_lang(lang), **fmt)
+    return tr(TEXT, key, check_lang(lang), **fmt)
 
 
 def _unit(cadence: str, lang: str, n: int | None = None) -> str:

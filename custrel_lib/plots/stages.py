@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from custrel_lib import typology
-from custrel_lib.features import feature_label
-from custrel_lib.i18n import format_date
+from custrel_lib.i18n import check_lang, format_date
 from custrel_lib.plots.common import date_axis, escape, style
+from custrel_lib.stages import typology
+from custrel_lib.stages.features import feature_label
 
 TEXT = {
     "area_title": {"fr": "Clients par étape de la relation", "en": "Customers by relationship stage"},
@@ -32,7 +32,7 @@ TEXT = {
 
 
 def _t(key: str, lang: str, **fmt) -> str:
-    return TEXT[key][typology._check_lang(lang)].format(**fmt)
+    return TEXT[key][check_lang(lang)].format(**fmt)
 
 
 def _stages_in(codes) -> list[str]:

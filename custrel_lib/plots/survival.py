@@ -8,9 +8,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from custrel_lib import typology
-from custrel_lib.i18n import format_date, format_number, tr
+from custrel_lib.i18n import check_lang, format_date, format_number, tr
 from custrel_lib.plots.common import escape, style, titled
+from custrel_lib.stages import typology
 
 TEXT = {
     "km_title": {
@@ -115,7 +115,7 @@ PALETTE = ["#8E24AA", "#00897B", "#F06292", "#455A64", "#C8A27A", "#1E88E5", "#F
 
 
 def _t(key: str, lang: str) -> str:
-    return TEXT[key][typology._check_lang(lang)]
+    return TEXT[key][check_lang(lang)]
 
 
 def _group_style(groups: list[str], lang: str) -> dict[str, tuple[str, str]]:

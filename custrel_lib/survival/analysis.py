@@ -3,7 +3,7 @@
 :func:`run_survival` builds the episodes with the configured origin, counts what it leaves out, fits
 Kaplan-Meier by kind of relationship (the headline medians), the hurdle AFT checked against Kaplan-Meier,
 scores every active customer and back-tests the score against recency, and adds BG/NBD's P(alive) and
-expected spend (:mod:`custrel_lib.flame`) to the at-risk list. Every step that the data cannot
+expected spend (:mod:`custrel_lib.flame.analysis`) to the at-risk list. Every step that the data cannot
 support is skipped through :class:`~custrel_lib.sections.Sections`, with its reason; the result holds what
 could be computed.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custrel_lib.flame import flag_fading, run_flame
+from custrel_lib.flame.analysis import flag_fading, run_flame
 from custrel_lib.i18n import format_date, format_number, format_percent, tr
 from custrel_lib.sections import Sections
 from custrel_lib.survival.durations import build_durations, exclusion_counts

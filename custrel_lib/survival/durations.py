@@ -134,7 +134,7 @@ def build_durations(
     ----------
     tables : mapping of str to DataFrame
         Canonical tables (``transactions`` required; ``customers`` and ``interactions`` optional), as
-        returned by ``custrel_lib.io.load_tables``. An object with these attributes is accepted too.
+        returned by ``custrel_lib.io.load.load_tables``. An object with these attributes is accepted too.
     as_of : str or Timestamp
         End of the observation window; open relationships are censored there.
     horizon_days : float

@@ -7,8 +7,8 @@ import math
 
 import pandas as pd
 
-from custrel_lib import typology
-from custrel_lib.i18n import format_number, format_percent, tr
+from custrel_lib.i18n import check_lang, format_number, format_percent, tr
+from custrel_lib.stages import typology
 
 TEXT = {
     "median_stage": {
@@ -136,7 +136,7 @@ def kind_label(kind: str, lang: str) -> str:
 
 def median_sentence(group: str, median: float, lang: str = "fr", unit: str = "days") -> str:
     """ "Half of the one-night stands are gone within N days" (or: more than half are still there)."""
-    fr = typology._check_lang(lang) == "fr"
+    fr = check_lang(lang) == "fr"
     name = typology.stage_label(group, lang) if group in typology.stage_order() else str(group)
     who = name.lower() if fr else name.lower() + ("s" if not name.endswith("s") else "")
     if median is None or math.isinf(median) or math.isnan(median):

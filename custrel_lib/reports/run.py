@@ -37,7 +37,7 @@ import yaml
 
 from custrel_lib.exceptions import ConfigError, CustrelError, ReportError
 from custrel_lib.paths import NOTEBOOKS_DIR, PROJECT_ROOT, SAMPLE_CONFIG, default_reports_dir
-from custrel_lib.report_html import export_html, read_key_figures, render_index, select_language
+from custrel_lib.reports.html import export_html, read_key_figures, render_index, select_language
 from custrel_lib.sections import gather_skipped
 
 __all__ = ["NotebookResult", "ReportRun", "report_command", "run_report"]

@@ -40,7 +40,7 @@ commitment_signals         how many of: promoter, a referral, ``basket_trend >= 
 ``loyalty_member`` is a flag with no date, known at extraction. For a customer with contract dates, the dates
 say when the formal tie held, so the flag does not make that customer committed before the contract started or
 after it ended; for a loyalty member without a contract it counts from sign-up, at the snapshots on or after
-``loyalty_from`` (:class:`~custrel_lib.stages.StageModel` passes the extraction date: earlier snapshots do not
+``loyalty_from`` (:class:`~custrel_lib.stages.model.StageModel` passes the extraction date: earlier snapshots do not
 use a flag observed later). ``resolved`` (complaints) has no date either: ``open_complaints`` at a past snapshot
 counts the complaints still unresolved at extraction (a stated exception; the default rules do not use it).
 """
@@ -199,7 +199,7 @@ def check_tables(tables: dict) -> dict:
             if col in df.columns and not pd.api.types.is_datetime64_any_dtype(df[col]):
                 raise DataContractError(
                     f"Table '{name}': column '{col}' must hold dates (datetime64), found {df[col].dtype}. "
-                    "Load the tables with custrel_lib.io.load_tables, which parses dates."
+                    "Load the tables with custrel_lib.io.load.load_tables, which parses dates."
                 )
         for col in ("customer_id", "date"):
             if col in REQUIRED[name] and df[col].isna().any():
@@ -535,7 +535,7 @@ def features_engine(
     """The feature table as an Ibis expression (one row per customer and snapshot where it exists).
 
     ``loyalty_from``: the undated ``loyalty_member`` flag counts only at snapshots on or after this date (the
-    date it was observed: :class:`~custrel_lib.stages.StageModel` passes the extraction date); ``None`` applies
+    date it was observed: :class:`~custrel_lib.stages.model.StageModel` passes the extraction date); ``None`` applies
     it at every snapshot.
 
     Every event (purchase, transaction, new category, interaction) is mapped to the snapshot where it first
@@ -940,3 +940,28 @@ def features_pandas(
     out = pd.concat(rows, ignore_index=True)[["customer_id", "snapshot", *FEATURE_COLUMNS]]
     out.insert(1, "snapshot_day", _days(out.pop("snapshot")))
     return to_pandas_features(out)
+
+
+def horizon_lines(tables: dict, as_of: pd.Timestamp, horizon_days: float | None, lang: str) -> list[str]:
+    """The separation horizon H the stages will use, the data window, and the too-short-window warning if any.
+
+    H is ``horizon_days`` when set (``analysis.horizon_days``), else derived as :class:`StageModel` does
+    (window-corrected 0.95 quantile of repeat gaps).
+    """
+    tx = tables.get("transactions")
+    if tx is None or tx.empty:
+        return []
+    tx = tx[tx["date"] <= as_of]
+    start = tx["date"].min()
+    window = f"data window {start.date()} .. {as_of.date()} ({(as_of - start).days} days)"
+    if horizon_days:
+        h, source = float(horizon_days), "analysis.horizon_days"
+    else:
+        try:
+            h = horizon_pandas(tx, 0.95, "window", window_start=start, as_of=as_of)
+        except AnalysisError as exc:
+            return [f"Separation horizon H: not derivable ({exc}); {window}."]
+        source = "q0.95 of repeat gaps, window-corrected"
+    lines = [f"Separation horizon H: {h:.0f} days ({source}); {window}."]
+    message = horizon_window_check(start, as_of, h, lang)
+    return [*lines, message] if message else lines

@@ -1,7 +1,7 @@
 """Stage and cycle metadata: codes, fixed display order, French/English labels, colours.
 
 The metadata comes from the ``stages`` and ``cycles`` sections of the typology YAML
-(``custrel_lib/stages.yml`` by default), the same file that holds the stage rules, so labels,
+(``custrel_lib/stages/stages.yml`` by default), the same file that holds the stage rules, so labels,
 order and colours can never drift from the rules that assign the stages.
 """
 
@@ -14,9 +14,8 @@ from pathlib import Path
 import yaml
 
 from custrel_lib.exceptions import ConfigError
+from custrel_lib.i18n import check_lang
 from custrel_lib.paths import DEFAULT_STAGES_FILE
-
-LANGUAGES = ("fr", "en")
 
 TEXT = {
     "horizon_config": {
@@ -44,7 +43,7 @@ class Stage:
     order: int
 
     def label(self, lang: str = "fr") -> str:
-        return getattr(self, _check_lang(lang))
+        return getattr(self, check_lang(lang))
 
 
 @dataclass(frozen=True)
@@ -57,13 +56,7 @@ class Cycle:
     order: int
 
     def label(self, lang: str = "fr") -> str:
-        return getattr(self, _check_lang(lang))
-
-
-def _check_lang(lang: str) -> str:
-    if lang not in LANGUAGES:
-        raise ConfigError(f"Unknown language {lang!r}: use one of {', '.join(LANGUAGES)}.")
-    return lang
+        return getattr(self, check_lang(lang))
 
 
 @lru_cache(maxsize=8)
@@ -151,7 +144,7 @@ def horizon_sentence(days: float, quantile: float | None = None, lang: str = "fr
     """
     from custrel_lib.i18n import format_number
 
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     if quantile is None:
         return TEXT["horizon_config"][lang].format(days=format_number(days, lang))
     return TEXT["horizon_data"][lang].format(

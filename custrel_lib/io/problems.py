@@ -1,6 +1,6 @@
 """The problems report: every row that was rejected, repaired or flagged while loading, and why.
 
-Invariant (checked by :mod:`custrel_lib.io` and the tests): for each table, rows read = rows kept + rows
+Invariant (checked by :mod:`custrel_lib.io.load` and the tests): for each table, rows read = rows kept + rows
 rejected. A row can carry several problems; it is counted once as rejected.
 """
 

@@ -1,7 +1,7 @@
 """« La flamme brille-t-elle encore ? »: BG/NBD probability alive and expected value, for the report.
 
-:func:`run_flame` fits :class:`~custrel_lib.btyd.BetaGeoModel` and, when there are enough repeat buyers,
-:class:`~custrel_lib.btyd.GammaGammaModel` on the customers without a contract (a contract customer's
+:func:`run_flame` fits :class:`~custrel_lib.flame.btyd.BetaGeoModel` and, when there are enough repeat buyers,
+:class:`~custrel_lib.flame.btyd.GammaGammaModel` on the customers without a contract (a contract customer's
 relationship ends with the contract, not with silence), and returns per-customer P(alive), expected purchases
 and expected spend over the next ``h`` days. A calibration/holdout split (the last ``holdout_days`` kept out
 of the fit) checks the model on purchases it has not seen. Known limit, stated in the report: BG/NBD treats a
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from custrel_lib import btyd
 from custrel_lib.exceptions import InsufficientDataError
+from custrel_lib.flame import btyd
 from custrel_lib.i18n import format_currency, format_date, format_number, format_percent, tr
 
 TEXT = {

@@ -66,7 +66,7 @@ def select_language(nb: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNo
     A cell tagged ``fr`` is kept only in French reports, a cell tagged ``en`` only in English ones
     (:data:`LANGUAGE_TAGS`); untagged cells, and cells tagged with both languages, are kept in both.
     Markdown and code cells alike: a code cell of the other language is not run either when the
-    notebook is filtered before execution (as :func:`custrel_lib.report.run_report` does).
+    notebook is filtered before execution (as :func:`custrel_lib.reports.run.run_report` does).
 
     Parameters
     ----------
@@ -375,7 +375,7 @@ def render_index(
     reports : list of dict
         One per notebook, in reading order: ``html`` (file name), ``title``, ``status``.
     key_figures : dict, optional
-        Content of ``key_figures.json`` (see :func:`custrel_lib.summary.key_figures`): ``headline``
+        Content of ``key_figures.json`` (see :func:`custrel_lib.reports.summary.key_figures`): ``headline``
         (list of ``label``/``value``/``text``), ``stages`` (list of ``label``/``count``/``previous``/
         ``change``), ``sentences``, ``as_of``. Whatever is missing is left out.
     lang : {"fr", "en"}

@@ -19,10 +19,10 @@ from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from custrel_lib import typology
 from custrel_lib.exceptions import ConfigError, InsufficientDataError
-from custrel_lib.features import feature_label
-from custrel_lib.i18n import format_number, format_percent
+from custrel_lib.i18n import check_lang, format_number, format_percent
+from custrel_lib.stages import typology
+from custrel_lib.stages.features import feature_label
 
 DEFAULT_FEATURES = (
     "recency_days",
@@ -57,7 +57,7 @@ TEXT = {
 
 
 def _t(key: str, lang: str, **fmt) -> str:
-    return TEXT[key][typology._check_lang(lang)].format(**fmt)
+    return TEXT[key][check_lang(lang)].format(**fmt)
 
 
 class Segmentation:

@@ -1,6 +1,6 @@
 """The executive summary: headline KPIs, generated sentences (fr/en) and the run's CSV exports.
 
-``key_figures(...)`` returns the JSON-ready dict that :func:`custrel_lib.report_html.render_index` shows on a
+``key_figures(...)`` returns the JSON-ready dict that :func:`custrel_lib.reports.html.render_index` shows on a
 run's index page; ``write_outputs(...)`` writes it as ``key_figures.json`` with the CSV exports (stage history,
 stage profiles, at-risk list) into a report run's folder.
 """
@@ -16,10 +16,10 @@ from typing import Any
 
 import pandas as pd
 
-from custrel_lib import typology
+from custrel_lib.stages import typology
 from custrel_lib.i18n import format_currency, format_date, format_number, format_percent, tr
 from custrel_lib.privacy import pseudonymize
-from custrel_lib.typology import _check_lang as check_lang
+from custrel_lib.i18n import check_lang
 
 IN_RELATIONSHIP = ("flirt", "petit_ami", "fiance", "concubinage", "marie", "reconquis")
 

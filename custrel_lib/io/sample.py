@@ -638,29 +638,3 @@ def true_stages_at(spells: pd.DataFrame, dates) -> pd.DataFrame:
     return (
         pd.concat(frames, ignore_index=True).sort_values(["snapshot", "customer_id"]).reset_index(drop=True)
     )
-
-
-@click.command("sample")
-@click.option("--customers", "n_customers", default=5000, show_default=True, help="Number of customers.")
-@click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same data).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["csv", "parquet"]),
-    default="csv",
-    show_default=True,
-    help="File format.",
-)
-def sample_command(n_customers: int, seed: int, out_dir: str, fmt: str) -> None:
-    """Generate a synthetic French retailer with a known truth (tables + truth/ folder)."""
-    t0 = time.perf_counter()
-    click.echo(
-        f"Simulating {n_customers:,} customers (seed {seed}) over {WINDOW_START.date()} .. {WINDOW_END.date()}"
-    )
-    data = generate_sample(n_customers, seed, progress=n_customers > 200_000)
-    click.echo(f"Writing {fmt} files to {out_dir}")
-    paths = data.write(out_dir, fmt)
-    for name in ("transactions", "customers", "interactions"):
-        click.echo(f"  {name:<13} {len(getattr(data, name)):>12,} rows  {paths[name]}")
-    click.echo(f"Done in {time.perf_counter() - t0:.1f} s.")

@@ -24,7 +24,7 @@ import pandas as pd
 
 from custrel_lib.config import CustrelConfig, TableSpec, load_config
 from custrel_lib.exceptions import DataContractError, MissingColumnError
-from custrel_lib.problems import ProblemsReport
+from custrel_lib.io.problems import ProblemsReport
 
 # canonical column -> (kind, required)
 SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {

@@ -58,7 +58,7 @@ def _check_transactions(tx) -> None:
             raise MissingColumnError("transactions", col, cols)
     if isinstance(tx, pd.DataFrame) and not pd.api.types.is_datetime64_any_dtype(tx["date"]):
         raise DataContractError(
-            "transactions.date must be a datetime column (use custrel_lib.io.load_tables)."
+            "transactions.date must be a datetime column (use custrel_lib.io.load.load_tables)."
         )
 
 

@@ -14,7 +14,7 @@ A rule set is a list (first match wins; the last rule is the catch-all, without 
 A condition is ``{feature, op, value}``, ``{all: [...]}`` or ``{any: [...]}``. Operators: ``== != < <= > >=
 in not_in is_null not_null``. A value ``{horizon: 1.5}`` means 1.5 times the separation horizon H. Comparisons
 with a missing feature value are false (SQL semantics), in the engine and in the pandas reference alike.
-The packaged defaults are the ``rules`` of ``custrel_lib/stages.yml``; ``custrel.yml`` can replace them
+The packaged defaults are the ``rules`` of ``custrel_lib/stages/stages.yml``; ``custrel.yml`` can replace them
 (``stages: {rules: [...]}`` or ``stages: {rules_file: my_rules.yml}``).
 """
 
@@ -28,11 +28,11 @@ import ibis
 import pandas as pd
 import yaml
 
-from custrel_lib import typology
 from custrel_lib.exceptions import RuleError
-from custrel_lib.features import BOOL_FEATURES, FEATURE_COLUMNS
-from custrel_lib.i18n import format_number, tr
+from custrel_lib.i18n import check_lang, format_number, tr
 from custrel_lib.paths import DEFAULT_STAGES_FILE
+from custrel_lib.stages import typology
+from custrel_lib.stages.features import BOOL_FEATURES, FEATURE_COLUMNS
 from custrel_lib.tables import HtmlTable
 
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null")
@@ -294,7 +294,7 @@ class RuleSet:
     # --- display -----------------------------------------------------------------------------------------
 
     def describe(self, cond: dict | None, lang: str = "fr", horizon: float | None = None) -> str:
-        words = OP_WORDS[typology._check_lang(lang)]
+        words = OP_WORDS[check_lang(lang)]
         if cond is None:
             return words["always"]
         if "all" in cond or "any" in cond:
@@ -331,7 +331,7 @@ class RuleSet:
 
     def to_frame(self, lang: str = "fr", horizon: float | None = None) -> pd.DataFrame:
         """The rules in reading order: rank, stage code, label, conditions in words (headers in ``lang``)."""
-        lang = typology._check_lang(lang)
+        lang = check_lang(lang)
         cols = [tr(RULE_TEXT, k, lang) for k in ("order", "stage", "code", "conditions")]
         return pd.DataFrame(
             [

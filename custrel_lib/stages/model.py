@@ -1,6 +1,6 @@
 """Place every customer in a relationship stage at every snapshot: :class:`StageModel`.
 
-The features (:mod:`custrel_lib.features`) and the rules' CASE expression (:mod:`custrel_lib.rules`) run in the
+The features (:mod:`custrel_lib.stages.features`) and the rules' CASE expression (:mod:`custrel_lib.stages.rules`) run in the
 engine (DuckDB through Ibis by default); only ``customer_id, snapshot, stage, ambassador`` come back.
 ``backend="pandas"`` runs the plain reference implementation instead (small data).
 """
@@ -17,9 +17,11 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from custrel_lib import typology
 from custrel_lib.exceptions import ConfigError, DataContractError
-from custrel_lib.features import (
+from custrel_lib.i18n import check_lang, format_date, format_number, tr
+from custrel_lib.privacy import MASK
+from custrel_lib.stages import typology
+from custrel_lib.stages.features import (
     EPOCH,
     FEATURE_COLUMNS,
     HORIZON_METHODS,
@@ -34,9 +36,7 @@ from custrel_lib.features import (
     snapshot_dates,
     to_pandas_features,
 )
-from custrel_lib.i18n import format_date, format_number, tr
-from custrel_lib.privacy import MASK
-from custrel_lib.rules import RuleSet
+from custrel_lib.stages.rules import RuleSet
 from custrel_lib.tables import html_table
 from custrel_lib.voice import nps
 
@@ -213,13 +213,13 @@ class StageModel:
     Parameters
     ----------
     rules : None, path, list, mapping or RuleSet
-        Stage rules; ``None`` is the packaged default (``custrel_lib/stages.yml``).
+        Stage rules; ``None`` is the packaged default (``custrel_lib/stages/stages.yml``).
     cadence : "month", "quarter" or a list of dates
         Snapshots: period ends from the first transaction to ``as_of`` (which closes the last period).
     horizon_days : float, optional
         The separation horizon H; ``None`` or 0 derives it from the data (``horizon_quantile`` of repeat
         customers' inter-purchase gaps, each customer weighing the same, corrected for the data window: see
-        :func:`custrel_lib.features.horizon_pandas`). H is one number for every snapshot
+        :func:`custrel_lib.stages.features.horizon_pandas`). H is one number for every snapshot
         (:meth:`lookahead_note` says so in the report's words).
     horizon_method : {"window", "observed"}
         ``"window"`` (default) weights each gap by the inverse of the chance that a gap of its length fits in the
@@ -245,7 +245,7 @@ class StageModel:
         First transaction date: with ``as_of_``, the data window.
     horizon_warning_ : dict or None
         ``{"fr": ..., "en": ...}`` when the window is too short for H
-        (:func:`custrel_lib.features.horizon_window_check`), else ``None``.
+        (:func:`custrel_lib.stages.features.horizon_window_check`), else ``None``.
     """
 
     def __init__(
@@ -413,7 +413,7 @@ class StageModel:
     def horizon_warning(self, lang: str = "fr") -> str | None:
         """The message when the data window is too short for H (fr or en), else ``None``."""
         self._check_fitted()
-        return self.horizon_warning_[typology._check_lang(lang)] if self.horizon_warning_ else None
+        return self.horizon_warning_[check_lang(lang)] if self.horizon_warning_ else None
 
     def lookahead_note(self, lang: str = "fr") -> str:
         """What the stages at past snapshots use that was only known later, in words for the report.
@@ -424,7 +424,7 @@ class StageModel:
         does not change that snapshot's stages.
         """
         self._check_fitted()
-        lang = typology._check_lang(lang)
+        lang = check_lang(lang)
         fmt = {"h": format_number(self.horizon_days_, lang), "as_of": format_date(self.as_of_, lang)}
         keys = [
             "horizon_config" if self.horizon_source_ == "config" else "horizon_data",
@@ -497,7 +497,7 @@ class StageModel:
         answers (:func:`custrel_lib.voice.nps`: % promoters 9-10 minus % detractors 0-6, on -100..100), NaN
         when no customer of the stage answered; ``nps_answers`` counts them (one answer per customer).
         """
-        lang = typology._check_lang(lang)
+        lang = check_lang(lang)
         s = self._snapshot(snapshot)
         f = self.features(s)
         revenue = f["spend_6m"] + f["spend_prev_6m"]
@@ -525,7 +525,7 @@ class StageModel:
 
     def explain(self, customer_id: str, snapshot=None, lang: str = "fr") -> Explanation:
         """The rule that placed ``customer_id`` in its stage, every rule's verdict and the feature values."""
-        lang = typology._check_lang(lang)
+        lang = check_lang(lang)
         s = self._snapshot(snapshot)
         row = self._customer_features(str(customer_id), s)
         if row.empty:
