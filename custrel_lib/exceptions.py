@@ -52,6 +52,18 @@ class InsufficientDataError(AnalysisError):
         super().__init__(f"Too few {what}: {self.found}, at least {self.needed} are needed.")
 
 
+class NotFittedError(CustrelError):
+    """A model was asked for results before :meth:`fit` ran.
+
+    Every fitted object of custrel (stage model, segmentation, survival and buy-till-you-die models, transitions)
+    raises this one error, naming the object and the call that fits it.
+    """
+
+    def __init__(self, what: str, fit_call: str = "fit()"):
+        self.what, self.fit_call = what, fit_call
+        super().__init__(f"This {what} is not fitted yet: call {fit_call} first.")
+
+
 class ReportError(CustrelError):
     """A report run failed; the message names the notebook and the cell."""
 
