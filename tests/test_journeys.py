@@ -6,17 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from custrel_lib.exceptions import NotFittedError
 from custrel_lib.journeys import ENTRY, EXIT, Transitions
-from custrel_lib.journeys.markov import MarkovProjection, project, stage_matrix, steady_state
+from custrel_lib.journeys.chain import project, stage_matrix, steady_state
+from custrel_lib.journeys.markov import MarkovProjection
 from custrel_lib.journeys.touchpoints import dropoff, first_steps, step_links
 from custrel_lib.plots.common import caption
-from custrel_lib.plots.journeys import (
-    mix_forecast_chart,
-    sankey,
-    sankey_layout,
-    touchpoint_sankey,
-    transition_heatmap,
-)
+from custrel_lib.plots.journeys import mix_forecast_chart, transition_heatmap
+from custrel_lib.plots.sankey import sankey, sankey_layout, touchpoint_sankey
 from custrel_lib.stages.model import StageModel
 
 M1, M2, M3 = pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-29"), pd.Timestamp("2024-03-31")
@@ -203,10 +200,11 @@ def test_touchpoints_paths_and_dropoff():
 
 def test_transitions_and_paths_tables_speak_the_readers_language(hand_history):
     from custrel_lib.journeys import narrative
+    from custrel_lib.journeys import tables as journey_tables
     from custrel_lib.tables import html_table
 
     tr = Transitions(cadence="month").fit(hand_history, filters=None)
-    fr, en = narrative.transitions_table(tr, "fr"), narrative.transitions_table(tr, "en")
+    fr, en = journey_tables.transitions_table(tr, "fr"), journey_tables.transitions_table(tr, "en")
     # Headers from the catalogue, labels instead of codes, the values kept in ``frame``.
     assert list(fr.frame.columns[:3]) == ["Étape", "Clients (mars 2024)", "Part (mars 2024)"]
     assert list(en.frame.columns[:3]) == ["Stage", "Customers (Mar 2024)", "Share (Mar 2024)"]
@@ -222,10 +220,10 @@ def test_transitions_and_paths_tables_speak_the_readers_language(hand_history):
         "Moves between stages from one month to the next"
     )
     assert "<p>Passages entre étapes" in page_fr and "<p>Moves between stages" in page_en
-    paths = narrative.paths_table(tr, "fr", k=3)
+    paths = journey_tables.paths_table(tr, "fr", k=3)
     assert "Flirt → Séparé(e) → Reconquis(e)" in set(paths.frame["Parcours"])
     assert "sur 3 mois consécutifs" in paths._repr_html_()
-    assert "Share of occurrences" in narrative.paths_table(tr, "en", k=2)._repr_html_()
+    assert "Share of occurrences" in journey_tables.paths_table(tr, "en", k=2)._repr_html_()
     # The table helper: numbers, shares, dates and yes/no the reader's way, every cell escaped.
     df = pd.DataFrame(
         {
@@ -244,3 +242,24 @@ def test_transitions_and_paths_tables_speak_the_readers_language(hand_history):
     assert "<td>1,234.5</td><td>25.0%</td><td>2025-12-31</td><td>yes</td>" in html_table(
         df, "en", percent=["s"]
     )
+
+
+def test_unfitted_transitions_and_projection_raise_not_fitted_error(hand_history):
+    tr = Transitions(cadence="month", backend="pandas")
+    for use in (lambda: tr.summary, lambda: tr.flows([M1, M2]), lambda: tr.paths(k=2)):
+        with pytest.raises(NotFittedError, match=r"This Transitions is not fitted yet: call fit\(history\)"):
+            use()
+    assert "not fitted" in tr._repr_html_()
+    mp = MarkovProjection(periods=1, backtest_periods=0, burn_in=0)
+    with pytest.raises(NotFittedError, match="MarkovProjection"):
+        mp.summary  # noqa: B018
+    with pytest.raises(NotFittedError, match="MarkovProjection"):
+        mp.backtest_verdict  # noqa: B018
+    assert mp._repr_html_() == "<p>MarkovProjection: not fitted.</p>"
+    with pytest.raises(NotFittedError, match="This Transitions is not fitted"):
+        mp.fit(tr)
+    # Once fitted, the same calls answer. From M1 to M3: A, B and E move, D exits and C enters (five rows'
+    # worth of customers); at M3 only A is petit_ami.
+    tr.fit(hand_history)
+    assert tr.flows([M1, M3])["count"].sum() == 5
+    assert mp.fit(tr).summary.loc["petit_ami", "customers_now"] == 1

@@ -621,7 +621,7 @@ def test_checker_reads_a_wrapped_subtitle_as_one_text(catalogue_index):
     import plotly.graph_objects as go
 
     from custrel_lib.plots.common import titled
-    from custrel_lib.plots.journeys import TEXT as JOURNEY_TEXT
+    from custrel_lib.plots.journey_text import TEXT as JOURNEY_TEXT
 
     def page(lang: str, text_lang: str) -> str:
         subtitle = JOURNEY_TEXT["forecast_sub_share"][text_lang].format(

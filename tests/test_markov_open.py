@@ -8,14 +8,15 @@ import pandas as pd
 import pytest
 
 from custrel_lib.journeys import Transitions, narrative
-from custrel_lib.journeys.markov import (
-    MarkovProjection,
+from custrel_lib.journeys import tables as journey_tables
+from custrel_lib.journeys.chain import (
     cesaro_limit,
     default_burn_in,
     long_run_mix,
     open_steady_state,
     project_counts,
 )
+from custrel_lib.journeys.markov import MarkovProjection
 from custrel_lib.plots.common import caption
 from custrel_lib.plots.journeys import backtest_chart, mix_forecast_chart
 
@@ -208,7 +209,7 @@ def test_backtest_says_when_the_model_does_worse_than_no_change():
     assert mp.backtest_verdict == "worse"
     assert "le modèle fait moins bien que l'absence de changement" in narrative.backtest_sentence(mp, "fr")
     assert "the model does worse than no change" in narrative.backtest_sentence(mp, "en")
-    table = narrative.backtest_table(mp, "fr")
+    table = journey_tables.backtest_table(mp, "fr")
     assert list(table["Le plus juste"]) == ["rien ne change"] * 3
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custrel_lib.io.sample import TYPES, WINDOW_END, WINDOW_START, generate_sample, true_stages_at
+from custrel_lib.io.population import TYPES
+from custrel_lib.io.sample import WINDOW_END, WINDOW_START, generate_sample, true_stages_at
 from custrel_lib.paths import SAMPLE_DIR
 
 
@@ -133,14 +134,14 @@ def test_order_ids_are_unique_across_simulation_chunks(monkeypatch):
     # Large runs simulate in chunks; refunds must keep pointing at their own purchase (found at 1M customers).
     import custrel_lib.io.sample as sample
 
-    original = sample._simulate_chunk
+    original = sample.simulate_chunk
     calls = []
 
     def spy(first, n, *args, **kwargs):
         calls.append(n)
         return original(first, n, *args, **kwargs)
 
-    monkeypatch.setattr(sample, "_simulate_chunk", spy)
+    monkeypatch.setattr(sample, "simulate_chunk", spy)
     data = sample.generate_sample(1500, seed=3, chunk=500)
     assert len(calls) == 3
     tx = data.transactions

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from lifelines.datasets import load_rossi
 
+from custrel_lib.exceptions import NotFittedError
+from custrel_lib.plots.risk import calibration_plot
 from custrel_lib.plots.survival import (
-    calibration_plot,
     cohort_heatmap,
     cumulative_incidence_plot,
     forest_plot,
@@ -20,6 +21,7 @@ from custrel_lib.survival import (
     AFTModel,
     CompetingRisks,
     CoxModel,
+    GapModel,
     KaplanMeier,
     build_durations,
     cohort_retention,
@@ -252,3 +254,42 @@ def test_sample_truth_medians_match_the_generator_hazards(sample_truth, sample_a
             f"\n{group}: KM median {medians[group]:.0f} d vs ln2/h {truth:.0f} d ({medians[group] / truth - 1:+.1%})"
         )
         assert abs(medians[group] / truth - 1) < 0.10
+
+
+@pytest.mark.parametrize(
+    ("make", "use"),
+    [
+        (KaplanMeier, lambda m: m.survival_at(10.0)),
+        (CompetingRisks, lambda m: m.incidence_at(10.0)),
+        (CoxModel, lambda m: m.risk_score(pd.DataFrame({"x": [0, 1]}))),
+        (AFTModel, lambda m: m.survival_function(pd.DataFrame({"x": [0, 1]}), [10.0])),
+        (lambda: GapModel(90.0), lambda m: m.p_lapse(pd.DataFrame())),
+    ],
+    ids=["KaplanMeier", "CompetingRisks", "CoxModel", "AFTModel", "GapModel"],
+)
+def test_unfitted_models_raise_not_fitted_error(make, use):
+    model = make()
+    name = type(model).__name__
+    with pytest.raises(NotFittedError, match=rf"This {name} is not fitted yet: call fit\(") as raised:
+        use(model)
+    assert raised.value.what == name
+    if "summary" in dir(type(model)):  # the summary says the same; the notebook view says it without raising
+        with pytest.raises(NotFittedError):
+            model.summary  # noqa: B018
+        assert model._repr_html_() == f"<p>{name}: not fitted.</p>"
+
+
+def test_fitted_models_no_longer_raise(simulated):
+    df, _ = simulated
+    df = df.assign(end_reason=np.where(df["x"] == 1, "voluntary", "involuntary"))
+    km = KaplanMeier().fit(df)
+    curve = km.survival_.set_index("time")["survival"]
+    assert km.survival_at(100.0).iloc[0] == pytest.approx(curve[curve.index <= 100.0].iloc[-1])
+    cr = CompetingRisks().fit(df)
+    table = cr.incidence_[(cr.incidence_["reason"] == "voluntary") & (cr.incidence_["time"] <= 100.0)]
+    assert cr.incidence_at(100.0)["voluntary"] == pytest.approx(table["incidence"].iloc[-1])
+    cox = CoxModel(["x"]).fit(df)
+    # The covariate doubles the hazard (HR 2 in the simulation): the risk score of x = 1 is the larger one.
+    low, high = cox.risk_score(pd.DataFrame({"x": [0, 1]}))
+    assert high / low == pytest.approx(2.0, rel=0.15)
+    assert "hazard_ratio" in cox._repr_html_()

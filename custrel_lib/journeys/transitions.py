@@ -9,7 +9,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from custrel_lib.exceptions import AnalysisError, ConfigError
+from custrel_lib.exceptions import AnalysisError, ConfigError, NotFittedError
 from custrel_lib.journeys._base import (
     ENTRY,
     EXIT,
@@ -189,7 +189,13 @@ class Transitions:
             raise AnalysisError(
                 f"No customer left after the filters ({describe_filters(self.filters_, 'en')}): nothing to count."
             )
-        sc = engine.stage_counts()
+        self._stage_tables(engine.stage_counts())
+        self.counts_ = self._flows(self.snapshots_)
+        self._flow_tables()
+        return self
+
+    def _stage_tables(self, sc: pd.DataFrame) -> None:
+        """``stage_counts_``, ``mix_`` and ``population_`` from the engine's counts per snapshot and stage."""
         sc["count"] = sc["count"].astype("int64")
         sc["share"] = sc["count"] / sc.groupby("snapshot")["count"].transform("sum")
         rank = code_rank()
@@ -208,7 +214,9 @@ class Transitions:
         self.population_ = (
             sc.groupby("snapshot")["count"].sum().reindex(self.snapshots_, fill_value=0).astype("int64")
         )
-        self.counts_ = self.flows(self.snapshots_)
+
+    def _flow_tables(self) -> None:
+        """Rates, entries, exits, pooled matrices and the conservation check, from ``counts_``."""
         self.rates_ = self.counts_.assign(
             rate=lambda d: d["count"] / d.groupby(["from_snapshot", "from_stage"])["count"].transform("sum")
         )
@@ -228,7 +236,6 @@ class Transitions:
         totals = self.count_matrix_.sum(axis=1)
         self.matrix_ = self.count_matrix_.div(totals.where(totals > 0), axis=0)
         self.conservation_ = self._conservation()
-        return self
 
     def flows(self, snapshots: Sequence[pd.Timestamp]) -> pd.DataFrame:
         """Counts between consecutive snapshots of a selection (e.g. every sixth month).
@@ -245,6 +252,9 @@ class Transitions:
             Same columns as :attr:`counts_`.
         """
         self._check_fitted()
+        return self._flows(snapshots)
+
+    def _flows(self, snapshots: Sequence[pd.Timestamp]) -> pd.DataFrame:
         snapshots = [pd.Timestamp(s) for s in snapshots]
         known = set(self.snapshots_)
         if any(s not in known for s in snapshots) or snapshots != sorted(set(snapshots)):
@@ -358,7 +368,7 @@ class Transitions:
     def _repr_html_(self) -> str:
         if not hasattr(self, "counts_"):
             return f"<p>Transitions(cadence={self.cadence!r}), not fitted.</p>"
-        from custrel_lib.journeys.narrative import transitions_table
+        from custrel_lib.journeys.tables import transitions_table
 
         return transitions_table(self, "fr")._repr_html_()
 
@@ -366,8 +376,8 @@ class Transitions:
         return f"Transitions(cadence={self.cadence!r}, backend={self.backend!r})"
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "_engine"):
-            raise AnalysisError("This Transitions object is not fitted yet: call fit(history) first.")
+        if not hasattr(self, "counts_"):
+            raise NotFittedError("Transitions", "fit(history)")
 
 
 def path_label(path: str, lang: str = "fr") -> str:

@@ -39,12 +39,6 @@ TEXT = {
     },
     "months": {"fr": "Mois après l'acquisition", "en": "Months after acquisition"},
     "cohort": {"fr": "Cohorte", "en": "Cohort"},
-    "calib_title": {
-        "fr": "Calibration : risque prédit et séparations observées",
-        "en": "Calibration: predicted risk and observed separations",
-    },
-    "predicted": {"fr": "Probabilité prédite", "en": "Predicted probability"},
-    "observed": {"fr": "Part observée", "en": "Observed share"},
     "km_sub": {
         "fr": "{n} relations, {k} séparations ; données du {start} au {end}, relations suivies jusqu'au {censor} ; unité : jours",
         "en": "{n} relationships, {k} separations; data from {start} to {end}, relationships followed until {censor}; unit: days",
@@ -79,17 +73,6 @@ TEXT = {
         "en": "First relationships without contract, by month of first purchase; share still in a relationship k months later; empty cells: not observable yet (separations known until {censor})",
     },
     "model_name": {"fr": "Modèle", "en": "Model"},
-    "auc_title": {
-        "fr": "Qui est parti ? Score de risque et ancienneté du dernier achat, contrôlés sur le passé",
-        "en": "Who left? Risk score and days since last purchase, checked on the past",
-    },
-    "auc_sub": {
-        "fr": "AUC (0,5 : hasard ; 1 : parfait) parmi les {n} clients actifs au {date}, dont {k} sont partis depuis (aucun achat dans les {h} jours suivant leur dernier achat)",
-        "en": "AUC (0.5: chance; 1: perfect) among the {n} customers active on {date}, of whom {k} have left since (no purchase within {h} days of their last purchase)",
-    },
-    "auc_model": {"fr": "Score de risque", "en": "Risk score"},
-    "auc": {"fr": "AUC", "en": "AUC"},
-    "auc_recency": {"fr": "Ancienneté du dernier achat", "en": "Days since last purchase"},
 }
 COVARIATES = {
     "contract": {"fr": "Sous contrat", "en": "Under contract"},
@@ -156,57 +139,15 @@ def km_plot(
     times = at_risk_times if at_risk_times is not None else np.linspace(0, tmax, 6).round()
     for g in groups:
         name, colour = look[g]
-        c = km.survival_[km.survival_["group"] == g]
-        band = f"rgba({int(colour[1:3], 16)},{int(colour[3:5], 16)},{int(colour[5:7], 16)},0.15)"
-        fig.add_trace(
-            go.Scatter(
-                x=c["time"],
-                y=c["upper"],
-                line={"width": 0, "shape": "hv"},
-                showlegend=False,
-                hoverinfo="skip",
-                legendgroup=g,
-            ),
-            1,
-            1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=c["time"],
-                y=c["lower"],
-                line={"width": 0, "shape": "hv"},
-                fill="tonexty",
-                fillcolor=band,
-                showlegend=False,
-                hoverinfo="skip",
-                legendgroup=g,
-            ),
-            1,
-            1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=c["time"],
-                y=c["survival"],
-                name=name,
-                legendgroup=g,
-                line={"color": colour, "shape": "hv", "width": 2},
-                hovertemplate=f"{name}: %{{y:.1%}} @ %{{x:,.0f}}<extra></extra>",
-            ),
-            1,
-            1,
-        )
-        n = [
-            int(km.fitters_[g].event_table["at_risk"].loc[lambda s, t=t: s.index >= t].iloc[0])
-            if (km.fitters_[g].event_table.index >= t).any()
-            else 0
-            for t in times
-        ]
+        _add_curve(fig, km.survival_[km.survival_["group"] == g], g, name, colour)
         fig.add_trace(
             go.Scatter(
                 x=list(times),
                 y=[name] * len(times),
-                text=[f"{v:,}".replace(",", "\u202f" if lang == "fr" else ",") for v in n],
+                text=[
+                    f"{v:,}".replace(",", "\u202f" if lang == "fr" else ",")
+                    for v in _at_risk(km.fitters_[g], times)
+                ],
                 mode="text",
                 showlegend=False,
                 hoverinfo="skip",
@@ -221,6 +162,46 @@ def km_plot(
     if subtitle:
         return titled(fig, title or _t("km_title", lang), subtitle, lang, height=580)
     return style(fig, title or _t("km_title", lang), lang, height=560)
+
+
+def _add_curve(fig: go.Figure, c: pd.DataFrame, group: str, name: str, colour: str) -> None:
+    """A Kaplan-Meier curve (step line) over its confidence band, in the top panel of ``fig``."""
+    band = f"rgba({int(colour[1:3], 16)},{int(colour[3:5], 16)},{int(colour[5:7], 16)},0.15)"
+    edge = {"showlegend": False, "hoverinfo": "skip", "legendgroup": group}
+    fig.add_trace(go.Scatter(x=c["time"], y=c["upper"], line={"width": 0, "shape": "hv"}, **edge), 1, 1)
+    fig.add_trace(
+        go.Scatter(
+            x=c["time"],
+            y=c["lower"],
+            line={"width": 0, "shape": "hv"},
+            fill="tonexty",
+            fillcolor=band,
+            **edge,
+        ),
+        1,
+        1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=c["time"],
+            y=c["survival"],
+            name=name,
+            legendgroup=group,
+            line={"color": colour, "shape": "hv", "width": 2},
+            hovertemplate=f"{name}: %{{y:.1%}} @ %{{x:,.0f}}<extra></extra>",
+        ),
+        1,
+        1,
+    )
+
+
+def _at_risk(kmf, times) -> list[int]:
+    """Numbers at risk of a fitted lifelines Kaplan-Meier at each of ``times`` (0 after the last time)."""
+    table = kmf.event_table
+    return [
+        int(table["at_risk"].loc[lambda s, t=t: s.index >= t].iloc[0]) if (table.index >= t).any() else 0
+        for t in times
+    ]
 
 
 def km_title(grouping: str, lang: str = "fr") -> str:
@@ -265,29 +246,6 @@ def model_check_plot(check: pd.DataFrame, kind: str, lang: str = "fr") -> go.Fig
     fig.update_xaxes(title=_t("days", lang))
     gap = format_number(100 * check.attrs.get("max_abs_difference", float("nan")), lang, 1)
     return titled(fig, _t("model_title", lang), tr(TEXT, "model_sub", lang, kind=kind, gap=gap), lang, 440)
-
-
-def backtest_auc_plot(backtest: dict, horizon_days: float, lang: str = "fr") -> go.Figure:
-    """AUC of the risk score beside recency alone, on the customers active one horizon ago."""
-    names = [_t("auc_model", lang), _t("auc_recency", lang)]
-    values = [backtest["auc_model"], backtest["auc_recency"]]
-    fig = go.Figure(
-        go.Bar(
-            x=values, y=names, orientation="h", marker={"color": ["#8E24AA", "#9E9E9E"]},
-            text=[format_number(v, lang, 3) for v in values], textposition="auto", hoverinfo="skip",
-        )
-    )  # fmt: skip
-    fig.update_xaxes(range=[0.5, 1.0], title=_t("auc", lang))
-    sub = tr(
-        TEXT,
-        "auc_sub",
-        lang,
-        n=format_number(backtest["customers"], lang),
-        k=format_number(backtest["lapsed"], lang),
-        date=format_date(backtest["cut"], lang),
-        h=format_number(horizon_days, lang),
-    )
-    return titled(fig, _t("auc_title", lang), sub, lang, 300)
 
 
 def covariate_label(name: str, lang: str = "fr") -> str:
@@ -373,37 +331,3 @@ def cohort_heatmap(table: pd.DataFrame, lang: str = "fr", censor=None) -> go.Fig
         lang,
         height,
     )
-
-
-def calibration_plot(
-    predicted: np.ndarray, observed: np.ndarray, lang: str = "fr", bins: int = 10
-) -> go.Figure:
-    """Mean predicted probability against the observed share, by decile of prediction."""
-    df = pd.DataFrame({"p": predicted, "y": observed}).dropna()
-    df["bin"] = pd.qcut(df["p"].rank(method="first"), q=min(bins, len(df)), labels=False)
-    g = df.groupby("bin").agg(p=("p", "mean"), y=("y", "mean"), n=("y", "size"))
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=[0, 1],
-            y=[0, 1],
-            mode="lines",
-            line={"dash": "dash", "color": "#9E9E9E"},
-            showlegend=False,
-            hoverinfo="skip",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=g["p"],
-            y=g["y"],
-            mode="markers+lines",
-            marker={"size": 9, "color": "#8E24AA"},
-            customdata=g["n"],
-            showlegend=False,
-            hovertemplate="%{x:.1%} → %{y:.1%} (n = %{customdata})<extra></extra>",
-        )
-    )
-    fig.update_xaxes(title=_t("predicted", lang), tickformat=".0%", range=[0, 1])
-    fig.update_yaxes(title=_t("observed", lang), tickformat=".0%", range=[0, 1])
-    return style(fig, _t("calib_title", lang), lang, height=420)

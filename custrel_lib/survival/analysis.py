@@ -21,15 +21,14 @@ import pandas as pd
 from custrel_lib.flame.analysis import flag_fading, run_flame
 from custrel_lib.i18n import format_date, format_number, format_percent, tr
 from custrel_lib.sections import Sections
+from custrel_lib.survival.aft import AFTModel
 from custrel_lib.survival.durations import build_durations, exclusion_counts
 from custrel_lib.survival.km import KaplanMeier
-from custrel_lib.survival.models import AFTModel
 from custrel_lib.survival.risk import backtest_lapse, score_active
 from custrel_lib.survival.text import TEXT, exclusion_sentences
 
 # Covariates known at the start of a relationship (no immortal-time bias): the AFT behind remaining lifetimes.
 ORIGIN_COVARIATES = ["contract", "acquisition_channel", "region"]
-KINDS = ("purchase", "winback", "contract")
 
 
 def episode_kind(durations: pd.DataFrame) -> pd.Series:

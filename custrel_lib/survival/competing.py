@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from lifelines import AalenJohansenFitter
 
-from custrel_lib.exceptions import AnalysisError
+from custrel_lib.exceptions import AnalysisError, NotFittedError
 from custrel_lib.survival.km import check_columns
 
 
@@ -69,7 +69,13 @@ class CompetingRisks:
         self.incidence_ = pd.concat(curves, ignore_index=True)
         return self
 
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "incidence_"):
+            raise NotFittedError("CompetingRisks", "fit(df, duration_col, event_col, entry_col)")
+
     def incidence_at(self, t: float) -> pd.Series:
+        """Cumulative incidence of each end reason at time ``t``."""
+        self._check_fitted()
         out = {}
         for r in self.reasons_:
             part = self.incidence_[(self.incidence_["reason"] == r) & (self.incidence_["time"] <= t)]
@@ -78,8 +84,11 @@ class CompetingRisks:
 
     @property
     def summary(self) -> pd.DataFrame:
+        self._check_fitted()
         last = self.incidence_.groupby("reason").tail(1).set_index("reason")
         return last[["time", "incidence"]]
 
     def _repr_html_(self) -> str:
+        if not hasattr(self, "incidence_"):
+            return "<p>CompetingRisks: not fitted.</p>"
         return self.summary.to_html(float_format=lambda v: f"{v:.3f}")

@@ -51,13 +51,21 @@ convention: a row is in the risk set from ``entry`` to ``duration``).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from custrel_lib.exceptions import AnalysisError, ConfigError, CustrelWarning, MissingColumnError
+from custrel_lib.exceptions import AnalysisError, ConfigError, MissingColumnError
+from custrel_lib.survival.episodes import (
+    add_customer_covariates,
+    add_purchase_counts,
+    add_voice,
+    contract_episodes,
+    landmark_stage,
+    purchase_episodes,
+    window_sum,
+)
 
 UNIT_DAYS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12}
 MODES = ("auto", "contractual", "non_contractual")
@@ -181,6 +189,24 @@ def build_durations(
     AnalysisError
         No usable episode, or inconsistent inputs.
     """
+    _check_settings(mode, origin, unknown_origin, horizon_days)
+    days_per_unit = unit_days(unit)
+    as_of = pd.Timestamp(as_of)
+    horizon = pd.Timedelta(days=float(horizon_days))
+    landmark = pd.Timedelta(days=float(landmark_days if landmark_days is not None else horizon_days))
+    tx, customers, window_start = _inputs(tables, as_of, mode, window_start)
+    ep, dropped = _episodes(tx, customers, mode, as_of, window_start, horizon, unknown_origin, origin)
+    ep["duration"] = (ep["end"] - ep["start"]).dt.total_seconds() / 86400.0 / days_per_unit
+    ep["entry"] = (ep["entry_date"] - ep["start"]).dt.total_seconds() / 86400.0 / days_per_unit
+    ep["cohort"] = ep["start"].dt.strftime("%Y-%m")
+    ep = _covariates(ep, tables, tx, customers, history, as_of, horizon, landmark)
+    ep = ep.sort_values(["customer_id", "episode"], kind="stable").reset_index(drop=True)
+    ep = ep[DURATION_COLUMNS]
+    ep.attrs = _attrs(ep, dropped, as_of, horizon, origin, horizon_days, window_start)
+    return ep
+
+
+def _check_settings(mode: str, origin: str, unknown_origin: str, horizon_days) -> None:
     if mode not in MODES:
         raise ConfigError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
     if origin not in ORIGINS:
@@ -191,11 +217,10 @@ def build_durations(
         )
     if horizon_days is None or not np.isfinite(horizon_days) or horizon_days <= 0:
         raise ConfigError(f"horizon_days must be a positive number of days, got {horizon_days!r}.")
-    days_per_unit = unit_days(unit)
-    as_of = pd.Timestamp(as_of)
-    horizon = pd.Timedelta(days=float(horizon_days))
-    landmark = pd.Timedelta(days=float(landmark_days if landmark_days is not None else horizon_days))
 
+
+def _inputs(tables, as_of: pd.Timestamp, mode: str, window_start) -> tuple:
+    """Transactions up to ``as_of`` and customers, both checked and typed, and the window start."""
     tx = _get_table(tables, "transactions")
     if tx is None:
         raise AnalysisError("The 'transactions' table is required to build durations.")
@@ -224,7 +249,11 @@ def build_durations(
     window_start = pd.Timestamp(window_start)
     if window_start >= as_of:
         raise AnalysisError(f"window_start ({window_start.date()}) must be before as_of ({as_of.date()}).")
+    return tx, customers, window_start
 
+
+def _episodes(tx, customers, mode, as_of, window_start, horizon, unknown_origin, origin) -> tuple:
+    """Every episode kept (contract ones, then purchase ones) and the ``customer_id, reason`` left out."""
     contract_ids: set[str] = set()
     if customers is not None and "contract_start" in customers and mode != "non_contractual":
         has_contract = customers["contract_start"].notna() & (customers["contract_start"] <= as_of)
@@ -232,12 +261,12 @@ def build_durations(
 
     parts, dropped = [], []
     if mode != "non_contractual" and contract_ids:
-        kept, out = _contract_episodes(customers, contract_ids, as_of, window_start)
+        kept, out = contract_episodes(customers, contract_ids, as_of, window_start)
         parts.append(kept)
         dropped.append(out)
     if mode != "contractual":
         purchases = tx.loc[(tx["amount"] > 0) & ~tx["customer_id"].isin(contract_ids)]
-        kept, out = _purchase_episodes(
+        kept, out = purchase_episodes(
             purchases, customers, as_of, window_start, horizon, unknown_origin, origin
         )
         parts.append(kept)
@@ -251,23 +280,29 @@ def build_durations(
             "No relationship episode could be built: no purchase (positive amount) and no contract "
             f"on or before as_of ({as_of.date()})."
         )
-    ep = pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True), dropped
 
-    ep["duration"] = (ep["end"] - ep["start"]).dt.total_seconds() / 86400.0 / days_per_unit
-    ep["entry"] = (ep["entry_date"] - ep["start"]).dt.total_seconds() / 86400.0 / days_per_unit
-    ep["cohort"] = ep["start"].dt.strftime("%Y-%m")
 
-    ep = _add_purchase_counts(ep, tx, as_of, horizon)
-    ep = _add_customer_covariates(ep, customers, as_of)
-    ep = _add_voice(ep, _get_table(tables, "interactions"), landmark)
-    ep["spend_first"] = _window_sum(ep, tx, ep["start"], ep["start"] + landmark)
-    ep["landmark_stage"] = _landmark_stage(ep, history, landmark)
+def _covariates(ep, tables, tx, customers, history, as_of, horizon, landmark) -> pd.DataFrame:
+    """Purchase counts, customer attributes, first-period voice and spend, and the landmark stage."""
+    ep = add_purchase_counts(ep, tx, as_of, horizon)
+    ep = add_customer_covariates(ep, customers, as_of)
+    interactions = _get_table(tables, "interactions")
+    if interactions is not None and not interactions.empty:
+        require_columns(interactions, "interactions", ["customer_id", "date", "type"])
+    ep = add_voice(ep, interactions, landmark)
+    ep["spend_first"] = window_sum(ep, tx, ep["start"], ep["start"] + landmark)
+    if history is not None:
+        require_columns(history, "stage history", ["customer_id", "snapshot", "stage"])
+    ep["landmark_stage"] = landmark_stage(ep, history, landmark)
+    return ep
 
-    ep = ep.sort_values(["customer_id", "episode"], kind="stable").reset_index(drop=True)
-    ep = ep[DURATION_COLUMNS]
+
+def _attrs(ep, dropped, as_of, horizon, origin, horizon_days, window_start) -> dict:
+    """What :func:`build_durations` records in ``attrs``: exclusions by reason, counts and settings."""
     seen = set(ep["customer_id"])
     lost = dropped.loc[~dropped["customer_id"].isin(seen)].drop_duplicates("customer_id")
-    ep.attrs = {
+    return {
         "exclusions": {r: int((dropped["reason"] == r).sum()) for r in EXCLUSION_REASONS},
         # Customers left with no episode at all, by the reason of (the first of) their exclusions.
         "customers_excluded": {r: int((lost["reason"] == r).sum()) for r in EXCLUSION_REASONS},
@@ -279,7 +314,6 @@ def build_durations(
         "window_start": window_start,
         "as_of": as_of,
     }
-    return ep
 
 
 def exclusion_counts(durations: pd.DataFrame) -> dict:
@@ -301,221 +335,6 @@ def exclusion_counts(durations: pd.DataFrame) -> dict:
         "customers_total": int(a["customers"]),
         "share_customers_excluded": lost / total,
     }
-
-
-def _contract_episodes(
-    customers: pd.DataFrame, ids: set[str], as_of, window_start
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    c = customers.loc[customers["customer_id"].isin(ids)].copy()
-    end = c["contract_end"] if "contract_end" in c else pd.Series(pd.NaT, index=c.index)
-    ended = end.notna() & (end <= as_of)
-    bad = ended & (end < c["contract_start"])
-    if bad.any():
-        raise AnalysisError(
-            f"Table 'customers': {int(bad.sum())} contract(s) end before they start "
-            f"(e.g. customer {c.loc[bad, 'customer_id'].iloc[0]!s})."
-        )
-    reason = c["end_reason"].astype("string") if "end_reason" in c else pd.Series(pd.NA, index=c.index)
-    out = pd.DataFrame(
-        {
-            "customer_id": c["customer_id"].to_numpy(),
-            "episode": 1,
-            "definition": "contractual",
-            "start": c["contract_start"].to_numpy(),
-            "end": np.where(ended, end, as_of).astype("datetime64[ns]"),
-            "event": ended.astype(int).to_numpy(),
-            "end_reason": reason.where(ended).to_numpy(),
-            "origin_known": True,
-        }
-    )
-    out["end_reason"] = out["end_reason"].astype("string")
-    out.loc[(out["event"] == 1) & out["end_reason"].isna(), "end_reason"] = "unknown"
-    before = out["end"] < window_start
-    dropped = pd.DataFrame(
-        {"customer_id": out.loc[before, "customer_id"], "reason": "contract_before_window"}
-    )
-    if before.any():
-        warnings.warn(
-            f"{int(before.sum())} contract(s) ended before the window start ({window_start.date()}): "
-            "outside the observation window, left out.",
-            CustrelWarning,
-            stacklevel=3,
-        )
-        out = out.loc[~before]
-    out["entry_date"] = out["start"].where(out["start"] >= window_start, window_start)
-    out["data_end"] = out["end"]
-    return out, dropped
-
-
-def _purchase_episodes(
-    purchases: pd.DataFrame, customers, as_of, window_start, horizon, unknown_origin, origin
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    no_rows = pd.DataFrame(columns=["customer_id", "reason"])
-    if purchases.empty:
-        return pd.DataFrame(), no_rows
-    days = purchases[["customer_id", "date"]].drop_duplicates().sort_values(["customer_id", "date"])
-    gap = days.groupby("customer_id")["date"].diff()
-    new_episode = gap.isna() | (gap > horizon)
-    days["episode"] = new_episode.astype(int).groupby(days["customer_id"]).cumsum()
-    g = days.groupby(["customer_id", "episode"], sort=False)["date"]
-    ep = g.agg(start="min", last="max").reset_index()
-    ep["is_last"] = ep["episode"] == ep.groupby("customer_id")["episode"].transform("max")
-    # Not the last episode: a later purchase came after a gap > H, so it ended at its last purchase. The last
-    # episode ended at its last purchase when H days have passed since; otherwise it is censored at as_of - H,
-    # the last date at which a separation can have been recorded.
-    censor = as_of - horizon
-    lapsed = ~ep["is_last"] | (as_of - ep["last"] > horizon)
-    ep["event"] = lapsed.astype(int)
-    ep["end"] = ep["last"].where(lapsed, censor)
-    ep["data_end"] = ep["last"].where(lapsed, as_of)
-    ep["end_reason"] = pd.Series(np.where(lapsed, "lapsed", None), dtype="string")
-    ep["definition"] = "non_contractual"
-    ep["origin_known"] = True
-    ep["entry_date"] = ep["start"]
-
-    maybe_older = (ep["episode"] == 1) & (ep["start"] - window_start <= horizon)
-    if origin == "first_purchase":
-        maybe_older[:] = False
-    earliest = pd.Series(pd.NaT, index=ep.index, dtype="datetime64[ns]")
-    signup = pd.Series(pd.NaT, index=ep.index, dtype="datetime64[ns]")
-    if customers is not None:
-        by_id = customers.set_index("customer_id")
-        cols = [c for c in ("signup_date", "contract_start") if c in by_id]
-        if cols:
-            earliest = ep["customer_id"].map(by_id[cols].min(axis=1)).astype("datetime64[ns]")
-        if "signup_date" in by_id:
-            signup = ep["customer_id"].map(by_id["signup_date"]).astype("datetime64[ns]")
-    if origin in ("auto", "signup"):
-        # A sign-up inside the window proves the customer is new: the first purchase starts the relationship.
-        maybe_older &= ~(signup >= window_start)
-    known = maybe_older & earliest.notna() & (earliest < window_start)
-    ep.loc[known, "start"] = earliest[known]
-    ep.loc[known, "entry_date"] = window_start
-    unknown = maybe_older & ~known
-    dropped = [no_rows]
-    if unknown.any():
-        if unknown_origin == "exclude":
-            warnings.warn(
-                f"{int(unknown.sum())} customer(s) bought within the first {horizon.days} days of the "
-                f"window ({window_start.date()}) with no known earlier origin (signup_date or "
-                "contract_start): their relationship may have begun before the window, so their first "
-                "episode is left out (left truncation with an unknown origin). Give sign-up dates, or set "
-                "survival.origin to first_purchase in custrel.yml if the data holds every customer's "
-                "whole history.",
-                CustrelWarning,
-                stacklevel=3,
-            )
-            dropped.append(
-                pd.DataFrame({"customer_id": ep.loc[unknown, "customer_id"], "reason": "unknown_origin"})
-            )
-            ep = ep.loc[~unknown]
-        else:
-            ep.loc[unknown, "start"] = window_start
-            ep.loc[unknown, "entry_date"] = window_start
-            ep.loc[unknown, "origin_known"] = False
-    # Open episodes that began after as_of - H have no time at risk in which a separation could be seen yet.
-    recent = (ep["event"] == 0) & (ep["start"] >= censor)
-    dropped.append(pd.DataFrame({"customer_id": ep.loc[recent, "customer_id"], "reason": "too_recent"}))
-    ep = ep.loc[~recent]
-    dropped = [x for x in dropped if not x.empty] or [no_rows]
-    return ep.drop(columns=["is_last", "last"]), pd.concat(dropped, ignore_index=True)
-
-
-def _window_sum(ep: pd.DataFrame, tx: pd.DataFrame, lo: pd.Series, hi: pd.Series) -> np.ndarray:
-    """Sum of ``amount`` per episode over ``lo <= date <= hi`` (refunds included)."""
-    keys = pd.DataFrame({"customer_id": ep["customer_id"], "lo": lo, "hi": hi, "row": np.arange(len(ep))})
-    m = keys.merge(tx, on="customer_id", how="inner")
-    m = m.loc[(m["date"] >= m["lo"]) & (m["date"] <= m["hi"])]
-    sums = m.groupby("row")["amount"].sum()
-    return sums.reindex(np.arange(len(ep)), fill_value=0.0).to_numpy(dtype=float)
-
-
-def _add_purchase_counts(ep: pd.DataFrame, tx: pd.DataFrame, as_of, horizon) -> pd.DataFrame:
-    # Purchases up to the end of the data for the episode (as_of for open ones), not to the censoring date.
-    keys = pd.DataFrame(
-        {"customer_id": ep["customer_id"], "lo": ep["start"], "hi": ep["data_end"], "row": np.arange(len(ep))}
-    )
-    pur = tx.loc[tx["amount"] > 0, ["customer_id", "date"]].drop_duplicates()
-    m = keys.merge(pur, on="customer_id", how="inner")
-    m = m.loc[(m["date"] >= m["lo"]) & (m["date"] <= m["hi"])]
-    agg = m.groupby("row")["date"].agg(["count", "max"])
-    ep["n_purchases"] = agg["count"].reindex(np.arange(len(ep)), fill_value=0).to_numpy(dtype=int)
-    ep["last_purchase"] = agg["max"].reindex(np.arange(len(ep))).to_numpy()
-    ep["recent_spend"] = np.where(
-        ep["event"].to_numpy() == 0, _window_sum(ep, tx, as_of - horizon + pd.Timedelta(0), as_of), 0.0
-    )
-    return ep
-
-
-def _add_customer_covariates(ep: pd.DataFrame, customers, as_of) -> pd.DataFrame:
-    if customers is None:
-        ep["acquisition_channel"] = pd.Series(pd.NA, index=ep.index, dtype="string")
-        ep["region"] = pd.Series(pd.NA, index=ep.index, dtype="string")
-        ep["contract"] = False
-        ep["loyalty"] = pd.Series(pd.NA, index=ep.index, dtype="boolean")
-        return ep
-    c = customers.set_index("customer_id")
-    for col in ("acquisition_channel", "region"):
-        values = c[col] if col in c else pd.Series(pd.NA, index=c.index)
-        ep[col] = ep["customer_id"].map(values).astype("string")
-    if "contract_start" in c:
-        has = c["contract_start"].notna() & (c["contract_start"] <= as_of)
-        ep["contract"] = ep["customer_id"].map(has).fillna(False).astype(bool)
-    else:
-        ep["contract"] = False
-    loyalty = c["loyalty_member"] if "loyalty_member" in c else pd.Series(pd.NA, index=c.index)
-    ep["loyalty"] = ep["customer_id"].map(loyalty).astype("boolean")
-    return ep
-
-
-def _add_voice(ep: pd.DataFrame, interactions, landmark) -> pd.DataFrame:
-    ep["nps"] = np.nan
-    ep["complaints"] = 0
-    if interactions is None or interactions.empty:
-        return ep
-    require_columns(interactions, "interactions", ["customer_id", "date", "type"])
-    it = interactions.copy()
-    it["customer_id"] = it["customer_id"].astype("string")
-    it["date"] = pd.to_datetime(it["date"])
-    keys = pd.DataFrame(
-        {
-            "customer_id": ep["customer_id"],
-            "lo": ep["start"],
-            "hi": np.minimum(ep["start"] + landmark, ep["end"]),
-            "row": np.arange(len(ep)),
-        }
-    )
-    m = keys.merge(it, on="customer_id", how="inner")
-    m = m.loc[(m["date"] >= m["lo"]) & (m["date"] <= m["hi"])]
-    if "score" in m:
-        nps = m.loc[m["type"] == "nps"].groupby("row")["score"].mean()
-        ep["nps"] = nps.reindex(np.arange(len(ep))).to_numpy(dtype=float)
-    complaints = m.loc[m["type"] == "complaint"].groupby("row").size()
-    ep["complaints"] = complaints.reindex(np.arange(len(ep)), fill_value=0).to_numpy(dtype=int)
-    return ep
-
-
-def _landmark_stage(ep: pd.DataFrame, history, landmark) -> pd.Series:
-    out = pd.Series(pd.NA, index=ep.index, dtype="string")
-    if history is None:
-        return out
-    require_columns(history, "stage history", ["customer_id", "snapshot", "stage"])
-    h = history[["customer_id", "snapshot", "stage"]].copy()
-    h["customer_id"] = h["customer_id"].astype("string")
-    keys = pd.DataFrame(
-        {
-            "customer_id": ep["customer_id"],
-            "lo": ep["start"],
-            "hi": ep["start"] + landmark,
-            "row": np.arange(len(ep)),
-            "reached": (ep["end"] - ep["start"]) >= landmark,
-        }
-    )
-    m = keys.loc[keys["reached"]].merge(h, on="customer_id", how="inner")
-    m = m.loc[(m["snapshot"] >= m["lo"]) & (m["snapshot"] <= m["hi"])]
-    last = m.sort_values("snapshot").groupby("row")["stage"].last()
-    out.iloc[last.index.to_numpy()] = last.to_numpy()
-    return out
 
 
 def landmark_table(

@@ -15,7 +15,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from scipy import stats
 
-from custrel_lib.exceptions import AnalysisError, ConfigError, InsufficientDataError
+from custrel_lib.exceptions import AnalysisError, ConfigError, InsufficientDataError, NotFittedError
 
 
 def check_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -182,17 +182,25 @@ class KaplanMeier:
             self.pairwise_ = pw
         return self
 
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "medians_"):
+            raise NotFittedError("KaplanMeier", "fit(df, duration_col, event_col, entry_col)")
+
     def survival_at(self, t: float) -> pd.Series:
         """Survival probability of each group at time ``t``."""
+        self._check_fitted()
         return pd.Series(
             {g: float(k.survival_function_at_times(t).iloc[0]) for g, k in self.fitters_.items()}
         )
 
     @property
     def summary(self) -> pd.DataFrame:
+        self._check_fitted()
         return self.medians_
 
     def _repr_html_(self) -> str:
+        if not hasattr(self, "medians_"):
+            return "<p>KaplanMeier: not fitted.</p>"
         return self.medians_.to_html(index=False, float_format=lambda v: f"{v:,.1f}", escape=True)
 
 

@@ -32,8 +32,8 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from sklearn.metrics import roc_auc_score
 
-from custrel_lib.exceptions import InsufficientDataError
-from custrel_lib.survival.models import CoxModel
+from custrel_lib.exceptions import InsufficientDataError, NotFittedError
+from custrel_lib.survival.cox import CoxModel
 
 GAP_COVARIATES = ["log_n_prior", "log_mean_gap", "log_rel_last_gap"]
 RISK_COLUMNS = [
@@ -145,6 +145,8 @@ class GapModel:
 
     def p_lapse(self, open_gaps: pd.DataFrame) -> np.ndarray:
         """``P(gap > H | gap > r, x)`` for open gaps (``gap`` = days since the last purchase, ``r <= H``)."""
+        if not hasattr(self, "cox_"):
+            raise NotFittedError("GapModel", "fit(gaps)")
         hazard = np.asarray(self.cox_.model_.predict_partial_hazard(self._design(open_gaps)), dtype=float)
         scale = open_gaps["scale"].to_numpy(dtype=float)
         r = np.minimum(open_gaps["gap"].to_numpy(dtype=float), self.horizon_days) / scale
@@ -216,42 +218,12 @@ def score_active(
     """
     as_of = pd.Timestamp(as_of)
     tx = tables["transactions"]
-    contract_ids = set(durations.loc[durations["definition"] == "contractual", "customer_id"].astype(str))
-    parts = []
     gaps = gap_table(tx, as_of, horizon_days)
-    open_gaps = gaps.loc[gaps["open"] & (gaps["gap"] <= horizon_days)]
-    open_gaps = open_gaps.loc[~open_gaps["customer_id"].astype(str).isin(contract_ids)]
-    if len(open_gaps):
-        model = gap_model or GapModel(horizon_days).fit(gaps)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "customer_id": open_gaps["customer_id"].astype(str).to_numpy(),
-                    "definition": "non_contractual",
-                    "last_purchase": open_gaps["date"].to_numpy(),
-                    "recency_days": open_gaps["gap"].to_numpy(),
-                    "p_separation": model.p_lapse(open_gaps),
-                    "risk_kind": "lapse",
-                }
-            )
-        )
-    contracts = durations.loc[durations["definition"] == "contractual"]
-    if (contracts["event"] == 0).any():
-        running = contracts.loc[contracts["event"] == 0]
-        last = gaps.loc[gaps["open"]].set_index("customer_id")["date"]  # each customer's last purchase day
-        ids = running["customer_id"].astype(str)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "customer_id": ids.to_numpy(),
-                    "definition": "contractual",
-                    "last_purchase": ids.map(last).to_numpy(),
-                    "recency_days": (as_of - ids.map(last)).dt.days.to_numpy(dtype=float),
-                    "p_separation": contract_end_probability(contracts, risk_horizon_days),
-                    "risk_kind": "contract_end",
-                }
-            )
-        )
+    parts = [
+        _lapse_scores(gaps, durations, horizon_days, gap_model),
+        _contract_scores(gaps, durations, as_of, risk_horizon_days),
+    ]
+    parts = [p for p in parts if p is not None]
     if not parts:
         return pd.DataFrame(columns=RISK_COLUMNS)
     out = pd.concat(parts, ignore_index=True)
@@ -261,6 +233,46 @@ def score_active(
     out["at_risk"] = out["p_separation"] >= threshold
     out = out.sort_values(["value_at_risk", "p_separation", "customer_id"], ascending=[False, False, True])
     return out.reset_index(drop=True)[RISK_COLUMNS]
+
+
+def _lapse_scores(gaps, durations, horizon_days, gap_model) -> pd.DataFrame | None:
+    """Non-contractual customers with an open gap within ``H``: their probability that the gap exceeds it."""
+    contract_ids = set(durations.loc[durations["definition"] == "contractual", "customer_id"].astype(str))
+    open_gaps = gaps.loc[gaps["open"] & (gaps["gap"] <= horizon_days)]
+    open_gaps = open_gaps.loc[~open_gaps["customer_id"].astype(str).isin(contract_ids)]
+    if not len(open_gaps):
+        return None
+    model = gap_model or GapModel(horizon_days).fit(gaps)
+    return pd.DataFrame(
+        {
+            "customer_id": open_gaps["customer_id"].astype(str).to_numpy(),
+            "definition": "non_contractual",
+            "last_purchase": open_gaps["date"].to_numpy(),
+            "recency_days": open_gaps["gap"].to_numpy(),
+            "p_separation": model.p_lapse(open_gaps),
+            "risk_kind": "lapse",
+        }
+    )
+
+
+def _contract_scores(gaps, durations, as_of, risk_horizon_days) -> pd.DataFrame | None:
+    """Running contracts: their probability of ending within ``h`` days."""
+    contracts = durations.loc[durations["definition"] == "contractual"]
+    if not (contracts["event"] == 0).any():
+        return None
+    running = contracts.loc[contracts["event"] == 0]
+    last = gaps.loc[gaps["open"]].set_index("customer_id")["date"]  # each customer's last purchase day
+    ids = running["customer_id"].astype(str)
+    return pd.DataFrame(
+        {
+            "customer_id": ids.to_numpy(),
+            "definition": "contractual",
+            "last_purchase": ids.map(last).to_numpy(),
+            "recency_days": (as_of - ids.map(last)).dt.days.to_numpy(dtype=float),
+            "p_separation": contract_end_probability(contracts, risk_horizon_days),
+            "risk_kind": "contract_end",
+        }
+    )
 
 
 def backtest_lapse(transactions: pd.DataFrame, as_of, horizon_days: float, min_customers: int = 30) -> dict:
