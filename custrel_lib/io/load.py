@@ -153,9 +153,10 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
     bad_lines = (
         np.unique(rejects["line"].to_numpy(dtype=np.int64)) if len(rejects) else np.array([], np.int64)
     )
-    n_total = len(df) + len(bad_lines)
-    all_lines = np.arange(2, n_total + 2, dtype=np.int64)
-    kept_lines = np.setdiff1d(all_lines, bad_lines, assume_unique=True)
+    # The kept rows take the line numbers left free by the rejected ones, in order. A rejected line may lie past
+    # len(df) + len(bad_lines) (DuckDB counts skipped blank lines), so the candidates reach past the last one.
+    upper = 2 + len(df) + len(bad_lines) + (int(bad_lines.max()) if len(bad_lines) else 0)
+    kept_lines = np.setdiff1d(np.arange(2, upper, dtype=np.int64), bad_lines, assume_unique=True)[: len(df)]
     return df, kept_lines, rejects
 
 
