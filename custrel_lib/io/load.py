@@ -166,6 +166,14 @@ def _read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
         raise DataContractError(f"Table '{spec.name}': file not found: {spec.path}")
     fmt["format"] = spec.format
     empty = pd.DataFrame(columns=["line", "column_name", "error_type", "csv_line", "error_message"])
+    if spec.format == "csv":
+        with open(spec.path, "rb") as fh:
+            head = fh.read(1 << 16)
+        if not head.lstrip(codecs.BOM_UTF8).strip():
+            raise DataContractError(
+                f"Table '{spec.name}': {spec.path} is empty: the first line must name the columns "
+                f"({', '.join(SCHEMA[spec.name])})."
+            )
     try:
         if spec.format == "csv":
             return _read_csv(spec, fmt)
