@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import codecs
 import datetime as _dt
+import os
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,16 +104,47 @@ class LoadResult:
 
 
 def detect_encoding(path: Path, size: int = 1 << 22) -> str:
-    """``utf-8`` (with or without BOM) when the start of the file decodes as UTF-8, else ``latin-1``."""
+    """``utf-8`` (with or without BOM) when the start of the file decodes as UTF-8, ``utf-16`` after a UTF-16
+    byte-order mark, ``cp1252`` (Windows "ANSI", French Excel) when bytes 0x80-0x9F occur and decode as such,
+    else ``latin-1``."""
     with open(path, "rb") as fh:
         head = fh.read(size)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < size)
         return "utf-8"
     except UnicodeDecodeError:
-        return "latin-1"
+        pass
+    if re.search(rb"[\x80-\x9f]", head):
+        try:
+            head.decode("cp1252")
+            return "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return "latin-1"
+
+
+def _transcode(spec: TableSpec, encoding: str, target: Path, chunk: int = 1 << 20) -> None:
+    """Copy ``spec.path`` to ``target`` as UTF-8, chunk by chunk; a byte the encoding cannot read names its line."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    with open(spec.path, "rb") as src, open(target, "w", encoding="utf-8", newline="") as dst:
+        while True:
+            data = src.read(chunk)
+            try:
+                dst.write(decoder.decode(data, final=not data))
+            except UnicodeDecodeError as exc:
+                bad = line + data[: exc.start].count(b"\n")
+                raise DataContractError(
+                    f"Table '{spec.name}': {spec.path}, line {bad}: byte {data[exc.start]:#04x} cannot be read "
+                    f"as {encoding}; set tables.{spec.name}.encoding to the file's encoding."
+                ) from exc
+            if not data:
+                return
+            line += data.count(b"\n")
 
 
 def _first_line(path: Path, encoding: str) -> str:
@@ -130,17 +163,24 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
     import duckdb
 
     encoding = spec.encoding or detect_encoding(spec.path)
-    encoding = {"utf8": "utf-8", "utf-8-sig": "utf-8", "iso-8859-1": "latin-1", "cp1252": "latin-1"}.get(
+    encoding = {"utf8": "utf-8", "utf-8-sig": "utf-8", "iso-8859-1": "latin-1"}.get(
         encoding.lower(), encoding.lower()
     )
     sep = spec.sep or detect_separator(_first_line(spec.path, encoding))
     fmt.update(encoding=encoding, sep=sep)
+    source, duck_encoding = spec.path, encoding
     con = duckdb.connect()
     try:
+        if codecs.lookup(encoding).name not in ("utf-8", "iso8859-1"):
+            # DuckDB reads UTF-8 and latin-1 only: other encodings (cp1252, UTF-16, ...) are transcoded first.
+            fd, name = tempfile.mkstemp(prefix="custrel-", suffix=".csv")
+            os.close(fd)
+            source, duck_encoding = Path(name), "utf-8"
+            _transcode(spec, encoding, source)
         rel = con.sql(
             "SELECT * FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', "
             "encoding = ?, store_rejects = true, ignore_errors = true, auto_detect = true)",
-            params=[str(spec.path), sep, encoding],
+            params=[str(source), sep, duck_encoding],
         )
         df = rel.df()
         rejects = con.sql(
@@ -150,6 +190,8 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
         raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
     finally:
         con.close()
+        if source != spec.path:
+            source.unlink(missing_ok=True)
     bad_lines = (
         np.unique(rejects["line"].to_numpy(dtype=np.int64)) if len(rejects) else np.array([], np.int64)
     )
