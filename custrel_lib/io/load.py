@@ -12,6 +12,7 @@ See ``docs/data_contract.md`` for the contract, the configuration and the list o
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as _dt
 import os
 import re
@@ -166,8 +167,10 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
     encoding = {"utf8": "utf-8", "utf-8-sig": "utf-8", "iso-8859-1": "latin-1"}.get(
         encoding.lower(), encoding.lower()
     )
-    sep = spec.sep or detect_separator(_first_line(spec.path, encoding))
+    header = _first_line(spec.path, encoding)
+    sep = spec.sep or detect_separator(header)
     fmt.update(encoding=encoding, sep=sep)
+    _check_duplicate_columns(spec, next(csv.reader([header.lstrip("\ufeff")], delimiter=sep), []))
     source, duck_encoding = spec.path, encoding
     con = duckdb.connect()
     try:
@@ -202,6 +205,20 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
     return df, kept_lines, rejects
 
 
+def _check_duplicate_columns(spec: TableSpec, names: list[str], where: str = "line 1") -> None:
+    """Refuse a header that names a column the contract uses twice: which one holds the data is a guess."""
+    used = {c.lower() for c in SCHEMA[spec.name]} | {c.lower() for c in spec.columns.values()}
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        positions.setdefault(str(name).strip(), []).append(i)
+    for name, at in positions.items():
+        if len(at) > 1 and name.lower() in used:
+            raise DataContractError(
+                f"Table '{spec.name}' in {spec.path}, {where}: column '{name}' appears {len(at)} times in "
+                f"the header (columns {', '.join(map(str, at))}); rename or remove the extra ones."
+            )
+
+
 def _read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
     """The file as read (values as text or native types), the row number of each row, DuckDB's rejects."""
     if not spec.path.is_file():
@@ -220,6 +237,9 @@ def _read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
         if spec.format == "csv":
             return _read_csv(spec, fmt)
         if spec.format == "parquet":
+            import pyarrow.parquet as pq
+
+            _check_duplicate_columns(spec, pq.read_schema(spec.path).names, "schema")
             df = pd.read_parquet(spec.path)
             return df, np.arange(1, len(df) + 1, dtype=np.int64), empty
         df = pd.read_excel(spec.path, sheet_name=spec.sheet or 0, dtype=object)
