@@ -299,7 +299,9 @@ def _to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Serie
 
 def _to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series, str | None]:
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        return s.astype("float64"), pd.Series(False, index=s.index), "native"
+        out = s.astype("float64")
+        infinite = pd.Series(np.isinf(out.to_numpy()), index=s.index)
+        return out.mask(infinite), infinite, "native"
     native = (
         s.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)) if s.dtype == object else None
     )
@@ -309,6 +311,14 @@ def _to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series,
         sample = cleaned.dropna().head(2000)
         comma = sample.str.fullmatch(r"[-+]?\d+(?:\.\d{3})*,\d+").mean() if len(sample) else 0.0
         decimal = "," if comma and comma >= 0.5 else "."
+    # The other mark may only group thousands (1.234,56 / 1,234.56): "12,5" with a decimal point is not 125.
+    group, point = (r"\.", ",") if decimal == "," else (",", r"\.")
+    shape = rf"[-+]?(?:\d+|\d{{1,3}}(?:{group}\d{{3}})+)?(?:{point}\d*)?(?:[eE][-+]?\d+)?"
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    shaped = pc.match_substring_regex(pa.array(cleaned, type=pa.string(), from_pandas=True), f"^{shape}$")
+    cleaned = cleaned.where(pd.Series(shaped.to_pandas(), index=s.index).fillna(False).astype(bool))
     if decimal == ",":
         cleaned = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     else:
@@ -316,6 +326,7 @@ def _to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series,
     out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     if native is not None and native.any():
         out = out.where(~native, pd.to_numeric(s.where(native), errors="coerce"))
+    out = out.mask(np.isinf(out.to_numpy()))  # 1e309, inf: no finite amount
     bad = text.notna() & out.isna()
     return out, bad, decimal
 
