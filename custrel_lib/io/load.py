@@ -318,7 +318,7 @@ def _to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series,
     import pyarrow.compute as pc
 
     shaped = pc.match_substring_regex(pa.array(cleaned, type=pa.string(), from_pandas=True), f"^{shape}$")
-    cleaned = cleaned.where(pd.Series(shaped.to_pandas(), index=s.index).fillna(False).astype(bool))
+    cleaned = cleaned.where(pc.fill_null(shaped, False).to_numpy(zero_copy_only=False))
     if decimal == ",":
         cleaned = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     else:
