@@ -491,7 +491,7 @@ def load_tables(
 ) -> LoadResult:
     """Load, coerce and check the tables described by ``config`` (a :class:`CustrelConfig` or a path).
 
-    ``as_of`` (else the config's ``analysis.as_of``, else the last valid transaction date) is the extraction
+    ``as_of`` (else the config's ``analysis.as_of``, else the last valid transaction date, but never after today) is the extraction
     date: rows dated after it are rejected.
     """
     if not isinstance(config, CustrelConfig):
@@ -519,7 +519,9 @@ def load_tables(
     t, tx, _ = staged["transactions"]
     if as_of_ts is None:
         valid = tx["date"][~t.reject]
-        as_of_ts = valid.max() if valid.notna().any() else pd.Timestamp.today().normalize()
+        # The last valid date, but never after today: a transaction dated in the future is an error.
+        today = pd.Timestamp.today().normalize()
+        as_of_ts = min(valid.max(), today) if valid.notna().any() else today
     t.report(
         tx["date"] > as_of_ts,
         "date",
