@@ -87,6 +87,7 @@ DATE_FORMATS = (
     "%Y/%m/%d",
 )
 SEPARATORS = (",", ";", "\t", "|")
+EARLIEST_DATE = pd.Timestamp("1900-01-01")
 _NUMBER_CLEAN = re.compile(r"[\s\u00a0\u202f€$£]")
 
 
@@ -280,6 +281,14 @@ def _choose_date_format(values: pd.Series) -> str | None:
     return best if scores[best] > 0 else None
 
 
+def _is_date(value: str, fmt: str | None) -> bool:
+    """Whether ``value`` is a calendar date in ``fmt`` (any year), for the few values pandas could not hold."""
+    try:
+        return fmt not in (None, "native") and bool(_dt.datetime.strptime(value, fmt))
+    except ValueError:
+        return False
+
+
 def _to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series, str | None]:
     """Parsed dates (day precision) and the mask of non-empty values that could not be parsed."""
     if pd.api.types.is_datetime64_any_dtype(s):
@@ -426,6 +435,11 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
         elif kind == "date":
             out[column], bad, used = _to_date(s, t.spec.date_format)
             fmt.setdefault("date_format", {})[column] = used
+            # A valid date pandas cannot hold (before 1677 or after 2262) is out of range, not unreadable.
+            outside = pd.Series(False, index=s.index)
+            if bad.any():
+                outside[bad] = [_is_date(str(v), used) for v in _text(s[bad])]
+            bad &= ~outside
             if required:
                 t.report(
                     bad, column, "unparseable_date", "rejected", s, f"cannot read this date (format {used})"
@@ -439,6 +453,18 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
                     s,
                     f"cannot read this date (format {used}): emptied",
                 )
+            # Before 1900 is no customer event (1899-12-30 is the date Excel gives an empty cell).
+            early = (out[column] < EARLIEST_DATE) | outside
+            t.report(
+                early,
+                column,
+                "date_out_of_range",
+                "rejected" if required else "repaired",
+                s,
+                f"before {EARLIEST_DATE.date()} or after 2262: not a plausible date"
+                + ("" if required else ": emptied"),
+            )
+            out[column] = out[column].mask(early)
         elif kind in ("amount", "float"):
             out[column], bad, used = _to_number(s, t.spec.decimal)
             fmt.setdefault("decimal", {})[column] = used
