@@ -438,7 +438,7 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
             # A valid date pandas cannot hold (before 1677 or after 2262) is out of range, not unreadable.
             outside = pd.Series(False, index=s.index)
             if bad.any():
-                outside[bad] = [_is_date(str(v), used) for v in _text(s[bad])]
+                outside[bad] = [_is_date(str(v), used) for v in _text(s[bad].reset_index(drop=True))]
             bad &= ~outside
             if required:
                 t.report(
