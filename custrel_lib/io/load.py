@@ -622,17 +622,19 @@ def load_tables(
             "an NPS score must be between 0 and 10: emptied",
         )
         it["score"] = it["score"].mask(nps)
-        if "customers" in staged:
-            known = pd.concat([tx["customer_id"][~t.reject], cu["customer_id"][~c.reject]]).dropna().unique()
-            unknown = it["customer_id"].notna() & ~it["customer_id"].isin(known)
-            i.report(
-                unknown,
-                "customer_id",
-                "unknown_customer",
-                "rejected",
-                it["customer_id"],
-                "this customer is in neither customers nor transactions",
-            )
+        ids = [tx["customer_id"][~t.reject]] + (
+            [cu["customer_id"][~c.reject]] if "customers" in staged else []
+        )
+        known = pd.concat(ids).dropna().unique()
+        unknown = it["customer_id"].notna() & ~it["customer_id"].isin(known)
+        i.report(
+            unknown,
+            "customer_id",
+            "unknown_customer",
+            "rejected",
+            it["customer_id"],
+            "this customer is in neither customers nor transactions",
+        )
 
     if "customers" in staged:
         ids = cu["customer_id"][~c.reject]
