@@ -141,7 +141,8 @@ BAD = [
 
 
 @pytest.mark.parametrize(("doc", "key", "text"), BAD, ids=[f"{i:02d}-{b[1]}" for i, b in enumerate(BAD)])
-def test_bad_config_names_the_key_and_the_valid_values(doc, key, text):
+def test_bad_config_names_the_key_and_the_valid_values(doc, key, text, record_property):
+    record_property("hostile_case", "bad custrel.yml")
     with pytest.raises(ConfigError) as err:
         parse_config(doc, path=Path("/somewhere/custrel.yml"))
     assert err.value.key == key
@@ -149,7 +150,8 @@ def test_bad_config_names_the_key_and_the_valid_values(doc, key, text):
     assert message.startswith(f"/somewhere/custrel.yml: {key} ") and text in message, message
 
 
-def test_bad_yaml_names_file_and_line(tmp_path):
+def test_bad_yaml_names_file_and_line(tmp_path, record_property):
+    record_property("hostile_case", "bad custrel.yml")
     path = tmp_path / "custrel.yml"
     path.write_text("tables:\n  transactions: {path: t.csv\nlanguage: fr\n", encoding="utf-8")
     with pytest.raises(ConfigError) as err:
@@ -165,7 +167,8 @@ def _rules_config(tmp_path: Path, rules: list) -> Path:
     return path
 
 
-def test_unknown_stage_feature_points_at_the_rule_and_lists_the_features(tmp_path):
+def test_unknown_stage_feature_points_at_the_rule_and_lists_the_features(tmp_path, record_property):
+    record_property("hostile_case", "bad stage rules in custrel.yml")
     rules = [
         {"stage": "prospect", "when": {"feature": "n_purchases", "op": "==", "value": 0}},
         {"stage": "separe", "when": {"all": [{"feature": "loyalty_score", "op": ">", "value": 3}]}},
@@ -186,7 +189,8 @@ def test_unknown_stage_feature_points_at_the_rule_and_lists_the_features(tmp_pat
     assert "Rows per table" not in result.output
 
 
-def test_unknown_stage_and_rules_file_relative_to_the_config(tmp_path):
+def test_unknown_stage_and_rules_file_relative_to_the_config(tmp_path, record_property):
+    record_property("hostile_case", "bad stage rules in custrel.yml")
     path = _rules_config(tmp_path, [{"stage": "divorce"}])
     with pytest.raises(
         RuleError, match=r"stages\.rules\[0\]: unknown stage 'divorce'\. Stages: prospect, flirt"
