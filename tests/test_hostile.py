@@ -83,6 +83,11 @@ def _wide(path: Path, extra: int = 3000) -> None:
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
+def _late_latin1(path: Path) -> None:
+    rows = ["customer_id,date,amount,category"] + [f"C{i},2024-01-01,5,x" + " " * 60 for i in range(70_000)]
+    path.write_bytes(("\n".join([*rows, "C9,2024-01-02,6,Électro"]) + "\n").encode("latin-1"))
+
+
 def _dup_parquet(path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -183,6 +188,14 @@ CASES = [
         kept={TX: {"customer_id": ["C1"]}},
     ),
     Case(
+        "latin1-after-4-mib",
+        "wrong encoding",
+        {TX: ("late.csv", _late_latin1)},
+        problems=set(),
+        kept={TX: {"category": ["x"] * 70_000 + ["Électro"]}},
+        xfail="the encoding is detected on the first 4 MiB: a later latin-1 line is rejected as malformed, not read",
+    ),
+    Case(
         "cp1252-undefined-byte",
         "wrong encoding",
         {
@@ -202,6 +215,22 @@ CASES = [
         problems={(TX, r, "date", "unparseable_date", "rejected") for r in (3, 4, 5, 6)},
         kept={TX: {"customer_id": ["C1", "C6"]}},
         fatal=True,  # 4 of 6 rejected: more than the 50 % allowed
+    ),
+    Case(
+        "mixed-dates-optional-column",
+        "mixed date formats",
+        {TX: "interactions_tx.csv", "customers": "mixed_dates_customers.csv"},
+        problems={
+            ("customers", 3, "signup_date", "unparseable_date", "repaired"),
+            ("customers", 4, "signup_date", "unparseable_date", "repaired"),
+            ("customers", 4, "loyalty_member", "invalid_value", "repaired"),
+        },
+        kept={
+            "customers": {
+                "customer_id": ["C1", "C2", "C3", "C4"],
+                "loyalty_member": [True, False, pd.NA, pd.NA],
+            }
+        },
     ),
     Case(
         "duplicate-columns",
