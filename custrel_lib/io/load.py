@@ -269,7 +269,7 @@ def _text(s: pd.Series) -> pd.Series:
         arr = pa.array([None if pd.isna(v) else str(v) for v in s], type=pa.string())
     arr = pc.utf8_trim_whitespace(arr)
     arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
-    return pd.Series(arr.to_pandas(), index=s.index).astype("string")
+    return pd.Series(arr.to_pandas().to_numpy(), index=s.index).astype("string")  # by position, not label
 
 
 def _choose_date_format(values: pd.Series) -> str | None:
