@@ -18,6 +18,7 @@ from custrel_lib.io.load import load_tables
 from custrel_lib.io.sample import WINDOW_END, WINDOW_START, generate_sample
 from custrel_lib.reports.run import report_command
 from custrel_lib.stages.features import horizon_lines
+from custrel_lib.stages.rules import rules_from_config
 
 
 class _Group(click.Group):
@@ -83,6 +84,7 @@ def validate_command(config_path: str | None, as_of: str | None, max_rows: int) 
     Exits with status 1 when the required data is unusable (no transactions kept, or too many rejected).
     """
     config = load_config(config_path)
+    rules_from_config(config)  # custom stage rules are checked too, before the data
     result = load_tables(config, as_of=as_of)
     click.echo(f"Extraction date (as_of): {result.as_of.date()}")
     for name, fmt in result.formats.items():

@@ -1,11 +1,15 @@
 """The ``custrel.yml`` configuration: where the tables are, how their columns and formats map to the contract.
 
 A complete, commented example is in ``docs/data_contract.md`` (and the README). Everything but
-``tables.transactions.path`` is optional.
+``tables.transactions.path`` is optional. Every error names the key at fault as a dotted path
+(``tables.transactions.columns.amount``) and, for an unknown key or value, lists the valid ones.
 """
 
 from __future__ import annotations
 
+import codecs
+import datetime as _dt
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,29 +21,30 @@ from custrel_lib.i18n import LANGUAGES
 from custrel_lib.paths import SAMPLE_CONFIG
 
 TABLES = ("transactions", "customers", "interactions")
+#: The contract's column names per table (their types and the loading rules: ``custrel_lib.io.load.SCHEMA``).
+CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "transactions": ("customer_id", "date", "amount", "order_id", "category", "channel"),
+    "customers": (
+        "customer_id",
+        "signup_date",
+        "contract_start",
+        "contract_end",
+        "end_reason",
+        "loyalty_member",
+        "acquisition_channel",
+        "region",
+    ),
+    "interactions": ("customer_id", "date", "type", "score", "resolved"),
+}
 TOP_LEVEL_KEYS = ("data_dir", "language", "tables", "analysis", "survival", "stages", "report")
-TABLE_KEYS = (
-    "path",
-    "format",
-    "columns",
-    "date_format",
-    "sep",
-    "decimal",
-    "encoding",
-    "sheet",
-    "true_values",
-    "false_values",
-)
-ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "snapshots", "max_rejected_share")
+TABLE_KEYS = ("path", "format", "columns", "date_format", "sep", "decimal", "encoding", "sheet")
+TABLE_KEYS += ("true_values", "false_values")
+ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "max_rejected_share")
 # The survival block (docs/data_contract.md, "Survival settings").
-SURVIVAL_KEYS = (
-    "origin",
-    "unknown_origin",
-    "horizon_days",
-    "horizon_quantile",
-    "min_events",
-    "p_alive_threshold",
-)
+SURVIVAL_KEYS = ("origin", "unknown_origin", "horizon_days", "horizon_quantile", "min_events")
+SURVIVAL_KEYS += ("p_alive_threshold",)
+STAGES_KEYS = ("rules", "rules_file")
+REPORT_KEYS = ("notebooks",)
 SURVIVAL_ORIGINS = ("auto", "first_purchase", "signup")
 UNKNOWN_ORIGINS = ("exclude", "window_start")
 FORMATS = {
@@ -51,6 +56,16 @@ FORMATS = {
     ".xlsx": "xlsx",
 }
 CADENCES = ("month", "quarter")
+SEPARATOR_NAMES = {"tab": "\t", "\\t": "\t", "tabulation": "\t"}
+DECIMALS = (".", ",")
+#: Keys once documented but never read: refused with what to do instead.
+RETIRED_KEYS = {
+    "analysis.snapshots": (
+        "is not read by custrel: the stage snapshots are the ends of every analysis.cadence period up to "
+        "as_of, and the Sankey's columns are chosen with the notebook parameters sankey_periods and "
+        "sankey_cadence (custrel report -p sankey_periods 4). Remove the key."
+    ),
+}
 
 
 @dataclass
@@ -89,127 +104,273 @@ class CustrelConfig:
         return load_config(SAMPLE_CONFIG)
 
 
-def _fail(path: Path | None, message: str) -> ConfigError:
-    return ConfigError(f"{path or 'configuration'}: {message}")
+class _Checker:
+    """Builds :class:`ConfigError` messages that start with the file and the dotted key at fault."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        exc = ConfigError(f"{self.path or 'configuration'}: {key} {message}")
+        exc.key = key
+        return exc
+
+    def keys(self, where: str, mapping: dict, allowed: tuple[str, ...]) -> None:
+        """Refuse unknown keys of ``mapping`` (found at ``where``), naming the first and listing the valid ones."""
+        for key in mapping:
+            full = f"{where}.{key}" if where else str(key)
+            if full in RETIRED_KEYS:
+                raise self.fail(full, RETIRED_KEYS[full])
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise self.fail(
+                    full,
+                    f"is an unknown key{hint}; valid keys {'under ' + where if where else 'at the top level'}: "
+                    f"{', '.join(allowed)}.",
+                )
+
+    def mapping(self, key: str, value: Any, example: str) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(key, f"must be a mapping ({example}), not {type(value).__name__} {value!r}.")
+        return value
+
+    def text(self, key: str, value: Any, what: str = "text") -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or str(value).strip() == "":
+            raise self.fail(key, f"must be {what}, not {value!r}.")
+        return str(value)
+
+    def choice(self, key: str, value: Any, allowed: tuple[str, ...]) -> str:
+        if value not in allowed:
+            raise self.fail(key, f"must be one of {', '.join(allowed)}, not {value!r}.")
+        return value
+
+    def number(self, key: str, value: Any, what: str, ok) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float) or not ok(value):
+            raise self.fail(key, f"must be {what}, not {value!r}.")
+
+    def date(self, key: str, value: Any) -> _dt.date:
+        """A date written ``YYYY-MM-DD`` (YAML gives a date; a quoted string is accepted too)."""
+        if isinstance(value, _dt.datetime):
+            return value.date()
+        if isinstance(value, _dt.date):
+            return value
+        try:
+            return _dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise self.fail(key, f"must be a date written YYYY-MM-DD, not {value!r}.") from None
 
 
-def _check_keys(path: Path | None, where: str, mapping: dict, allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(mapping) - set(allowed))
-    if unknown:
-        raise _fail(
-            path, f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; allowed: {', '.join(allowed)}."
+def _columns(c: _Checker, name: str, columns: Any) -> dict[str, str]:
+    where = f"tables.{name}.columns"
+    columns = c.mapping(where, columns, "contract name: your column name")
+    c.keys(where, columns, CONTRACT_COLUMNS[name])
+    out = {key: c.text(f"{where}.{key}", value, "your column name (text)") for key, value in columns.items()}
+    seen: dict[str, str] = {}
+    for key, value in out.items():
+        if value in seen:
+            raise c.fail(f"{where}.{key}", f"maps to {value!r}, already mapped to {seen[value]}.")
+        seen[value] = key
+    return out
+
+
+def _booleans(c: _Checker, key: str, values: Any) -> list[str] | None:
+    if values is None:
+        return None
+    if not isinstance(values, list) or not values:
+        raise c.fail(key, f"must be a non-empty list, e.g. [oui, O], not {values!r}.")
+    # YAML reads oui/non as text but yes/no/on/off/true/false as booleans: give back every spelling.
+    spelled: list[str] = []
+    for v in values:
+        if isinstance(v, bool):
+            spelled += ["true", "yes", "on", "y"] if v else ["false", "no", "off", "n"]
+        else:
+            spelled.append(c.text(key, v, "a list of words"))
+    return spelled
+
+
+def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
+    where = f"tables.{name}"
+    if isinstance(spec, str):
+        spec = {"path": spec}
+    spec = c.mapping(where, spec, "path: file.csv, columns: ...")
+    c.keys(where, spec, TABLE_KEYS)
+    if spec.get("path") is None:
+        raise c.fail(f"{where}.path", "is missing: every table needs the path of its file.")
+    file = Path(c.text(f"{where}.path", spec["path"], "a file path")).expanduser()
+    file = file if file.is_absolute() else data_dir / file
+    fmt = spec.get("format") or FORMATS.get(file.suffix.lower())
+    if fmt is None:
+        raise c.fail(
+            f"{where}.format", f"is needed: cannot tell the format of {file.name}; use csv, parquet, xlsx."
         )
+    c.choice(f"{where}.format", fmt, ("csv", "parquet", "xlsx"))
+    sep = spec.get("sep")
+    if sep is not None:
+        sep = SEPARATOR_NAMES.get(str(sep).lower(), str(sep))
+        if len(sep) != 1 or sep in ('"', "\n", "\r"):
+            raise c.fail(f"{where}.sep", f"must be one character (or 'tab'), not {spec['sep']!r}.")
+    decimal = spec.get("decimal")
+    if decimal is not None:
+        c.choice(f"{where}.decimal", str(decimal), DECIMALS)
+    encoding = spec.get("encoding")
+    if encoding is not None:
+        try:
+            codecs.lookup(str(encoding))
+        except LookupError:
+            raise c.fail(
+                f"{where}.encoding", f"{encoding!r} is not a known encoding (e.g. utf-8, cp1252, latin-1)."
+            ) from None
+    date_format = spec.get("date_format")
+    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
+        raise c.fail(
+            f"{where}.date_format", f"must be a strftime pattern such as '%d/%m/%Y', not {date_format!r}."
+        )
+    sheet = spec.get("sheet")
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
+        raise c.fail(f"{where}.sheet", f"must be a sheet name or a 0-based sheet number, not {sheet!r}.")
+    return TableSpec(
+        name=name,
+        path=file,
+        format=fmt,
+        columns=_columns(c, name, spec.get("columns")),
+        date_format=date_format,
+        sep=sep,
+        decimal=str(decimal) if decimal is not None else None,
+        encoding=str(encoding) if encoding is not None else None,
+        sheet=sheet,
+        true_values=_booleans(c, f"{where}.true_values", spec.get("true_values")),
+        false_values=_booleans(c, f"{where}.false_values", spec.get("false_values")),
+    )
+
+
+def _analysis(c: _Checker, block: Any) -> dict[str, Any]:
+    analysis = dict(c.mapping("analysis", block, "as_of, cadence, horizon_days, max_rejected_share"))
+    c.keys("analysis", analysis, ANALYSIS_KEYS)
+    if analysis.get("as_of") is not None:
+        analysis["as_of"] = c.date("analysis.as_of", analysis["as_of"])
+    if analysis.get("cadence") is not None:
+        c.choice("analysis.cadence", analysis["cadence"], CADENCES)
+    c.number(
+        "analysis.horizon_days",
+        analysis.get("horizon_days"),
+        "a number of days >= 0 (0: derived)",
+        lambda v: v >= 0,
+    )
+    share = analysis.get("max_rejected_share")
+    c.number("analysis.max_rejected_share", share, "a share between 0 and 1", lambda v: 0 <= v <= 1)
+    return analysis
+
+
+def _survival(c: _Checker, block: Any, analysis: dict[str, Any]) -> dict[str, Any]:
+    """Check the ``survival:`` block; fill defaults (``origin: auto``, ``unknown_origin: exclude``).
+
+    ``horizon_days`` may be set here or (as before) under ``analysis``; two different values are refused.
+    """
+    block = c.mapping("survival", block, "e.g. survival: {origin: first_purchase}")
+    c.keys("survival", block, SURVIVAL_KEYS)
+    out = {"origin": "auto", "unknown_origin": "exclude", **block}
+    if out["origin"] not in SURVIVAL_ORIGINS:
+        raise c.fail(
+            "survival.origin",
+            f"must be one of {', '.join(SURVIVAL_ORIGINS)}, not {out['origin']!r} "
+            "(first_purchase: the data holds every customer's whole history; signup: use "
+            "customers.signup_date; auto: sign-up dates when present, else leave out first relationships "
+            "that may have begun before the data).",
+        )
+    c.choice("survival.unknown_origin", out["unknown_origin"], UNKNOWN_ORIGINS)
+    c.number("survival.horizon_days", out.get("horizon_days"), "a positive number of days", lambda v: v > 0)
+    c.number(
+        "survival.min_events", out.get("min_events"), "a whole number >= 1", lambda v: v >= 1 and v == int(v)
+    )
+    c.number(
+        "survival.horizon_quantile",
+        out.get("horizon_quantile"),
+        "a number in [0.5, 1)",
+        lambda v: 0.5 <= v < 1,
+    )
+    c.number(
+        "survival.p_alive_threshold",
+        out.get("p_alive_threshold"),
+        "a probability between 0 and 1",
+        lambda v: 0 < v < 1,
+    )
+    a, b = analysis.get("horizon_days"), out.get("horizon_days")
+    if a and b and float(a) != float(b):
+        raise c.fail("survival.horizon_days", f"({b}) and analysis.horizon_days ({a}) differ: keep one.")
+    if a and not b:
+        out["horizon_days"] = a
+    return out
+
+
+def _stages(c: _Checker, block: Any) -> dict[str, Any] | None:
+    """The shape of ``stages:``; the rules themselves (features, operators) are checked by the stage model."""
+    if block is None:
+        return None
+    block = c.mapping("stages", block, "rules: [...] or rules_file: my_rules.yml")
+    c.keys("stages", block, STAGES_KEYS)
+    if len(block) != 1:
+        raise c.fail("stages", "needs exactly one of rules (a list) or rules_file (a path).")
+    if "rules_file" in block:
+        c.text("stages.rules_file", block["rules_file"], "the path of a rules file")
+    elif not isinstance(block["rules"], list) or not block["rules"]:
+        raise c.fail("stages.rules", f"must be a non-empty list of rules, not {block['rules']!r}.")
+    return block
+
+
+def _report(c: _Checker, block: Any) -> dict[str, Any]:
+    report = dict(c.mapping("report", block, "notebooks: [...]"))
+    c.keys("report", report, REPORT_KEYS)
+    notebooks = report.get("notebooks")
+    if notebooks is not None and (
+        not isinstance(notebooks, list) or not all(isinstance(n, str) for n in notebooks)
+    ):
+        raise c.fail("report.notebooks", f"must be a list of notebook names, not {notebooks!r}.")
+    return report
 
 
 def parse_config(
     doc: dict[str, Any] | None, path: Path | None = None, base_dir: Path | None = None
 ) -> CustrelConfig:
-    """Validate a configuration mapping (as read from YAML) and resolve its paths against ``base_dir``."""
-    doc = doc or {}
+    """Validate a configuration mapping (as read from YAML) and resolve its paths against ``base_dir``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown keys (the message names the key's dotted path and lists the valid ones), a missing
+        ``tables.transactions``, or a value of the wrong kind; the error's ``key`` attribute is the path.
+    """
+    c = _Checker(path)
+    doc = {} if doc is None else doc
     if not isinstance(doc, dict):
-        raise _fail(path, "the file must contain a mapping (key: value), not a list or a scalar.")
-    _check_keys(path, "the top level", doc, TOP_LEVEL_KEYS)
+        raise c.fail("(top level)", "must be a mapping (key: value), not a list or a scalar.")
+    c.keys("", doc, TOP_LEVEL_KEYS)
     base_dir = Path(base_dir or (path.parent if path else Path.cwd()))
-    data_dir = (base_dir / str(doc.get("data_dir") or ".")).resolve()
-    language = str(doc.get("language") or "fr")
-    if language not in LANGUAGES:
-        raise _fail(path, f"language {language!r} is not supported; use one of {', '.join(LANGUAGES)}.")
-    tables_doc = doc.get("tables") or {}
-    if not isinstance(tables_doc, dict):
-        raise _fail(path, "'tables' must be a mapping of table name to its settings.")
-    _check_keys(path, "tables", tables_doc, TABLES)
+    data_dir = (
+        c.text("data_dir", doc["data_dir"], "a folder path") if doc.get("data_dir") is not None else "."
+    )
+    data_dir_path = (base_dir / Path(data_dir).expanduser()).resolve()
+    language = c.choice("language", doc.get("language") or "fr", LANGUAGES)
+    tables_doc = c.mapping("tables", doc.get("tables"), "table name: its settings")
+    c.keys("tables", tables_doc, TABLES)
     if "transactions" not in tables_doc:
-        raise _fail(path, "tables.transactions is required (the only required table).")
-    tables: dict[str, TableSpec] = {}
-    for name, spec in tables_doc.items():
-        if isinstance(spec, str):
-            spec = {"path": spec}
-        if not isinstance(spec, dict) or not spec.get("path"):
-            raise _fail(path, f"tables.{name} needs a 'path'.")
-        _check_keys(path, f"tables.{name}", spec, TABLE_KEYS)
-        file = Path(str(spec["path"]))
-        file = file if file.is_absolute() else data_dir / file
-        fmt = spec.get("format") or FORMATS.get(file.suffix.lower())
-        if fmt not in ("csv", "parquet", "xlsx"):
-            raise _fail(
-                path, f"tables.{name}: cannot tell the format of {file.name}; set format: csv|parquet|xlsx."
-            )
-        columns = spec.get("columns") or {}
-        if not isinstance(columns, dict):
-            raise _fail(path, f"tables.{name}.columns must map contract names to your column names.")
-        tables[name] = TableSpec(
-            name=name,
-            path=file,
-            format=fmt,
-            columns={str(k): str(v) for k, v in columns.items()},
-            date_format=spec.get("date_format"),
-            sep=spec.get("sep"),
-            decimal=spec.get("decimal"),
-            encoding=spec.get("encoding"),
-            sheet=spec.get("sheet"),
-            true_values=[str(v) for v in spec["true_values"]] if spec.get("true_values") else None,
-            false_values=[str(v) for v in spec["false_values"]] if spec.get("false_values") else None,
-        )
-    analysis = dict(doc.get("analysis") or {})
-    _check_keys(path, "analysis", analysis, ANALYSIS_KEYS)
-    if analysis.get("cadence") and analysis["cadence"] not in CADENCES:
-        raise _fail(
-            path, f"analysis.cadence must be one of {', '.join(CADENCES)}, not {analysis['cadence']!r}."
-        )
-    survival = _survival_block(path, doc.get("survival"), analysis)
+        raise c.fail("tables.transactions", "is required (the only required table).")
+    tables = {name: _table_spec(c, data_dir_path, name, spec) for name, spec in tables_doc.items()}
+    analysis = _analysis(c, doc.get("analysis"))
     return CustrelConfig(
         path=path,
-        data_dir=data_dir,
+        data_dir=data_dir_path,
         language=language,
         tables=tables,
         analysis=analysis,
-        survival=survival,
-        stages=doc.get("stages"),
-        report=dict(doc.get("report") or {}),
+        survival=_survival(c, doc.get("survival"), analysis),
+        stages=_stages(c, doc.get("stages")),
+        report=_report(c, doc.get("report")),
     )
-
-
-def _survival_block(path: Path | None, block: Any, analysis: dict[str, Any]) -> dict[str, Any]:
-    """Check the ``survival:`` block; fill defaults (``origin: auto``, ``unknown_origin: exclude``).
-
-    ``horizon_days`` may be set here or (as before) under ``analysis``; two different values are refused.
-    """
-    block = {} if block is None else block
-    if not isinstance(block, dict):
-        raise _fail(path, "'survival' must be a mapping, e.g. survival: {origin: first_purchase}.")
-    _check_keys(path, "survival", block, SURVIVAL_KEYS)
-    out = {"origin": "auto", "unknown_origin": "exclude", **block}
-    if out["origin"] not in SURVIVAL_ORIGINS:
-        raise _fail(
-            path,
-            f"survival.origin must be one of {', '.join(SURVIVAL_ORIGINS)}, not {out['origin']!r} "
-            "(first_purchase: the data holds every customer's whole history; signup: use "
-            "customers.signup_date; auto: sign-up dates when present, else leave out first relationships "
-            "that may have begun before the data).",
-        )
-    if out["unknown_origin"] not in UNKNOWN_ORIGINS:
-        raise _fail(
-            path,
-            f"survival.unknown_origin must be one of {', '.join(UNKNOWN_ORIGINS)}, not {out['unknown_origin']!r}.",
-        )
-    for key, what in (("horizon_days", "a positive number of days"), ("min_events", "a whole number")):
-        value = out.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
-        ):
-            raise _fail(path, f"survival.{key} must be {what}, not {value!r}.")
-    q = out.get("horizon_quantile")
-    if q is not None and (isinstance(q, bool) or not isinstance(q, int | float) or not 0.5 <= q < 1):
-        raise _fail(path, f"survival.horizon_quantile must be a number in [0.5, 1), not {q!r}.")
-    p = out.get("p_alive_threshold")
-    if p is not None and (isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p < 1):
-        raise _fail(path, f"survival.p_alive_threshold must be a probability between 0 and 1, not {p!r}.")
-    a, b = analysis.get("horizon_days"), out.get("horizon_days")
-    if a and b and float(a) != float(b):
-        raise _fail(path, f"analysis.horizon_days ({a}) and survival.horizon_days ({b}) differ: keep one.")
-    if a and not b:
-        out["horizon_days"] = a
-    return out
 
 
 def load_config(path: str | Path | None = None) -> CustrelConfig:

@@ -12,7 +12,12 @@ class CustrelError(Exception):
 
 
 class ConfigError(CustrelError):
-    """The configuration (``custrel.yml``, parameters) is invalid."""
+    """The configuration (``custrel.yml``, parameters) is invalid.
+
+    ``key`` is the dotted path of the setting at fault (``tables.transactions.columns.amount``) when known.
+    """
+
+    key: str | None = None
 
 
 class DataContractError(CustrelError):

@@ -19,6 +19,7 @@ from custrel_lib.io.load import load_tables
 from custrel_lib.io.problems import ProblemsReport
 from custrel_lib.paths import SAMPLE_CONFIG
 from custrel_lib.stages.model import StageModel
+from custrel_lib.stages.rules import rules_from_config
 
 
 @dataclass
@@ -108,6 +109,7 @@ def prepare(
         or _as_int(survival.get("horizon_days") or analysis.get("horizon_days"), "horizon_days")
         or None
     )
+    rules = rules_from_config(config)  # bad rules are refused before the data is read
     loaded = load_tables(config, as_of=pd.Timestamp(as_of) if as_of else None)
     timings["load"] = time.perf_counter() - t0
     if verbose:
@@ -118,9 +120,6 @@ def prepare(
             print(f"{rejected:,} rows were rejected: see the problems report (wb.problems).")
 
     t1 = time.perf_counter()
-    rules = config.stages or None
-    if isinstance(rules, dict) and "rules_file" in rules and config.path is not None:
-        rules = {"rules_file": str(Path(config.path).parent / rules["rules_file"])}
     model = StageModel(
         cadence=cadence,
         horizon_days=horizon,

@@ -12,8 +12,11 @@ See ``docs/data_contract.md`` for the contract, the configuration and the list o
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as _dt
+import os
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +87,7 @@ DATE_FORMATS = (
     "%Y/%m/%d",
 )
 SEPARATORS = (",", ";", "\t", "|")
+EARLIEST_DATE = pd.Timestamp("1900-01-01")
 _NUMBER_CLEAN = re.compile(r"[\s\u00a0\u202f€$£]")
 
 
@@ -102,16 +106,47 @@ class LoadResult:
 
 
 def detect_encoding(path: Path, size: int = 1 << 22) -> str:
-    """``utf-8`` (with or without BOM) when the start of the file decodes as UTF-8, else ``latin-1``."""
+    """``utf-8`` (with or without BOM) when the start of the file decodes as UTF-8, ``utf-16`` after a UTF-16
+    byte-order mark, ``cp1252`` (Windows "ANSI", French Excel) when bytes 0x80-0x9F occur and decode as such,
+    else ``latin-1``."""
     with open(path, "rb") as fh:
         head = fh.read(size)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < size)
         return "utf-8"
     except UnicodeDecodeError:
-        return "latin-1"
+        pass
+    if re.search(rb"[\x80-\x9f]", head):
+        try:
+            head.decode("cp1252")
+            return "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return "latin-1"
+
+
+def _transcode(spec: TableSpec, encoding: str, target: Path, chunk: int = 1 << 20) -> None:
+    """Copy ``spec.path`` to ``target`` as UTF-8, chunk by chunk; a byte the encoding cannot read names its line."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    with open(spec.path, "rb") as src, open(target, "w", encoding="utf-8", newline="") as dst:
+        while True:
+            data = src.read(chunk)
+            try:
+                dst.write(decoder.decode(data, final=not data))
+            except UnicodeDecodeError as exc:
+                bad = line + data[: exc.start].count(b"\n")
+                raise DataContractError(
+                    f"Table '{spec.name}': {spec.path}, line {bad}: byte {data[exc.start]:#04x} cannot be read "
+                    f"as {encoding}; set tables.{spec.name}.encoding to the file's encoding."
+                ) from exc
+            if not data:
+                return
+            line += data.count(b"\n")
 
 
 def _first_line(path: Path, encoding: str) -> str:
@@ -130,17 +165,26 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
     import duckdb
 
     encoding = spec.encoding or detect_encoding(spec.path)
-    encoding = {"utf8": "utf-8", "utf-8-sig": "utf-8", "iso-8859-1": "latin-1", "cp1252": "latin-1"}.get(
+    encoding = {"utf8": "utf-8", "utf-8-sig": "utf-8", "iso-8859-1": "latin-1"}.get(
         encoding.lower(), encoding.lower()
     )
-    sep = spec.sep or detect_separator(_first_line(spec.path, encoding))
+    header = _first_line(spec.path, encoding)
+    sep = spec.sep or detect_separator(header)
     fmt.update(encoding=encoding, sep=sep)
+    _check_duplicate_columns(spec, next(csv.reader([header.lstrip("\ufeff")], delimiter=sep), []))
+    source, duck_encoding = spec.path, encoding
     con = duckdb.connect()
     try:
+        if codecs.lookup(encoding).name not in ("utf-8", "iso8859-1"):
+            # DuckDB reads UTF-8 and latin-1 only: other encodings (cp1252, UTF-16, ...) are transcoded first.
+            fd, name = tempfile.mkstemp(prefix="custrel-", suffix=".csv")
+            os.close(fd)
+            source, duck_encoding = Path(name), "utf-8"
+            _transcode(spec, encoding, source)
         rel = con.sql(
             "SELECT * FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', "
             "encoding = ?, store_rejects = true, ignore_errors = true, auto_detect = true)",
-            params=[str(spec.path), sep, encoding],
+            params=[str(source), sep, duck_encoding],
         )
         df = rel.df()
         rejects = con.sql(
@@ -150,13 +194,30 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
         raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
     finally:
         con.close()
+        if source != spec.path:
+            source.unlink(missing_ok=True)
     bad_lines = (
         np.unique(rejects["line"].to_numpy(dtype=np.int64)) if len(rejects) else np.array([], np.int64)
     )
-    n_total = len(df) + len(bad_lines)
-    all_lines = np.arange(2, n_total + 2, dtype=np.int64)
-    kept_lines = np.setdiff1d(all_lines, bad_lines, assume_unique=True)
+    # The kept rows take the line numbers left free by the rejected ones, in order. A rejected line may lie past
+    # len(df) + len(bad_lines) (DuckDB counts skipped blank lines), so the candidates reach past the last one.
+    upper = 2 + len(df) + len(bad_lines) + (int(bad_lines.max()) if len(bad_lines) else 0)
+    kept_lines = np.setdiff1d(np.arange(2, upper, dtype=np.int64), bad_lines, assume_unique=True)[: len(df)]
     return df, kept_lines, rejects
+
+
+def _check_duplicate_columns(spec: TableSpec, names: list[str], where: str = "line 1") -> None:
+    """Refuse a header that names a column the contract uses twice: which one holds the data is a guess."""
+    used = {c.lower() for c in SCHEMA[spec.name]} | {c.lower() for c in spec.columns.values()}
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        positions.setdefault(str(name).strip(), []).append(i)
+    for name, at in positions.items():
+        if len(at) > 1 and name.lower() in used:
+            raise DataContractError(
+                f"Table '{spec.name}' in {spec.path}, {where}: column '{name}' appears {len(at)} times in "
+                f"the header (columns {', '.join(map(str, at))}); rename or remove the extra ones."
+            )
 
 
 def _read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
@@ -165,10 +226,21 @@ def _read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
         raise DataContractError(f"Table '{spec.name}': file not found: {spec.path}")
     fmt["format"] = spec.format
     empty = pd.DataFrame(columns=["line", "column_name", "error_type", "csv_line", "error_message"])
+    if spec.format == "csv":
+        with open(spec.path, "rb") as fh:
+            head = fh.read(1 << 16)
+        if not head.lstrip(codecs.BOM_UTF8).strip():
+            raise DataContractError(
+                f"Table '{spec.name}': {spec.path} is empty: the first line must name the columns "
+                f"({', '.join(SCHEMA[spec.name])})."
+            )
     try:
         if spec.format == "csv":
             return _read_csv(spec, fmt)
         if spec.format == "parquet":
+            import pyarrow.parquet as pq
+
+            _check_duplicate_columns(spec, pq.read_schema(spec.path).names, "schema")
             df = pd.read_parquet(spec.path)
             return df, np.arange(1, len(df) + 1, dtype=np.int64), empty
         df = pd.read_excel(spec.path, sheet_name=spec.sheet or 0, dtype=object)
@@ -197,7 +269,7 @@ def _text(s: pd.Series) -> pd.Series:
         arr = pa.array([None if pd.isna(v) else str(v) for v in s], type=pa.string())
     arr = pc.utf8_trim_whitespace(arr)
     arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
-    return pd.Series(arr.to_pandas(), index=s.index).astype("string")
+    return pd.Series(arr.to_pandas().to_numpy(), index=s.index).astype("string")  # by position, not label
 
 
 def _choose_date_format(values: pd.Series) -> str | None:
@@ -207,6 +279,14 @@ def _choose_date_format(values: pd.Series) -> str | None:
     scores = {f: pd.to_datetime(sample, format=f, errors="coerce").notna().mean() for f in DATE_FORMATS}
     best = max(scores, key=lambda f: scores[f])
     return best if scores[best] > 0 else None
+
+
+def _is_date(value: str, fmt: str | None) -> bool:
+    """Whether ``value`` is a calendar date in ``fmt`` (any year), for the few values pandas could not hold."""
+    try:
+        return fmt not in (None, "native") and bool(_dt.datetime.strptime(value, fmt))
+    except ValueError:
+        return False
 
 
 def _to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series, str | None]:
@@ -228,7 +308,9 @@ def _to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Serie
 
 def _to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series, str | None]:
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        return s.astype("float64"), pd.Series(False, index=s.index), "native"
+        out = s.astype("float64")
+        infinite = pd.Series(np.isinf(out.to_numpy()), index=s.index)
+        return out.mask(infinite), infinite, "native"
     native = (
         s.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)) if s.dtype == object else None
     )
@@ -238,6 +320,14 @@ def _to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series,
         sample = cleaned.dropna().head(2000)
         comma = sample.str.fullmatch(r"[-+]?\d+(?:\.\d{3})*,\d+").mean() if len(sample) else 0.0
         decimal = "," if comma and comma >= 0.5 else "."
+    # The other mark may only group thousands (1.234,56 / 1,234.56): "12,5" with a decimal point is not 125.
+    group, point = (r"\.", ",") if decimal == "," else (",", r"\.")
+    shape = rf"[-+]?(?:\d+|\d{{1,3}}(?:{group}\d{{3}})+)?(?:{point}\d*)?(?:[eE][-+]?\d+)?"
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    shaped = pc.match_substring_regex(pa.array(cleaned, type=pa.string(), from_pandas=True), f"^{shape}$")
+    cleaned = cleaned.where(pc.fill_null(shaped, False).to_numpy(zero_copy_only=False))
     if decimal == ",":
         cleaned = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     else:
@@ -245,6 +335,7 @@ def _to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series,
     out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     if native is not None and native.any():
         out = out.where(~native, pd.to_numeric(s.where(native), errors="coerce"))
+    out = out.mask(np.isinf(out.to_numpy()))  # 1e309, inf: no finite amount
     bad = text.notna() & out.isna()
     return out, bad, decimal
 
@@ -344,6 +435,11 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
         elif kind == "date":
             out[column], bad, used = _to_date(s, t.spec.date_format)
             fmt.setdefault("date_format", {})[column] = used
+            # A valid date pandas cannot hold (before 1677 or after 2262) is out of range, not unreadable.
+            outside = pd.Series(False, index=s.index)
+            if bad.any():
+                outside[bad] = [_is_date(str(v), used) for v in _text(s[bad].reset_index(drop=True))]
+            bad &= ~outside
             if required:
                 t.report(
                     bad, column, "unparseable_date", "rejected", s, f"cannot read this date (format {used})"
@@ -357,6 +453,18 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
                     s,
                     f"cannot read this date (format {used}): emptied",
                 )
+            # Before 1900 is no customer event (1899-12-30 is the date Excel gives an empty cell).
+            early = (out[column] < EARLIEST_DATE) | outside
+            t.report(
+                early,
+                column,
+                "date_out_of_range",
+                "rejected" if required else "repaired",
+                s,
+                f"before {EARLIEST_DATE.date()} or after 2262: not a plausible date"
+                + ("" if required else ": emptied"),
+            )
+            out[column] = out[column].mask(early)
         elif kind in ("amount", "float"):
             out[column], bad, used = _to_number(s, t.spec.decimal)
             fmt.setdefault("decimal", {})[column] = used
@@ -409,7 +517,7 @@ def load_tables(
 ) -> LoadResult:
     """Load, coerce and check the tables described by ``config`` (a :class:`CustrelConfig` or a path).
 
-    ``as_of`` (else the config's ``analysis.as_of``, else the last valid transaction date) is the extraction
+    ``as_of`` (else the config's ``analysis.as_of``, else the last valid transaction date, but never after today) is the extraction
     date: rows dated after it are rejected.
     """
     if not isinstance(config, CustrelConfig):
@@ -437,7 +545,9 @@ def load_tables(
     t, tx, _ = staged["transactions"]
     if as_of_ts is None:
         valid = tx["date"][~t.reject]
-        as_of_ts = valid.max() if valid.notna().any() else pd.Timestamp.today().normalize()
+        # The last valid date, but never after today: a transaction dated in the future is an error.
+        today = pd.Timestamp.today().normalize()
+        as_of_ts = min(valid.max(), today) if valid.notna().any() else today
     t.report(
         tx["date"] > as_of_ts,
         "date",
@@ -512,17 +622,19 @@ def load_tables(
             "an NPS score must be between 0 and 10: emptied",
         )
         it["score"] = it["score"].mask(nps)
-        if "customers" in staged:
-            known = pd.concat([tx["customer_id"][~t.reject], cu["customer_id"][~c.reject]]).dropna().unique()
-            unknown = it["customer_id"].notna() & ~it["customer_id"].isin(known)
-            i.report(
-                unknown,
-                "customer_id",
-                "unknown_customer",
-                "rejected",
-                it["customer_id"],
-                "this customer is in neither customers nor transactions",
-            )
+        ids = [tx["customer_id"][~t.reject]] + (
+            [cu["customer_id"][~c.reject]] if "customers" in staged else []
+        )
+        known = pd.concat(ids).dropna().unique()
+        unknown = it["customer_id"].notna() & ~it["customer_id"].isin(known)
+        i.report(
+            unknown,
+            "customer_id",
+            "unknown_customer",
+            "rejected",
+            it["customer_id"],
+            "this customer is in neither customers nor transactions",
+        )
 
     if "customers" in staged:
         ids = cu["customer_id"][~c.reject]

@@ -18,6 +18,7 @@ REASONS = {
     "missing_customer_id": "no customer id",
     "missing_value": "a required value is empty",
     "unparseable_date": "the date cannot be read with the expected format",
+    "date_out_of_range": "the date is before 1900 or after 2262",
     "non_numeric_amount": "the amount is not a number",
     "non_numeric_value": "the value is not a number",
     "invalid_value": "the value is outside its allowed set or range",

@@ -355,3 +355,23 @@ class RuleSet:
 def default_rules() -> RuleSet:
     doc = yaml.safe_load(DEFAULT_STAGES_FILE.read_text(encoding="utf-8"))
     return RuleSet.from_obj(doc["rules"], source=f"{DEFAULT_STAGES_FILE.name}:rules")
+
+
+def rules_from_config(config: Any) -> RuleSet:
+    """The stage rules a :class:`~custrel_lib.config.CustrelConfig` names, checked before any data is read.
+
+    ``stages: {rules: [...]}`` is checked with its errors pointing at ``<custrel.yml>: stages.rules[i]...``;
+    ``stages: {rules_file: ...}`` is read relative to the configuration's folder; no ``stages`` block gives the
+    packaged defaults. Raises :class:`RuleError` naming the rule, the key and the valid values.
+    """
+    block = getattr(config, "stages", None)
+    if not block:
+        return default_rules()
+    where = getattr(config, "path", None)
+    if isinstance(block, dict) and "rules_file" in block:
+        path = Path(str(block["rules_file"])).expanduser()
+        if not path.is_absolute() and where is not None:
+            path = Path(where).parent / path
+        return RuleSet.from_obj(path)
+    rules = block.get("rules") if isinstance(block, dict) else block
+    return RuleSet.from_obj(rules, source=f"{where or 'configuration'}: stages.rules")
