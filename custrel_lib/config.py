@@ -12,12 +12,13 @@ from typing import Any
 
 import yaml
 
+from custrel_lib.engine import EngineSpec, check_engine
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.i18n import LANGUAGES
 from custrel_lib.paths import SAMPLE_CONFIG
 
 TABLES = ("transactions", "customers", "interactions")
-TOP_LEVEL_KEYS = ("data_dir", "language", "tables", "analysis", "survival", "stages", "report")
+TOP_LEVEL_KEYS = ("data_dir", "language", "engine", "tables", "analysis", "survival", "stages", "report")
 TABLE_KEYS = (
     "path",
     "format",
@@ -82,6 +83,7 @@ class CustrelConfig:
     survival: dict[str, Any] = field(default_factory=dict)
     stages: Any = None
     report: dict[str, Any] = field(default_factory=dict)
+    engine: EngineSpec = field(default_factory=EngineSpec)  # custrel_lib/engine.py: duckdb, pyspark, a URL
 
     @classmethod
     def default(cls) -> CustrelConfig:
@@ -166,6 +168,7 @@ def parse_config(
         survival=survival,
         stages=doc.get("stages"),
         report=dict(doc.get("report") or {}),
+        engine=check_engine(doc.get("engine"), f"{path or 'configuration'}: engine"),
     )
 
 

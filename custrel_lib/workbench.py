@@ -126,6 +126,7 @@ def prepare(
         horizon_days=horizon,
         rules=rules,
         horizon_quantile=float(survival.get("horizon_quantile") or 0.95),
+        backend=config.engine,
     )
     model.fit(loaded.tables, as_of=loaded.as_of)
     timings["stages"] = time.perf_counter() - t1
