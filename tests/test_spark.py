@@ -8,9 +8,12 @@ partition: the sample is small, and Spark's start-up dominates anyway.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -27,13 +30,26 @@ pytestmark = pytest.mark.slow
 SPARK_ENGINE = {"name": "pyspark", "settings": {"master": "local[1]", "sql.shuffle.partitions": 1}}
 
 
+def _java_major() -> int | None:
+    """Major version of the Java that PySpark will start (``JAVA_HOME``, else the PATH), ``None`` if none."""
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home, "bin", "java")) if home else shutil.which("java")
+    if not java or not Path(java).exists():
+        return None
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=120).stderr
+    match = re.search(r'version "(?:1\.)?(\d+)', out)
+    return int(match.group(1)) if match else None
+
+
 def _missing() -> str | None:
     """Why Spark cannot run here, or ``None``."""
     if importlib.util.find_spec("pyspark") is None:
         return "PySpark is not installed (pip install -e '.[dev]' or '.[spark]')"
-    java_home = os.environ.get("JAVA_HOME")
-    if not (java_home and Path(java_home, "bin", "java").exists()) and shutil.which("java") is None:
-        return "no Java runtime found (install one: `make java`, needs root and apt-get; or set JAVA_HOME)"
+    needed = 17 if int(importlib.metadata.version("pyspark").split(".")[0]) >= 4 else 8
+    java = _java_major()
+    if java is None or java < needed:
+        found = "no Java runtime found" if java is None else f"Java {java} found"
+        return f"{found}, PySpark needs Java {needed}+ (install it: `make java`, needs root and apt-get)"
     return None
 
 
