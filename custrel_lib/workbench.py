@@ -9,10 +9,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from custrel_lib.config import CustrelConfig, load_config
+from custrel_lib.engine import connect
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.i18n import LANGUAGES
 from custrel_lib.io.load import load_tables
@@ -32,6 +34,8 @@ class Workbench:
     stages: StageModel
     lang: str = "fr"
     timings: dict[str, float] = field(default_factory=dict)
+    engine: Any = None
+    """The Ibis connection of the config's ``engine:`` (DuckDB by default): pass it as ``backend`` to the estimators."""
 
     @property
     def history(self) -> pd.DataFrame:
@@ -118,6 +122,7 @@ def prepare(
             print(f"{rejected:,} rows were rejected: see the problems report (wb.problems).")
 
     t1 = time.perf_counter()
+    engine = connect(config.engine)
     rules = config.stages or None
     if isinstance(rules, dict) and "rules_file" in rules and config.path is not None:
         rules = {"rules_file": str(Path(config.path).parent / rules["rules_file"])}
@@ -126,7 +131,7 @@ def prepare(
         horizon_days=horizon,
         rules=rules,
         horizon_quantile=float(survival.get("horizon_quantile") or 0.95),
-        backend=config.engine,
+        backend=engine,
     )
     model.fit(loaded.tables, as_of=loaded.as_of)
     timings["stages"] = time.perf_counter() - t1
@@ -144,4 +149,5 @@ def prepare(
         stages=model,
         lang=lang,
         timings=timings,
+        engine=engine,
     )

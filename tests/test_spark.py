@@ -20,7 +20,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from custrel_lib.engine import connect
 from custrel_lib.journeys.transitions import Transitions
 from custrel_lib.paths import SAMPLE_CONFIG
 from custrel_lib.workbench import prepare
@@ -69,7 +68,7 @@ def engines(tmp_path_factory):
 
     duck = prepare(SAMPLE_CONFIG, verbose=False)
     spark = prepare(config, verbose=False)
-    con = connect(spark.config.engine)  # the session the stages ran in (getOrCreate finds it)
+    con = spark.engine  # the connection the stages ran in
     yield duck, spark, con
     con.disconnect()
 
