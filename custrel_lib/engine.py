@@ -60,7 +60,7 @@ class EngineSpec:
     url: str | None = None
 
     def describe(self) -> str:
-        """One line for logs and manifests; a password in a URL is masked."""
+        """One line for messages; a password in a URL is masked."""
         if self.name == "url":
             return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", str(self.url))
         return self.name

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
+from ibis.backends import BaseBackend
 
 from custrel_lib.config import CustrelConfig, load_config
 from custrel_lib.engine import connect
@@ -34,8 +34,15 @@ class Workbench:
     stages: StageModel
     lang: str = "fr"
     timings: dict[str, float] = field(default_factory=dict)
-    engine: Any = None
-    """The Ibis connection of the config's ``engine:`` (DuckDB by default): pass it as ``backend`` to the estimators."""
+
+    @property
+    def engine(self) -> BaseBackend:
+        """A connection to the config's ``engine:``, to pass as ``backend`` to the estimators.
+
+        A property rather than a field, so a workbench holds no live connection (it can be pickled); the
+        Spark session the stages ran in is found again (``getOrCreate``), DuckDB is a new in-process connection.
+        """
+        return connect(self.config.engine)
 
     @property
     def history(self) -> pd.DataFrame:
@@ -122,7 +129,6 @@ def prepare(
             print(f"{rejected:,} rows were rejected: see the problems report (wb.problems).")
 
     t1 = time.perf_counter()
-    engine = connect(config.engine)
     rules = config.stages or None
     if isinstance(rules, dict) and "rules_file" in rules and config.path is not None:
         rules = {"rules_file": str(Path(config.path).parent / rules["rules_file"])}
@@ -131,7 +137,7 @@ def prepare(
         horizon_days=horizon,
         rules=rules,
         horizon_quantile=float(survival.get("horizon_quantile") or 0.95),
-        backend=engine,
+        backend=config.engine,
     )
     model.fit(loaded.tables, as_of=loaded.as_of)
     timings["stages"] = time.perf_counter() - t1
@@ -149,5 +155,4 @@ def prepare(
         stages=model,
         lang=lang,
         timings=timings,
-        engine=engine,
     )

@@ -68,7 +68,7 @@ def engines(tmp_path_factory):
 
     duck = prepare(SAMPLE_CONFIG, verbose=False)
     spark = prepare(config, verbose=False)
-    con = spark.engine  # the connection the stages ran in
+    con = spark.engine  # the session the stages ran in, found again
     yield duck, spark, con
     con.disconnect()
 
