@@ -24,13 +24,16 @@ venv: $(STAMP) ## Create or update .venv with the project and its dev tools
 browser: ## Install Debian's Chromium for the browser tests (needs root; skipped with a message otherwise)
 	@bash scripts/install_browser.sh
 
+java: ## Install Debian's Java runtime for the Spark test (needs root; skipped with a message otherwise)
+	@bash scripts/install_java.sh
+
 report: $(STAMP) ## Run the full report on data/sample into reports/<run-id>/
 	$(VENV)/bin/custrel report --config data/sample/custrel.yml
 
 validate: $(STAMP) ## Validate the sample data and print the problems report
 	$(VENV)/bin/custrel validate --config data/sample/custrel.yml
 
-test: $(STAMP) browser ## Run the whole test suite (lint, unit, notebooks, browser)
+test: $(STAMP) browser java ## Run the whole test suite (lint, unit, notebooks, browser, Spark)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -49,4 +52,4 @@ clean: ## Remove caches (keeps .venv and reports)
 	rm -rf .pytest_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help venv browser report validate test bench lab format clean
+.PHONY: help venv browser java report validate test bench lab format clean

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from custrel_lib.engine import EngineSpec, check_engine
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.i18n import LANGUAGES
 from custrel_lib.paths import SAMPLE_CONFIG
@@ -36,7 +37,7 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "interactions": ("customer_id", "date", "type", "score", "resolved"),
 }
-TOP_LEVEL_KEYS = ("data_dir", "language", "tables", "analysis", "survival", "stages", "report")
+TOP_LEVEL_KEYS = ("data_dir", "language", "engine", "tables", "analysis", "survival", "stages", "report")
 TABLE_KEYS = ("path", "format", "columns", "date_format", "sep", "decimal", "encoding", "sheet")
 TABLE_KEYS += ("true_values", "false_values")
 ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "max_rejected_share")
@@ -97,6 +98,7 @@ class CustrelConfig:
     survival: dict[str, Any] = field(default_factory=dict)
     stages: Any = None
     report: dict[str, Any] = field(default_factory=dict)
+    engine: EngineSpec = field(default_factory=EngineSpec)  # custrel_lib/engine.py: duckdb, pyspark, a URL
 
     @classmethod
     def default(cls) -> CustrelConfig:
@@ -370,6 +372,7 @@ def parse_config(
         survival=_survival(c, doc.get("survival"), analysis),
         stages=_stages(c, doc.get("stages")),
         report=_report(c, doc.get("report")),
+        engine=check_engine(doc.get("engine"), f"{path or 'configuration'}: engine"),
     )
 
 

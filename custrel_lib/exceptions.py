@@ -69,6 +69,10 @@ class NotFittedError(CustrelError):
         super().__init__(f"This {what} is not fitted yet: call {fit_call} first.")
 
 
+class EngineError(CustrelError):
+    """The query engine cannot start or connect (PySpark or Java missing, a refused connection URL)."""
+
+
 class ReportError(CustrelError):
     """A report run failed; the message names the notebook and the cell."""
 

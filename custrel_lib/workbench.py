@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from ibis.backends import BaseBackend
 
 from custrel_lib.config import CustrelConfig, load_config
+from custrel_lib.engine import connect
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.i18n import LANGUAGES
 from custrel_lib.io.load import load_tables
@@ -33,6 +35,15 @@ class Workbench:
     stages: StageModel
     lang: str = "fr"
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def engine(self) -> BaseBackend:
+        """A connection to the config's ``engine:``, to pass as ``backend`` to the estimators.
+
+        A property rather than a field, so a workbench holds no live connection (it can be pickled); the
+        Spark session the stages ran in is found again (``getOrCreate``), DuckDB is a new in-process connection.
+        """
+        return connect(self.config.engine)
 
     @property
     def history(self) -> pd.DataFrame:
@@ -125,6 +136,7 @@ def prepare(
         horizon_days=horizon,
         rules=rules,
         horizon_quantile=float(survival.get("horizon_quantile") or 0.95),
+        backend=config.engine,
     )
     model.fit(loaded.tables, as_of=loaded.as_of)
     timings["stages"] = time.perf_counter() - t1

@@ -32,7 +32,7 @@ EXCEPTIONS: dict[str, str] = {
     "reports/summary.py": _SPLIT,
 }
 
-BASE = ("exceptions", "i18n", "paths", "tables", "privacy", "voice", "config", "sections")
+BASE = ("exceptions", "i18n", "paths", "tables", "privacy", "voice", "engine", "config", "sections")
 LAYERS: dict[str, int] = {
     **dict.fromkeys(BASE, 0),
     "io": 1,

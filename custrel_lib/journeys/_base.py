@@ -7,7 +7,6 @@ from typing import Any
 
 import ibis
 import pandas as pd
-from ibis.backends import BaseBackend
 
 from custrel_lib.exceptions import AnalysisError, ConfigError, DataContractError, MissingColumnError
 from custrel_lib.i18n import check_lang, tr
@@ -87,23 +86,6 @@ def code_label(code: str, lang: str = "fr") -> str:
     if code in typology.stage_order():
         return typology.stage_label(code, lang)
     return typology.cycle_label(code, lang)
-
-
-def connect(backend: Any) -> BaseBackend | str:
-    """Resolve the ``backend`` argument of the estimators.
-
-    ``None`` or ``"duckdb"``: a new in-process DuckDB connection; ``"pandas"``: the pandas reference
-    implementation; an Ibis backend connection: used as is.
-    """
-    if backend is None or backend == "duckdb":
-        return ibis.duckdb.connect()
-    if backend == "pandas":
-        return "pandas"
-    if isinstance(backend, BaseBackend):
-        return backend
-    raise ConfigError(
-        f"Unknown backend {backend!r}: use None (DuckDB in process), 'duckdb', 'pandas' or an Ibis connection."
-    )
 
 
 def require_columns(df: pd.DataFrame | ibis.Table, table: str, columns: Iterable[str]) -> None:

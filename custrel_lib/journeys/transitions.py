@@ -9,13 +9,13 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from custrel_lib.engine import check_engine, connect, is_reference
 from custrel_lib.exceptions import AnalysisError, ConfigError, NotFittedError
 from custrel_lib.journeys._base import (
     ENTRY,
     EXIT,
     check_cadence,
     check_history,
-    connect,
     describe_filters,
     normalise_filters,
     period_end,
@@ -108,9 +108,10 @@ class Transitions:
     ----------
     cadence : {"month", "quarter", "year"}
         Period of the snapshots compared.
-    backend : None, "duckdb", "pandas" or an Ibis connection
-        Where the row-level work runs: ``None`` is a new in-process DuckDB connection; ``"pandas"`` the
-        reference implementation (small data only). An Ibis history table runs on its own backend.
+    backend : None, an engine setting, an Ibis connection, or "pandas"
+        Where the row-level work runs: ``None`` is a new in-process DuckDB connection; ``"pyspark"``, an Ibis
+        URL, ...: see :func:`custrel_lib.engine.connect`; ``"pandas"`` the reference implementation (small
+        data only). An Ibis history table runs on its own backend.
 
     Attributes
     ----------
@@ -141,7 +142,8 @@ class Transitions:
     def __init__(self, cadence: str = "month", backend: Any = None):
         self.cadence = check_cadence(cadence)
         self.backend = backend
-        connect(backend)  # fail early on a bad backend argument
+        if not is_reference(backend):
+            check_engine(backend, "backend")  # fail early on a bad backend argument, without connecting
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -170,12 +172,13 @@ class Transitions:
         """
         history = check_history(history)
         self.filters_ = normalise_filters(filters)
-        con = connect(self.backend)
-        if con == "pandas":
+        if is_reference(self.backend):
             engine = PandasEngine(history, customers)
         else:
             if isinstance(history, ibis.Table) and self.backend is None:
                 con = history.get_backend()
+            else:
+                con = connect(self.backend)
             engine = IbisEngine(con, history, customers)
         self._engine = engine
         self.snapshots_ = sorted(set(period_end(engine.raw_snapshots(), self.cadence)))

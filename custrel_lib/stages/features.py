@@ -53,6 +53,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from custrel_lib.engine import connect
 from custrel_lib.exceptions import AnalysisError, ConfigError, DataContractError, MissingColumnError
 from custrel_lib.i18n import format_number, tr
 
@@ -486,11 +487,6 @@ def horizon_pandas(
 
 
 # --- engine -----------------------------------------------------------------------------------------------
-
-
-def connect(backend=None):
-    """An Ibis backend: ``None`` is a new in-process DuckDB connection."""
-    return ibis.duckdb.connect() if backend is None else backend
 
 
 def _table(con, df: pd.DataFrame | ibis.Table | None, columns: list[str]) -> ibis.Table | None:

@@ -17,6 +17,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from custrel_lib.engine import check_engine, connect, is_reference
 from custrel_lib.exceptions import ConfigError, DataContractError
 from custrel_lib.i18n import check_lang, format_date, format_number, tr
 from custrel_lib.privacy import MASK
@@ -224,8 +225,9 @@ class StageModel:
     horizon_method : {"window", "observed"}
         ``"window"`` (default) weights each gap by the inverse of the chance that a gap of its length fits in the
         data window; ``"observed"`` is the uncorrected quantile (too low in short windows).
-    backend : None, an Ibis backend, or "pandas"
-        ``None`` is a new in-process DuckDB connection.
+    backend : None, an engine setting, an Ibis backend, or "pandas"
+        ``None`` is a new in-process DuckDB connection; ``"pyspark"``, an Ibis URL, ...: see
+        :func:`custrel_lib.engine.connect`; ``"pandas"`` the reference implementation (small data).
     return_gap : float
         A purchase after a gap longer than ``return_gap`` x H is a return (win-back): it sets the feature
         ``days_since_return``. 1.5 rather than 1: a gap just over H is too often a slow buyer, not a lapse.
@@ -278,6 +280,8 @@ class StageModel:
         self.horizon_quantile = horizon_quantile
         if not return_gap >= 1:
             raise ConfigError(f"return_gap must be at least 1 (a multiple of the horizon), got {return_gap}.")
+        if not is_reference(backend):
+            check_engine(backend, "backend")
         self.backend = backend
         self.return_gap = return_gap
         self.verbose = verbose
@@ -309,13 +313,15 @@ class StageModel:
         self.tables_ = tables
         self.as_of_ = pd.Timestamp(as_of).normalize()
         tx = tables["transactions"]
-        pandas_mode = isinstance(self.backend, str) and self.backend == "pandas"
-        backend = self.backend
+        pandas_mode = is_reference(self.backend)
+        backend = None
+        if not pandas_mode:  # one connection for the horizon and the features
+            in_engine = isinstance(tx, ibis.Table) and self.backend is None
+            backend = tx.get_backend() if in_engine else connect(self.backend)
         if isinstance(tx, ibis.Table):
             # Tables that live in an Ibis backend (e.g. DuckDB over Parquet files) stay there.
             if pandas_mode:
                 raise ConfigError("backend='pandas' needs pandas DataFrames, not Ibis tables.")
-            backend = backend if backend is not None else tx.get_backend()
             first = pd.Timestamp(backend.execute(tx.date.min()))
             tx_in = tx.filter(tx.date <= self.as_of_).select("customer_id", "date", "amount")
         else:
