@@ -131,7 +131,11 @@ def connect(engine: Any = None) -> BaseBackend:
     if _is_spark_session(spec):
         return ibis.pyspark.connect(spec)
     if spec.name == "duckdb":
-        return ibis.duckdb.connect(**spec.settings)
+        con = ibis.duckdb.connect(**spec.settings)
+        # DuckDB draws a progress bar (a notebook widget) when a query runs past ~2 s: it would make a report's
+        # pages depend on the machine's load. custrel shows its own progress.
+        con.raw_sql("SET enable_progress_bar = false")
+        return con
     if spec.name == "pyspark":
         return ibis.pyspark.connect(spark_session(spec.settings))
     url = os.path.expandvars(spec.url)
