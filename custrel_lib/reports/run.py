@@ -37,6 +37,7 @@ import yaml
 
 from custrel_lib.exceptions import ConfigError, CustrelError, ReportError
 from custrel_lib.paths import NOTEBOOKS_DIR, PROJECT_ROOT, SAMPLE_CONFIG, default_reports_dir
+from custrel_lib.reports.digest import digest_link, write_digest
 from custrel_lib.reports.html import export_html, read_key_figures, render_index, select_language
 from custrel_lib.sections import gather_skipped
 
@@ -799,9 +800,10 @@ def run_report(
             notebooks=[r.to_dict() for r in results],
             unused_parameters=sorted(set(parameters or {}) - declared_anywhere),
         )
+        write_digest(tmp, lang)  # one page to e-mail (reports/digest.py), linked first in the index
         index = render_index(
             run_id,
-            [{"html": r.html, "title": r.title, "status": r.status} for r in results],
+            [digest_link(lang), *({"html": r.html, "title": r.title, "status": r.status} for r in results)],
             key_figures=key_figures,
             lang=lang,
             version=manifest["versions"].get("custrel"),
