@@ -8,6 +8,7 @@ can be tested without a browser.
 from __future__ import annotations
 
 import html
+import time
 
 import ipywidgets as w
 import pandas as pd
@@ -49,8 +50,9 @@ def _show(out: w.Output, *items) -> None:
                 display(item)
 
 
-def counts_html(ex: Exploration, lang: str) -> str:
-    """The shown stage counts as a small table (``data-stage`` on each row, for people and tests)."""
+def counts_html(ex: Exploration, lang: str, seconds: float | None = None) -> str:
+    """The shown stage counts as a small table (``data-stage`` on each row, for people and tests), under a
+    status line that gives the time the last change took (``seconds``; default: the engine's part)."""
     rows = "".join(
         f"<tr data-stage='{code}'><td>{html.escape(typology.stage_label(code, lang))}</td>"
         f"<td class='num'>{format_number(n, lang)}</td></tr>"
@@ -62,7 +64,7 @@ def counts_html(ex: Exploration, lang: str) -> str:
         n=format_number(int(ex.counts.sum()), lang),
         date=format_date(ex.settings.snapshot, lang),
         h=format_number(ex.settings.horizon_days, lang),
-        seconds=format_number(ex.seconds, lang, 2),
+        seconds=format_number(ex.seconds if seconds is None else seconds, lang, 2),
     )
     return (
         f"<div class='custrel-explorer-status'>{html.escape(status)}</div>"
@@ -255,13 +257,13 @@ class StageExplorer:
         """Recompute under the current settings and redraw every output."""
         if self._building:
             return None
+        t0 = time.perf_counter()
         try:
             ex = self.engine.compute(self.settings())
         except CustrelError as exc:
             self.status.value = f"<b>{html.escape(str(exc))}</b>"
             return None
         self.result, lang = ex, self.lang
-        self.status.value = counts_html(ex, lang)
         self.figures["distribution"] = stage_bar(ex.current, lang)
         _show(self.out_bar, self.figures["distribution"])
         if ex.transitions is not None:
@@ -273,6 +275,8 @@ class StageExplorer:
         self._list_customers()
         if self.export_text.value:
             self.export()
+        self.seconds = time.perf_counter() - t0
+        self.status.value = counts_html(ex, lang, self.seconds)
         return ex
 
     def _list_customers(self) -> None:
