@@ -204,7 +204,7 @@ def test_exported_block_reproduces_the_stages_in_the_report(fresh, tmp_path):
     report_wb = prepare(path, verbose=False)  # what every report notebook starts with
     assert report_wb.horizon_days == 120
     assert report_wb.as_of == pd.Timestamp("2025-09-30")
-    fresh.filters["region"].value = None
+    fresh.filters["region"].value = ""
     shown = _stages(fresh.result.frame, "2025-09-30")
     assert _stages(report_wb.history, "2025-09-30").equals(shown)
     # and the settings did matter: the default rules give other stages

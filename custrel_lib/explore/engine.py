@@ -155,7 +155,7 @@ class ExplorerEngine:
             horizon_days=round(self.wb.horizon_days),
             snapshot=self.grid[-1],
             values={t.key: t.value for t in self.thresholds},
-            filters={k: None for k in FILTERS},
+            filters={k: "" for k in FILTERS},
         )
 
     def filter_options(self) -> dict[str, list[str]]:

@@ -108,7 +108,8 @@ def _bands(fig: go.Figure, ev: CustomerEvents, end: pd.Timestamp, lang: str) -> 
         fig.add_trace(
             go.Scatter(
                 x=moves["snapshot"],
-                y=[Y["lane_stage"] + 0.32] * len(moves),
+                # alternate heights, so that the names of close changes do not overlap
+                y=[Y["lane_stage"] + (0.3 if i % 2 == 0 else 0.55) for i in range(len(moves))],
                 mode="text",
                 text=[
                     escape(t("change_to", lang, stage=typology.stage_label(s, lang))) for s in moves["stage"]
@@ -234,16 +235,20 @@ def story_figure(ev: CustomerEvents, lang: str = "fr", horizon_days: float | Non
     fig.update_yaxes(
         tickvals=list(Y.values()),
         ticktext=[t(lane, lang) for lane in LANES],
-        range=[-0.7, len(LANES) - 0.4],
+        range=[-0.7, len(LANES) - 0.2],
         showgrid=False,
         zeroline=False,
     )
     date_axis(fig, lang)
     h = format_number(horizon_days, lang) if horizon_days else "?"
-    return titled(
+    titled(
         fig,
         t("story_title", lang, customer=ev.customer_id),
         t("story_sub", lang, h=h),
         lang,
-        height=460,
+        height=500,
+    )
+    # the legend goes under the dates: above the plot it would cover the subtitle
+    return fig.update_layout(
+        legend={"orientation": "h", "yanchor": "top", "y": -0.1, "x": 0}, margin={"b": 90}
     )

@@ -31,8 +31,8 @@ from custrel_lib.workbench import Workbench
 RENDERER = "plotly_mimetype"
 LISTED = 200
 SNAPSHOT_CHOICES = 24
-WIDE = w.Layout(width="460px")
-STYLE = {"description_width": "260px"}
+WIDE = w.Layout(width="560px")
+STYLE = {"description_width": "340px"}
 
 
 def _show(out: w.Output, *items) -> None:
@@ -180,8 +180,8 @@ class StageExplorer:
         options = self.engine.filter_options()
         self.filters = {
             name: w.Dropdown(
-                options=[(t("all", lang), None), *((v, v) for v in options[name])],
-                value=None,
+                options=[(t("all", lang), ""), *((v, v) for v in options[name])],
+                value="",
                 description=t(name, lang),
                 style=STYLE,
                 layout=WIDE,
@@ -316,7 +316,7 @@ class StageExplorer:
         for key, slider in self.thresholds.items():
             slider.value = int(self.defaults.values[key])
         for d in self.filters.values():
-            d.value = None
+            d.value = ""
         self._building = False
         self.refresh()
 

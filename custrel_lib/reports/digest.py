@@ -244,7 +244,7 @@ def write_digest(run_dir: str | Path, lang: str = "fr") -> Path:
                 continue
             budget -= len(chart.encode())
             seen_titles.add(_figure_title(fig))
-            charts.append(chart)
+            charts.append({"html": chart, "traces": len(fig.get("data", []))})
         sentences = [s for s in section["sentences"] if s not in seen_sentences][:SENTENCES_PER_SECTION]
         seen_sentences.update(sentences)
         if charts or sentences:
