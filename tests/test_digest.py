@@ -11,6 +11,7 @@ import html
 import json
 import os
 import re
+import shutil
 
 import nbformat
 import plotly.graph_objects as go
@@ -208,3 +209,11 @@ def test_digest_opens_offline_with_every_chart_drawn(browser, report_run):
     assert (OUTPUT / "digest-a4.pdf").stat().st_size > 10_000
     assert errors == []
     context.close()
+
+
+def test_same_run_gives_the_same_bytes(run_dir, tmp_path_factory):
+    """The digest does not name the run folder: two runs of the same inputs give the same file."""
+    other = tmp_path_factory.mktemp("other-run")
+    for p in run_dir.iterdir():
+        shutil.copy(p, other / p.name)
+    assert write_digest(run_dir, "fr").read_bytes() == write_digest(other, "fr").read_bytes()

@@ -41,11 +41,7 @@ TEXTS = {
         "fr": "L'essentiel en une page (à envoyer par e-mail)",
         "en": "The report in brief (one page to e-mail)",
     },
-    "subtitle": {
-        "fr": "Exécution {run_id} · données arrêtées au {as_of}",
-        "en": "Run {run_id} · data as of {as_of}",
-    },
-    "subtitle_no_date": {"fr": "Exécution {run_id}", "en": "Run {run_id}"},
+    "subtitle": {"fr": "Données arrêtées au {as_of}", "en": "Data as of {as_of}"},
     "key_figures": {"fr": "Chiffres clés", "en": "Key figures"},
     "in_short": {"fr": "En bref", "en": "In short"},
     "stages": {"fr": "Clients par étape de la relation", "en": "Customers per relationship stage"},
@@ -58,8 +54,8 @@ TEXTS = {
         "en": "{n} chart(s) left out to keep this file under {mb} MB: see the full reports.",
     },
     "footer": {
-        "fr": "Chaque chiffre est défini dans les rapports complets de l'exécution {run_id}.",
-        "en": "Every figure is defined in the full reports of run {run_id}.",
+        "fr": "Chaque chiffre est défini dans les rapports complets de cette exécution (index.html).",
+        "en": "Every figure is defined in the full reports of this run (index.html).",
     },
 }
 
@@ -249,16 +245,12 @@ def write_digest(run_dir: str | Path, lang: str = "fr") -> Path:
         seen_sentences.update(sentences)
         if charts or sentences:
             sections.append({"title": section["title"], "sentences": sentences, "charts": charts})
-    run_id = run_dir.name
     as_of = kf.get("as_of")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True)
     page = env.get_template(DIGEST_TEMPLATE).render(
         lang=lang,
         title=_t("title", lang),
-        run_id=run_id,
-        subtitle=_t("subtitle", lang, run_id=run_id, as_of=format_date(as_of, lang))
-        if as_of
-        else _t("subtitle_no_date", lang, run_id=run_id),
+        subtitle=_t("subtitle", lang, as_of=format_date(as_of, lang)) if as_of else "",
         texts={
             k: _t(k, lang)
             for k in ("key_figures", "in_short", "stages", "stage", "customers", "previous", "change")
@@ -269,7 +261,7 @@ def write_digest(run_dir: str | Path, lang: str = "fr") -> Path:
         left_out=_t("left_out", lang, n=left_out, mb=format_number(MAX_BYTES / 1e6, lang))
         if left_out
         else "",
-        footer=_t("footer", lang, run_id=run_id),
+        footer=_t("footer", lang),
         **overview,
     )
     out = run_dir / DIGEST_NAME
