@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from custrel_lib.exceptions import ConfigError
+from custrel_lib.explore.rules import with_values
 from custrel_lib.explore.text import t
 from custrel_lib.i18n import check_lang, format_currency, format_date, format_number
 from custrel_lib.plots.common import date_axis, escape, titled
@@ -65,8 +66,6 @@ def customer_events(engine, customer_id: str, settings) -> CustomerEvents:
         return_gap=RETURN_GAP,
         loyalty_from=snapshot,
     )
-    from custrel_lib.explore.rules import with_values
-
     rules = with_values(engine.base_rules, settings.values)
     staged = expr.mutate(stage=rules.compile(expr, float(settings.horizon_days)))
     hist = to_pandas_features(con.execute(staged))[["snapshot", "stage"]]
