@@ -256,7 +256,7 @@ def write_digest(run_dir: str | Path, lang: str = "fr") -> Path:
             for k in ("key_figures", "in_short", "stages", "stage", "customers", "previous", "change")
         },
         css=CSS_FILE.read_text(encoding="utf-8"),
-        plotlyjs=plotlyjs,
+        plotlyjs=plotlyjs if any(s["charts"] for s in sections) else "",
         sections=sections,
         left_out=_t("left_out", lang, n=left_out, mb=format_number(MAX_BYTES / 1e6, lang))
         if left_out
