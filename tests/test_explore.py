@@ -249,7 +249,10 @@ def test_customer_story(fresh, wb, sample_tables):
     nps_trace = [t for t in fig.data if t.name == "NPS"]
     if len(scores):
         assert [float(x) for x in nps_trace[0].text] == scores.tolist()
-    assert cid in fig.layout.title.text
+    assert cid in fig.layout.title.text and fresh.story.search.value == cid
+    other = sorted(fresh.story.ids)[0]
+    fresh.story.search.value = other  # searching by id draws that customer's story
+    assert other in fresh.story.figure.layout.title.text and fresh.story.events.customer_id == other
     assert fresh.story.show("NOPE-1") is None and "Unknown customer" in fresh.story.message.value
 
 

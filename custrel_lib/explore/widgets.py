@@ -77,6 +77,7 @@ class CustomerStory:
     """A search box (customer id, with completion) and the timeline of the chosen customer."""
 
     def __init__(self, engine: ExplorerEngine, settings=None, lang: str = "fr"):
+        """``settings``: a callable giving the explorer's current :class:`Settings` (default: the workbench's)."""
         self.engine, self.lang = engine, check_lang(lang)
         self.settings = settings or engine.default_settings
         self.ids = sorted(engine.attributes["customer_id"].tolist())
@@ -89,9 +90,13 @@ class CustomerStory:
         )
         self.message = w.HTML()
         self.out = w.Output()
-        self.figure = None
-        self.search.observe(lambda change: self.show(change["new"]) if change["new"] else None, names="value")
+        self.figure, self.events, self._quiet = None, None, False
+        self.search.observe(self._searched, names="value")
         self.widget = w.VBox([self.search, self.message, self.out], layout=w.Layout(width="100%"))
+
+    def _searched(self, change) -> None:
+        if change["new"] and not self._quiet:
+            self.show(change["new"])
 
     def show(self, customer_id: str):
         """Draw the story of ``customer_id`` under the current settings; return the figure (or None)."""
@@ -108,8 +113,12 @@ class CustomerStory:
         self.message.value = ""
         self.events = events
         self.figure = story_figure(events, self.lang, settings.horizon_days)
-        if self.search.value != cid:
-            self.search.value = cid
+        if self.search.value != cid:  # show the id searched, without drawing twice
+            self._quiet = True
+            try:
+                self.search.value = cid
+            finally:
+                self._quiet = False
         _show(self.out, self.figure)
         return self.figure
 
