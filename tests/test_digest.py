@@ -217,3 +217,17 @@ def test_same_run_gives_the_same_bytes(run_dir, tmp_path_factory):
     for p in run_dir.iterdir():
         shutil.copy(p, other / p.name)
     assert write_digest(run_dir, "fr").read_bytes() == write_digest(other, "fr").read_bytes()
+
+
+def test_report_pages_leave_widget_outputs_out(tmp_path):
+    """DuckDB shows a progress bar widget in a kernel that has ipywidgets when a query is slow: report pages
+    (and so the digest's sources) must not depend on it."""
+    from custrel_lib.reports.html import WIDGET_MIMETYPE, export_html
+
+    widget = new_output(
+        "display_data",
+        data={WIDGET_MIMETYPE: {"model_id": "abc", "version_major": 2}, "text/plain": "FloatProgress()"},
+    )
+    nb = new_notebook(cells=[new_markdown_cell("# T"), _cell(widget, _html_out("<ul><li>Kept.</li></ul>"))])
+    page = export_html(nb, tmp_path / "p.html", lang="fr").path.read_text(encoding="utf-8")
+    assert "Kept." in page and "FloatProgress" not in page and "abc" not in page
