@@ -264,3 +264,16 @@ def test_story_follows_the_explorer_settings(fresh, wb):
     assert (shorter["stage"] == "separe").sum() > (default["stage"] == "separe").sum()
     fig = story_figure(customer_events(fresh.engine, cid, fresh.settings()), "fr", 40)
     assert "H = 40 jours" in fig.layout.title.subtitle.text
+
+
+def test_feature_cache_drops_the_oldest_table(fresh, monkeypatch):
+    from custrel_lib.explore import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "CACHE_SIZE", 1)
+    s = fresh.settings()
+    counts = {}
+    for h in (100, 101, 100):
+        s.horizon_days = h
+        counts.setdefault(h, []).append(fresh.engine.compute(s).counts.to_dict())
+        assert len(fresh.engine._features) == 1
+    assert counts[100][0] == counts[100][1]  # recomputed after being dropped: the same stages

@@ -146,7 +146,7 @@ class ExplorerEngine:
         self.grid: list[pd.Timestamp] = list(wb.stages.snapshots_)
         cadence = wb.stages.cadence
         self.cadence = cadence if isinstance(cadence, str) else "month"
-        self._features: dict[tuple[int, pd.Timestamp], ibis.Table] = {}
+        self._features: dict[tuple[int, pd.Timestamp], tuple[str, ibis.Table]] = {}
         self._n = 0
 
     def default_settings(self) -> Settings:
@@ -175,7 +175,7 @@ class ExplorerEngine:
     def _feature_table(self, horizon: int, snapshot: pd.Timestamp) -> ibis.Table:
         key = (int(horizon), pd.Timestamp(snapshot))
         if key in self._features:
-            return self._features[key]
+            return self._features[key][1]
         expr, _ = features_engine(
             self.tables,
             self.snapshots_for(snapshot),
@@ -185,11 +185,12 @@ class ExplorerEngine:
             loyalty_from=snapshot,  # as in a report whose extraction date is the snapshot date
         )
         self._n += 1
-        table = self.con.create_table(f"explore_features_{self._n}", expr)
+        name = f"explore_features_{self._n}"
+        table = self.con.create_table(name, expr)
         if len(self._features) >= CACHE_SIZE:
-            old = self._features.pop(next(iter(self._features)))
-            self.con.drop_table(old.get_name())
-        self._features[key] = table
+            old_name, _ = self._features.pop(next(iter(self._features)))
+            self.con.drop_table(old_name)
+        self._features[key] = (name, table)
         return table
 
     def compute(self, settings: Settings) -> Exploration:
