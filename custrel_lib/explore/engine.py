@@ -187,7 +187,7 @@ class ExplorerEngine:
         self._n += 1
         name = f"explore_features_{self._n}"
         table = self.con.create_table(name, expr)
-        if len(self._features) >= CACHE_SIZE:
+        while self._features and len(self._features) >= CACHE_SIZE:
             old_name, _ = self._features.pop(next(iter(self._features)))
             self.con.drop_table(old_name)
         self._features[key] = (name, table)
