@@ -41,8 +41,9 @@ test: $(STAMP) browser java ## Run the whole test suite (lint, unit, notebooks, 
 bench: $(STAMP) ## Run the scale benchmarks (minutes; prints figures and ratios)
 	$(PY) benchmarks/run.py
 
-lab: $(STAMP) ## Start JupyterLab on the notebooks with the project's kernel
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+lab: $(STAMP) ## Open JupyterLab on notebooks/4.0-explore.ipynb (stage explorer, customer story), kernel "custrel" registered
+	$(PY) -m ipykernel install --sys-prefix --name custrel --display-name "Python (custrel)"
+	cd notebooks && $(abspath $(VENV))/bin/jupyter lab 4.0-explore.ipynb
 
 format: $(STAMP) ## Format and fix lint with ruff
 	$(VENV)/bin/ruff format .

@@ -17,13 +17,15 @@ import pytest
 from papermill.inspection import inspect_notebook
 
 from custrel_lib.paths import NOTEBOOKS_DIR, PROJECT_ROOT
+from custrel_lib.reports.run import list_notebooks
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 COMMON = {"config_path", "as_of", "cadence", "horizon_days", "lang"}
 
 
-def test_there_are_four_notebooks():
-    assert [p.stem.split("-")[0] for p in NOTEBOOKS] == ["0.0", "1.0", "2.0", "3.0"]
+def test_four_report_notebooks_and_one_for_exploration():
+    assert [p.stem.split("-")[0] for p in NOTEBOOKS] == ["0.0", "1.0", "2.0", "3.0", "4.0"]
+    assert [p.name for p in list_notebooks()] == [p.name for p in NOTEBOOKS[:4]]  # 4.0-explore is not run
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -32,6 +32,7 @@ REPORT_TEMPLATE = "custrel_report.html.j2"
 CSS_FILE = TEMPLATES_DIR / "custrel.css"
 
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
+WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 
 # A copy of plotly.js embedded by the ``notebook`` renderer: a <script> whose body starts with its banner.
 _PLOTLYJS_SCRIPT = re.compile(r"<script[^>]*>\s*/\*\*?\s*\*?\s*plotly\.js v[\s\S]*?</script>", re.IGNORECASE)
@@ -147,6 +148,10 @@ def prepare_notebook(nb: nbformat.NotebookNode, lang: str = "fr") -> tuple[nbfor
         # Stream chunks are split by the kernel's timing: merge consecutive ones so the page is the same every run.
         merged: list = []
         for output in cell.get("outputs", []):
+            if WIDGET_MIMETYPE in output.get("data", {}):
+                # A widget has no saved state in a page: nothing to show offline (DuckDB draws its progress bar
+                # as a widget in a kernel that has ipywidgets, only when a query is slow: the page would vary).
+                continue
             if (
                 output.get("output_type") == "stream"
                 and merged

@@ -37,6 +37,7 @@ import yaml
 
 from custrel_lib.exceptions import ConfigError, CustrelError, ReportError
 from custrel_lib.paths import NOTEBOOKS_DIR, PROJECT_ROOT, SAMPLE_CONFIG, default_reports_dir
+from custrel_lib.reports.digest import digest_link, write_digest
 from custrel_lib.reports.html import export_html, read_key_figures, render_index, select_language
 from custrel_lib.sections import gather_skipped
 
@@ -48,6 +49,7 @@ LATEST_NAME = "latest.json"
 FAILED_DIR = "_failed"
 KEY_FIGURES_NAME = "key_figures.json"
 TMP_PREFIX = ".tmp-"
+EXPLORATION_MARK = "-explore"
 OLD_PREFIX = ".old-"
 # Parameters the run itself fills from custrel.yml (when the notebook declares them).
 CONFIG_PARAMETERS = ("config_path", "lang", "as_of", "cadence", "horizon_days")
@@ -264,6 +266,11 @@ def fingerprint_inputs(config_path: Path | None, files: Iterable[tuple[str, Path
 # ------------------------------------------------------------------------------------------- notebooks
 
 
+def is_exploration(path: str | Path) -> bool:
+    """An interactive notebook (``*-explore*.ipynb``, docs/explore.md): never run by default, only when named."""
+    return EXPLORATION_MARK in Path(path).stem
+
+
 def list_notebooks(
     selected: Iterable[str | Path] | None = None, notebooks_dir: str | Path = NOTEBOOKS_DIR
 ) -> list[Path]:
@@ -273,7 +280,7 @@ def list_notebooks(
     ----------
     selected : iterable of str or Path, optional
         Paths, file names or stems (``1.0-relationship-stages``) of notebooks of ``notebooks_dir``;
-        all of its notebooks when ``None`` or empty.
+        all of its notebooks when ``None`` or empty, except exploration ones (:func:`is_exploration`).
     notebooks_dir : str or Path
 
     Raises
@@ -283,7 +290,9 @@ def list_notebooks(
     """
     notebooks_dir = Path(notebooks_dir)
     if not selected:
-        found = sorted(p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith("."))
+        found = sorted(
+            p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith(".") and not is_exploration(p)
+        )
         if not found:
             raise ConfigError(f"No notebook in {notebooks_dir}.")
         return found
@@ -799,9 +808,10 @@ def run_report(
             notebooks=[r.to_dict() for r in results],
             unused_parameters=sorted(set(parameters or {}) - declared_anywhere),
         )
+        write_digest(tmp, lang)  # one page to e-mail (reports/digest.py), linked first in the index
         index = render_index(
             run_id,
-            [{"html": r.html, "title": r.title, "status": r.status} for r in results],
+            [digest_link(lang), *({"html": r.html, "title": r.title, "status": r.status} for r in results)],
             key_figures=key_figures,
             lang=lang,
             version=manifest["versions"].get("custrel"),

@@ -161,6 +161,33 @@ class StageProfiles:
         )
 
 
+def stage_profiles(f: pd.DataFrame, s: pd.Timestamp, lang: str = "fr") -> StageProfiles:
+    """:meth:`StageModel.profiles` of a feature table ``f`` (one row per customer, with its ``stage``) at ``s``."""
+    lang = check_lang(lang)
+    revenue = f["spend_6m"] + f["spend_prev_6m"]
+    g = f.assign(revenue=revenue, complained=f["complaints_90d"] > 0).groupby("stage", observed=True)
+    table = pd.DataFrame(
+        {
+            "customers": g.size(),
+            "revenue": g["revenue"].sum(),
+            "median_tenure_days": g["tenure_days"].median(),
+            "mean_score": g["nps_last"].mean(),
+            "complaint_rate": g["complained"].mean(),
+        }
+    )
+    scores = {stage: nps(answers) for stage, answers in g["nps_last"]}
+    table["nps"] = pd.Series({k: v.value for k, v in scores.items()}, dtype="float64")
+    table["nps_answers"] = pd.Series({k: v.n for k, v in scores.items()}, dtype="int64")
+    order = [c for c in typology.stage_order() if c in table.index]
+    table = table.reindex(order)
+    table["share"] = table["customers"] / table["customers"].sum()
+    total = table["revenue"].sum()
+    table["revenue_share"] = table["revenue"] / total if total else 0.0
+    table = table.reset_index(names="stage")
+    table.insert(1, "label", table["stage"].map(lambda c: typology.stage_label(c, lang)))
+    return StageProfiles(table=table, snapshot=s, lang=lang)
+
+
 @dataclass
 class Explanation:
     """Why a customer is in its stage: each rule in order, whether it matched, and the feature values."""
@@ -503,31 +530,8 @@ class StageModel:
         answers (:func:`custrel_lib.voice.nps`: % promoters 9-10 minus % detractors 0-6, on -100..100), NaN
         when no customer of the stage answered; ``nps_answers`` counts them (one answer per customer).
         """
-        lang = check_lang(lang)
         s = self._snapshot(snapshot)
-        f = self.features(s)
-        revenue = f["spend_6m"] + f["spend_prev_6m"]
-        g = f.assign(revenue=revenue, complained=f["complaints_90d"] > 0).groupby("stage", observed=True)
-        table = pd.DataFrame(
-            {
-                "customers": g.size(),
-                "revenue": g["revenue"].sum(),
-                "median_tenure_days": g["tenure_days"].median(),
-                "mean_score": g["nps_last"].mean(),
-                "complaint_rate": g["complained"].mean(),
-            }
-        )
-        scores = {stage: nps(answers) for stage, answers in g["nps_last"]}
-        table["nps"] = pd.Series({k: v.value for k, v in scores.items()}, dtype="float64")
-        table["nps_answers"] = pd.Series({k: v.n for k, v in scores.items()}, dtype="int64")
-        order = [c for c in typology.stage_order() if c in table.index]
-        table = table.reindex(order)
-        table["share"] = table["customers"] / table["customers"].sum()
-        total = table["revenue"].sum()
-        table["revenue_share"] = table["revenue"] / total if total else 0.0
-        table = table.reset_index(names="stage")
-        table.insert(1, "label", table["stage"].map(lambda c: typology.stage_label(c, lang)))
-        return StageProfiles(table=table, snapshot=s, lang=lang)
+        return stage_profiles(self.features(s), s, lang)
 
     def explain(self, customer_id: str, snapshot=None, lang: str = "fr") -> Explanation:
         """The rule that placed ``customer_id`` in its stage, every rule's verdict and the feature values."""
