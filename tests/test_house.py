@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
     "reports": 5,
     "workbench": 6,
     "cli": 6,
+    "explore": 7,  # the JupyterLab explorer, built on the workbench
 }
 
 
