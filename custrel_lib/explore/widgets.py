@@ -20,7 +20,7 @@ from custrel_lib.explore.engine import FILTERS, KEY_FEATURES, Exploration, Explo
 from custrel_lib.explore.story import customer_events, story_figure
 from custrel_lib.explore.text import t
 from custrel_lib.i18n import check_lang, format_date, format_number
-from custrel_lib.plots.journeys import sankey
+from custrel_lib.plots.sankey import sankey
 from custrel_lib.plots.stages import stage_bar, stage_profiles_chart
 from custrel_lib.stages import typology
 from custrel_lib.stages.features import feature_label
