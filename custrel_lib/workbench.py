@@ -198,7 +198,7 @@ def survival_analysis(
     """
     key = None
     if wb.key:
-        params = [wb.key, risk_horizon_days, threshold, landmark_days, sections.lang]
+        params = [wb.key, float(risk_horizon_days), float(threshold), float(landmark_days), sections.lang]
         key = hashlib.sha256(json.dumps(params, default=str).encode()).hexdigest()[:16]
         cached = _cache_read(f"survival-{key}")
         if cached is not None:
