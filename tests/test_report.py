@@ -275,3 +275,26 @@ def test_two_runs_at_once_one_proceeds_the_other_exits_or_waits(tmp_path, wait):
         assert second.returncode == 1
         assert "Another report run is writing into" in err_b and "--wait" in err_b
         assert not (reports / "b").exists()
+
+
+def test_index_and_headline_templates_show_hostile_strings_as_text():
+    from custrel_lib.reports.index import render_index
+    from custrel_lib.reports.summary import headline_html
+
+    payloads = ["<script>alert(1)</script>", "<img src=x onerror=alert(2)>", "<b>bold</b>", '"><i>x</i>']
+    figures = {
+        "as_of": "2025-12-31",
+        "headline": [{"label": payloads[1], "value": 0.25, "unit": "share", "definition": payloads[2]}],
+        "sentences": [payloads[2]],
+        "stages": [{"label": payloads[3], "count": 3, "previous": 2, "change": 1}],
+    }
+    page = render_index(
+        payloads[0], [{"html": 'a.html"', "title": payloads[0], "status": "failed"}], figures, lang="en"
+    )
+    tile = headline_html({"headline": [{**figures["headline"][0], "text": payloads[0]}]})
+    for text in (page, tile):
+        for payload in payloads:
+            assert payload not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(2)&gt;" in page
+    assert 'href="a.html&#34;"' in page and "(failed)" in page and "+1" in page and "25.0%" in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in tile

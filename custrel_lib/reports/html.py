@@ -21,7 +21,7 @@ from typing import Any
 
 import nbformat
 
-from custrel_lib.paths import TEMPLATES_DIR as PACKAGE_TEMPLATES
+from custrel_lib.paths import TEMPLATES_DIR
 from custrel_lib.reports.preprocessors import (
     LANGUAGE_TAGS,
     PLOTLY_MIMETYPE,
@@ -41,7 +41,6 @@ __all__ = [
     "select_language",
 ]
 
-TEMPLATES_DIR = PACKAGE_TEMPLATES
 REPORT_TEMPLATE = "custrel_report.html.j2"
 CSS_FILE = TEMPLATES_DIR / "custrel.css"
 

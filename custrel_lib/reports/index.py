@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from custrel_lib.i18n import check_lang, format_date, format_number, format_percent
-from custrel_lib.paths import TEMPLATES_DIR
+from custrel_lib.reports.html import CSS_FILE
+from custrel_lib.reports.render import render
 
 __all__ = ["INDEX_TEXTS", "read_key_figures", "render_index", "write_index"]
 
 INDEX_TEMPLATE = "run_index.html.j2"
-CSS_FILE = TEMPLATES_DIR / "custrel.css"
 
 INDEX_TEXTS = {
     "title": {"fr": "Rapports custrel", "en": "custrel reports"},
@@ -42,18 +41,6 @@ INDEX_TEXTS = {
         "en": "No key figures for this run (the executive summary wrote none).",
     },
 }
-
-
-@cache
-def _environment():
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-        autoescape=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
 
 
 def _when(timestamp: str | None, lang: str) -> str:
@@ -149,7 +136,8 @@ def render_index(
         if isinstance(h, dict) and h.get("label")
     ]
     stages = [s for s in kf.get("stages", []) if isinstance(s, dict)]
-    return _environment().get_template(INDEX_TEMPLATE).render(
+    return render(
+        INDEX_TEMPLATE,
         lang=lang,
         run_id=run_id,
         t=_texts(lang, run_id, kf, version, finished),

@@ -19,6 +19,7 @@ import pandas as pd
 from custrel_lib.stages import typology
 from custrel_lib.i18n import format_currency, format_date, format_number, format_percent, tr
 from custrel_lib.privacy import pseudonymize
+from custrel_lib.reports.render import render
 from custrel_lib.i18n import check_lang
 
 IN_RELATIONSHIP = ("flirt", "petit_ami", "fiance", "concubinage", "marie", "reconquis")
@@ -352,12 +353,7 @@ def _stage_rows(ch: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
 
 def headline_html(figures: dict[str, Any]) -> str:
     """The headline figures as a table: each number with its label, and its definition beside it."""
-    rows = "".join(
-        f"<tr><td class='num'><b>{html.escape(str(h['text']))}</b></td><td style='text-align:left'><b>{html.escape(h['label'])}</b>"
-        f"<br><small>{html.escape(h.get('definition', ''))}</small></td></tr>"
-        for h in figures["headline"]
-    )
-    return f"<table class='custrel-table custrel-headline'><tbody>{rows}</tbody></table>"
+    return render("headline.html.j2", headline=figures["headline"]).strip()
 
 
 def write_outputs(
