@@ -185,39 +185,46 @@ def _environment(name: str, value: str) -> Iterator[None]:
 
 
 def _run_notebooks(
-    plan: RunPlan, tmp: Path, work: Path, progress: bool, kernel_name: str | None
-) -> list[mf.NotebookResult]:
-    """Execute each notebook into ``tmp`` and write its HTML page; the last result is the failed one on error."""
-    results: list[mf.NotebookResult] = []
+    plan: RunPlan,
+    tmp: Path,
+    work: Path,
+    results: list[mf.NotebookResult],
+    progress: bool,
+    kernel_name: str | None,
+) -> None:
+    """Execute each notebook into ``tmp`` and write its HTML page, appending to ``results`` as it goes (on error,
+    the last result is the failed notebook's)."""
     total = len(plan.notebooks)
-    try:
-        for number, (entry, passed) in enumerate(zip(plan.notebooks, plan.plans, strict=True), start=1):
-            path: Path = entry["path"]
-            result = mf.NotebookResult(
-                name=path.name, sha256=entry["sha256"], title=notebook_title(path, plan.lang)
-            )
-            results.append(result)
-            passed = {**passed, "output_dir": str(tmp)} if "output_dir" in passed else passed
-            result.parameters = sorted(passed)
-            _say(progress, f"[{number}/{total}] {path.name} ...")
-            log = work / f"kernel-{path.stem}.log"
-            execute(path, tmp / path.name, passed, result, plan.lang, log, kernel_name, progress)
-            page = export_html(tmp / path.name, tmp / f"{path.stem}.html", title=result.title, lang=plan.lang)
-            result.html, result.html_size_bytes, result.figures = page.path.name, page.size_bytes, page.figures
-            _say(
-                progress,
-                f"[{number}/{total}] {path.name} ok ({result.duration_s:.1f} s, "
-                f"{page.figures} figures, HTML {page.size_bytes / 1e6:.1f} MB)",
-            )
-    except Exception as exc:
-        exc.custrel_results = results  # type: ignore[attr-defined]
-        raise
-    return results
+    for number, (entry, passed) in enumerate(zip(plan.notebooks, plan.plans, strict=True), start=1):
+        path: Path = entry["path"]
+        result = mf.NotebookResult(
+            name=path.name, sha256=entry["sha256"], title=notebook_title(path, plan.lang)
+        )
+        results.append(result)
+        passed = {**passed, "output_dir": str(tmp)} if "output_dir" in passed else passed
+        result.parameters = sorted(passed)
+        _say(progress, f"[{number}/{total}] {path.name} ...")
+        log = work / f"kernel-{path.stem}.log"
+        execute(path, tmp / path.name, passed, result, plan.lang, log, kernel_name, progress)
+        page = export_html(tmp / path.name, tmp / f"{path.stem}.html", title=result.title, lang=plan.lang)
+        result.html, result.html_size_bytes, result.figures = page.path.name, page.size_bytes, page.figures
+        _say(
+            progress,
+            f"[{number}/{total}] {path.name} ok ({result.duration_s:.1f} s, "
+            f"{page.figures} figures, HTML {page.size_bytes / 1e6:.1f} MB)",
+        )
 
 
-def _fail(plan: RunPlan, reports_dir: Path, tmp: Path, work: Path, manifest: dict, exc: Exception) -> ReportError:
+def _fail(
+    plan: RunPlan,
+    reports_dir: Path,
+    tmp: Path,
+    work: Path,
+    manifest: dict,
+    results: list[mf.NotebookResult],
+    exc: Exception,
+) -> ReportError:
     """Archive a failed run (with the failed notebook's page when it can be written) and explain it."""
-    results: list[mf.NotebookResult] = getattr(exc, "custrel_results", [])
     failed = results[-1] if results else None
     if failed is not None and (tmp / failed.name).is_file():
         with contextlib.suppress(Exception):
@@ -318,11 +325,12 @@ def run_report(
         ):
             t0 = time.monotonic()
             manifest = mf.new_manifest(plan.run_id, plan.lang, plan.config, plan.common, plan.fingerprints)
+            results: list[mf.NotebookResult] = []
             try:
-                results = _run_notebooks(plan, tmp, work, progress, kernel_name)
+                _run_notebooks(plan, tmp, work, results, progress, kernel_name)
             except Exception as exc:
                 manifest["duration_s"] = round(time.monotonic() - t0, 3)
-                raise _fail(plan, reports_dir, tmp, work, manifest, exc) from exc
+                raise _fail(plan, reports_dir, tmp, work, manifest, results, exc) from exc
             manifest["duration_s"] = round(time.monotonic() - t0, 3)
             _finish(plan, tmp, manifest, results)
             final = publish(tmp, reports_dir, plan.run_id)
