@@ -1,13 +1,13 @@
 """The ``custrel`` command line: a thin layer over the library.
 
-Every sub-command is defined here and only reads options, calls the library and prints; ``custrel report`` is
-defined with the report runner it drives.
+Every sub-command is defined here and only reads options, calls the library and prints.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -16,7 +16,7 @@ from custrel_lib.config import load_config
 from custrel_lib.exceptions import CustrelError
 from custrel_lib.io.load import load_tables
 from custrel_lib.io.sample import WINDOW_END, WINDOW_START, generate_sample
-from custrel_lib.reports.run import report_command
+from custrel_lib.reports.run import run_report
 from custrel_lib.stages.features import horizon_lines
 from custrel_lib.stages.rules import rules_from_config
 
@@ -99,6 +99,78 @@ def validate_command(config_path: str | None, as_of: str | None, max_rows: int) 
         click.echo()
         for line in lines:
             click.echo(line)
+
+
+@click.command("report")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="custrel.yml (default: the bundled sample).",
+)
+@click.option(
+    "--notebook",
+    "notebooks",
+    multiple=True,
+    help="Notebook to run (name or path); repeat for several. Default: all, in reading order.",
+)
+@click.option(
+    "-p",
+    "--parameter",
+    "parameters",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Notebook parameter, like papermill's -p; converted to the type the notebook declares.",
+)
+@click.option("--run-id", help="Name of the run folder (default: date and a hash of the parameters).")
+@click.option(
+    "--reports-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder holding the runs (default: reports/ in the current directory).",
+)
+@click.option("--if-changed", is_flag=True, help="Skip when data, notebooks and parameters did not change.")
+@click.option("--lang", type=click.Choice(["fr", "en"]), help="Report language (default: the config's).")
+@click.option("--wait", is_flag=True, help="Wait for another running report instead of failing.")
+@click.option("--no-progress", is_flag=True, help="No progress lines or bars.")
+@click.option("--kernel", "kernel_name", help="Jupyter kernel name (default: each notebook's).")
+def report_command(
+    config_path: Path | None,
+    notebooks: tuple[str, ...],
+    parameters: tuple[tuple[str, str], ...],
+    run_id: str | None,
+    reports_dir: Path,
+    if_changed: bool,
+    lang: str | None,
+    wait: bool,
+    no_progress: bool,
+    kernel_name: str | None,
+) -> None:
+    """Run the notebooks into REPORTS_DIR/<run-id>/ (HTML, index.html, manifest.json) and print the folder.
+
+    REPORTS_DIR is --reports-dir, by default reports/ in the current directory."""
+    try:
+        run = run_report(
+            config_path=config_path,
+            notebooks=list(notebooks) or None,
+            parameters=dict(parameters),
+            reports_dir=reports_dir,
+            run_id=run_id,
+            if_changed=if_changed,
+            lang=lang,
+            progress=not no_progress,
+            kernel_name=kernel_name,
+            wait=wait,
+        )
+    except CustrelError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        click.secho("Interrupted: no report was written; earlier reports are untouched.", fg="red", err=True)
+        sys.exit(130)
+    if run.skipped:
+        click.echo(f"Unchanged since {run.run_id}; nothing to do.", err=True)
+    click.echo(str(run.path))
 
 
 main.add_command(sample_command)

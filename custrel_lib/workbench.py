@@ -1,14 +1,27 @@
 """One call that every notebook starts with: load the data, check it, place customers in stages.
 
 Notebooks stay thin: ``wb = prepare(config_path, as_of, cadence, horizon_days, lang)`` gives the
-validated tables, the problems report and the fitted :class:`~custrel_lib.stages.model.StageModel`.
+validated tables, the problems report and the fitted :class:`~custrel_lib.stages.model.StageModel`;
+``survival(wb, sections, ...)`` gives the survival analysis the executive summary and notebook 2.0 share.
+
+Prepared once per report run: ``custrel report`` names a cache folder of the run in the environment variable
+``CUSTREL_RUN_CACHE``; the first notebook that prepares the data (or runs the survival analysis) stores the
+result there as a pickle, keyed by the config file's content, the data files' sizes and modification times and
+the parameters, and the next notebooks load it instead of computing it again. Without that variable (a
+notebook opened by hand), everything is computed in place.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
+import os
+import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from ibis.backends import BaseBackend
@@ -20,8 +33,11 @@ from custrel_lib.i18n import LANGUAGES
 from custrel_lib.io.load import load_tables
 from custrel_lib.io.problems import ProblemsReport
 from custrel_lib.paths import SAMPLE_CONFIG
+from custrel_lib.reports.parameters import CACHE_ENV
+from custrel_lib.sections import Sections
 from custrel_lib.stages.model import StageModel
 from custrel_lib.stages.rules import rules_from_config
+from custrel_lib.survival.analysis import SurvivalResult, run_survival
 
 
 @dataclass
@@ -35,6 +51,7 @@ class Workbench:
     stages: StageModel
     lang: str = "fr"
     timings: dict[str, float] = field(default_factory=dict)
+    key: str | None = None
 
     @property
     def engine(self) -> BaseBackend:
@@ -86,6 +103,9 @@ def prepare(
 ) -> Workbench:
     """Load and validate the data described by ``config_path``, then fit the stage model.
 
+    Within a report run (``CUSTREL_RUN_CACHE`` set), the result is computed by the first notebook and loaded
+    from the run's cache by the others.
+
     Parameters
     ----------
     config_path
@@ -106,13 +126,31 @@ def prepare(
     -------
     Workbench
     """
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
     config = load_config(Path(config_path) if config_path else SAMPLE_CONFIG)
-    analysis = config.analysis or {}
     lang = lang or config.language or "fr"
     if lang not in LANGUAGES:
         raise ConfigError(f"Unknown language {lang!r}: use one of {', '.join(LANGUAGES)}.")
+    key = _prepare_key(config, as_of, cadence, horizon_days)
+    cached = _cache_read(f"workbench-{key}") if key else None
+    if cached is not None:
+        wb = _restore(cached)
+        wb.lang = lang
+        if verbose:
+            print(f"Data prepared earlier in this run reused (as of {wb.as_of.date()}).")
+        return wb
+    wb = _compute(config, as_of, cadence, horizon_days, lang, verbose)
+    if key:
+        wb.stages.features()  # the last snapshot's features, which the notebooks use, travel with the cache
+        wb.key = key
+        _cache_write(f"workbench-{key}", _portable(wb))
+    return wb
+
+
+def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str, verbose: bool) -> Workbench:
+    """Load the tables and fit the stage model (what :func:`prepare` does without a cache)."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    analysis = config.analysis or {}
     cadence = cadence or analysis.get("cadence") or "month"
     survival = config.survival or {}
     horizon = (
@@ -155,3 +193,125 @@ def prepare(
         lang=lang,
         timings=timings,
     )
+
+
+def survival_analysis(
+    wb: Workbench,
+    sections: Sections,
+    risk_horizon_days: float = 90.0,
+    threshold: float = 0.5,
+    landmark_days: float = 90.0,
+) -> SurvivalResult:
+    """:func:`~custrel_lib.survival.analysis.run_survival`, computed once per report run.
+
+    The sections it skips are recorded in ``sections`` (and shown) whether it was computed here or loaded
+    from the run's cache.
+    """
+    key = None
+    if wb.key:
+        params = [wb.key, float(risk_horizon_days), float(threshold), float(landmark_days), sections.lang]
+        key = hashlib.sha256(json.dumps(params, default=str).encode()).hexdigest()[:16]
+        cached = _cache_read(f"survival-{key}")
+        if cached is not None:
+            result, skipped = cached
+            for item in skipped:
+                sections.skipped.append(item)
+                if sections.display:
+                    from IPython.display import HTML, display
+
+                    display(HTML(sections.note_html(item)))
+            return result
+    before = len(sections.skipped)
+    result = run_survival(wb, sections, risk_horizon_days, threshold, landmark_days)
+    if key:
+        _cache_write(f"survival-{key}", (result, sections.skipped[before:]))
+    return result
+
+
+# ------------------------------------------------------------------------------------- the run's cache
+
+
+def _cache_dir() -> Path | None:
+    folder = os.environ.get(CACHE_ENV)
+    return Path(folder) if folder else None
+
+
+def _prepare_key(config: CustrelConfig, as_of, cadence, horizon_days) -> str | None:
+    """What the prepared data depends on: the config's bytes, the data files' sizes and times, parameters."""
+    if _cache_dir() is None:
+        return None
+    files = []
+    for name, spec in sorted(config.tables.items()):
+        stat = spec.path.stat() if spec.path.is_file() else None
+        files.append([name, str(spec.path), stat and stat.st_size, stat and stat.st_mtime_ns])
+    text = Path(config.path).read_bytes() if config.path is not None else b""
+    payload = [hashlib.sha256(text).hexdigest(), files, str(as_of or ""), cadence or "", horizon_days or 0]
+    return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:16]
+
+
+def _cache_read(name: str) -> Any:
+    folder = _cache_dir()
+    path = folder / f"{name}.pkl" if folder else None
+    if path is None or not path.is_file():
+        return None
+    with open(path, "rb") as fh:
+        return pickle.load(fh)  # written by this run, in its own private folder
+
+
+def _cache_write(name: str, obj: Any) -> None:
+    """Write atomically: a notebook killed while writing leaves no half-written entry."""
+    folder = _cache_dir()
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as fh:
+        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, folder / f"{name}.pkl")
+
+
+# The stage model's engine state (an Ibis expression and its DuckDB connection) does not survive a pickle: it
+# travels without it, and a notebook that needs it (features at another snapshot than the cached ones) gets a
+# copy of the model fitted again, on first use.
+_ENGINE_STATE = ("_expr", "_con")
+
+
+def _portable(wb: Workbench) -> Workbench:
+    model = copy.copy(wb.stages)
+    for name in _ENGINE_STATE:
+        model.__dict__.pop(name, None)
+    return Workbench(**{**wb.__dict__, "stages": model})
+
+
+def _restore(wb: Workbench) -> Workbench:
+    model = wb.stages
+    if getattr(model, "_features_cache", None) is None:
+        refit = _Refit(model)
+        for name in _ENGINE_STATE:
+            setattr(model, name, _Delegate(refit, name))
+    return wb
+
+
+class _Refit:
+    """A copy of a cached stage model, fitted again the first time its engine state is needed."""
+
+    def __init__(self, model: StageModel):
+        self._source, self._model = model, None
+
+    def get(self, name: str) -> Any:
+        if self._model is None:
+            fresh = copy.copy(self._source)
+            fresh.__dict__.pop("_expr", None)
+            fresh.__dict__.pop("_con", None)
+            self._model = fresh.fit(self._source.tables_, self._source.as_of_)
+        return getattr(self._model, name)
+
+
+class _Delegate:
+    """Stands for one attribute of the engine state until it is used."""
+
+    def __init__(self, refit: _Refit, name: str):
+        self._refit, self._name = refit, name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._refit.get(self._name), attr)

@@ -222,7 +222,8 @@ def test_same_run_gives_the_same_bytes(run_dir, tmp_path_factory):
 def test_report_pages_leave_widget_outputs_out(tmp_path):
     """DuckDB shows a progress bar widget in a kernel that has ipywidgets when a query is slow: report pages
     (and so the digest's sources) must not depend on it."""
-    from custrel_lib.reports.html import WIDGET_MIMETYPE, export_html
+    from custrel_lib.reports.html import export_html
+    from custrel_lib.reports.preprocessors import WIDGET_MIMETYPE
 
     widget = new_output(
         "display_data",

@@ -27,9 +27,6 @@ EXCEPTIONS: dict[str, str] = {
     "stages/features.py": _SPLIT,
     "stages/model.py": _SPLIT,
     "flame/btyd.py": _SPLIT,
-    "reports/run.py": _SPLIT,
-    "reports/html.py": _SPLIT,
-    "reports/summary.py": _SPLIT,
 }
 
 BASE = ("exceptions", "i18n", "paths", "tables", "privacy", "voice", "engine", "config", "sections")

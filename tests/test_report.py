@@ -1,19 +1,28 @@
-"""End-to-end `custrel report` on the sample: outputs, key figures, failure safety, determinism, skip, lock."""
+"""End-to-end `custrel report` on the sample: outputs, key figures, failure safety, determinism, skip, lock;
+and on tiny notebooks: parameters checked before a run, a dying kernel explained, runs killed mid-way or
+started together."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from custrel_lib.exceptions import ReportError
+from custrel_lib.cli import report_command
+from custrel_lib.exceptions import ConfigError, ReportError
 from custrel_lib.reports.html import count_plotlyjs, remote_references
-from custrel_lib.reports.run import report_command, report_lock, run_report
+from custrel_lib.reports.publish import report_lock
+from custrel_lib.reports.run import run_report
 from custrel_lib.stages.model import StageModel
 
 NOTEBOOKS = [
@@ -109,16 +118,22 @@ def test_failed_run_leaves_the_previous_report_untouched(report_run):
     assert failed, "the failed executed notebook is kept for diagnosis"
 
 
-def test_if_changed_skips_and_lock_blocks(tmp_path):
-    nb_dir = tmp_path / "nbs"
-    nb_dir.mkdir()
+def _tiny_notebooks(folder: Path, *bodies: str, parameters: str = 'lang = "fr"\nconfig_path = ""') -> Path:
+    """Notebooks ``1.0-tiny``, ``2.0-tiny``, ... each with a parameters cell and one cell running ``body``."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
-    nb = new_notebook(cells=[new_code_cell('lang = "fr"\nconfig_path = ""'), new_code_cell("print(lang)")])
-    nb.cells[0].metadata["tags"] = ["parameters"]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, nb_dir / "1.0-tiny.ipynb")
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, body in enumerate(bodies, start=1):
+        nb = new_notebook(cells=[new_code_cell(parameters), new_code_cell("x = 1"), new_code_cell(body)])
+        nb.cells[0].metadata["tags"] = ["parameters"]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, folder / f"{number}.0-tiny.ipynb")
+    return folder
+
+
+def test_if_changed_skips_and_lock_blocks(tmp_path):
+    nb_dir = _tiny_notebooks(tmp_path / "nbs", "print(lang)")
     first = run_report(reports_dir=tmp_path / "r", notebooks_dir=nb_dir, progress=False)
     skipped = run_report(reports_dir=tmp_path / "r", notebooks_dir=nb_dir, progress=False, if_changed=True)
     assert skipped.status == "skipped" and skipped.run_id == first.run_id
@@ -138,3 +153,148 @@ def test_report_pages_hold_no_customer_identifier(report_run, sample_tables):
         found = set(pattern.findall(page.read_text(encoding="utf-8"))) & ids
         assert not found, f"{page.name} shows customer identifiers: {sorted(found)[:5]}"
     assert set(pd.read_csv(run.path / "at_risk.csv")["customer_id"]) <= ids
+
+
+# ------------------------------------------------------------------------------------- checked before a run
+
+
+def test_unknown_or_mistyped_parameters_are_refused_before_anything_runs(tmp_path):
+    nb_dir = _tiny_notebooks(
+        tmp_path / "nbs", "print(n)", parameters='lang = "fr"\nconfig_path = ""\nn: int = 3  # how many'
+    )
+    reports = tmp_path / "r"
+    with pytest.raises(ConfigError) as unknown:
+        run_report(reports_dir=reports, notebooks_dir=nb_dir, progress=False, parameters={"nn": "4"})
+    message = str(unknown.value)
+    assert "'nn'" in message and "n (int)" in message and "lang (str)" in message
+    with pytest.raises(ConfigError) as mistyped:
+        run_report(reports_dir=reports, notebooks_dir=nb_dir, progress=False, parameters={"n": "three"})
+    assert "'n'" in str(mistyped.value) and "expects int" in str(mistyped.value)
+    assert "n (int)" in str(mistyped.value)
+    assert not reports.exists()  # refused before the lock, the run folder or any kernel
+    ok = run_report(reports_dir=reports, notebooks_dir=nb_dir, progress=False, parameters={"n": "4"})
+    assert ok.manifest["notebooks"][0]["parameters"] == ["config_path", "lang", "n"]
+
+
+# --------------------------------------------------------------------------------------- a kernel that dies
+
+
+def _cli(*args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    code = "from custrel_lib.cli import main; main()"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kwargs,
+    )
+
+
+def test_a_dying_kernel_is_explained_without_transport_noise(tmp_path):
+    """A cell that kills its own kernel (as the out-of-memory killer does): the message names the notebook, the
+    cell, the peak memory and what to do; the terminal shows nothing from the kernel machinery."""
+    reports = tmp_path / "r"
+    good = _tiny_notebooks(tmp_path / "good", "print(lang)")
+    first = run_report(reports_dir=reports, notebooks_dir=good, progress=False, run_id="first")
+    before = _digest(first.path)
+    bad = _tiny_notebooks(tmp_path / "bad", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    proc = _cli("report", "--reports-dir", str(reports), "--no-progress", "--run-id", "first",
+                "--notebook", str(bad / "1.0-tiny.ipynb"))  # fmt: skip
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, out + err
+    assert "The kernel of notebook 1.0-tiny.ipynb died while running cell 3" in err
+    assert "os.kill(os.getpid(), signal.SIGKILL)" not in err or "cell 3" in err
+    assert re.search(r"peak memory was [\d,]+ MB", err), err
+    assert "smaller sample" in err and "Spark" in err
+    assert "IPKernelApp" not in err and "WARNING" not in err and "Traceback" not in err, err
+    assert _digest(first.path) == before
+    failed = reports / "_failed" / "first"
+    manifest = json.loads((failed / "manifest.json").read_text(encoding="utf-8"))
+    error = manifest["notebooks"][0]["error"]
+    assert error["kernel_died"] and error["cell_index"] == 3 and error["peak_memory_bytes"] > 10_000_000
+    assert (failed / "kernel-1.0-tiny.log").is_file()  # the kernel's stderr, kept for diagnosis
+
+
+# ----------------------------------------------------------------------------- killed and concurrent runs
+
+
+def _wait_for(predicate, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_run_killed_mid_way_leaves_earlier_reports_intact(tmp_path, signum):
+    reports = tmp_path / "r"
+    nbs = _tiny_notebooks(tmp_path / "nbs", "print(lang)", "import time\ntime.sleep(120)")
+    first = run_report(reports_dir=reports, notebooks_dir=nbs, progress=False, run_id="first",
+                       notebooks=["1.0-tiny"])  # fmt: skip
+    before = _digest(first.path)
+    latest = (reports / "latest.json").read_text(encoding="utf-8")
+    proc = _cli("report", "--reports-dir", str(reports), "--no-progress", "--run-id", "first",
+                "--notebook", str(nbs / "1.0-tiny.ipynb"), "--notebook", str(nbs / "2.0-tiny.ipynb"))  # fmt: skip
+    # Killed while the second notebook runs: the first one's page is already written in the temporary folder.
+    _wait_for(lambda: any(reports.glob(".tmp-first-*/2.0-tiny.ipynb")))
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert _digest(first.path) == before and (reports / "latest.json").read_text(encoding="utf-8") == latest
+    assert sorted(p.name for p in reports.iterdir() if not p.name.startswith(".")) == ["first", "latest.json"]
+    if signum == signal.SIGTERM:  # unwound: nothing left behind, and said so
+        assert not list(reports.glob(".tmp-*")) and "Interrupted" in err
+    again = run_report(reports_dir=reports, notebooks_dir=nbs, progress=False, run_id="second",
+                       notebooks=["1.0-tiny"])  # fmt: skip
+    assert again.status == "ok" and not list(reports.glob(".tmp-*"))  # a killed run's leftovers are cleaned
+
+
+@pytest.mark.parametrize("wait", [False, True], ids=["exit", "wait"])
+def test_two_runs_at_once_one_proceeds_the_other_exits_or_waits(tmp_path, wait):
+    reports = tmp_path / "r"
+    nbs = _tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(20)")
+    args = [
+        "report",
+        "--reports-dir",
+        str(reports),
+        "--no-progress",
+        "--notebook",
+        str(nbs / "1.0-tiny.ipynb"),
+    ]
+    first = _cli(*args, "--run-id", "a")
+    _wait_for(lambda: any(reports.glob(".tmp-a-*")))
+    second = _cli(*args, "--run-id", "b", *(["--wait"] if wait else []))
+    (_, err_a), (_, err_b) = first.communicate(timeout=300), second.communicate(timeout=300)
+    assert first.returncode == 0, err_a
+    if wait:
+        assert second.returncode == 0, err_b
+        assert (reports / "a" / "index.html").is_file() and (reports / "b" / "index.html").is_file()
+    else:
+        assert second.returncode == 1
+        assert "Another report run is writing into" in err_b and "--wait" in err_b
+        assert not (reports / "b").exists()
+
+
+def test_index_and_headline_templates_show_hostile_strings_as_text():
+    from custrel_lib.reports.index import render_index
+    from custrel_lib.reports.summary import headline_html
+
+    payloads = ["<script>alert(1)</script>", "<img src=x onerror=alert(2)>", "<b>bold</b>", '"><i>x</i>']
+    figures = {
+        "as_of": "2025-12-31",
+        "headline": [{"label": payloads[1], "value": 0.25, "unit": "share", "definition": payloads[2]}],
+        "sentences": [payloads[2]],
+        "stages": [{"label": payloads[3], "count": 3, "previous": 2, "change": 1}],
+    }
+    page = render_index(
+        payloads[0], [{"html": 'a.html"', "title": payloads[0], "status": "failed"}], figures, lang="en"
+    )
+    tile = headline_html({"headline": [{**figures["headline"][0], "text": payloads[0]}]})
+    for text in (page, tile):
+        for payload in payloads:
+            assert payload not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(2)&gt;" in page
+    assert 'href="a.html&#34;"' in page and "(failed)" in page and "+1" in page and "25.0%" in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in tile

@@ -23,7 +23,9 @@ import nbformat
 
 from custrel_lib.exceptions import ReportError
 from custrel_lib.i18n import check_lang, format_date, format_number
-from custrel_lib.reports.html import CSS_FILE, PLOTLY_MIMETYPE, TEMPLATES_DIR, _headline_value, _signed
+from custrel_lib.reports.html import CSS_FILE, TEMPLATES_DIR
+from custrel_lib.reports.index import headline_value, signed_change
+from custrel_lib.reports.preprocessors import PLOTLY_MIMETYPE
 
 DIGEST_NAME = "digest.html"
 DIGEST_TEMPLATE = "custrel_digest.html.j2"
@@ -181,7 +183,7 @@ def _key_figures(run_dir: Path, lang: str) -> dict[str, Any]:
 
 def _overview(kf: dict[str, Any], lang: str) -> dict[str, Any]:
     headline = [
-        {"label": str(h["label"]), "value": _headline_value(h, lang)}
+        {"label": str(h["label"]), "value": headline_value(h, lang)}
         for h in kf.get("headline", [])
         if isinstance(h, dict) and h.get("label")
     ]
@@ -189,9 +191,9 @@ def _overview(kf: dict[str, Any], lang: str) -> dict[str, Any]:
     rows = [
         {
             "label": str(s.get("label") or s.get("code") or ""),
-            "count": _headline_value({"value": s.get("count")}, lang),
-            "previous": _headline_value({"value": s.get("previous")}, lang),
-            "change": _signed(s.get("change"), lang),
+            "count": headline_value({"value": s.get("count")}, lang),
+            "previous": headline_value({"value": s.get("previous")}, lang),
+            "change": signed_change(s.get("change"), lang),
         }
         for s in stages
     ]

@@ -19,6 +19,7 @@ import pandas as pd
 from custrel_lib.stages import typology
 from custrel_lib.i18n import format_currency, format_date, format_number, format_percent, tr
 from custrel_lib.privacy import pseudonymize
+from custrel_lib.reports.render import render
 from custrel_lib.i18n import check_lang
 
 IN_RELATIONSHIP = ("flirt", "petit_ami", "fiance", "concubinage", "marie", "reconquis")
@@ -202,12 +203,9 @@ def key_figures(
         ``sentences``, ``survival`` (counts), ``nps``, ``skipped``.
     """
     lang = check_lang(lang)
-    skipped = list(skipped or [])
     ch = stage_changes(history)
     last, prev = ch.attrs["last"], ch.attrs["previous"]
-    active = ch[ch["stage"].isin(IN_RELATIONSHIP)]
-    n_active = int(active["count"].sum())
-    n_prev = int(active["previous"].sum()) if prev is not None else None
+    n_active = int(ch.loc[ch["stage"].isin(IN_RELATIONSHIP), "count"].sum())
     date = format_date(last, lang)
     headline = [
         {
@@ -218,114 +216,130 @@ def key_figures(
             "definition": _t("active_def", lang, date=date),
         }
     ]
-    sentences = []
-    if prev is not None:
-        sentences.append(
-            _t(
-                "s_active",
-                lang,
-                date=date,
-                n=format_number(n_active, lang),
-                change=_signed(n_active - n_prev, lang) if n_active != n_prev else _t("stable", lang),
-                prev=format_date(prev, lang),
-            )
-        )
+    sentences = [_active_sentence(ch, n_active, lang)] if prev is not None else []
     medians = _headline_medians(survival, lang)
-    for m in medians:
-        sentences.append(m.pop("sentence"))
+    sentences.extend(m.pop("sentence") for m in medians)
     headline.extend(medians)
-    scores = survival.scores if survival is not None else None
-    if scores is not None:
-        risky = scores[scores["at_risk"]]
-        r = format_number(survival.risk_horizon_days, lang)
-        value = float(scores["value_at_risk"].sum())
-        flagged = float(risky["value_at_risk"].sum())
-        headline.append(
-            {
-                "key": "at_risk",
-                "label": _t("at_risk", lang),
-                "value": len(risky),
-                "text": format_number(len(risky), lang),
-                "definition": _t(
-                    "at_risk_def",
-                    lang,
-                    date=date,
-                    p=format_percent(survival.threshold, lang, 0),
-                    h=format_number(survival.horizon_days, lang),
-                    r=r,
-                )
-                + (
-                    _t("at_risk_def_flame", lang, t=format_percent(survival.p_alive_threshold, lang, 0))
-                    if survival.p_alive_threshold
-                    else ""
-                ),
-            }
-        )
-        headline.append(
-            {
-                "key": "revenue_at_risk",
-                "label": _t("revenue_at_risk", lang, r=r),
-                "value": round(value, 2),
-                "text": format_currency(value, lang),
-                "definition": _t(
-                    "revenue_at_risk_def",
-                    lang,
-                    n=format_number(len(scores), lang),
-                    r=r,
-                    flagged=format_currency(flagged, lang),
-                ),
-            }
-        )
-        sentences.append(
-            _t(
-                "s_risk",
-                lang,
-                n=format_number(len(risky), lang),
-                active=format_number(len(scores), lang),
-                p=format_percent(survival.threshold, lang, 0),
-                r=r,
-                money=format_currency(value, lang),
-                flagged=format_currency(flagged, lang),
-            )
-        )
+    if survival is not None and survival.scores is not None:
+        risk, sentence = _risk_figures(survival, date, lang)
+        headline.extend(risk)
+        sentences.append(sentence)
     if nps is not None and nps.n > 0:
-        start = format_date(last - pd.Timedelta(days=364), lang)
-        headline.append(
-            {
-                "key": "nps",
-                "label": _t("nps", lang),
-                "value": round(nps.value, 1),
-                "text": _signed(round(nps.value), lang),
-                "definition": _t(
-                    "nps_def",
-                    lang,
-                    start=start,
-                    date=date,
-                    n=format_number(nps.n, lang),
-                    lo=_signed(round(nps.lower), lang),
-                    hi=_signed(round(nps.upper), lang),
-                    small=_t("nps_small", lang) if nps.small_sample else "",
-                ),
-            }
-        )
-    if prev is not None and len(ch) > 1:
-        up, down = ch.loc[ch["change"].idxmax()], ch.loc[ch["change"].idxmin()]
-        key = {(True, True): "s_growth", (True, False): "s_growth_up", (False, True): "s_growth_down"}.get(
-            (int(up["change"]) > 0, int(down["change"]) < 0)
-        )
-        if key is not None:  # no sentence when no stage changed
-            sentences.append(
-                _t(
-                    key,
-                    lang,
-                    prev=format_date(prev, lang),
-                    stage=typology.stage_label(up["stage"], lang),
-                    change=_signed(int(up["change"]), lang),
-                    down=typology.stage_label(down["stage"], lang),
-                    change_down=_signed(int(down["change"]), lang),
-                )
-            )
-    stages = [
+        headline.append(_nps_figure(nps, last, lang))
+    if prev is not None and len(ch) > 1 and (sentence := _growth_sentence(ch, lang)) is not None:
+        sentences.append(sentence)
+    total = max(ch["count"].sum(), 1)
+    return {
+        "as_of": str(last.date()),
+        "lang": lang,
+        "headline": headline,
+        "stages": _stage_rows(ch, lang),
+        "sentences": sentences,
+        "shares": {r.stage: r.count / total for r in ch.itertuples()},
+        "share_in_relationship": format_percent(n_active / total, lang),
+        "survival": survival.to_dict() if survival is not None else None,
+        "nps": nps.to_dict() if nps is not None and nps.n > 0 else None,
+        "skipped": list(skipped or []),
+    }
+
+
+def _active_sentence(ch: pd.DataFrame, n_active: int, lang: str) -> str:
+    last, prev = ch.attrs["last"], ch.attrs["previous"]
+    n_prev = int(ch.loc[ch["stage"].isin(IN_RELATIONSHIP), "previous"].sum())
+    return _t(
+        "s_active",
+        lang,
+        date=format_date(last, lang),
+        n=format_number(n_active, lang),
+        change=_signed(n_active - n_prev, lang) if n_active != n_prev else _t("stable", lang),
+        prev=format_date(prev, lang),
+    )
+
+
+def _risk_figures(survival, date: str, lang: str) -> tuple[list[dict[str, Any]], str]:
+    """Headline figures ``at_risk`` and ``revenue_at_risk``, and their sentence."""
+    scores = survival.scores
+    risky = scores[scores["at_risk"]]
+    r = format_number(survival.risk_horizon_days, lang)
+    value = float(scores["value_at_risk"].sum())
+    flagged = float(risky["value_at_risk"].sum())
+    flame = (
+        _t("at_risk_def_flame", lang, t=format_percent(survival.p_alive_threshold, lang, 0))
+        if survival.p_alive_threshold
+        else ""
+    )
+    p = format_percent(survival.threshold, lang, 0)
+    h = format_number(survival.horizon_days, lang)
+    at_risk = {
+        "key": "at_risk",
+        "label": _t("at_risk", lang),
+        "value": len(risky),
+        "text": format_number(len(risky), lang),
+        "definition": _t("at_risk_def", lang, date=date, p=p, h=h, r=r) + flame,
+    }
+    n = format_number(len(scores), lang)
+    revenue = {
+        "key": "revenue_at_risk",
+        "label": _t("revenue_at_risk", lang, r=r),
+        "value": round(value, 2),
+        "text": format_currency(value, lang),
+        "definition": _t("revenue_at_risk_def", lang, n=n, r=r, flagged=format_currency(flagged, lang)),
+    }
+    sentence = _t(
+        "s_risk",
+        lang,
+        n=format_number(len(risky), lang),
+        active=n,
+        p=p,
+        r=r,
+        money=format_currency(value, lang),
+        flagged=format_currency(flagged, lang),
+    )
+    return [at_risk, revenue], sentence
+
+
+def _nps_figure(nps, last: pd.Timestamp, lang: str) -> dict[str, Any]:
+    """The NPS of the last 12 months, with its confidence interval in the definition."""
+    return {
+        "key": "nps",
+        "label": _t("nps", lang),
+        "value": round(nps.value, 1),
+        "text": _signed(round(nps.value), lang),
+        "definition": _t(
+            "nps_def",
+            lang,
+            start=format_date(last - pd.Timedelta(days=364), lang),
+            date=format_date(last, lang),
+            n=format_number(nps.n, lang),
+            lo=_signed(round(nps.lower), lang),
+            hi=_signed(round(nps.upper), lang),
+            small=_t("nps_small", lang) if nps.small_sample else "",
+        ),
+    }
+
+
+def _growth_sentence(ch: pd.DataFrame, lang: str) -> str | None:
+    """The stages that grew and shrank most since the previous snapshot; None when no stage changed."""
+    up, down = ch.loc[ch["change"].idxmax()], ch.loc[ch["change"].idxmin()]
+    key = {(True, True): "s_growth", (True, False): "s_growth_up", (False, True): "s_growth_down"}.get(
+        (int(up["change"]) > 0, int(down["change"]) < 0)
+    )
+    if key is None:
+        return None
+    return _t(
+        key,
+        lang,
+        prev=format_date(ch.attrs["previous"], lang),
+        stage=typology.stage_label(up["stage"], lang),
+        change=_signed(int(up["change"]), lang),
+        down=typology.stage_label(down["stage"], lang),
+        change_down=_signed(int(down["change"]), lang),
+    )
+
+
+def _stage_rows(ch: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
+    prev = ch.attrs["previous"]
+    return [
         {
             "code": r.stage,
             "label": typology.stage_label(r.stage, lang),
@@ -335,28 +349,11 @@ def key_figures(
         }
         for r in ch.itertuples()
     ]
-    return {
-        "as_of": str(last.date()),
-        "lang": lang,
-        "headline": headline,
-        "stages": stages,
-        "sentences": sentences,
-        "shares": {r.stage: r.count / max(ch["count"].sum(), 1) for r in ch.itertuples()},
-        "share_in_relationship": format_percent(n_active / max(ch["count"].sum(), 1), lang),
-        "survival": survival.to_dict() if survival is not None else None,
-        "nps": nps.to_dict() if nps is not None and nps.n > 0 else None,
-        "skipped": skipped,
-    }
 
 
 def headline_html(figures: dict[str, Any]) -> str:
     """The headline figures as a table: each number with its label, and its definition beside it."""
-    rows = "".join(
-        f"<tr><td class='num'><b>{html.escape(str(h['text']))}</b></td><td style='text-align:left'><b>{html.escape(h['label'])}</b>"
-        f"<br><small>{html.escape(h.get('definition', ''))}</small></td></tr>"
-        for h in figures["headline"]
-    )
-    return f"<table class='custrel-table custrel-headline'><tbody>{rows}</tbody></table>"
+    return render("headline.html.j2", headline=figures["headline"]).strip()
 
 
 def write_outputs(
