@@ -93,6 +93,18 @@ def test_headline_definition(flame, sample_as_of):
     assert d["customers"] == len(flame.customers)
 
 
+def test_headline_figure_in_both_languages(flame):
+    for lang, start in (("fr", "du 01/01/2026 au 31/03/2026"), ("en", "from 2026-01-01 to 2026-03-31")):
+        h = flame.headline(lang)
+        assert h["key"] == "flame_value" and h["value"] == flame.to_dict()["expected_value"]
+        assert start in h["definition"], h["definition"]
+        assert ("sans contrat" in h["label"]) == (lang == "fr")
+    flame_without_spend = analysis.FlameResult(
+        flame.customers.drop(columns="expected_value"), flame.bg, None, 90.0
+    )
+    assert flame_without_spend.headline("fr") is None
+
+
 # Relative errors allowed. Measured when the test was written: purchase days +6.3 %, spend -11.8 % (the spend per
 # purchase is underestimated: among repeat buyers it correlates with frequency (0.18), which Gamma-Gamma assumes not).
 PURCHASES_BAR, SPEND_BAR = 0.10, 0.15

@@ -56,6 +56,14 @@ TEXT = {
         "fr": "Avec P(en vie) dans la typologie (règle « séparé(e) » : au moins deux achats, sans engagement, P(en vie) < 0,5, au dernier instantané), {n} clients passent d'une étape active à « séparé(e) ».",
         "en": "With P(alive) in the typology (the separated rule: two purchases or more, no commitment, P(alive) < 0.5, at the last snapshot), {n} customers move from an active stage to separated.",
     },
+    "headline": {
+        "fr": "Valeur attendue des clients sans contrat sur {h} jours",
+        "en": "Expected value of customers without contract over {h} days",
+    },
+    "headline_def": {
+        "fr": "{n} clients sans contrat ayant acheté jusqu'au {date} : {purchases} jours d'achat attendus du {start} au {end} (BG/NBD), fois la dépense attendue par achat (Gamma-Gamma), sans actualisation.",
+        "en": "{n} customers without contract who bought up to {date}: {purchases} purchase days expected from {start} to {end} (BG/NBD), times the expected spend per purchase (Gamma-Gamma), undiscounted.",
+    },
 }
 MIN_REPEAT_BUYERS = 20
 TOP_SHARE = 0.1
@@ -97,6 +105,32 @@ class FlameResult:
         if "expected_value" in c:
             out["expected_value"] = round(float(c["expected_value"].sum()), 2)
         return out
+
+    def headline(self, lang: str) -> dict | None:
+        """The headline figure of the executive summary (``key``, ``label``, ``value``, ``text``,
+        ``definition``): the expected value of the base over the next period; ``None`` without a spend model."""
+        c = self.customers
+        if "expected_value" not in c or self.as_of is None:
+            return None
+        value = float(c["expected_value"].sum())
+        period = self._period()
+        h = format_number(self.horizon_days, lang)
+        return {
+            "key": "flame_value",
+            "label": tr(TEXT, "headline", lang, h=h),
+            "value": round(value, 2),
+            "text": format_currency(value, lang),
+            "definition": tr(
+                TEXT,
+                "headline_def",
+                lang,
+                n=format_number(len(c), lang),
+                date=format_date(self.as_of, lang),
+                purchases=format_number(float(c["expected_purchases"].sum()), lang),
+                start=format_date(pd.Timestamp(period["start"]), lang),
+                end=format_date(pd.Timestamp(period["end"]), lang),
+            ),
+        }
 
     def _period(self) -> dict:
         period: dict = {"days": self.horizon_days}
