@@ -288,6 +288,9 @@ def key_figures(
                 flagged=format_currency(flagged, lang),
             )
         )
+    flame = survival.flame.headline(lang) if survival is not None and survival.flame is not None else None
+    if flame is not None:
+        headline.append(flame)
     if nps is not None and nps.n > 0:
         start = format_date(last - pd.Timedelta(days=364), lang)
         headline.append(
