@@ -53,8 +53,8 @@ TEXT = {
         "en": "Among the {top} customers without contract with the highest value if they stay active (the top tenth), {n} have a fading flame (P(alive) < {p}): {money_alive} of spend over {h} days if they stayed, {money} expected given their P(alive). Their list is not in this report: it is in the customer-level export {file}.",
     },
     "stages_signal": {
-        "fr": "Avec P(en vie) dans la typologie (règle « séparé(e) » : au moins deux achats, sans engagement, P(en vie) < 0,5, au dernier instantané), {n} clients passent d'une étape active à « séparé(e) ».",
-        "en": "With P(alive) in the typology (the separated rule: two purchases or more, no commitment, P(alive) < 0.5, at the last snapshot), {n} customers move from an active stage to separated.",
+        "fr": "Avec P(en vie) dans la typologie (règle « séparé(e) » : au moins deux achats, sans engagement, P(en vie) < 0,5, au dernier instantané), {n} clients passeraient d'une étape active à « séparé(e) » ; les autres sections comptent les étapes sans ce signal.",
+        "en": "With P(alive) in the typology (the separated rule: two purchases or more, no commitment, P(alive) < 0.5, at the last snapshot), {n} customers would move from an active stage to separated; the other sections count stages without this signal.",
     },
     "headline": {
         "fr": "Valeur attendue des clients sans contrat sur {h} jours",
