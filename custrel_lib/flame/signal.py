@@ -44,8 +44,12 @@ def stages_with_p_alive(model, p_alive: pd.DataFrame) -> pd.DataFrame:
     feats = model.features(snap)
     signal = p_alive[["customer_id", "p_alive"]].astype({"customer_id": "string"})
     feats = feats.astype({"customer_id": "string"}).merge(signal, on="customer_id", how="left")
-    stage = model.rules_.assign_pandas(feats, model.horizon_days_)
-    new = pd.Series(stage.to_numpy(), index=feats["customer_id"].to_numpy())
+    # Only the stages that the signal changes are replaced: both placements read the same feature rows, so a
+    # last-bit difference between this query and the engine's own (parallel float sums) moves nobody.
+    with_signal = model.rules_.assign_pandas(feats, model.horizon_days_)
+    without = model.rules_.assign_pandas(feats.drop(columns="p_alive"), model.horizon_days_)
+    moved = (with_signal != without).to_numpy()
+    new = pd.Series(with_signal.to_numpy()[moved], index=feats["customer_id"].to_numpy()[moved])
     history = model.history_.copy()
     last = history["snapshot"] == snap
     ids = history.loc[last, "customer_id"]
