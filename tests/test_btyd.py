@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custrel_lib.flame import btyd
+from custrel_lib.flame import bgnbd, btyd, gamma_gamma
 from custrel_lib.flame.btyd import (
     BetaGeoModel,
     GammaGammaModel,
@@ -155,9 +155,9 @@ def test_gamma_gamma_gradient_matches_finite_differences(cdnow_spend):
     rep = cdnow_spend[cdnow_spend["frequency"] > 0]
     x, m = rep["frequency"].to_numpy(float), rep["monetary_value"].to_numpy(float)
     for params in ((6.25, 3.74, 15.44), (1.3, 0.8, 40.0)):
-        _, grads = btyd._gg_terms(*params, x, m)
+        _, grads = gamma_gamma._gg_terms(*params, x, m)
         analytic = np.array([g.sum() for g in grads])
-        numeric = _finite_difference(lambda th: btyd._gg_terms(*th, x, m)[0].sum(), np.array(params))
+        numeric = _finite_difference(lambda th: gamma_gamma._gg_terms(*th, x, m)[0].sum(), np.array(params))
         assert np.allclose(analytic, numeric, rtol=1e-5, atol=1e-6)
 
 
@@ -168,7 +168,7 @@ def test_standard_errors_match_a_hessian_of_the_likelihood_values(bg, cdnow):
     p0 = bg.params_.to_numpy()
 
     def ll(p):
-        return btyd._bgnbd_terms(*p, x, tx, T)[0].sum()
+        return bgnbd._bgnbd_terms(*p, x, tx, T)[0].sum()
 
     k, h = len(p0), np.zeros((4, 4))
     steps = 1e-4 * p0
@@ -197,7 +197,7 @@ def test_expected_purchases_stable_for_large_arguments(bg):
     for x, t, T in ((2, 39, 38.86), (5, 10, 20.0), (0, 52, 30.0)):
         z = t / (alpha + T + t)
         direct = ((alpha + T) / (alpha + T + t)) ** (r + x) * special.hyp2f1(r + x, b + x, a + b + x - 1, z)
-        assert btyd._hyp2f1_tail(r + x, a, b + x, t, alpha + T) == pytest.approx(direct, rel=1e-10)
+        assert bgnbd._hyp2f1_tail(r + x, a, b + x, t, alpha + T) == pytest.approx(direct, rel=1e-10)
     # A customer seen at their first purchase (x = t_x = T = 0) is a new customer: eq. 10 becomes eq. 9.
     assert bg.expected_purchases(39, 0, 0.0, 0.0) == pytest.approx(bg.expected_purchases_new(39), rel=1e-12)
     # and the cumulative expectation of a new customer grows like the mean rate at the start.
@@ -211,6 +211,22 @@ def test_fit_recovers_simulated_parameters():
     for k, v in truth.items():
         est, se = fit.summary.loc[k, "coef"], fit.summary.loc[k, "se(coef)"]
         assert abs(est - v) < 4 * se, (k, est, se, v)
+
+
+def test_models_used_before_fit_raise_not_fitted(bg, cdnow_spend):
+    from custrel_lib.exceptions import NotFittedError
+
+    for call in (
+        lambda: BetaGeoModel().p_alive(2, 30.43, 38.86),
+        lambda: BetaGeoModel().expected_purchases(39, 2, 30.43, 38.86),
+        lambda: BetaGeoModel().summary,
+        lambda: GammaGammaModel().conditional_expected_spend(2, 30.0),
+        # a fitted spend model with an unfitted BG/NBD model
+        lambda: GammaGammaModel().fit(cdnow_spend).customer_value(BetaGeoModel(), cdnow_spend, 39),
+    ):
+        with pytest.raises(NotFittedError, match="not fitted yet: call fit"):
+            call()
+    assert "not fitted" in repr(BetaGeoModel()) and "r=0.2426" in repr(bg)
 
 
 def test_unit_changes_only_alpha(cdnow_transactions):

@@ -26,7 +26,6 @@ EXCEPTIONS: dict[str, str] = {
     "io/load.py": _SPLIT,
     "stages/features.py": _SPLIT,
     "stages/model.py": _SPLIT,
-    "flame/btyd.py": _SPLIT,
 }
 
 BASE = ("exceptions", "i18n", "paths", "tables", "privacy", "voice", "engine", "config", "sections")

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from custrel_lib.exceptions import InsufficientDataError
+from custrel_lib.exceptions import AnalysisError, InsufficientDataError
 from custrel_lib.flame import btyd
 from custrel_lib.i18n import format_currency, format_date, format_number, format_percent, tr
+from custrel_lib.privacy import pseudonymize
 
 TEXT = {
     "population": {"fr": "Clients sans contrat", "en": "Customers without contract"},
@@ -46,8 +48,26 @@ TEXT = {
         "fr": "Contrôle : ajusté jusqu'au {cut}, le modèle prévoit {expected} achats répétés sur les {days} jours suivants ; {observed} ont eu lieu.",
         "en": "Check: fitted up to {cut}, the model expects {expected} repeat purchases over the next {days} days; {observed} happened.",
     },
+    "top_fading": {
+        "fr": "Parmi les {top} clients sans contrat de plus forte valeur s'ils restent actifs (le dixième le plus haut), {n} ont une flamme qui vacille (P(en vie) < {p}) : {money_alive} de dépense sur {h} jours s'ils restaient, {money} attendus compte tenu de leur P(en vie). Leur liste n'est pas dans ce rapport : elle est dans l'export client {file}.",
+        "en": "Among the {top} customers without contract with the highest value if they stay active (the top tenth), {n} have a fading flame (P(alive) < {p}): {money_alive} of spend over {h} days if they stayed, {money} expected given their P(alive). Their list is not in this report: it is in the customer-level export {file}.",
+    },
+    "stages_signal": {
+        "fr": "Avec P(en vie) dans la typologie (règle « séparé(e) » : au moins deux achats, sans engagement, P(en vie) < 0,5, au dernier instantané), {n} clients passeraient d'une étape active à « séparé(e) » ; les autres sections comptent les étapes sans ce signal.",
+        "en": "With P(alive) in the typology (the separated rule: two purchases or more, no commitment, P(alive) < 0.5, at the last snapshot), {n} customers would move from an active stage to separated; the other sections count stages without this signal.",
+    },
+    "headline": {
+        "fr": "Valeur attendue des clients sans contrat sur {h} jours",
+        "en": "Expected value of customers without contract over {h} days",
+    },
+    "headline_def": {
+        "fr": "{n} clients sans contrat ayant acheté jusqu'au {date} : {purchases} jours d'achat attendus du {start} au {end} (BG/NBD), fois la dépense attendue par achat (Gamma-Gamma), sans actualisation.",
+        "en": "{n} customers without contract who bought up to {date}: {purchases} purchase days expected from {start} to {end} (BG/NBD), times the expected spend per purchase (Gamma-Gamma), undiscounted.",
+    },
 }
 MIN_REPEAT_BUYERS = 20
+TOP_SHARE = 0.1
+FADING_FILE = "flame_fading.csv"
 
 
 @dataclass
@@ -61,8 +81,11 @@ class FlameResult:
     holdout: pd.DataFrame | None = None
     calibration_end: pd.Timestamp | None = None
     bg_calibration: btyd.BetaGeoModel | None = None
+    as_of: pd.Timestamp | None = None
 
     def to_dict(self) -> dict:
+        """The headline of the flame for ``key_figures.json``: expected purchases and value of the base over the
+        next ``horizon_days``, with their definition (population, period, unit)."""
         c = self.customers
         out = {
             "customers": len(c),
@@ -70,11 +93,51 @@ class FlameResult:
             "params": {k: round(float(v), 4) for k, v in self.bg.params_.items()},
             "horizon_days": self.horizon_days,
             "expected_purchases": round(float(c["expected_purchases"].sum()), 1),
-            "definition": "BG/NBD (Fader, Hardie & Lee 2005) on customers without contract; days with a purchase",
+            "definition": {
+                "population": "customers without contract (no contract_start) with a purchase up to as_of",
+                "period": self._period(),
+                "expected_purchases": "purchase days (purchases on one day count once) expected in the period, "
+                "summed over the population; BG/NBD (Fader, Hardie & Lee 2005) fitted by maximum likelihood",
+                "expected_value": "expected purchases times the Gamma-Gamma expected spend per purchase (Fader & "
+                "Hardie 2013), in the currency of transactions.amount, undiscounted, summed over the population",
+            },
         }
         if "expected_value" in c:
             out["expected_value"] = round(float(c["expected_value"].sum()), 2)
         return out
+
+    def headline(self, lang: str) -> dict | None:
+        """The headline figure of the executive summary (``key``, ``label``, ``value``, ``text``,
+        ``definition``): the expected value of the base over the next period; ``None`` without a spend model."""
+        c = self.customers
+        if "expected_value" not in c or self.as_of is None:
+            return None
+        value = float(c["expected_value"].sum())
+        period = self._period()
+        h = format_number(self.horizon_days, lang)
+        return {
+            "key": "flame_value",
+            "label": tr(TEXT, "headline", lang, h=h),
+            "value": round(value, 2),
+            "text": format_currency(value, lang),
+            "definition": tr(
+                TEXT,
+                "headline_def",
+                lang,
+                n=format_number(len(c), lang),
+                date=format_date(self.as_of, lang),
+                purchases=format_number(float(c["expected_purchases"].sum()), lang),
+                start=format_date(pd.Timestamp(period["start"]), lang),
+                end=format_date(pd.Timestamp(period["end"]), lang),
+            ),
+        }
+
+    def _period(self) -> dict:
+        period: dict = {"days": self.horizon_days}
+        if self.as_of is not None:
+            period["start"] = str((self.as_of + pd.Timedelta(days=1)).date())
+            period["end"] = str((self.as_of + pd.Timedelta(days=self.horizon_days)).date())
+        return period
 
 
 def _non_contract(transactions: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFrame:
@@ -107,7 +170,7 @@ def run_flame(tables: dict, as_of, horizon_days: float = 90.0, holdout_days: int
             out["expected_value"] = gg.customer_value(bg, summary, horizon_days).to_numpy()
         except Exception:  # a spend model that cannot be fitted leaves the purchases' forecast intact
             gg = None
-    result = FlameResult(out.reset_index(drop=True), bg, gg, float(horizon_days))
+    result = FlameResult(out.reset_index(drop=True), bg, gg, float(horizon_days), as_of=as_of)
     window = (as_of - tx["date"].min()).days
     if window >= 2 * holdout_days:
         cut = as_of - pd.Timedelta(days=holdout_days)
@@ -203,3 +266,67 @@ def flag_fading(scores: pd.DataFrame, threshold: float | None) -> pd.DataFrame:
         [by_score & by_flame, by_score, by_flame], ["score+p_alive", "score", "p_alive"], default=""
     )
     return out
+
+
+def with_stage(customers: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """The flame's customers with their stage at the last snapshot of ``history`` (for P(alive) by stage)."""
+    last = history.loc[history["snapshot"] == history["snapshot"].max(), ["customer_id", "stage"]]
+    c = customers.astype({"customer_id": "string"})
+    return c.merge(last.astype({"customer_id": "string"}), on="customer_id", how="inner")
+
+
+def fading_top(customers: pd.DataFrame, threshold: float, top_share: float = TOP_SHARE) -> pd.DataFrame:
+    """The customers among the ``top_share`` of highest value if they stay active whose P(alive) is below
+    ``threshold``, highest value first.
+
+    The value if they stay is ``expected_value / p_alive``: BG/NBD's expected purchases are P(alive) times the
+    purchases of a customer still active, so this is the spend at stake (undiscounted). Only repeat buyers can
+    fade (BG/NBD holds the others alive). ``attrs``: ``top`` (customers in the top share), ``cut`` (its lowest
+    value), ``threshold``.
+    """
+    if "expected_value" not in customers:
+        raise AnalysisError(
+            "The spend model (Gamma-Gamma) could not be fitted: no customer value to rank by."
+        )
+    c = customers.loc[customers["p_alive"] > 0].copy()
+    c["value_if_alive"] = c["expected_value"] / c["p_alive"]
+    cut = float(c["value_if_alive"].quantile(1 - top_share)) if len(c) else float("nan")
+    top = c[c["value_if_alive"] >= cut]
+    out = top[(top["frequency"] > 0) & (top["p_alive"] < threshold)]
+    cols = ["customer_id", "p_alive", "frequency", "expected_purchases", "expected_value", "value_if_alive"]
+    out = out.sort_values(["value_if_alive", "customer_id"], ascending=[False, True])[cols]
+    out = out.reset_index(drop=True)
+    out.attrs.update(top=len(top), cut=cut, threshold=float(threshold))
+    return out
+
+
+def fading_sentence(top: pd.DataFrame, res: FlameResult, lang: str) -> str:
+    """How many of the most valuable customers are fading, and what they carry (no identifier)."""
+    return tr(
+        TEXT,
+        "top_fading",
+        lang,
+        top=format_number(top.attrs["top"], lang),
+        n=format_number(len(top), lang),
+        p=format_percent(top.attrs["threshold"], lang, 0),
+        money_alive=format_currency(float(top["value_if_alive"].sum()), lang),
+        money=format_currency(float(top["expected_value"].sum()), lang),
+        h=format_number(res.horizon_days, lang),
+        file=FADING_FILE,
+    )
+
+
+def write_fading(folder, top: pd.DataFrame, pseudonym_key: bytes | None = None) -> Path:
+    """Write the fading list to ``folder/flame_fading.csv`` (customer-level export, never in a report page);
+    with ``pseudonym_key`` the identifiers are keyed hashes (:func:`custrel_lib.privacy.pseudonymize`)."""
+    out = top.copy()
+    if pseudonym_key is not None:
+        out["customer_id"] = pseudonymize(out["customer_id"], pseudonym_key)
+    path = Path(folder) / FADING_FILE
+    out.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+    return path
+
+
+def signal_sentence(changed: pd.DataFrame, lang: str) -> str:
+    """How many customers P(alive) moves to separated (:func:`custrel_lib.flame.signal.stages_with_p_alive`)."""
+    return tr(TEXT, "stages_signal", lang, n=format_number(len(changed), lang))

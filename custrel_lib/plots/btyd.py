@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 from custrel_lib.flame import btyd
 from custrel_lib.i18n import format_date, format_number, tr
 from custrel_lib.plots.common import date_axis, escape, titled
+from custrel_lib.privacy import MASK
+from custrel_lib.stages import typology
 
 TEXT = {
     "matrix_title": {
@@ -43,8 +45,8 @@ TEXT = {
     "model": {"fr": "Modèle BG/NBD", "en": "BG/NBD model"},
     "customers": {"fr": "clients", "en": "customers"},
     "history_title": {
-        "fr": "La flamme du client {id} : probabilité d'être encore « en vie » au fil du temps",
-        "en": "Customer {id}'s flame: probability of still being “alive” over time",
+        "fr": "La flamme d'un client ({who}) : probabilité d'être encore « en vie » au fil du temps",
+        "en": "One customer's flame ({who}): probability of still being “alive” over time",
     },
     "history_sub": {
         "fr": "Du premier achat ({start}) au {end} ; points : jours d'achat ; modèle BG/NBD ; unité du modèle : {unit}",
@@ -55,6 +57,15 @@ TEXT = {
     "days": {"fr": "jours", "en": "days"},
     "weeks": {"fr": "semaines", "en": "weeks"},
     "population": {"fr": "Tous les clients", "en": "All customers"},
+    "stage_title": {
+        "fr": "Probabilité d'être encore « en vie », par étape de la relation",
+        "en": "Probability of still being “alive”, by relationship stage",
+    },
+    "stage_sub": {
+        "fr": "{population} ; étape au {date} ; nombre de clients entre parenthèses ; sans achat répété, P(en vie) vaut 1 par construction (limite du BG/NBD)",
+        "en": "{population}; stage on {date}; number of customers in brackets; without a repeat purchase, P(alive) is 1 by construction (a limit of BG/NBD)",
+    },
+    "stage": {"fr": "Étape", "en": "Stage"},
 }
 
 
@@ -159,8 +170,11 @@ def p_alive_history(
     as_of,
     lang: str = "fr",
     unit: str | None = None,
+    label: str = MASK,
 ) -> go.Figure:
-    """P(alive) of one customer day by day, from the first purchase to ``as_of``, with the purchase days."""
+    """P(alive) of one customer day by day, from the first purchase to ``as_of``, with the purchase days.
+
+    The title names the customer by ``label`` (masked by default: a report page never shows an identifier)."""
     unit = unit or bg.unit or "days"
     h = btyd.p_alive_history(bg, transactions, customer_id, as_of, unit=unit)
     name = escape(tr(TEXT, "p_alive", lang))
@@ -196,6 +210,41 @@ def p_alive_history(
         end=format_date(pd.Timestamp(as_of), lang),
         unit=_unit(unit, lang),
     )
-    fig = titled(fig, tr(TEXT, "history_title", lang, id=str(customer_id)), sub, lang, height=420)
+    fig = titled(fig, tr(TEXT, "history_title", lang, who=label), sub, lang, height=420)
     fig.update_layout(showlegend=bool(np.any(h["purchase"])))
+    return fig
+
+
+def p_alive_by_stage(
+    staged: pd.DataFrame, as_of, lang: str = "fr", population: str | None = None
+) -> go.Figure:
+    """Box plots of P(alive) by stage (``staged``: ``p_alive`` and ``stage``, see
+    :func:`custrel_lib.flame.analysis.with_stage`), stages in the typology's order."""
+    fig = go.Figure()
+    colors = typology.stage_colors()
+    for code in typology.stage_order():
+        p = staged.loc[staged["stage"] == code, "p_alive"]
+        if p.empty:
+            continue
+        name = escape(f"{typology.stage_label(code, lang)} ({format_number(len(p), lang)})")
+        fig.add_trace(
+            go.Box(
+                y=p.to_numpy(),
+                name=name,
+                marker_color=colors[code],
+                boxpoints=False,
+                hovertemplate=f"{name}<br>%{{y:.0%}}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(title_text=escape(tr(TEXT, "p_alive", lang)), range=[0, 1.05], tickformat=".0%")
+    fig.update_xaxes(title_text=escape(tr(TEXT, "stage", lang)))
+    sub = tr(
+        TEXT,
+        "stage_sub",
+        lang,
+        population=population or tr(TEXT, "population", lang),
+        date=format_date(pd.Timestamp(as_of), lang),
+    )
+    fig = titled(fig, tr(TEXT, "stage_title", lang), sub, lang, height=460)
+    fig.update_layout(showlegend=False)
     return fig

@@ -224,6 +224,9 @@ def key_figures(
         risk, sentence = _risk_figures(survival, date, lang)
         headline.extend(risk)
         sentences.append(sentence)
+    flame = survival.flame.headline(lang) if survival is not None and survival.flame is not None else None
+    if flame is not None:
+        headline.append(flame)
     if nps is not None and nps.n > 0:
         headline.append(_nps_figure(nps, last, lang))
     if prev is not None and len(ch) > 1 and (sentence := _growth_sentence(ch, lang)) is not None:

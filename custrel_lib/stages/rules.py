@@ -16,6 +16,11 @@ in not_in is_null not_null``. A value ``{horizon: 1.5}`` means 1.5 times the sep
 with a missing feature value are false (SQL semantics), in the engine and in the pandas reference alike.
 The packaged defaults are the ``rules`` of ``custrel_lib/stages/stages.yml``; ``custrel.yml`` can replace them
 (``stages: {rules: [...]}`` or ``stages: {rules_file: my_rules.yml}``).
+
+Signal features (:data:`SIGNAL_FEATURES`) are not in the feature table: a later analysis supplies them for one
+snapshot (``p_alive``, BG/NBD's probability alive, from :func:`custrel_lib.flame.signal.stages_with_p_alive`).
+Where a signal is absent, it is unknown, so a comparison with it is false and the rules place customers as
+without it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,13 @@ from custrel_lib.stages import typology
 from custrel_lib.stages.features import BOOL_FEATURES, FEATURE_COLUMNS
 from custrel_lib.tables import HtmlTable
 
+#: Numeric features that an analysis supplies at one snapshot (see the module docstring), with their labels.
+SIGNAL_FEATURES = {
+    "p_alive": {
+        "fr": "probabilité d'être encore actif (BG/NBD, clients sans contrat)",
+        "en": "probability of still being active (BG/NBD, customers without contract)",
+    },
+}
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null")
 OP_WORDS = {
     "fr": {
@@ -172,7 +184,7 @@ class RuleSet:
             obj = obj["rules"]
         if not isinstance(obj, list) or not obj:
             raise RuleError(f"{source}: the rules must be a non-empty list.")
-        known = set(features or FEATURE_COLUMNS)
+        known = set(features or FEATURE_COLUMNS) | set(SIGNAL_FEATURES)
         codes = set(typology.stage_order())
         rules, seen = [], set()
         for i, item in enumerate(obj):
@@ -223,6 +235,8 @@ class RuleSet:
             for part in parts[1:]:
                 out = (out & part) if "all" in cond else (out | part)
             return out
+        if cond["feature"] not in t.columns:  # a signal not supplied: unknown
+            return ibis.literal(cond["op"] == "is_null")
         col, op = t[cond["feature"]], cond["op"]
         if op == "is_null":
             return col.isnull()
@@ -255,6 +269,8 @@ class RuleSet:
             for part in parts[1:]:
                 out = (out & part) if "all" in cond else (out | part)
             return out
+        if cond["feature"] not in df.columns:  # a signal not supplied: unknown
+            return pd.Series(cond["op"] == "is_null", index=df.index)
         col, op = df[cond["feature"]], cond["op"]
         if op == "is_null":
             return col.isna()
