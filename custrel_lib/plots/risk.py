@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from custrel_lib.i18n import check_lang, format_date, format_number, tr
+from custrel_lib.i18n import format_date, format_number, tr
 from custrel_lib.plots.common import style, titled
 
 TEXT = {
@@ -31,13 +31,9 @@ TEXT = {
 }
 
 
-def _t(key: str, lang: str) -> str:
-    return TEXT[key][check_lang(lang)]
-
-
 def backtest_auc_plot(backtest: dict, horizon_days: float, lang: str = "fr") -> go.Figure:
     """AUC of the risk score beside recency alone, on the customers active one horizon ago."""
-    names = [_t("auc_model", lang), _t("auc_recency", lang)]
+    names = [tr(TEXT, "auc_model", lang), tr(TEXT, "auc_recency", lang)]
     values = [backtest["auc_model"], backtest["auc_recency"]]
     fig = go.Figure(
         go.Bar(
@@ -45,7 +41,7 @@ def backtest_auc_plot(backtest: dict, horizon_days: float, lang: str = "fr") -> 
             text=[format_number(v, lang, 3) for v in values], textposition="auto", hoverinfo="skip",
         )
     )  # fmt: skip
-    fig.update_xaxes(range=[0.5, 1.0], title=_t("auc", lang))
+    fig.update_xaxes(range=[0.5, 1.0], title=tr(TEXT, "auc", lang))
     sub = tr(
         TEXT,
         "auc_sub",
@@ -55,7 +51,7 @@ def backtest_auc_plot(backtest: dict, horizon_days: float, lang: str = "fr") -> 
         date=format_date(backtest["cut"], lang),
         h=format_number(horizon_days, lang),
     )
-    return titled(fig, _t("auc_title", lang), sub, lang, 300)
+    return titled(fig, tr(TEXT, "auc_title", lang), sub, lang, 300)
 
 
 def calibration_plot(
@@ -87,6 +83,6 @@ def calibration_plot(
             hovertemplate="%{x:.1%} → %{y:.1%} (n = %{customdata})<extra></extra>",
         )
     )
-    fig.update_xaxes(title=_t("predicted", lang), tickformat=".0%", range=[0, 1])
-    fig.update_yaxes(title=_t("observed", lang), tickformat=".0%", range=[0, 1])
-    return style(fig, _t("calib_title", lang), lang, height=420)
+    fig.update_xaxes(title=tr(TEXT, "predicted", lang), tickformat=".0%", range=[0, 1])
+    fig.update_yaxes(title=tr(TEXT, "observed", lang), tickformat=".0%", range=[0, 1])
+    return style(fig, tr(TEXT, "calib_title", lang), lang, height=420)

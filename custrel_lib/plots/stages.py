@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from custrel_lib.i18n import check_lang, format_date
+from custrel_lib.i18n import format_date, tr
 from custrel_lib.plots.common import date_axis, escape, style
 from custrel_lib.stages import typology
 from custrel_lib.stages.features import feature_label
@@ -29,10 +29,6 @@ TEXT = {
     "bar_title": {"fr": "Clients par étape au {date}", "en": "Customers by stage on {date}"},
     "feature_title": {"fr": "{feature} selon l'étape", "en": "{feature} by stage"},
 }
-
-
-def _t(key: str, lang: str, **fmt) -> str:
-    return TEXT[key][check_lang(lang)].format(**fmt)
 
 
 def _stages_in(codes) -> list[str]:
@@ -64,10 +60,10 @@ def stage_area(
             )
         )
     fig.update_yaxes(
-        title=_t("share" if normalize else "customers", lang), tickformat=".0%" if normalize else ",d"
+        title=tr(TEXT, "share" if normalize else "customers", lang), tickformat=".0%" if normalize else ",d"
     )
     date_axis(fig, lang)
-    return style(fig, _t("area_title_share" if normalize else "area_title", lang), lang, height=450)
+    return style(fig, tr(TEXT, "area_title_share" if normalize else "area_title", lang), lang, height=450)
 
 
 def stage_bar(current: pd.DataFrame, lang: str = "fr") -> go.Figure:
@@ -87,13 +83,13 @@ def stage_bar(current: pd.DataFrame, lang: str = "fr") -> go.Figure:
         )
     )
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title=_t("customers", lang), tickformat=",d")
+    fig.update_xaxes(title=tr(TEXT, "customers", lang), tickformat=",d")
     date = (
         format_date(pd.Timestamp(current["snapshot"].max()), lang)
         if "snapshot" in current and len(current)
         else ""
     )
-    return style(fig, _t("bar_title", lang, date=date), lang, height=420)
+    return style(fig, tr(TEXT, "bar_title", lang, date=date), lang, height=420)
 
 
 def stage_profiles_chart(profiles: pd.DataFrame, lang: str = "fr") -> go.Figure:
@@ -102,18 +98,18 @@ def stage_profiles_chart(profiles: pd.DataFrame, lang: str = "fr") -> go.Figure:
     p = profiles.set_index("stage").loc[codes]
     labels = [typology.stage_label(c, lang) for c in codes]
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=labels, y=p["share"], name=_t("share", lang), marker_color="#90A4AE"))
+    fig.add_trace(go.Bar(x=labels, y=p["share"], name=tr(TEXT, "share", lang), marker_color="#90A4AE"))
     fig.add_trace(
         go.Bar(
             x=labels,
             y=p["revenue_share"],
-            name=_t("revenue_share", lang),
+            name=tr(TEXT, "revenue_share", lang),
             marker_color=[typology.stage_color(c) for c in codes],
         )
     )
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickformat=".0%")
-    return style(fig, _t("profiles_title", lang), lang, height=420)
+    return style(fig, tr(TEXT, "profiles_title", lang), lang, height=420)
 
 
 def cluster_stage_heatmap(crosstab: pd.DataFrame, lang: str = "fr") -> go.Figure:
@@ -134,9 +130,9 @@ def cluster_stage_heatmap(crosstab: pd.DataFrame, lang: str = "fr") -> go.Figure
             colorbar={"tickformat": ".0%"},
         )
     )
-    fig.update_xaxes(title=_t("stage", lang))
-    fig.update_yaxes(title=_t("segment", lang), autorange="reversed")
-    return style(fig, _t("heatmap_title", lang), lang, height=120 + 40 * len(table))
+    fig.update_xaxes(title=tr(TEXT, "stage", lang))
+    fig.update_yaxes(title=tr(TEXT, "segment", lang), autorange="reversed")
+    return style(fig, tr(TEXT, "heatmap_title", lang), lang, height=120 + 40 * len(table))
 
 
 def feature_by_stage(
@@ -159,5 +155,5 @@ def feature_by_stage(
         )
     fig.update_layout(showlegend=False)
     return style(
-        fig, _t("feature_title", lang, feature=label or feature_label(feature, lang)), lang, height=420
+        fig, tr(TEXT, "feature_title", lang, feature=label or feature_label(feature, lang)), lang, height=420
     )

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from custrel_lib.i18n import check_lang, format_date, format_number, tr
+from custrel_lib.i18n import format_date, format_number, tr
 from custrel_lib.plots.common import escape, style, titled
 from custrel_lib.stages import typology
 
@@ -97,10 +97,6 @@ REASONS = {
 PALETTE = ["#8E24AA", "#00897B", "#F06292", "#455A64", "#C8A27A", "#1E88E5", "#FB8C00", "#6D4C41"]
 
 
-def _t(key: str, lang: str) -> str:
-    return TEXT[key][check_lang(lang)]
-
-
 def _group_style(groups: list[str], lang: str) -> dict[str, tuple[str, str]]:
     out = {}
     for i, g in enumerate(groups):
@@ -156,12 +152,12 @@ def km_plot(
             2,
             1,
         )
-    fig.update_yaxes(title=_t("survival", lang), tickformat=".0%", range=[0, 1.02], row=1, col=1)
-    fig.update_yaxes(title=_t("at_risk", lang), row=2, col=1, showgrid=False)
-    fig.update_xaxes(title=_t("days", lang), row=2, col=1)
+    fig.update_yaxes(title=tr(TEXT, "survival", lang), tickformat=".0%", range=[0, 1.02], row=1, col=1)
+    fig.update_yaxes(title=tr(TEXT, "at_risk", lang), row=2, col=1, showgrid=False)
+    fig.update_xaxes(title=tr(TEXT, "days", lang), row=2, col=1)
     if subtitle:
-        return titled(fig, title or _t("km_title", lang), subtitle, lang, height=580)
-    return style(fig, title or _t("km_title", lang), lang, height=560)
+        return titled(fig, title or tr(TEXT, "km_title", lang), subtitle, lang, height=580)
+    return style(fig, title or tr(TEXT, "km_title", lang), lang, height=560)
 
 
 def _add_curve(fig: go.Figure, c: pd.DataFrame, group: str, name: str, colour: str) -> None:
@@ -206,7 +202,7 @@ def _at_risk(kmf, times) -> list[int]:
 
 def km_title(grouping: str, lang: str = "fr") -> str:
     """Title of a Kaplan-Meier figure by ``kind``, ``stage`` or ``channel``."""
-    return _t(f"km_title_{grouping}", lang)
+    return tr(TEXT, f"km_title_{grouping}", lang)
 
 
 def km_subtitle(durations: pd.DataFrame, lang: str = "fr", landmark_days: float | None = None) -> str:
@@ -232,20 +228,22 @@ def model_check_plot(check: pd.DataFrame, kind: str, lang: str = "fr") -> go.Fig
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=check["time"], y=check["kaplan_meier"], name=_t("km_name", lang), mode="lines+markers",
+            x=check["time"], y=check["kaplan_meier"], name=tr(TEXT, "km_name", lang), mode="lines+markers",
             line={"color": "#455A64", "shape": "hv"},
         )
     )  # fmt: skip
     fig.add_trace(
         go.Scatter(
-            x=check["time"], y=check["model"], name=_t("model_name", lang), mode="lines+markers",
+            x=check["time"], y=check["model"], name=tr(TEXT, "model_name", lang), mode="lines+markers",
             line={"color": "#8E24AA", "dash": "dash"},
         )
     )  # fmt: skip
-    fig.update_yaxes(title=_t("survival", lang), tickformat=".0%", range=[0, 1.02])
-    fig.update_xaxes(title=_t("days", lang))
+    fig.update_yaxes(title=tr(TEXT, "survival", lang), tickformat=".0%", range=[0, 1.02])
+    fig.update_xaxes(title=tr(TEXT, "days", lang))
     gap = format_number(100 * check.attrs.get("max_abs_difference", float("nan")), lang, 1)
-    return titled(fig, _t("model_title", lang), tr(TEXT, "model_sub", lang, kind=kind, gap=gap), lang, 440)
+    return titled(
+        fig, tr(TEXT, "model_title", lang), tr(TEXT, "model_sub", lang, kind=kind, gap=gap), lang, 440
+    )
 
 
 def covariate_label(name: str, lang: str = "fr") -> str:
@@ -280,8 +278,8 @@ def forest_plot(summary: pd.DataFrame, lang: str = "fr") -> go.Figure:
         )
     )
     fig.add_vline(x=1, line_dash="dash", line_color="#9E9E9E")
-    fig.update_xaxes(type="log", title=_t("hr", lang))
-    return style(fig, _t("forest_title", lang), lang, height=180 + 28 * len(s))
+    fig.update_xaxes(type="log", title=tr(TEXT, "hr", lang))
+    return style(fig, tr(TEXT, "forest_title", lang), lang, height=180 + 28 * len(s))
 
 
 def cumulative_incidence_plot(cr, lang: str = "fr") -> go.Figure:
@@ -298,9 +296,9 @@ def cumulative_incidence_plot(cr, lang: str = "fr") -> go.Figure:
                 hovertemplate=f"{name}: %{{y:.1%}} @ %{{x:,.0f}}<extra></extra>",
             )
         )
-    fig.update_yaxes(title=_t("incidence", lang), tickformat=".0%")
-    fig.update_xaxes(title=_t("days", lang))
-    return style(fig, _t("cif_title", lang), lang, height=420)
+    fig.update_yaxes(title=tr(TEXT, "incidence", lang), tickformat=".0%")
+    fig.update_xaxes(title=tr(TEXT, "days", lang))
+    return style(fig, tr(TEXT, "cif_title", lang), lang, height=420)
 
 
 def cohort_heatmap(table: pd.DataFrame, lang: str = "fr", censor=None) -> go.Figure:
@@ -319,14 +317,14 @@ def cohort_heatmap(table: pd.DataFrame, lang: str = "fr", censor=None) -> go.Fig
             colorbar={"tickformat": ".0%"},
         )
     )
-    fig.update_xaxes(title=_t("months", lang))
-    fig.update_yaxes(title=_t("cohort", lang), autorange="reversed", type="category")
+    fig.update_xaxes(title=tr(TEXT, "months", lang))
+    fig.update_yaxes(title=tr(TEXT, "cohort", lang), autorange="reversed", type="category")
     height = max(400, 14 * len(table) + 140)
     if censor is None:
-        return style(fig, _t("cohort_title", lang), lang, height=height)
+        return style(fig, tr(TEXT, "cohort_title", lang), lang, height=height)
     return titled(
         fig,
-        _t("cohort_title", lang),
+        tr(TEXT, "cohort_title", lang),
         tr(TEXT, "cohort_sub", lang, censor=format_date(censor, lang)),
         lang,
         height,

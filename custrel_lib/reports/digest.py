@@ -22,7 +22,7 @@ from typing import Any
 import nbformat
 
 from custrel_lib.exceptions import ReportError
-from custrel_lib.i18n import check_lang, format_date, format_number
+from custrel_lib.i18n import check_lang, format_date, format_number, tr
 from custrel_lib.reports.html import CSS_FILE, TEMPLATES_DIR
 from custrel_lib.reports.index import headline_value, signed_change
 from custrel_lib.reports.preprocessors import PLOTLY_MIMETYPE
@@ -62,13 +62,10 @@ TEXTS = {
 }
 
 
-def _t(key: str, lang: str, **fmt: Any) -> str:
-    return TEXTS[key][lang].format(**fmt)
-
 
 def digest_link(lang: str = "fr") -> dict[str, str]:
     """The index entry of the digest (``html``, ``title``, ``status``), to be listed first."""
-    return {"html": DIGEST_NAME, "title": _t("link", check_lang(lang)), "status": "ok"}
+    return {"html": DIGEST_NAME, "title": tr(TEXTS, "link", check_lang(lang)), "status": "ok"}
 
 
 class _Items(HTMLParser):
@@ -251,19 +248,19 @@ def write_digest(run_dir: str | Path, lang: str = "fr") -> Path:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True)
     page = env.get_template(DIGEST_TEMPLATE).render(
         lang=lang,
-        title=_t("title", lang),
-        subtitle=_t("subtitle", lang, as_of=format_date(as_of, lang)) if as_of else "",
+        title=tr(TEXTS, "title", lang),
+        subtitle=tr(TEXTS, "subtitle", lang, as_of=format_date(as_of, lang)) if as_of else "",
         texts={
-            k: _t(k, lang)
+            k: tr(TEXTS, k, lang)
             for k in ("key_figures", "in_short", "stages", "stage", "customers", "previous", "change")
         },
         css=CSS_FILE.read_text(encoding="utf-8"),
         plotlyjs=plotlyjs if any(s["charts"] for s in sections) else "",
         sections=sections,
-        left_out=_t("left_out", lang, n=left_out, mb=format_number(MAX_BYTES / 1e6, lang))
+        left_out=tr(TEXTS, "left_out", lang, n=left_out, mb=format_number(MAX_BYTES / 1e6, lang))
         if left_out
         else "",
-        footer=_t("footer", lang),
+        footer=tr(TEXTS, "footer", lang),
         **overview,
     )
     out = run_dir / DIGEST_NAME

@@ -97,9 +97,6 @@ TEXT = {
 }
 
 
-def _t(key: str, lang: str, **fmt) -> str:
-    return tr(TEXT, key, lang, **fmt)
-
 
 def _signed(v: float, lang: str) -> str:
     text = format_number(v, lang)
@@ -143,12 +140,12 @@ def _headline_medians(survival, lang: str) -> list[dict[str, Any]]:
         out.append(
             {
                 "key": f"median_{r.kind}",
-                "label": _t("median", lang, kind=kind_label(r.kind, lang).lower()),
+                "label": tr(TEXT, "median", lang, kind=kind_label(r.kind, lang).lower()),
                 "value": round(float(r.median), 1) if finite else None,
                 "text": format_number(r.median, lang)
                 if finite
                 else "> " + format_number(r.observed_up_to, lang),
-                "definition": _t(
+                "definition": tr(TEXT, 
                     "median_def",
                     lang,
                     definition=definition,
@@ -162,9 +159,9 @@ def _headline_medians(survival, lang: str) -> list[dict[str, Any]]:
                 + (
                     ""
                     if finite
-                    else " " + _t("median_none", lang, days=format_number(r.observed_up_to, lang)) + "."
+                    else " " + tr(TEXT, "median_none", lang, days=format_number(r.observed_up_to, lang)) + "."
                 ),
-                "sentence": _t(
+                "sentence": tr(TEXT, 
                     "s_median" if finite else "s_median_inf",
                     lang,
                     kind=kind_label(r.kind, lang),
@@ -210,10 +207,10 @@ def key_figures(
     headline = [
         {
             "key": "active",
-            "label": _t("active", lang),
+            "label": tr(TEXT, "active", lang),
             "value": n_active,
             "text": format_number(n_active, lang),
-            "definition": _t("active_def", lang, date=date),
+            "definition": tr(TEXT, "active_def", lang, date=date),
         }
     ]
     sentences = [_active_sentence(ch, n_active, lang)] if prev is not None else []
@@ -249,12 +246,12 @@ def key_figures(
 def _active_sentence(ch: pd.DataFrame, n_active: int, lang: str) -> str:
     last, prev = ch.attrs["last"], ch.attrs["previous"]
     n_prev = int(ch.loc[ch["stage"].isin(IN_RELATIONSHIP), "previous"].sum())
-    return _t(
+    return tr(TEXT, 
         "s_active",
         lang,
         date=format_date(last, lang),
         n=format_number(n_active, lang),
-        change=_signed(n_active - n_prev, lang) if n_active != n_prev else _t("stable", lang),
+        change=_signed(n_active - n_prev, lang) if n_active != n_prev else tr(TEXT, "stable", lang),
         prev=format_date(prev, lang),
     )
 
@@ -267,7 +264,7 @@ def _risk_figures(survival, date: str, lang: str) -> tuple[list[dict[str, Any]],
     value = float(scores["value_at_risk"].sum())
     flagged = float(risky["value_at_risk"].sum())
     flame = (
-        _t("at_risk_def_flame", lang, t=format_percent(survival.p_alive_threshold, lang, 0))
+        tr(TEXT, "at_risk_def_flame", lang, t=format_percent(survival.p_alive_threshold, lang, 0))
         if survival.p_alive_threshold
         else ""
     )
@@ -275,20 +272,20 @@ def _risk_figures(survival, date: str, lang: str) -> tuple[list[dict[str, Any]],
     h = format_number(survival.horizon_days, lang)
     at_risk = {
         "key": "at_risk",
-        "label": _t("at_risk", lang),
+        "label": tr(TEXT, "at_risk", lang),
         "value": len(risky),
         "text": format_number(len(risky), lang),
-        "definition": _t("at_risk_def", lang, date=date, p=p, h=h, r=r) + flame,
+        "definition": tr(TEXT, "at_risk_def", lang, date=date, p=p, h=h, r=r) + flame,
     }
     n = format_number(len(scores), lang)
     revenue = {
         "key": "revenue_at_risk",
-        "label": _t("revenue_at_risk", lang, r=r),
+        "label": tr(TEXT, "revenue_at_risk", lang, r=r),
         "value": round(value, 2),
         "text": format_currency(value, lang),
-        "definition": _t("revenue_at_risk_def", lang, n=n, r=r, flagged=format_currency(flagged, lang)),
+        "definition": tr(TEXT, "revenue_at_risk_def", lang, n=n, r=r, flagged=format_currency(flagged, lang)),
     }
-    sentence = _t(
+    sentence = tr(TEXT, 
         "s_risk",
         lang,
         n=format_number(len(risky), lang),
@@ -305,10 +302,10 @@ def _nps_figure(nps, last: pd.Timestamp, lang: str) -> dict[str, Any]:
     """The NPS of the last 12 months, with its confidence interval in the definition."""
     return {
         "key": "nps",
-        "label": _t("nps", lang),
+        "label": tr(TEXT, "nps", lang),
         "value": round(nps.value, 1),
         "text": _signed(round(nps.value), lang),
-        "definition": _t(
+        "definition": tr(TEXT, 
             "nps_def",
             lang,
             start=format_date(last - pd.Timedelta(days=364), lang),
@@ -316,7 +313,7 @@ def _nps_figure(nps, last: pd.Timestamp, lang: str) -> dict[str, Any]:
             n=format_number(nps.n, lang),
             lo=_signed(round(nps.lower), lang),
             hi=_signed(round(nps.upper), lang),
-            small=_t("nps_small", lang) if nps.small_sample else "",
+            small=tr(TEXT, "nps_small", lang) if nps.small_sample else "",
         ),
     }
 
@@ -329,7 +326,7 @@ def _growth_sentence(ch: pd.DataFrame, lang: str) -> str | None:
     )
     if key is None:
         return None
-    return _t(
+    return tr(TEXT, 
         key,
         lang,
         prev=format_date(ch.attrs["previous"], lang),

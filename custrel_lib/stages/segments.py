@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from custrel_lib.exceptions import ConfigError, InsufficientDataError
-from custrel_lib.i18n import check_lang, format_number, format_percent
+from custrel_lib.i18n import format_number, format_percent, tr
 from custrel_lib.stages import typology
 from custrel_lib.stages.features import feature_label
 
@@ -54,10 +54,6 @@ TEXT = {
         "en": "{n} segments; adjusted Rand index with the stages: {ari}.",
     },
 }
-
-
-def _t(key: str, lang: str, **fmt) -> str:
-    return TEXT[key][check_lang(lang)].format(**fmt)
 
 
 class Segmentation:
@@ -194,15 +190,15 @@ class Segmentation:
         """A segment name of :attr:`names_` (``fiance 2``, ``segment 3``) in words for readers of ``lang``."""
         code, _, suffix = str(name).partition(" ")
         if code in typology.stage_order():
-            label = _t("profile", lang, label=typology.stage_label(code, lang))
+            label = tr(TEXT, "profile", lang, label=typology.stage_label(code, lang))
             return label + (f" {suffix}" if suffix else "")
         if code == "segment" and suffix.isdigit():
-            return _t("segment", lang, n=suffix)
+            return tr(TEXT, "segment", lang, n=suffix)
         return str(name)
 
     def agreement_sentence(self, ari: float, lang: str = "fr") -> str:
         """One sentence: how many segments, and their adjusted Rand index with the stages."""
-        return _t("agreement", lang, n=self.n_segments_, ari=format_number(ari, lang, decimals=2))
+        return tr(TEXT, "agreement", lang, n=self.n_segments_, ari=format_number(ari, lang, decimals=2))
 
     def agreement(self, stages: pd.Series, lang: str | None = None) -> tuple[float, pd.DataFrame]:
         """Adjusted Rand index between clusters and stages, and the confusion table (clusters x stages).
@@ -226,7 +222,7 @@ class Segmentation:
         Features are named by their label in ``lang``, thresholds and shares written the reader's way.
         """
         tree = self.tree_.tree_
-        conj = _t("and", lang)
+        conj = tr(TEXT, "and", lang)
         out: list[str] = []
 
         def walk(node: int, conds: list[str]) -> None:
@@ -234,7 +230,7 @@ class Segmentation:
                 counts = tree.value[node][0]
                 c = int(np.argmax(counts))
                 purity = counts[c] / counts.sum()
-                cond = conj.join(conds) or _t("everyone", lang)
+                cond = conj.join(conds) or tr(TEXT, "everyone", lang)
                 share = format_percent(purity, lang, decimals=0)
                 out.append(f"{cond} → {self.segment_label(self.tree_.classes_[c], lang)} ({share})")
                 return
