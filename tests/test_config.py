@@ -16,7 +16,7 @@ from custrel_lib.exceptions import ConfigError, RuleError
 from custrel_lib.io.load import SCHEMA
 from custrel_lib.paths import PROJECT_ROOT, SAMPLE_CONFIG, SAMPLE_DIR
 from custrel_lib.stages.features import FEATURE_COLUMNS
-from custrel_lib.stages.rules import rules_from_config
+from custrel_lib.stages.rules import SIGNAL_FEATURES, rules_from_config
 
 
 def _minimal(**extra) -> dict:
@@ -181,7 +181,7 @@ def test_unknown_stage_feature_points_at_the_rule_and_lists_the_features(tmp_pat
     assert message.startswith(
         f"{path.resolve()}: stages.rules[1].when.all[0]: unknown feature 'loyalty_score'"
     )
-    assert ", ".join(sorted(FEATURE_COLUMNS)) in message
+    assert ", ".join(sorted({*FEATURE_COLUMNS, *SIGNAL_FEATURES})) in message
     # custrel validate refuses it before reading the data: one line, exit status 1.
     result = CliRunner().invoke(main, ["validate", "--config", str(path)])
     assert result.exit_code == 1 and "Traceback" not in result.output

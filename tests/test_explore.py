@@ -68,7 +68,8 @@ def test_thresholds_of_the_packaged_rules():
     assert found["reconquis"] == ("days_since_return", "<=", 365)
     # equalities (n_purchases == 0) and yes/no features are not thresholds
     assert all(op in ("<", "<=", ">", ">=") for _, op, _ in found.values())
-    assert len(found) == 8
+    assert len(found) == 9  # P(alive) (a signal, not in the feature table) is not tunable here
+    assert "p_alive" not in {feature for feature, _, _ in found.values()}
     doc = rules_document(default_rules(), {CONCUBINAGE_12M: 4})
     assert doc[6]["when"]["all"][1] == {"feature": "purchases_12m", "op": ">=", "value": 4}
     assert rules_document(default_rules())[6]["when"]["all"][1]["value"] == 6  # the original is untouched

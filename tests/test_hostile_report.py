@@ -17,6 +17,9 @@ import pytest
 from _hostile_sample import IMG, PAYLOADS, hostile_values, write_hostile_sample
 from test_browser import ARGS, _chromium
 
+from custrel_lib.paths import NOTEBOOKS_DIR
+from custrel_lib.reports.execute import list_notebooks
+
 # Live markup in a page: each query returns what it found.
 INJECTED = """() => ({
   img: Array.from(document.querySelectorAll('img[src="x"], img[onerror], [onerror]')).map(e => e.outerHTML),
@@ -106,7 +109,13 @@ def test_hostile_strings_stay_text_in_every_page(chromium, hostile_run, tmp_path
     dialogs, found = _inspect(context, control)
     assert dialogs and found["img"] and found["bold"] and found["script"]
     pages = sorted(run.path.glob("*.html"))
-    assert len(pages) == 5
+    assert [
+        p.name for p in pages
+    ] == [  # the four report pages, the digest (one page to e-mail) and the index
+        *(f"{p.stem}.html" for p in list_notebooks(None, NOTEBOOKS_DIR)),
+        "digest.html",
+        "index.html",
+    ]
     for path in pages:
         record_property("hostile_case", "markup in displayed fields (report pages)")
         dialogs, found = _inspect(context, path)

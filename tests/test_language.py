@@ -716,7 +716,7 @@ def test_report_speaks_one_language(notebook, lang, report_runs, catalogue_index
 
 
 def test_the_notebook_list_is_complete():
-    from custrel_lib.reports.run import is_exploration
+    from custrel_lib.reports.execute import is_exploration
 
     folder = Path(__file__).parents[1] / "notebooks"
     notebooks = sorted(p.stem for p in folder.glob("*.ipynb") if not is_exploration(p))

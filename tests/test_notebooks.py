@@ -17,7 +17,7 @@ import pytest
 from papermill.inspection import inspect_notebook
 
 from custrel_lib.paths import NOTEBOOKS_DIR, PROJECT_ROOT
-from custrel_lib.reports.run import list_notebooks
+from custrel_lib.reports.execute import list_notebooks
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 COMMON = {"config_path", "as_of", "cadence", "horizon_days", "lang"}

@@ -46,7 +46,8 @@ def test_installed_wheel_runs_the_report_outside_the_repository(tmp_path):
     assert sorted(p.name for p in (bundled / "notebooks").glob("*.ipynb")) == sorted(
         p.name for p in (PROJECT_ROOT / "notebooks").glob("*.ipynb")
     )
-    assert (Path(where[0]) / "templates" / "custrel.css").is_file()
+    assert (Path(where[0]) / "reports" / "templates" / "custrel.css").is_file()
+    assert (Path(where[0]) / "stages" / "stages.yml").is_file()
     work = tmp_path / "work"
     shutil.copytree(bundled / "sample", work / "data")
     _run([str(venv / "bin" / "custrel"), "report", "--config", "data/custrel.yml", "--no-progress"], work)

@@ -18,7 +18,7 @@ from custrel_lib.exceptions import RuleError
 from custrel_lib.explore.text import t
 from custrel_lib.stages import typology
 from custrel_lib.stages.features import BOOL_FEATURES, feature_label
-from custrel_lib.stages.rules import RuleSet
+from custrel_lib.stages.rules import SIGNAL_FEATURES, RuleSet
 
 COMPARISONS = ("<", "<=", ">", ">=")
 OP_SIGNS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
@@ -56,7 +56,11 @@ def _leaves(cond: dict | None, path: tuple = ()):
 
 
 def thresholds(rules: RuleSet) -> list[Threshold]:
-    """The tunable numbers of ``rules``, in rule order."""
+    """The tunable numbers of ``rules``, in rule order.
+
+    Signal features (``p_alive``: :data:`custrel_lib.stages.rules.SIGNAL_FEATURES`) are left out: the explorer
+    computes the feature table only, where a signal is unknown and its clauses never hold.
+    """
     out = []
     for rule in rules.rules:
         for path, cond in _leaves(rule.when):
@@ -64,6 +68,7 @@ def thresholds(rules: RuleSet) -> list[Threshold]:
             if (
                 cond["op"] in COMPARISONS
                 and cond["feature"] not in BOOL_FEATURES
+                and cond["feature"] not in SIGNAL_FEATURES
                 and isinstance(value, int | float)
                 and not isinstance(value, bool)
             ):

@@ -62,7 +62,6 @@ TEXTS = {
 }
 
 
-
 def digest_link(lang: str = "fr") -> dict[str, str]:
     """The index entry of the digest (``html``, ``title``, ``status``), to be listed first."""
     return {"html": DIGEST_NAME, "title": tr(TEXTS, "link", check_lang(lang)), "status": "ok"}

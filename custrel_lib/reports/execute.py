@@ -18,6 +18,7 @@ from typing import Any
 import nbformat
 
 from custrel_lib.exceptions import ConfigError
+from custrel_lib.paths import NOTEBOOKS_DIR
 from custrel_lib.reports.html import select_language
 from custrel_lib.reports.manifest import NotebookResult
 
@@ -34,7 +35,7 @@ def is_exploration(path: str | Path) -> bool:
     return EXPLORATION_MARK in Path(path).stem
 
 
-def list_notebooks(selected: Any, notebooks_dir: str | Path) -> list[Path]:
+def list_notebooks(selected: Any = None, notebooks_dir: str | Path = NOTEBOOKS_DIR) -> list[Path]:
     """The notebooks of a run, in reading order (file names sort: ``0.0-...``, ``1.0-...``).
 
     Parameters

@@ -37,8 +37,8 @@ from custrel_lib.config import CustrelConfig, load_config
 from custrel_lib.exceptions import ConfigError, ReportError
 from custrel_lib.paths import NOTEBOOKS_DIR, SAMPLE_CONFIG, default_reports_dir
 from custrel_lib.reports import manifest as mf
-from custrel_lib.reports.execute import execute, failure_message, list_notebooks, notebook_title
 from custrel_lib.reports.digest import digest_link, write_digest
+from custrel_lib.reports.execute import execute, failure_message, list_notebooks, notebook_title
 from custrel_lib.reports.html import export_html
 from custrel_lib.reports.index import read_key_figures, write_index
 from custrel_lib.reports.parameters import (
@@ -244,7 +244,10 @@ def _finish(plan: RunPlan, tmp: Path, manifest: dict, results: list[mf.NotebookR
     gather_skipped(tmp, KEY_FIGURES_NAME)  # sections each notebook could not compute, with their reasons
     manifest.update(status="ok", finished=mf.now(), notebooks=[r.to_dict() for r in results])
     write_digest(tmp, plan.lang)  # one page to e-mail (reports/digest.py), linked first in the index
-    pages = [digest_link(plan.lang), *({"html": r.html, "title": r.title, "status": r.status} for r in results)]
+    pages = [
+        digest_link(plan.lang),
+        *({"html": r.html, "title": r.title, "status": r.status} for r in results),
+    ]
     write_index(
         tmp / "index.html",
         plan.run_id,

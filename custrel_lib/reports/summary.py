@@ -7,7 +7,6 @@ stage profiles, at-risk list) into a report run's folder.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import warnings
@@ -16,11 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from custrel_lib.stages import typology
-from custrel_lib.i18n import format_currency, format_date, format_number, format_percent, tr
+from custrel_lib.i18n import check_lang, format_currency, format_date, format_number, format_percent, tr
 from custrel_lib.privacy import pseudonymize
 from custrel_lib.reports.render import render
-from custrel_lib.i18n import check_lang
+from custrel_lib.stages import typology
 
 IN_RELATIONSHIP = ("flirt", "petit_ami", "fiance", "concubinage", "marie", "reconquis")
 
@@ -97,7 +95,6 @@ TEXT = {
 }
 
 
-
 def _signed(v: float, lang: str) -> str:
     text = format_number(v, lang)
     return f"+{text}" if v > 0 else text
@@ -145,7 +142,8 @@ def _headline_medians(survival, lang: str) -> list[dict[str, Any]]:
                 "text": format_number(r.median, lang)
                 if finite
                 else "> " + format_number(r.observed_up_to, lang),
-                "definition": tr(TEXT, 
+                "definition": tr(
+                    TEXT,
                     "median_def",
                     lang,
                     definition=definition,
@@ -161,7 +159,8 @@ def _headline_medians(survival, lang: str) -> list[dict[str, Any]]:
                     if finite
                     else " " + tr(TEXT, "median_none", lang, days=format_number(r.observed_up_to, lang)) + "."
                 ),
-                "sentence": tr(TEXT, 
+                "sentence": tr(
+                    TEXT,
                     "s_median" if finite else "s_median_inf",
                     lang,
                     kind=kind_label(r.kind, lang),
@@ -246,7 +245,8 @@ def key_figures(
 def _active_sentence(ch: pd.DataFrame, n_active: int, lang: str) -> str:
     last, prev = ch.attrs["last"], ch.attrs["previous"]
     n_prev = int(ch.loc[ch["stage"].isin(IN_RELATIONSHIP), "previous"].sum())
-    return tr(TEXT, 
+    return tr(
+        TEXT,
         "s_active",
         lang,
         date=format_date(last, lang),
@@ -285,7 +285,8 @@ def _risk_figures(survival, date: str, lang: str) -> tuple[list[dict[str, Any]],
         "text": format_currency(value, lang),
         "definition": tr(TEXT, "revenue_at_risk_def", lang, n=n, r=r, flagged=format_currency(flagged, lang)),
     }
-    sentence = tr(TEXT, 
+    sentence = tr(
+        TEXT,
         "s_risk",
         lang,
         n=format_number(len(risky), lang),
@@ -305,7 +306,8 @@ def _nps_figure(nps, last: pd.Timestamp, lang: str) -> dict[str, Any]:
         "label": tr(TEXT, "nps", lang),
         "value": round(nps.value, 1),
         "text": _signed(round(nps.value), lang),
-        "definition": tr(TEXT, 
+        "definition": tr(
+            TEXT,
             "nps_def",
             lang,
             start=format_date(last - pd.Timedelta(days=364), lang),
@@ -326,7 +328,8 @@ def _growth_sentence(ch: pd.DataFrame, lang: str) -> str | None:
     )
     if key is None:
         return None
-    return tr(TEXT, 
+    return tr(
+        TEXT,
         key,
         lang,
         prev=format_date(ch.attrs["previous"], lang),
