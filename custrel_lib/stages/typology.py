@@ -110,11 +110,6 @@ def stage_color(code: str, path: str | Path | None = None) -> str:
     return get_stage(code, path).color
 
 
-def stage_labels(lang: str = "fr", path: str | Path | None = None) -> dict[str, str]:
-    """``{code: label}`` in display order."""
-    return {s.code: s.label(lang) for s in stages(path)}
-
-
 def stage_colors(path: str | Path | None = None) -> dict[str, str]:
     return {s.code: s.color for s in stages(path)}
 
