@@ -48,7 +48,8 @@ def staged(features: ibis.Table, rules: RuleSet, horizon: float) -> ibis.Table:
 
 def history_expr(stages: ibis.Table) -> ibis.Table:
     """The export form: ``customer_id, snapshot (date), stage, rule, ambassador``."""
-    snapshot = (ibis.date(EPOCH.date()) + stages.snapshot_day.as_interval("D")).cast("date")
+    # DuckDB's DATE + INTERVAL is a TIMESTAMP: the double cast makes the column a date in every engine.
+    snapshot = (ibis.date(EPOCH.date()) + stages.snapshot_day.as_interval("D")).cast("timestamp").cast("date")
     return stages.select(
         customer_id=stages.customer_id.cast("string"),
         snapshot=snapshot,

@@ -178,6 +178,25 @@ class StageModel:
         self.progress = progress
         self.rules_ = RuleSet.from_obj(rules)
 
+    @classmethod
+    def from_config(cls, config, **kwargs) -> StageModel:
+        """A model with the settings of a parsed ``custrel.yml`` (cadence, horizon, rules), as the reports use.
+
+        ``kwargs`` override them (e.g. ``progress=True``).
+        """
+        analysis, survival = config.analysis or {}, config.survival or {}
+        rules = config.stages or None
+        if isinstance(rules, dict) and "rules_file" in rules and config.path is not None:
+            rules = {"rules_file": str(Path(config.path).parent / rules["rules_file"])}
+        horizon = survival.get("horizon_days") or analysis.get("horizon_days") or None
+        settings = {
+            "cadence": analysis.get("cadence") or "month",
+            "horizon_days": float(horizon) if horizon else None,
+            "rules": rules,
+            "horizon_quantile": float(survival.get("horizon_quantile") or 0.95),
+        }
+        return cls(**(settings | kwargs))
+
     def _say(self, message: str) -> None:
         if self.verbose:
             print(f"[stages] {message}", flush=True)
