@@ -178,7 +178,10 @@ def _run_size(n: int, args, step) -> dict:
     hw = str(out / "stages_handwritten.parquet")
     h, as_of = res["stages"]["H"], res["stages"]["as_of"]
     res["handwritten"] = step(n, "stages, hand-written DuckDB SQL", do_handwritten, str(out), hw, h, as_of)
-    digests = {"stages": digest(lib), "handwritten": digest(hw) if "error" not in res["handwritten"] else None}
+    digests = {
+        "stages": digest(lib),
+        "handwritten": digest(hw) if "error" not in res["handwritten"] else None,
+    }
     if n in args.pandas_sizes:
         pd_path = str(out / "stages_pandas.parquet")
         res["pandas"] = step(n, "stages, pandas reference", do_pandas, str(out), pd_path)

@@ -35,10 +35,6 @@ from custrel_lib.progress import Steps
 _PROBLEMS = "__custrel_problems"
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, int]:
     """A relation of the file with a ``__row`` column (the row a user sees), and the count of malformed lines."""
     if not spec.path.is_file():
@@ -128,12 +124,23 @@ def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
 
 
 def _insert(raw, table: str, file: str, checks: list[tuple[str, str, str, str, str, str]]) -> None:
-    """Each check: (condition, column, reason, action, value expression, message) on the typed view."""
-    for cond, column, reason, action, value, message in checks:
-        raw.execute(
-            f"INSERT INTO {_PROBLEMS} SELECT {lit(table)}, {lit(file)}, __row, {lit(column)}, {lit(reason)}, "
-            f"{lit(action)}, CAST({value} AS VARCHAR), {message} FROM __custrel_typed_{table} WHERE {cond}"
-        )
+    """Each check: (condition, column, reason, action, value expression, message) on the typed view.
+
+    All the checks given are evaluated in one scan of the table: each row yields the list of its problems.
+    """
+    if not checks:
+        return
+    items = ", ".join(
+        f"CASE WHEN {cond} THEN {{'c': {lit(column)}, 'r': {lit(reason)}, 'a': {lit(action)}, "
+        f"'v': CAST({value} AS VARCHAR), 'm': {message}}} END"
+        for cond, column, reason, action, value, message in checks
+    )
+    where = " OR ".join(f"coalesce({c[0]}, false)" for c in checks)
+    raw.execute(
+        f"INSERT INTO {_PROBLEMS} SELECT {lit(table)}, {lit(file)}, __row, p.c, p.r, p.a, p.v, p.m FROM "
+        f"(SELECT __row, unnest(list_filter([{items}], lambda x: x IS NOT NULL)) AS p "
+        f"FROM __custrel_typed_{table} WHERE {where}) ORDER BY __row"
+    )
 
 
 def _rejected(name: str) -> str:
@@ -144,152 +151,88 @@ def _kept(name: str) -> str:
     return f"__row NOT IN {_rejected(name)}"
 
 
+def _dup(table: str, column: str) -> str:
+    """Rows whose ``column`` repeats an earlier kept row's (in file order), among the rows kept so far."""
+    typed, kept = f"__custrel_typed_{table}", _kept(table)
+    return (
+        f"{column} IS NOT NULL AND __row IN (SELECT __row FROM (SELECT __row, row_number() OVER (PARTITION BY "
+        f"{column} ORDER BY __row) AS n FROM {typed} WHERE {column} IN (SELECT {column} FROM {typed} WHERE "
+        f"{column} IS NOT NULL AND {kept} GROUP BY {column} HAVING count(*) > 1) AND {kept}) WHERE n > 1)"
+    )
+
+
+def _future(column: str, day: str, message: str) -> tuple:
+    return (
+        f"{column} > DATE {day}",
+        column,
+        "future_date",
+        "rejected",
+        f"strftime({column}, '%Y-%m-%d')",
+        lit(message),
+    )
+
+
+def _interaction_checks(staged: dict, day: str, as_of: pd.Timestamp) -> list[tuple]:
+    checks = [
+        _future("date", day, f"after the extraction date {as_of.date()}"),
+        (f"{_FOLD} IS NOT NULL AND {_FOLD} NOT IN ({_in(INTERACTION_TYPES)})", "type", "invalid_value", "flagged",
+         "type", lit("unknown interaction type: kept, ignored by the analyses")),
+        (f"{_FOLD} = 'nps' AND score IS NOT NULL AND NOT (score BETWEEN 0 AND 10)", "score", "invalid_value",
+         "repaired", "score", lit("an NPS score must be between 0 and 10: emptied")),
+    ]  # fmt: skip
+    if "customers" in staged:
+        known = (
+            f"(SELECT customer_id FROM __custrel_typed_transactions WHERE {_kept('transactions')} UNION "
+            f"SELECT customer_id FROM __custrel_typed_customers WHERE {_kept('customers')})"
+        )
+        checks.append((f"customer_id IS NOT NULL AND customer_id NOT IN {known}", "customer_id", "unknown_customer",
+                       "rejected", "customer_id", lit("this customer is in neither customers nor transactions")))  # fmt: skip
+    return checks
+
+
 def _cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp) -> None:
     """The checks across rows and tables, in the pandas loader's order (each sees the rejections before it)."""
     day, files = lit(str(as_of.date())), {n: t.file for n, t in staged.items()}
-    future = "strftime(date, '%Y-%m-%d')"
+    tx, cu, it = "transactions", "customers", "interactions"
+    _insert(raw, tx, files[tx], [_future("date", day, f"after the extraction date {as_of.date()}")])
+    message = lit("an earlier row has this order id")
     _insert(
         raw,
-        "transactions",
-        files["transactions"],
-        [
-            (
-                "date > " + f"DATE {day}",
-                "date",
-                "future_date",
-                "rejected",
-                future,
-                lit(f"after the extraction date {as_of.date()}"),
-            )
-        ],
+        tx,
+        files[tx],
+        [(_dup(tx, "order_id"), "order_id", "duplicate_order_id", "rejected", "order_id", message)],
     )
-    dup = (
-        f"__row IN (SELECT __row FROM (SELECT __row, row_number() OVER (PARTITION BY order_id ORDER BY __row) AS n "
-        f"FROM __custrel_typed_transactions WHERE order_id IN (SELECT order_id FROM __custrel_typed_transactions "
-        f"WHERE order_id IS NOT NULL AND {_kept('transactions')} GROUP BY order_id HAVING count(*) > 1) "
-        f"AND {_kept('transactions')}) WHERE n > 1)"
-    )
-    _insert(
-        raw,
-        "transactions",
-        files["transactions"],
-        [
-            (
-                dup,
-                "order_id",
-                "duplicate_order_id",
-                "rejected",
-                "order_id",
-                lit("an earlier row has this order id"),
-            )
-        ],
-    )
-    if "customers" in staged:
+    if cu in staged:
+        message = lit("an earlier row describes this customer")
         dup = (
-            f"customer_id IS NOT NULL AND __row IN (SELECT __row FROM (SELECT __row, row_number() OVER (PARTITION BY "
-            f"customer_id ORDER BY __row) AS n FROM __custrel_typed_customers WHERE {_kept('customers')}) WHERE n > 1)"
+            _dup(cu, "customer_id"),
+            "customer_id",
+            "duplicate_customer_id",
+            "rejected",
+            "customer_id",
+            message,
         )
-        reasons = ", ".join(END_REASONS)
-        _insert(
-            raw,
-            "customers",
-            files["customers"],
-            [
-                (
-                    dup,
-                    "customer_id",
-                    "duplicate_customer_id",
-                    "rejected",
-                    "customer_id",
-                    lit("an earlier row describes this customer"),
-                )
-            ],
-        )
-        _insert(
-            raw,
-            "customers",
-            files["customers"],
-            [
-                (
-                    f"signup_date > DATE {day}",
-                    "signup_date",
-                    "future_date",
-                    "rejected",
-                    "strftime(signup_date, '%Y-%m-%d')",
-                    lit(f"signed up after the extraction date {as_of.date()}"),
-                ),
-                (
-                    f"end_reason IS NOT NULL AND lower(end_reason) NOT IN ({_in(END_REASONS)})",
-                    "end_reason",
-                    "invalid_value",
-                    "repaired",
-                    "end_reason",
-                    lit(f"end_reason must be one of {reasons}: emptied"),
-                ),
-            ],
-        )
-    if "interactions" in staged:
+        _insert(raw, cu, files[cu], [dup])
+        reasons = lit(f"end_reason must be one of {', '.join(END_REASONS)}: emptied")
+        bad_reason = f"end_reason IS NOT NULL AND lower(end_reason) NOT IN ({_in(END_REASONS)})"
         checks = [
-            (
-                f"date > DATE {day}",
-                "date",
-                "future_date",
-                "rejected",
-                future,
-                lit(f"after the extraction date {as_of.date()}"),
-            ),
-            (
-                f"{_FOLD} IS NOT NULL AND {_FOLD} NOT IN ({_in(INTERACTION_TYPES)})",
-                "type",
-                "invalid_value",
-                "flagged",
-                "type",
-                lit("unknown interaction type: kept, ignored by the analyses"),
-            ),
-            (
-                f"{_FOLD} = 'nps' AND score IS NOT NULL AND NOT (score BETWEEN 0 AND 10)",
-                "score",
-                "invalid_value",
-                "repaired",
-                "score",
-                lit("an NPS score must be between 0 and 10: emptied"),
-            ),
+            _future("signup_date", day, f"signed up after the extraction date {as_of.date()}"),
+            (bad_reason, "end_reason", "invalid_value", "repaired", "end_reason", reasons),
         ]
-        if "customers" in staged:
-            known = (
-                f"(SELECT customer_id FROM __custrel_typed_transactions WHERE {_kept('transactions')} UNION "
-                f"SELECT customer_id FROM __custrel_typed_customers WHERE {_kept('customers')})"
-            )
-            checks.append(
-                (
-                    f"customer_id IS NOT NULL AND customer_id NOT IN {known}",
-                    "customer_id",
-                    "unknown_customer",
-                    "rejected",
-                    "customer_id",
-                    lit("this customer is in neither customers nor transactions"),
-                )
-            )
-        _insert(raw, "interactions", files["interactions"], checks)
-    if "customers" in staged:
+        _insert(raw, cu, files[cu], checks)
+    if it in staged:
+        _insert(raw, it, files[it], _interaction_checks(staged, day, as_of))
+    if cu in staged:
         missing = (
-            f"{_kept('transactions')} AND customer_id IS NOT NULL AND customer_id NOT IN "
-            f"(SELECT customer_id FROM __custrel_typed_customers WHERE {_kept('customers')})"
+            f"{_kept(tx)} AND customer_id IS NOT NULL AND customer_id NOT IN "
+            f"(SELECT customer_id FROM __custrel_typed_customers WHERE {_kept(cu)})"
         )
+        message = lit("kept: this customer buys but is missing from the customers table")
         _insert(
             raw,
-            "transactions",
-            files["transactions"],
-            [
-                (
-                    missing,
-                    "customer_id",
-                    "not_in_customers",
-                    "flagged",
-                    "customer_id",
-                    lit("kept: this customer buys but is missing from the customers table"),
-                )
-            ],
+            tx,
+            files[tx],
+            [(missing, "customer_id", "not_in_customers", "flagged", "customer_id", message)],
         )
 
 
