@@ -79,10 +79,10 @@ def do_load(out: str) -> dict:
     return {"rows_kept": sum(c["kept"] for c in result.problems.counts.values())}
 
 
-def do_stages(out: str, path: str) -> dict:
+def do_stages(out: str, path: str, memory_limit: str | None) -> dict:
     from custrel_lib.stages.export import export_stages
 
-    result = export_stages(Path(out) / "custrel.yml", path)
+    result = export_stages(Path(out) / "custrel.yml", path, memory_limit=memory_limit)
     m = result.model
     return {
         "rows": result.rows,
@@ -93,14 +93,19 @@ def do_stages(out: str, path: str) -> dict:
     }
 
 
-def do_handwritten(out: str, path: str, h: float, as_of: str) -> dict:
+def do_handwritten(out: str, path: str, h: float, as_of: str, memory_limit: str | None) -> dict:
     import duckdb
 
     files = {
         k: str(Path(out) / f"{name}.parquet")
         for k, name in [("tx", "transactions"), ("cu", "customers"), ("it", "interactions")]
     }
-    duckdb.connect().execute(SQL.read_text(encoding="utf-8").format(**files, h=h, as_of=as_of, out=path))
+    con = duckdb.connect()
+    if memory_limit:  # the same cap as the library's run
+        con.execute(
+            f"SET memory_limit = '{memory_limit}'; SET temp_directory = '{Path(path).parent / '.spill'}'"
+        )
+    con.execute(SQL.read_text(encoding="utf-8").format(**files, h=h, as_of=as_of, out=path))
     return {}
 
 
@@ -172,12 +177,14 @@ def _run_size(n: int, args, step) -> dict:
         res["generate"] = step(n, "generate", do_generate, n, str(out))
     res["load"] = step(n, "load (engine, validated)", do_load, str(out))
     lib = str(out / "stages.parquet")
-    res["stages"] = step(n, "stages end to end (custrel stages)", do_stages, str(out), lib)
+    res["stages"] = step(n, "stages end to end (custrel stages)", do_stages, str(out), lib, args.memory_limit)
     if "error" in res["stages"]:
         return res
     hw = str(out / "stages_handwritten.parquet")
     h, as_of = res["stages"]["H"], res["stages"]["as_of"]
-    res["handwritten"] = step(n, "stages, hand-written DuckDB SQL", do_handwritten, str(out), hw, h, as_of)
+    res["handwritten"] = step(
+        n, "stages, hand-written DuckDB SQL", do_handwritten, str(out), hw, h, as_of, args.memory_limit
+    )
     digests = {
         "stages": digest(lib),
         "handwritten": digest(hw) if "error" not in res["handwritten"] else None,
@@ -240,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pandas-sizes", default="100000", help="sizes where the pandas reference runs")
     parser.add_argument("--skip", default="", help="comma-separated: transitions, survival")
     parser.add_argument("--quick", action="store_true", help="20k customers, to check the script")
+    parser.add_argument(
+        "--memory-limit", default="2GB", help="DuckDB memory limit of the library run ('' for none)"
+    )
     args = parser.parse_args(argv)
     sizes = [20_000] if args.quick else [int(x) for x in args.sizes.split(",") if x]
     args.pandas_sizes = set(sizes) if args.quick else {int(x) for x in args.pandas_sizes.split(",") if x}

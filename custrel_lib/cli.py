@@ -119,8 +119,16 @@ def validate_command(config_path: str | None, as_of: str | None, max_rows: int) 
     "--sort/--no-sort", default=False, show_default=True, help="Order the rows by customer and snapshot."
 )
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress bars.")
+@click.option(
+    "--memory-limit", default=None, help="Cap the engine's memory, e.g. 2GB (it spills to disk beyond)."
+)
 def stages_command(
-    config_path: str | None, out_path: str, as_of: str | None, sort: bool, progress: bool
+    config_path: str | None,
+    out_path: str,
+    as_of: str | None,
+    sort: bool,
+    progress: bool,
+    memory_limit: str | None,
 ) -> None:
     """Write the stage history (every customer at every snapshot, with the rule that placed it) to Parquet.
 
@@ -128,7 +136,14 @@ def stages_command(
     """
     from custrel_lib.stages.export import export_stages
 
-    result = export_stages(load_config(config_path), out_path, as_of=as_of, progress=progress, sort=sort)
+    result = export_stages(
+        load_config(config_path),
+        out_path,
+        as_of=as_of,
+        progress=progress,
+        sort=sort,
+        memory_limit=memory_limit,
+    )
     model, s = result.model, result.seconds
     click.echo(
         f"{result.rows:,} stage rows ({len(model.snapshots_)} snapshots to {model.as_of_.date()}, "

@@ -36,20 +36,28 @@ def export_stages(
     as_of=None,
     progress: bool = False,
     sort: bool = False,
+    memory_limit: str | None = None,
 ) -> StagesExport:
     """Load and check the tables of ``config``, place every customer in a stage at every snapshot, write
     ``customer_id, snapshot, stage, rule, ambassador`` to the Parquet file ``out``.
 
-    Raises :class:`DataContractError` when the data is unusable (the problems report says why).
+    ``memory_limit`` (e.g. ``"2GB"``) caps DuckDB's memory: beyond it, joins, sorts and windows spill to a
+    temporary folder next to ``out``. Raises :class:`DataContractError` when the data is unusable (the
+    problems report says why).
     """
+    import ibis
     import pyarrow.parquet as pq
 
     if not isinstance(config, CustrelConfig):
         config = load_config(config)
     t0 = time.perf_counter()
     xlsx = any(s is not None and s.format == "xlsx" for s in config.tables.values())
+    con = ibis.duckdb.connect()
+    if memory_limit:
+        spill = Path(out).resolve().parent / ".custrel_spill"
+        con.con.execute(f"SET memory_limit = '{memory_limit}'; SET temp_directory = '{spill}'")
     loaded = load_tables(
-        config, as_of=pd.Timestamp(as_of) if as_of else None, engine=not xlsx, progress=progress
+        config, as_of=pd.Timestamp(as_of) if as_of else None, engine=not xlsx, con=con, progress=progress
     )
     if loaded.problems.is_fatal:
         raise DataContractError("The data is unusable: " + "; ".join(loaded.problems.fatal_reasons))
