@@ -49,6 +49,31 @@ def _with_days(t: ibis.Table, column: str = "date", name: str = "d") -> ibis.Tab
     return t.mutate(**{name: t[column].cast("date").epoch_days().cast("int64")})
 
 
+def _keyed(t: ibis.Table, hashed: bool) -> ibis.Table:
+    """``customer_id`` replaced by an integer key (its hash) for the joins, groups and windows; the text in ``cid``.
+
+    Sorting and hashing integers is much cheaper than text; :func:`_hash_is_unique` checks there is no collision.
+    """
+    return (
+        t.mutate(cid=t.customer_id, customer_id=t.customer_id.hash())
+        if hashed
+        else t.mutate(cid=t.customer_id)
+    )
+
+
+def _hash_is_unique(con, tables: dict) -> bool:
+    """Whether the customers' hashes are all distinct (else the text ids are used as keys: same result, slower)."""
+    ids = [
+        _table(con, tables[n], ["customer_id"])
+        for n in ("transactions", "customers")
+        if tables.get(n) is not None
+    ]
+    t = ids[0] if len(ids) == 1 else ids[0].union(ids[1])
+    t = t.distinct()
+    n, distinct = con.execute(t.aggregate(n=t.count(), d=t.customer_id.hash().nunique())).iloc[0]
+    return int(n) == int(distinct)
+
+
 def first_seen_days(con, tables: dict) -> int:
     tx = _with_days(_table(con, tables["transactions"], ["customer_id", "date"]))
     first = int(con.execute(tx.d.min()))
@@ -79,12 +104,9 @@ def _event(t: ibis.Table, k, **values) -> ibis.Table:
     )
 
 
-def _customers(con, tables: dict) -> ibis.Table:
-    cu = _table(
-        con,
-        tables["customers"],
-        ["customer_id", "signup_date", "contract_start", "contract_end", "loyalty_member"],
-    )
+def _customers(con, tables: dict, hashed: bool) -> ibis.Table:
+    columns = ["customer_id", "signup_date", "contract_start", "contract_end", "loyalty_member"]
+    cu = _keyed(_table(con, tables["customers"], columns), hashed)
     return cu.mutate(
         signup=cu.signup_date.cast("date").epoch_days().cast("int64"),
         cstart=cu.contract_start.cast("date").epoch_days().cast("int64"),
@@ -95,13 +117,15 @@ def _customers(con, tables: dict) -> ibis.Table:
 
 def _firsts(tx: ibis.Table, cu: ibis.Table | None, days: ibis.Table, n_snap: int) -> ibis.Table:
     """First snapshot of each customer: the first on or after its sign-up or first transaction."""
-    firsts = tx.group_by("customer_id").aggregate(fk=tx.k.min(), first_tx=tx.d.min())
+    firsts = tx.group_by("customer_id").aggregate(fk=tx.k.min(), first_tx=tx.d.min(), cid=tx.cid.min())
     if cu is None:
         return firsts
     sk = cu.filter(cu.signup.notnull()).join(days, cu.signup == days.d)
-    sk = sk.filter(sk.k < n_snap).select("customer_id", fk=sk.k, first_tx=ibis.null("int64"))
+    sk = sk.filter(sk.k < n_snap).select("customer_id", fk=sk.k, first_tx=ibis.null("int64"), cid=sk.cid)
     return (
-        firsts.union(sk).group_by("customer_id").aggregate(fk=ibis._.fk.min(), first_tx=ibis._.first_tx.min())
+        firsts.union(sk)
+        .group_by("customer_id")
+        .aggregate(fk=ibis._.fk.min(), first_tx=ibis._.first_tx.min(), cid=ibis._.cid.min())
     )
 
 
@@ -184,6 +208,7 @@ def _running(events: list[ibis.Table], firsts: ibis.Table, snaps: ibis.Table, n_
         "k",
         "s",
         "first_tx",
+        "cid",
         **{f"c_{c}": grid[c].fill_null(0).sum().over(cw) for c in _SUMS},
         **{f"c_{c}": grid[c].max().over(cw) for c in _MAXES},
     )
@@ -282,7 +307,7 @@ def _feature_table(f: ibis.Table, cu: ibis.Table | None, has_it: bool, horizon_d
         ),
         **bools,
     )
-    return f.select(customer_id=f.customer_id, snapshot_day=f.s, **{c: columns[c] for c in FEATURE_COLUMNS})
+    return f.select(customer_id=f.cid, snapshot_day=f.s, **{c: columns[c] for c in FEATURE_COLUMNS})
 
 
 def features_engine(
@@ -312,17 +337,21 @@ def features_engine(
     snaps = ibis.memtable(
         pd.DataFrame({"k": np.arange(n_snap, dtype=np.int64), "s": _days(pd.DatetimeIndex(snapshots))})
     )
-    tx = _with_days(_table(con, tables["transactions"], ["customer_id", "date", "amount", "category"]))
+    hashed = _hash_is_unique(con, tables)
+    tx = _with_days(
+        _keyed(_table(con, tables["transactions"], ["customer_id", "date", "amount", "category"]), hashed)
+    )
     tx = tx.join(days, tx.d == days.d).select(
-        tx.customer_id, tx.d, tx.amount, tx.category, *[days[c] for c in _CAL]
+        tx.customer_id, tx.cid, tx.d, tx.amount, tx.category, *[days[c] for c in _CAL]
     )
     tx = tx.filter(tx.k < n_snap)
-    cu = _customers(con, tables) if tables.get("customers") is not None else None
+    cu = _customers(con, tables, hashed) if tables.get("customers") is not None else None
     firsts = _firsts(tx, cu, days, n_snap)
     events = _purchase_events(tx, cu, float(return_gap) * float(horizon_days))
     has_it = tables.get("interactions") is not None
     if has_it:
         it = _table(con, tables["interactions"], ["customer_id", "date", "type", "score", "resolved"])
+        it = _keyed(it, hashed)
         events += _interaction_events(it, firsts, days, first_day, n_snap)
     f = _running(events, firsts, snaps, n_snap)
     return _feature_table(f, cu, has_it, horizon_days, loyalty_from), con
