@@ -129,11 +129,11 @@ def horizon_from_gaps(
         span = float(int(last) - int(first) + 1)
         g = g.mutate(wt=span / (span - g.gap.cast("float64")))
         g = g.mutate(w=g.wt / g.wt.sum().over(by_customer))
-    total = g.w.sum().over(ibis.window())
-    g = g.mutate(
-        cum=g.w.sum().over(ibis.window(order_by=[g.gap, g.customer_id, g.d], rows=(None, 0))) / total
-    )
-    value = run(g.filter(g.cum >= quantile - 1e-12).gap.min())
+    # Gaps are whole days: the weights summed per gap length leave a few hundred rows to accumulate in order.
+    by_gap = g.group_by("gap").aggregate(w=g.w.sum())
+    total = by_gap.w.sum().over(ibis.window())
+    by_gap = by_gap.mutate(cum=by_gap.w.sum().over(ibis.window(order_by=by_gap.gap, rows=(None, 0))) / total)
+    value = run(by_gap.filter(by_gap.cum >= quantile - 1e-12).gap.min())
     if value is None or pd.isna(value):
         raise _no_repeat()
     return float(value)
