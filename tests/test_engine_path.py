@@ -83,3 +83,20 @@ def test_stages_command_refuses_unusable_data(tmp_path):
     )
     assert result.exit_code == 1 and "unusable" in result.output
     assert not (tmp_path / "s.parquet").exists()
+
+
+def test_progress_bars_show_on_stderr_and_stay_off_when_asked(capsys):
+    from custrel_lib.progress import Steps
+
+    steps = Steps(["read", "check"], "load", enabled=True)
+    steps.done()
+    steps.done()
+    steps.close()
+    shown = capsys.readouterr().err
+    assert "load" in shown and "0/2" in shown
+    quiet = Steps(["read", "check"], "load", enabled=False)
+    quiet.done()
+    quiet.close()
+    assert capsys.readouterr().err == ""
+    load_tables(None, engine=True, progress=False)
+    assert "load" not in capsys.readouterr().err

@@ -16,6 +16,7 @@ import pandas as pd
 from custrel_lib.config import CustrelConfig, load_config
 from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.load import LoadResult, load_tables
+from custrel_lib.progress import Steps
 from custrel_lib.stages.model import StageModel
 
 
@@ -51,6 +52,7 @@ def export_stages(
     if not isinstance(config, CustrelConfig):
         config = load_config(config)
     t0 = time.perf_counter()
+    steps = Steps(["load and check", "horizon", "stages to Parquet"], "custrel stages", progress)
     xlsx = any(s is not None and s.format == "xlsx" for s in config.tables.values())
     con = ibis.duckdb.connect()
     if memory_limit:
@@ -61,10 +63,14 @@ def export_stages(
     )
     if loaded.problems.is_fatal:
         raise DataContractError("The data is unusable: " + "; ".join(loaded.problems.fatal_reasons))
+    steps.done()
     t1 = time.perf_counter()
-    model = StageModel.from_config(config, progress=progress).fit(loaded.tables, loaded.as_of)
+    model = StageModel.from_config(config).fit(loaded.tables, loaded.as_of)
+    steps.done()
     t2 = time.perf_counter()
     path = model.write_history(out, sort=sort)
+    steps.done()
+    steps.close()
     t3 = time.perf_counter()
     seconds = {"load": t1 - t0, "fit": t2 - t1, "write": t3 - t2, "total": t3 - t0}
     return StagesExport(path, pq.read_metadata(path).num_rows, model, loaded, seconds)
