@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from custrel_lib.exceptions import AnalysisError, ConfigError, DataContractError, MissingColumnError
+from custrel_lib.exceptions import AnalysisError, ConfigError, DataContractError
 from custrel_lib.i18n import check_lang, tr
+from custrel_lib.io.contract import require_columns
 from custrel_lib.stages import typology
 
 ENTRY = "entree"
@@ -104,14 +105,6 @@ def connect(backend: Any) -> BaseBackend | str:
     raise ConfigError(
         f"Unknown backend {backend!r}: use None (DuckDB in process), 'duckdb', 'pandas' or an Ibis connection."
     )
-
-
-def require_columns(df: pd.DataFrame | ibis.Table, table: str, columns: Iterable[str]) -> None:
-    """Raise :class:`MissingColumnError` for the first of ``columns`` missing from ``df``."""
-    found = list(df.columns)
-    for col in columns:
-        if col not in found:
-            raise MissingColumnError(table, col, found)
 
 
 def check_history(history: pd.DataFrame | ibis.Table) -> pd.DataFrame | ibis.Table:
