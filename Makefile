@@ -35,8 +35,8 @@ test: $(STAMP) browser ## Run the whole test suite (lint, unit, notebooks, brows
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Run the scale benchmarks (minutes; prints figures and ratios)
-	$(PY) benchmarks/run.py
+bench: $(STAMP) ## Scale benchmarks at 100k, 1M, 3M customers (long; BENCH_ARGS="--sizes 100000" to choose)
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 lab: $(STAMP) ## Start JupyterLab on the notebooks with the project's kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/run.py --sizes 100000,1000000       # choose the sizes
     .venv/bin/python benchmarks/run.py --quick                      # 20k customers: checks the script
 
-Each measurement runs in a fresh child process, one at a time, so that its wall time and peak memory (max RSS,
-DuckDB's native allocations included) are its own. Results are printed and appended to
+Each measurement runs in a fresh child process, one at a time, so that its wall time, CPU time (user + system,
+all threads) and peak memory (max RSS, DuckDB's native allocations included) are its own. Results are printed and appended to
 ``benchmarks/_data/results.jsonl``; ``benchmarks/README.md`` records runs.
 
 Per size (monthly snapshots over the generator's three years: 36):
@@ -41,11 +41,17 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _child(fn, args, queue) -> None:
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_seconds()
         extra = fn(*args) or {}
-        queue.put({"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb(), **extra})
+        cpu = round(_cpu_seconds() - c0, 1)
+        queue.put({"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb(), "cpu_s": cpu, **extra})
     except Exception as exc:  # reported, not hidden
         queue.put({"error": f"{type(exc).__name__}: {exc}"})
 
@@ -230,6 +236,7 @@ def _report(results: dict[int, dict]) -> None:
         res = results[n]
         print(
             f"{n:>10,}: library / hand-written {_ratio(res.get('stages'), res.get('handwritten'))}x time, "
+            f"{_ratio(res.get('stages'), res.get('handwritten'), 'cpu_s')}x CPU, "
             f"{_ratio(res.get('stages'), res.get('handwritten'), 'peak_mb')}x memory; "
             f"pandas / library {_ratio(res.get('pandas'), res.get('stages'))}x time; "
             f"identical stage codes {res.get('identical')}"
@@ -261,7 +268,10 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in res:
             print(f"[bench] {n:,} {name} FAILED: {res['error']}", flush=True)
         else:
-            print(f"[bench] {n:,} {name}: {res['seconds']:.1f} s, peak {res['peak_mb']:,.0f} MB", flush=True)
+            print(
+                f"[bench] {n:,} {name}: {res['seconds']:.1f} s, CPU {res['cpu_s']:.1f} s, peak {res['peak_mb']:,.0f} MB",
+                flush=True,
+            )
         return res
 
     results = {n: _run_size(n, args, step) for n in sizes}
