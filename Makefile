@@ -38,8 +38,8 @@ test: $(STAMP) browser java ## Run the whole test suite (lint, unit, notebooks, 
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Run the scale benchmarks (minutes; prints figures and ratios)
-	$(PY) benchmarks/run.py
+bench: $(STAMP) ## Scale benchmarks at 100k, 1M, 3M customers (long; BENCH_ARGS="--sizes 100000" to choose)
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 lab: $(STAMP) ## Open JupyterLab on notebooks/4.0-explore.ipynb (stage explorer, customer story), kernel "custrel" registered
 	$(PY) -m ipykernel install --sys-prefix --name custrel --display-name "Python (custrel)"

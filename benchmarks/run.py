@@ -1,26 +1,29 @@
-"""Scale benchmarks: figures and ratios against a baseline run side by side in the same script.
+"""Scale benchmarks: the library against a hand-written DuckDB query (the floor) and the pandas reference.
 
-    .venv/bin/python benchmarks/run.py                 # 1M customers (~7M transactions), the default
-    .venv/bin/python benchmarks/run.py --customers 3000000   # ~21M transactions
-    .venv/bin/python benchmarks/run.py --quick         # 50k customers: checks the script itself
+    .venv/bin/python benchmarks/run.py                              # 100k, 1M and 3M customers
+    .venv/bin/python benchmarks/run.py --sizes 100000,1000000       # choose the sizes
+    .venv/bin/python benchmarks/run.py --quick                      # 20k customers: checks the script
 
-Each measurement runs in a fresh child process so that its peak memory (max RSS, which includes DuckDB's
-native allocations) is its own. Results are printed as a table and appended to ``benchmarks/_data/results.jsonl``;
-the figures recorded in ``benchmarks/README.md`` come from this script.
+Each measurement runs in a fresh child process, one at a time, so that its wall time, CPU time (user + system,
+all threads) and peak memory (max RSS, DuckDB's native allocations included) are its own. Results are printed and appended to
+``benchmarks/_data/results.jsonl``; ``benchmarks/README.md`` records runs.
 
-Measurements
-------------
-generate   the sample generator writing Parquet (no baseline: the issue asks for "a few minutes")
-load       ``custrel_lib.io.load.load_tables`` (typed, validated, problems report) vs a bare ``pandas.read_parquet``
-stages     ``StageModel`` in DuckDB through Ibis vs the pandas reference implementation, on the same
-           customers (the pandas side on a subset when the full size would not fit the time budget; the
-           ratio is taken at equal size) and the engine alone on the full data
-journeys   ``Transitions`` in DuckDB vs the pandas engine on the stage history
+Per size (monthly snapshots over the generator's three years: 36):
+generate     the sample generator writing Parquet (reused when present)
+load         validated loading in the engine (``load_tables(engine=True)``: typed, checked, problems report)
+stages       ``custrel stages`` end to end: loading and checks, H, features and stages, the history written to
+             Parquet (:func:`custrel_lib.stages.export.export_stages`)
+handwritten  ``benchmarks/handwritten.sql``: the same stage codes straight from the Parquet files (no checks, H given)
+pandas       the pandas reference: pandas loader, ``StageModel(backend="pandas")`` (``--pandas-sizes`` only)
+transitions  quarterly transitions and the Sankey links, in DuckDB, from the written history
+survival     episodes (``build_durations``), Kaplan-Meier and Cox fits, in pandas
+The stage codes of stages, handwritten and pandas are compared by an order-free hash computed in DuckDB.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing as mp
 import platform
@@ -31,23 +34,30 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "_data"
+SQL = HERE / "handwritten.sql"
 
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _child(fn, args, queue) -> None:
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_seconds()
         extra = fn(*args) or {}
-        queue.put({"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb(), **extra})
+        cpu = round(_cpu_seconds() - c0, 1)
+        queue.put({"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb(), "cpu_s": cpu, **extra})
     except Exception as exc:  # reported, not hidden
         queue.put({"error": f"{type(exc).__name__}: {exc}"})
 
 
 def measure(fn, *args) -> dict:
-    """Run ``fn(*args)`` in a fresh process; return its wall time (inside the child) and peak RSS."""
+    """Run ``fn(*args)`` in a fresh process; its wall time (inside the child) and peak RSS."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(fn, args, queue))
@@ -68,148 +78,212 @@ def do_generate(n: int, out: str) -> dict:
     return {"transactions": len(data.transactions), "customers": len(data.customers)}
 
 
-def _config(out: str):
-    from custrel_lib.config import load_config
-
-    return load_config(Path(out) / "custrel.yml")
-
-
 def do_load(out: str) -> dict:
     from custrel_lib.io.load import load_tables
 
-    result = load_tables(_config(out))
-    return {"rows": int(sum(len(df) for df in result.tables.values()))}
+    result = load_tables(Path(out) / "custrel.yml", engine=True)
+    return {"rows_kept": sum(c["kept"] for c in result.problems.counts.values())}
 
 
-def do_read_parquet(out: str) -> dict:
-    import pandas as pd
+def do_stages(out: str, path: str, memory_limit: str | None) -> dict:
+    from custrel_lib.stages.export import export_stages
 
-    rows = 0
-    for name in ("transactions", "customers", "interactions"):
-        rows += len(pd.read_parquet(Path(out) / f"{name}.parquet"))
-    return {"rows": rows}
+    result = export_stages(Path(out) / "custrel.yml", path, memory_limit=memory_limit)
+    m = result.model
+    return {
+        "rows": result.rows,
+        "H": m.horizon_days_,
+        "as_of": str(m.as_of_.date()),
+        "snapshots": len(m.snapshots_),
+        **{f"{k}_s": round(v, 2) for k, v in result.seconds.items()},
+    }
 
 
-def _tables(out: str, max_customers: int | None):
+def do_handwritten(out: str, path: str, h: float, as_of: str, memory_limit: str | None) -> dict:
+    import duckdb
+
+    files = {
+        k: str(Path(out) / f"{name}.parquet")
+        for k, name in [("tx", "transactions"), ("cu", "customers"), ("it", "interactions")]
+    }
+    con = duckdb.connect()
+    if memory_limit:  # the same cap as the library's run
+        con.execute(
+            f"SET memory_limit = '{memory_limit}'; SET temp_directory = '{Path(path).parent / '.spill'}'"
+        )
+    con.execute(SQL.read_text(encoding="utf-8").format(**files, h=h, as_of=as_of, out=path))
+    return {}
+
+
+def do_pandas(out: str, path: str) -> dict:
     from custrel_lib.io.load import load_tables
-
-    result = load_tables(_config(out))
-    tables = result.tables
-    if max_customers:
-        ids = tables["transactions"]["customer_id"].drop_duplicates().sort_values().iloc[:max_customers]
-        tables = {name: df[df["customer_id"].isin(ids)].reset_index(drop=True) for name, df in tables.items()}
-    return tables, result.as_of
-
-
-def do_stages(out: str, backend: str | None, max_customers: int | None, cadence: str) -> dict:
     from custrel_lib.stages.model import StageModel
 
-    tables, as_of = _tables(out, max_customers)
+    loaded = load_tables(Path(out) / "custrel.yml")
     t0 = time.perf_counter()
-    model = StageModel(cadence=cadence, backend=backend).fit(tables, as_of)
-    seconds = time.perf_counter() - t0
-    history = model.history_
-    # The fitted history of the pandas and engine runs must agree: a digest lets the parent compare them.
-    digest = int(
-        __import__("pandas")
-        .util.hash_pandas_object(
-            history[["customer_id", "snapshot", "stage"]].sort_values(["customer_id", "snapshot"]),
-            index=False,
-        )
-        .sum()
-        % (1 << 61)
-    )
-    history[["customer_id", "snapshot", "stage"]].to_parquet(Path(out) / "history.parquet")
-    return {"fit_seconds": seconds, "history_rows": len(history), "digest": digest}
+    model = StageModel(backend="pandas").fit(loaded.tables, loaded.as_of)
+    fit = time.perf_counter() - t0
+    model.write_history(path)
+    return {"fit_s": round(fit, 2), "rows": len(model.history_)}
 
 
-def do_transitions(out: str, backend: str | None) -> dict:
-    import pandas as pd
+def do_transitions(path: str) -> dict:
+    import ibis
 
     from custrel_lib.journeys import Transitions
+    from custrel_lib.plots.journeys import sankey_links
 
-    history = pd.read_parquet(Path(out) / "history.parquet")
+    con = ibis.duckdb.connect()
+    history = con.read_parquet(path).select("customer_id", "snapshot", "stage")
+    history = history.mutate(snapshot=history.snapshot.cast("timestamp"))
+    tr = Transitions(cadence="quarter", backend=con).fit(history)
+    flows = tr.flows(tr.select_snapshots(every=4))
+    links = sankey_links(flows)
+    return {"count_rows": len(tr.counts_), "links": len(links)}
+
+
+def do_survival(out: str, h: float) -> dict:
+    from custrel_lib.io.load import load_tables
+    from custrel_lib.survival.durations import build_durations
+    from custrel_lib.survival.km import KaplanMeier
+    from custrel_lib.survival.models import CoxModel
+
+    loaded = load_tables(Path(out) / "custrel.yml", engine=True)
+    tables = loaded.to_pandas()
     t0 = time.perf_counter()
-    tr = Transitions(cadence="quarter", backend=backend).fit(history)
-    return {"fit_seconds": time.perf_counter() - t0, "count_rows": len(tr.counts_)}
+    durations = build_durations(tables, loaded.as_of, h)
+    episodes = time.perf_counter() - t0
+    KaplanMeier().fit(durations)
+    CoxModel(covariates=["spend_first", "contract", "loyalty"]).fit(durations)
+    return {
+        "episodes": len(durations),
+        "episodes_s": round(episodes, 2),
+        "fits_s": round(time.perf_counter() - t0 - episodes, 2),
+    }
+
+
+def digest(path: str) -> dict:
+    """Rows and an order-free hash of ``customer_id, snapshot (date), stage`` (computed in DuckDB)."""
+    import duckdb
+
+    rows, h = duckdb.sql(
+        "SELECT count(*), sum(hash(CAST(customer_id AS VARCHAR), CAST(snapshot AS DATE), CAST(stage AS VARCHAR)))"
+        f" FROM read_parquet('{path}')"
+    ).fetchall()[0]
+    return {"rows": rows, "hash": str(h)}
 
 
 # --- driver --------------------------------------------------------------------------------------------
 
 
+def _run_size(n: int, args, step) -> dict:
+    out = DATA / f"c{n}"
+    res: dict[str, dict] = {}
+    if not (out / "custrel.yml").exists():
+        res["generate"] = step(n, "generate", do_generate, n, str(out))
+    res["load"] = step(n, "load (engine, validated)", do_load, str(out))
+    lib = str(out / "stages.parquet")
+    res["stages"] = step(n, "stages end to end (custrel stages)", do_stages, str(out), lib, args.memory_limit)
+    if "error" in res["stages"]:
+        return res
+    hw = str(out / "stages_handwritten.parquet")
+    h, as_of = res["stages"]["H"], res["stages"]["as_of"]
+    res["handwritten"] = step(
+        n, "stages, hand-written DuckDB SQL", do_handwritten, str(out), hw, h, as_of, args.memory_limit
+    )
+    digests = {
+        "stages": digest(lib),
+        "handwritten": digest(hw) if "error" not in res["handwritten"] else None,
+    }
+    if n in args.pandas_sizes:
+        pd_path = str(out / "stages_pandas.parquet")
+        res["pandas"] = step(n, "stages, pandas reference", do_pandas, str(out), pd_path)
+        digests["pandas"] = digest(pd_path) if "error" not in res["pandas"] else None
+    if "transitions" not in args.skip:
+        res["transitions"] = step(n, "transitions + Sankey links (DuckDB)", do_transitions, lib)
+    if "survival" not in args.skip:
+        res["survival"] = step(n, "survival episodes + KM + Cox (pandas)", do_survival, str(out), h)
+    same = {k: v == digests["stages"] for k, v in digests.items() if k != "stages" and v}
+    print(
+        f"[bench] {n:,}: stage rows and hash {digests['stages']}; identical to the library: {same}",
+        flush=True,
+    )
+    res["identical"] = same
+    return res
+
+
+def _ratio(a: dict | None, b: dict | None, key: str = "seconds") -> str:
+    if not a or not b or key not in a or key not in b or not b[key]:
+        return "-"
+    return f"{a[key] / b[key]:.2f}"
+
+
+def _report(results: dict[int, dict]) -> None:
+    print()
+    print(f"{'customers':>10} {'measurement':<42} {'wall s':>8} {'peak MB':>8}  details")
+    for n, res in results.items():
+        for name, r in res.items():
+            if name == "identical":
+                continue
+            if "error" in r:
+                print(f"{n:>10,} {name:<42} {'-':>8} {'-':>8}  {r['error']}")
+                continue
+            details = {k: v for k, v in r.items() if k not in ("seconds", "peak_mb")}
+            print(f"{n:>10,} {name:<42} {r['seconds']:>8.1f} {r['peak_mb']:>8,.0f}  {details}")
+    print()
+    sizes = sorted(results)
+    for n in sizes:
+        res = results[n]
+        print(
+            f"{n:>10,}: library / hand-written {_ratio(res.get('stages'), res.get('handwritten'))}x time, "
+            f"{_ratio(res.get('stages'), res.get('handwritten'), 'cpu_s')}x CPU, "
+            f"{_ratio(res.get('stages'), res.get('handwritten'), 'peak_mb')}x memory; "
+            f"pandas / library {_ratio(res.get('pandas'), res.get('stages'))}x time; "
+            f"identical stage codes {res.get('identical')}"
+        )
+    for a, b in itertools.pairwise(sizes):
+        print(
+            f"scaling {a:,} -> {b:,} ({b / a:g}x customers): library {_ratio(results[b].get('stages'), results[a].get('stages'))}x, "
+            f"hand-written {_ratio(results[b].get('handwritten'), results[a].get('handwritten'))}x"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--pandas-customers", type=int, default=100_000, help="size of the pandas baseline")
-    parser.add_argument("--quick", action="store_true", help="50k customers, to check the script")
-    parser.add_argument("--reuse", action="store_true", help="reuse generated data of the same size")
+    parser.add_argument("--sizes", default="100000,1000000,3000000", help="customers, comma-separated")
+    parser.add_argument("--pandas-sizes", default="100000", help="sizes where the pandas reference runs")
+    parser.add_argument("--skip", default="", help="comma-separated: transitions, survival")
+    parser.add_argument("--quick", action="store_true", help="20k customers, to check the script")
+    parser.add_argument(
+        "--memory-limit", default="2GB", help="DuckDB memory limit of the library run ('' for none)"
+    )
     args = parser.parse_args(argv)
-    n = 50_000 if args.quick else args.customers
-    n_pandas = min(args.pandas_customers, n)
-    out = DATA / f"c{n}"
-    rows: list[tuple[str, dict]] = []
+    sizes = [20_000] if args.quick else [int(x) for x in args.sizes.split(",") if x]
+    args.pandas_sizes = set(sizes) if args.quick else {int(x) for x in args.pandas_sizes.split(",") if x}
+    args.skip = set(args.skip.split(","))
 
-    def step(name: str, fn, *fargs) -> dict:
-        print(f"[bench] {name} ...", flush=True)
+    def step(n: int, name: str, fn, *fargs) -> dict:
+        print(f"[bench] {n:,} {name} ...", flush=True)
         res = measure(fn, *fargs)
         if "error" in res:
-            print(f"[bench] {name} FAILED: {res['error']}", flush=True)
+            print(f"[bench] {n:,} {name} FAILED: {res['error']}", flush=True)
         else:
-            print(f"[bench] {name}: {res['seconds']:.1f} s, peak {res['peak_mb']:,.0f} MB", flush=True)
-        rows.append((name, res))
+            print(
+                f"[bench] {n:,} {name}: {res['seconds']:.1f} s, CPU {res['cpu_s']:.1f} s, peak {res['peak_mb']:,.0f} MB",
+                flush=True,
+            )
         return res
 
-    if not (args.reuse and (out / "custrel.yml").exists()):
-        step(f"generate {n:,} customers (parquet)", do_generate, n, str(out))
-    step("load: pandas.read_parquet (baseline)", do_read_parquet, str(out))
-    step("load: custrel io.load_tables", do_load, str(out))
-    pd_res = step(
-        f"stages month, pandas reference, {n_pandas:,} customers",
-        do_stages,
-        str(out),
-        "pandas",
-        n_pandas,
-        "month",
-    )
-    eng_sub = step(
-        f"stages month, DuckDB engine, {n_pandas:,} customers", do_stages, str(out), None, n_pandas, "month"
-    )
-    if "digest" in pd_res and "digest" in eng_sub:
-        print(f"[bench] engine and pandas histories identical: {pd_res['digest'] == eng_sub['digest']}")
-    step(f"transitions quarter, pandas, {n_pandas:,} customers", do_transitions, str(out), "pandas")
-    step(f"transitions quarter, DuckDB, {n_pandas:,} customers", do_transitions, str(out), None)
-    if n > n_pandas:
-        step(f"stages month, DuckDB engine, all {n:,} customers", do_stages, str(out), None, None, "month")
-        step(f"transitions quarter, DuckDB, all {n:,} customers", do_transitions, str(out), None)
-
-    print()
-    print(f"{'measurement':<58} {'seconds':>9} {'peak MB':>9}  details")
-    for name, res in rows:
-        if "error" in res:
-            print(f"{name:<58} {'-':>9} {'-':>9}  {res['error']}")
-            continue
-        details = {k: v for k, v in res.items() if k not in ("seconds", "peak_mb")}
-        print(f"{name:<58} {res['seconds']:>9.1f} {res['peak_mb']:>9,.0f}  {details}")
-
-    def ratio(a: str, b: str, key: str = "seconds") -> None:
-        ra = next((r for name, r in rows if name.startswith(a) and key in r), None)
-        rb = next((r for name, r in rows if name.startswith(b) and key in r), None)
-        if ra and rb and rb[key]:
-            print(f"ratio {a!r} / {b!r} ({key}): {ra[key] / rb[key]:.2f}")
-
-    print()
-    ratio("load: custrel", "load: pandas")
-    ratio("load: custrel", "load: pandas", "peak_mb")
-    ratio("stages month, pandas", "stages month, DuckDB engine, " + f"{n_pandas:,}", "fit_seconds")
-    ratio("stages month, pandas", "stages month, DuckDB engine, " + f"{n_pandas:,}", "peak_mb")
-    ratio("transitions quarter, pandas", "transitions quarter, DuckDB, " + f"{n_pandas:,}", "fit_seconds")
-
+    results = {n: _run_size(n, args, step) for n in sizes}
+    _report(results)
     DATA.mkdir(parents=True, exist_ok=True)
     with open(DATA / "results.jsonl", "a", encoding="utf-8") as fh:
-        meta = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "customers": n, "python": sys.version.split()[0]}
+        meta = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "python": sys.version.split()[0]}
         meta["machine"] = platform.machine()
-        fh.write(json.dumps({"meta": meta, "rows": rows}, default=str) + "\n")
-    failed = [name for name, res in rows if "error" in res]
+        fh.write(json.dumps({"meta": meta, "results": results}, default=str) + "\n")
+    failed = [
+        name for res in results.values() for name, r in res.items() if isinstance(r, dict) and "error" in r
+    ]
     return 1 if failed else 0
 
 

@@ -19,24 +19,12 @@ import yaml
 from custrel_lib.engine import EngineSpec, check_engine
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.i18n import LANGUAGES
+from custrel_lib.io.contract import SCHEMA  # data only: the one definition of the contract
 from custrel_lib.paths import SAMPLE_CONFIG
 
-TABLES = ("transactions", "customers", "interactions")
-#: The contract's column names per table (their types and the loading rules: ``custrel_lib.io.load.SCHEMA``).
-CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "transactions": ("customer_id", "date", "amount", "order_id", "category", "channel"),
-    "customers": (
-        "customer_id",
-        "signup_date",
-        "contract_start",
-        "contract_end",
-        "end_reason",
-        "loyalty_member",
-        "acquisition_channel",
-        "region",
-    ),
-    "interactions": ("customer_id", "date", "type", "score", "resolved"),
-}
+TABLES = tuple(SCHEMA)
+#: The contract's column names per table (their types and loading rules: ``custrel_lib.io.contract.SCHEMA``).
+CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns) for name, columns in SCHEMA.items()}
 TOP_LEVEL_KEYS = ("data_dir", "language", "engine", "tables", "analysis", "survival", "stages", "report")
 TABLE_KEYS = ("path", "format", "columns", "date_format", "sep", "decimal", "encoding", "sheet")
 TABLE_KEYS += ("true_values", "false_values")

@@ -20,15 +20,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "custrel_lib"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 
-_SPLIT = "being split in a parallel change"
 # Path (relative to custrel_lib/) -> why it is still over a limit. Every entry must still be over a limit.
-EXCEPTIONS: dict[str, str] = {
-    "io/load.py": _SPLIT,
-    "stages/features.py": _SPLIT,
-    "stages/model.py": _SPLIT,
-}
+EXCEPTIONS: dict[str, str] = {}
 
-BASE = ("exceptions", "i18n", "paths", "tables", "privacy", "voice", "engine", "config", "sections")
+BASE = ("exceptions", "i18n", "paths", "progress", "tables", "privacy", "voice", "engine", "config", "sections")
 LAYERS: dict[str, int] = {
     **dict.fromkeys(BASE, 0),
     "io": 1,
@@ -130,6 +125,11 @@ def test_modules_and_functions_are_short(path):
     assert not problems, f"custrel_lib/{rel}: " + "; ".join(problems)
 
 
+#: Imports allowed across layers, with the reason. ``io/contract.py`` is data only (it imports nothing above the
+#: base layer): the configuration checks column mappings against it rather than keep a second list.
+UPWARD_ALLOWED = {("config.py", "custrel_lib.io.contract"): "the one definition of the data contract"}
+
+
 def test_every_exception_is_an_existing_file_with_a_reason():
     for rel, reason in EXCEPTIONS.items():
         assert (PACKAGE / rel).is_file(), f"EXCEPTIONS lists {rel}, which does not exist."
@@ -146,6 +146,19 @@ def test_no_module_imports_a_higher_layer(path):
     upward = [
         f"line {line}: {module}"
         for line, module in _imports(path.read_text(encoding="utf-8"), _package_of(path))
-        if (layer := _layer(module)) is not None and layer > own
+        if (layer := _layer(module)) is not None and layer > own and (rel, module) not in UPWARD_ALLOWED
     ]
     assert not upward, f"custrel_lib/{rel} (layer {own}) imports a higher layer: " + "; ".join(upward)
+
+
+def test_allowed_upward_imports_are_data_only():
+    for (_, module), reason in UPWARD_ALLOWED.items():
+        path = PACKAGE / (module.removeprefix("custrel_lib.").replace(".", "/") + ".py")
+        higher = [
+            m
+            for _, m in _imports(path.read_text(encoding="utf-8"), _package_of(path))
+            if (_layer(m) or 0) > 0
+        ]
+        assert reason and not higher, (
+            f"{module} may be imported from below only while it imports no layer: {higher}"
+        )

@@ -215,7 +215,7 @@ def test_short_window_warns(small):
 def test_verbose_prints_steps(small, capsys):
     StageModel(cadence="quarter", verbose=True).fit(small, AS_OF)
     out = capsys.readouterr().out
-    assert "horizon H =" in out and "stage rows" in out
+    assert "horizon H =" in out and "fitted in" in out
     StageModel(cadence="quarter").fit(small, AS_OF)
     assert capsys.readouterr().out == ""
 

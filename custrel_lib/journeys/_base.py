@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import ibis
 import pandas as pd
 
-from custrel_lib.exceptions import AnalysisError, ConfigError, DataContractError, MissingColumnError
+from custrel_lib.exceptions import AnalysisError, ConfigError, DataContractError
 from custrel_lib.i18n import check_lang, tr
+from custrel_lib.io.contract import require_columns
 from custrel_lib.stages import typology
 
 ENTRY = "entree"
@@ -86,14 +87,6 @@ def code_label(code: str, lang: str = "fr") -> str:
     if code in typology.stage_order():
         return typology.stage_label(code, lang)
     return typology.cycle_label(code, lang)
-
-
-def require_columns(df: pd.DataFrame | ibis.Table, table: str, columns: Iterable[str]) -> None:
-    """Raise :class:`MissingColumnError` for the first of ``columns`` missing from ``df``."""
-    found = list(df.columns)
-    for col in columns:
-        if col not in found:
-            raise MissingColumnError(table, col, found)
 
 
 def check_history(history: pd.DataFrame | ibis.Table) -> pd.DataFrame | ibis.Table:

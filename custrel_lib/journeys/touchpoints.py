@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from custrel_lib.exceptions import AnalysisError
+from custrel_lib.io.contract import JOURNEY_STEPS
 
-STEPS = ("besoin", "recherche", "choix", "achat", "decouverte", "usage", "recommandation", "parrainage")
+STEPS = JOURNEY_STEPS
 STEP_LABELS = {
     "fr": dict(
         zip(

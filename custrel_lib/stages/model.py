@@ -1,241 +1,50 @@
 """Place every customer in a relationship stage at every snapshot: :class:`StageModel`.
 
-The features (:mod:`custrel_lib.stages.features`) and the rules' CASE expression (:mod:`custrel_lib.stages.rules`) run in the
-engine (DuckDB through Ibis by default); only ``customer_id, snapshot, stage, ambassador`` come back.
+The features (:mod:`custrel_lib.stages.features`) and the rules' CASE expression (:mod:`custrel_lib.stages.rules`)
+run in the engine (DuckDB through Ibis by default). The stage history stays there
+(:meth:`StageModel.history_table`, :meth:`StageModel.write_history`); ``history_`` brings it to pandas on first
+use, and per-customer results (``current_``, ``summary``, profiles) come back on their own.
 ``backend="pandas"`` runs the plain reference implementation instead (small data).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import html
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from pathlib import Path
 
 import ibis
-import numpy as np
 import pandas as pd
 
 from custrel_lib.engine import check_engine, connect, is_reference
 from custrel_lib.exceptions import ConfigError, DataContractError
-from custrel_lib.i18n import check_lang, format_date, format_number, tr
-from custrel_lib.privacy import MASK
-from custrel_lib.stages import typology
+from custrel_lib.progress import Steps
+from custrel_lib.stages import history as hist
+from custrel_lib.stages.explain import (  # noqa: F401  (re-exported)
+    PROFILE_TEXT,
+    TEXT,
+    Explanation,
+    StageProfiles,
+    stage_profiles,
+)
 from custrel_lib.stages.features import (
-    EPOCH,
-    FEATURE_COLUMNS,
     HORIZON_METHODS,
     RETURN_GAP,
     check_tables,
-    feature_label,
     features_engine,
     features_pandas,
     horizon_from_gaps,
     horizon_pandas,
     horizon_window_check,
     snapshot_dates,
-    to_pandas_features,
 )
+from custrel_lib.stages.results import LOOKAHEAD_TEXTS, StageResults  # noqa: F401
 from custrel_lib.stages.rules import RuleSet
-from custrel_lib.tables import html_table
-from custrel_lib.voice import nps
 
 LOYALTY_MODES = ("last_snapshot", "since_signup")
-#: What each snapshot knows (docs/horizon.md): the sentences :meth:`StageModel.lookahead_note` puts together.
-LOOKAHEAD_TEXTS = {
-    "horizon_data": {
-        "fr": (
-            "L'horizon de séparation H = {h} jours est estimé une seule fois, sur les achats jusqu'au {as_of}, "
-            "et appliqué à chaque instantané : les instantanés antérieurs utilisent un seuil éclairé par des "
-            "données postérieures (un paramètre de marché, pas l'avenir d'un client)."
-        ),
-        "en": (
-            "The separation horizon H = {h} days is estimated once, from the purchases up to {as_of}, and "
-            "applied to every snapshot: earlier snapshots use a threshold informed by later data (a "
-            "market-wide parameter, not any customer's future)."
-        ),
-    },
-    "horizon_config": {
-        "fr": "L'horizon de séparation H = {h} jours est fixé dans la configuration et appliqué à chaque instantané.",
-        "en": "The separation horizon H = {h} days is set in the configuration and applied to every snapshot.",
-    },
-    "loyalty_last_snapshot": {
-        "fr": (
-            "L'appartenance au programme de fidélité, sans date, n'est connue qu'à l'extraction : elle ne compte "
-            "qu'au dernier instantané ({as_of}) ; les dates de contrat, elles, comptent à chaque instantané."
-        ),
-        "en": (
-            "Loyalty-programme membership, undated, is known only at extraction: it counts at the last "
-            "snapshot ({as_of}) only; contract dates count at every snapshot."
-        ),
-    },
-    "loyalty_since_signup": {
-        "fr": (
-            "L'appartenance au programme de fidélité, sans date et connue à l'extraction ({as_of}), est appliquée "
-            "depuis l'inscription : les instantanés antérieurs l'utilisent (une hypothèse)."
-        ),
-        "en": (
-            "Loyalty-programme membership, undated and known at extraction ({as_of}), is applied from sign-up: "
-            "earlier snapshots use it (an assumption)."
-        ),
-    },
-    "resolved": {
-        "fr": (
-            "La résolution des réclamations n'a pas de date : aux instantanés passés, les réclamations ouvertes "
-            "sont celles encore non résolues au {as_of} (les règles par défaut ne s'en servent pas)."
-        ),
-        "en": (
-            "Complaint resolution has no date: at past snapshots, open complaints are those still unresolved "
-            "at {as_of} (the default rules do not use them)."
-        ),
-    },
-}
-
-#: Headers of :meth:`StageModel.profiles` (``table`` column: label). ``mean_score`` is the mean of the 0-10
-#: answers, not an NPS; ``nps`` is the NPS of the stage's customers' latest answers (-100..100).
-PROFILE_TEXT = {
-    "fr": {
-        "stage": "Étape",
-        "customers": "Clients",
-        "share": "Part des clients",
-        "revenue_share": "Part du CA (12 mois)",
-        "median_tenure_days": "Ancienneté médiane (jours)",
-        "mean_score": "Score moyen de recommandation (0-10)",
-        "nps": "NPS (-100 à 100)",
-        "nps_answers": "Réponses NPS",
-        "complaint_rate": "Clients avec réclamation (90 jours)",
-    },
-    "en": {
-        "stage": "Stage",
-        "customers": "Customers",
-        "share": "Share of customers",
-        "revenue_share": "Share of revenue (12 months)",
-        "median_tenure_days": "Median tenure (days)",
-        "mean_score": "Mean recommendation score (0-10)",
-        "nps": "NPS (-100 to 100)",
-        "nps_answers": "NPS answers",
-        "complaint_rate": "Customers with a complaint (90 days)",
-    },
-}
-#: Captions, headers and words of the profiles and explanations.
-TEXT = {
-    "profiles_caption": {"fr": "Profil des étapes au {date}", "en": "Stage profiles at {date}"},
-    "explain_head": {"fr": "{customer} au {date} : {stage}", "en": "{customer} at {date}: {stage}"},
-    "col_true": {"fr": "vrai", "en": "true"},
-    "col_chosen": {"fr": "retenue", "en": "chosen"},
-    "col_code": {"fr": "code", "en": "code"},
-    "col_description": {"fr": "description", "en": "description"},
-    "col_value": {"fr": "valeur", "en": "value"},
-    "yes": {"fr": "oui", "en": "yes"},
-    "no": {"fr": "non", "en": "no"},
-    "model_head": {
-        "fr": "{n} instantanés ({cadence}) jusqu'au {date} ; H = {h} jours",
-        "en": "{n} snapshots ({cadence}) up to {date}; H = {h} days",
-    },
-}
 
 
-@dataclass
-class StageProfiles:
-    """One row per stage at a snapshot; ``table`` has the numbers, ``_repr_html_`` the display."""
-
-    table: pd.DataFrame
-    snapshot: pd.Timestamp
-    lang: str = "fr"
-
-    def display_frame(self) -> pd.DataFrame:
-        text = PROFILE_TEXT[self.lang]
-        df = self.table.copy()
-        df["stage"] = df["stage"].map(lambda c: typology.stage_label(c, self.lang))
-        return df[list(text)].rename(columns=text)
-
-    def _repr_html_(self) -> str:
-        text = PROFILE_TEXT[self.lang]
-        return html_table(
-            self.display_frame(),
-            self.lang,
-            percent=(text["share"], text["revenue_share"], text["complaint_rate"]),
-            decimals={text["median_tenure_days"]: 0, text["mean_score"]: 1, text["nps"]: 0},
-            title=tr(TEXT, "profiles_caption", self.lang, date=format_date(self.snapshot, self.lang)),
-        )
-
-
-def stage_profiles(f: pd.DataFrame, s: pd.Timestamp, lang: str = "fr") -> StageProfiles:
-    """:meth:`StageModel.profiles` of a feature table ``f`` (one row per customer, with its ``stage``) at ``s``."""
-    lang = check_lang(lang)
-    revenue = f["spend_6m"] + f["spend_prev_6m"]
-    g = f.assign(revenue=revenue, complained=f["complaints_90d"] > 0).groupby("stage", observed=True)
-    table = pd.DataFrame(
-        {
-            "customers": g.size(),
-            "revenue": g["revenue"].sum(),
-            "median_tenure_days": g["tenure_days"].median(),
-            "mean_score": g["nps_last"].mean(),
-            "complaint_rate": g["complained"].mean(),
-        }
-    )
-    scores = {stage: nps(answers) for stage, answers in g["nps_last"]}
-    table["nps"] = pd.Series({k: v.value for k, v in scores.items()}, dtype="float64")
-    table["nps_answers"] = pd.Series({k: v.n for k, v in scores.items()}, dtype="int64")
-    order = [c for c in typology.stage_order() if c in table.index]
-    table = table.reindex(order)
-    table["share"] = table["customers"] / table["customers"].sum()
-    total = table["revenue"].sum()
-    table["revenue_share"] = table["revenue"] / total if total else 0.0
-    table = table.reset_index(names="stage")
-    table.insert(1, "label", table["stage"].map(lambda c: typology.stage_label(c, lang)))
-    return StageProfiles(table=table, snapshot=s, lang=lang)
-
-
-@dataclass
-class Explanation:
-    """Why a customer is in its stage: each rule in order, whether it matched, and the feature values."""
-
-    customer_id: str
-    snapshot: pd.Timestamp
-    stage: str
-    rules: pd.DataFrame
-    features: pd.Series
-    lang: str = "fr"
-    masked: bool = False
-
-    def mask(self) -> Explanation:
-        """The same explanation with the customer identifier hidden (for reports that are shared)."""
-        return dataclasses.replace(self, masked=True)
-
-    def _who(self) -> str:
-        return MASK if self.masked else str(self.customer_id)
-
-    def _head(self, customer: str, stage: str) -> str:
-        date = format_date(self.snapshot, self.lang)
-        return tr(TEXT, "explain_head", self.lang, customer=customer, date=date, stage=stage)
-
-    def __str__(self) -> str:
-        head = self._head(self._who(), typology.stage_label(self.stage, self.lang))
-        return head + "\n" + self.rules.to_string(index=False)
-
-    def _repr_html_(self) -> str:
-        customer = f"<b>{html.escape(self._who())}</b>"
-        stage = f"<b>{html.escape(typology.stage_label(self.stage, self.lang))}</b>"
-        head = f"<p>{self._head(customer, stage)}</p>"
-        return head + html_table(self.rules, self.lang) + html_table(self.feature_frame(), self.lang)
-
-    def feature_frame(self) -> pd.DataFrame:
-        """The feature values with their code and label; yes/no in words."""
-        lang = self.lang
-        words = {True: tr(TEXT, "yes", lang), False: tr(TEXT, "no", lang)}
-        values = [words[bool(v)] if isinstance(v, bool | np.bool_) else v for v in self.features]
-        return pd.DataFrame(
-            {
-                tr(TEXT, "col_code", lang): self.features.index,
-                tr(TEXT, "col_description", lang): [feature_label(c, lang) for c in self.features.index],
-                tr(TEXT, "col_value", lang): values,
-            }
-        )
-
-
-class StageModel:
+class StageModel(StageResults):
     """Relationship stage of every customer at every snapshot.
 
     Parameters
@@ -265,6 +74,8 @@ class StageModel:
         contract dates are committed by their dates either way.
     verbose : bool
         Print each step and its duration.
+    progress : bool
+        Show a progress bar over the steps of :meth:`fit` (tqdm; off by default).
 
     Attributes
     ----------
@@ -288,6 +99,7 @@ class StageModel:
         verbose: bool = False,
         horizon_method: str = "window",
         loyalty_flag: str = "last_snapshot",
+        progress: bool = False,
     ):
         if isinstance(cadence, str) and cadence not in ("month", "quarter"):
             raise ConfigError(f"Unknown cadence {cadence!r}: use 'month', 'quarter' or a list of dates.")
@@ -312,7 +124,27 @@ class StageModel:
         self.backend = backend
         self.return_gap = return_gap
         self.verbose = verbose
+        self.progress = progress
         self.rules_ = RuleSet.from_obj(rules)
+
+    @classmethod
+    def from_config(cls, config, **kwargs) -> StageModel:
+        """A model with the settings of a parsed ``custrel.yml`` (cadence, horizon, rules), as the reports use.
+
+        ``kwargs`` override them (e.g. ``progress=True``).
+        """
+        analysis, survival = config.analysis or {}, config.survival or {}
+        rules = config.stages or None
+        if isinstance(rules, dict) and "rules_file" in rules and config.path is not None:
+            rules = {"rules_file": str(Path(config.path).parent / rules["rules_file"])}
+        horizon = survival.get("horizon_days") or analysis.get("horizon_days") or None
+        settings = {
+            "cadence": analysis.get("cadence") or "month",
+            "horizon_days": float(horizon) if horizon else None,
+            "rules": rules,
+            "horizon_quantile": float(survival.get("horizon_quantile") or 0.95),
+        }
+        return cls(**(settings | kwargs))
 
     def _say(self, message: str) -> None:
         if self.verbose:
@@ -324,48 +156,73 @@ class StageModel:
         Parameters
         ----------
         tables : dict
-            Canonical DataFrames (docs/architecture.md): ``transactions`` required, ``customers`` and
-            ``interactions`` optional.
+            Canonical tables (docs/architecture.md), pandas DataFrames or Ibis tables (e.g. from
+            ``load_tables(engine=True)``): ``transactions`` required, ``customers`` and ``interactions`` optional.
         as_of : date-like
             The extraction date: the last snapshot.
 
         Returns
         -------
         StageModel
-            ``self``, with ``history_``, ``snapshots_``, ``horizon_days_``, ``horizon_source_``,
-            ``window_start_`` and ``horizon_warning_``.
+            ``self``, with ``snapshots_``, ``horizon_days_``, ``horizon_source_``, ``window_start_`` and
+            ``horizon_warning_``; ``history_`` (pandas) is computed on first use, ``history_table()`` is the
+            engine's.
         """
         t0 = time.perf_counter()
+        self._fitted, self._history, self._snapshot_cache = False, None, {}
         tables = check_tables(tables)
         self.tables_ = tables
         self.as_of_ = pd.Timestamp(as_of).normalize()
+        steps = Steps(["horizon", "features and stages"], "stages", self.progress)
+        tx_in, backend = self._window(tables)
+        self._fit_horizon(tx_in, backend)
+        steps.done()
+        if self._pandas_mode:
+            self._fit_pandas(tables)
+        else:
+            self._fit_engine(tables, backend)
+        steps.done()
+        steps.close()
+        self._fitted = True
+        self.fit_seconds_ = time.perf_counter() - t0
+        self._say(f"fitted in {self.fit_seconds_:.1f} s")
+        return self
+
+    @property
+    def _pandas_mode(self) -> bool:
+        return is_reference(self.backend)
+
+    def _window(self, tables: dict):
+        """Transactions up to ``as_of``, the snapshots and the data window; the backend to use."""
         tx = tables["transactions"]
-        pandas_mode = is_reference(self.backend)
         backend = None
-        if not pandas_mode:  # one connection for the horizon and the features
+        if not self._pandas_mode:  # one connection for the horizon and the features
             in_engine = isinstance(tx, ibis.Table) and self.backend is None
             backend = tx.get_backend() if in_engine else connect(self.backend)
         if isinstance(tx, ibis.Table):
             # Tables that live in an Ibis backend (e.g. DuckDB over Parquet files) stay there.
-            if pandas_mode:
+            if self._pandas_mode:
                 raise ConfigError("backend='pandas' needs pandas DataFrames, not Ibis tables.")
             first = pd.Timestamp(backend.execute(tx.date.min()))
             tx_in = tx.filter(tx.date <= self.as_of_).select("customer_id", "date", "amount")
         else:
             first = tx["date"].min()
             tx_in = tx[tx["date"] <= self.as_of_]
-        if pd.isna(first):
+        if first is None or pd.isna(first):
             raise DataContractError("Table 'transactions' is empty: no stage can be computed.")
         # Snapshots cover the transaction window; customers known earlier appear at the first snapshot.
-        self.snapshots_ = snapshot_dates(first, self.as_of_, self.cadence)
+        self.snapshots_ = snapshot_dates(pd.Timestamp(first), self.as_of_, self.cadence)
         self.window_start_ = pd.Timestamp(first).normalize()
+        return tx_in, backend
+
+    def _fit_horizon(self, tx_in, backend) -> None:
         window = {"method": self.horizon_method, "window_start": self.window_start_, "as_of": self.as_of_}
         source = f"q{self.horizon_quantile:g} of repeat gaps" + (
             ", window-corrected" if self.horizon_method == "window" else ""
         )
         if self.horizon_days:
             self.horizon_days_, self.horizon_source_ = float(self.horizon_days), "config"
-        elif pandas_mode:
+        elif self._pandas_mode:
             self.horizon_days_ = horizon_pandas(tx_in, self.horizon_quantile, **window)
             self.horizon_source_ = source
         else:
@@ -384,208 +241,80 @@ class StageModel:
         self.horizon_warning_ = messages if messages["en"] else None
         if self.horizon_warning_:
             self._say(self.horizon_warning_["en"])
-        self._say(
-            f"horizon H = {self.horizon_days_:.0f} days ({self.horizon_source_}) "
-            f"[{time.perf_counter() - t0:.1f} s]"
-        )
+        self._say(f"horizon H = {self.horizon_days_:.0f} days ({self.horizon_source_})")
         self._say(
             f"{len(self.snapshots_)} snapshots {self.snapshots_[0].date()} .. {self.snapshots_[-1].date()}"
         )
-        loyalty_from = self.as_of_ if self.loyalty_flag == "last_snapshot" else None
-        if pandas_mode:
-            feats = features_pandas(
-                tables,
-                self.snapshots_,
-                self.horizon_days_,
-                return_gap=self.return_gap,
-                loyalty_from=loyalty_from,
-            )
-            stage = self.rules_.assign_pandas(feats, self.horizon_days_)
-            hist = feats[["customer_id", "snapshot"]].assign(
-                stage=stage.to_numpy(), ambassador=(feats["promoter"] | (feats["referrals"] > 0)).to_numpy()
-            )
-            self._features_cache = feats
-        else:
-            expr, con = features_engine(
-                tables,
-                self.snapshots_,
-                self.horizon_days_,
-                backend=backend,
-                return_gap=self.return_gap,
-                loyalty_from=loyalty_from,
-            )
-            staged = expr.mutate(
-                stage=self.rules_.compile(expr, self.horizon_days_),
-                ambassador=expr.promoter | (expr.referrals > 0),
-            )
-            self._expr, self._con = staged, con
-            self._say("features and stages in the engine ...")
-            raw = con.execute(staged.select("customer_id", "snapshot_day", "stage", "ambassador"))
-            self._say(f"{len(raw):,} rows back from the engine [{time.perf_counter() - t0:.1f} s]")
-            raw.insert(1, "snapshot", EPOCH + pd.to_timedelta(raw.pop("snapshot_day"), unit="D"))
-            hist = raw
-            self._features_cache = None
-        self._snapshot_cache: dict[pd.Timestamp, pd.DataFrame] = {}
-        hist = hist.assign(
-            customer_id=hist["customer_id"].astype("string"),
-            snapshot=hist["snapshot"].astype("datetime64[ns]"),
-            stage=hist["stage"].astype("string"),
-            at_risk=False,
-            ambassador=hist["ambassador"].astype(bool),
-        )[["customer_id", "snapshot", "stage", "at_risk", "ambassador"]]
-        self.history_ = hist.sort_values(["customer_id", "snapshot"], kind="stable").reset_index(drop=True)
-        self.fit_seconds_ = time.perf_counter() - t0
-        self._say(
-            f"{self.history_['customer_id'].nunique():,} customers, {len(self.history_):,} stage rows "
-            f"in {self.fit_seconds_:.1f} s"
-        )
-        return self
-
-    # --- what each snapshot knows --------------------------------------------------------------------------
-
-    def horizon_warning(self, lang: str = "fr") -> str | None:
-        """The message when the data window is too short for H (fr or en), else ``None``."""
-        self._check_fitted()
-        return self.horizon_warning_[check_lang(lang)] if self.horizon_warning_ else None
-
-    def lookahead_note(self, lang: str = "fr") -> str:
-        """What the stages at past snapshots use that was only known later, in words for the report.
-
-        Every snapshot's features use the data dated up to it, except: H (one value, estimated up to
-        ``as_of`` unless set), the undated loyalty flag (per ``loyalty_flag``) and the undated complaint
-        resolution. ``tests/test_no_future.py`` checks that truncating the data at a snapshot, with H given,
-        does not change that snapshot's stages.
-        """
-        self._check_fitted()
-        lang = check_lang(lang)
-        fmt = {"h": format_number(self.horizon_days_, lang), "as_of": format_date(self.as_of_, lang)}
-        keys = [
-            "horizon_config" if self.horizon_source_ == "config" else "horizon_data",
-            f"loyalty_{self.loyalty_flag}",
-            "resolved",
-        ]
-        return " ".join(tr(LOOKAHEAD_TEXTS, k, lang, **fmt) for k in keys)
-
-    # --- results -----------------------------------------------------------------------------------------
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "history_"):
-            raise ConfigError("This StageModel is not fitted yet: call fit(tables, as_of) first.")
-
-    def _snapshot(self, snapshot) -> pd.Timestamp:
-        self._check_fitted()
-        if snapshot is None:
-            return self.snapshots_[-1]
-        s = pd.Timestamp(snapshot)
-        if s not in self.snapshots_:
-            raise ConfigError(
-                f"{s.date()} is not a snapshot; snapshots run {self.snapshots_[0].date()} .. {self.snapshots_[-1].date()}."
-            )
-        return s
 
     @property
-    def current_(self) -> pd.DataFrame:
-        self._check_fitted()
-        return self.history_[self.history_["snapshot"] == self.snapshots_[-1]].reset_index(drop=True)
+    def _loyalty_from(self):
+        return self.as_of_ if self.loyalty_flag == "last_snapshot" else None
 
-    def features(self, snapshot=None) -> pd.DataFrame:
-        """Features of every customer at one snapshot (default: the last), with its stage.
-
-        Computed in the engine for that snapshot only, then kept (the last few snapshots asked for).
-        """
-        s = self._snapshot(snapshot)
-        if s in self._snapshot_cache:
-            return self._snapshot_cache[s].copy()
-        if self._features_cache is not None:
-            f = self._features_cache[self._features_cache["snapshot"] == s].reset_index(drop=True)
-            stage = self.history_.loc[self.history_["snapshot"] == s, ["customer_id", "stage"]]
-            out = f.merge(stage, on="customer_id", how="left")
-        else:
-            out = self._engine_features(self._expr.snapshot_day == int((s - EPOCH).days))
-        if len(self._snapshot_cache) >= 4:
-            self._snapshot_cache.pop(next(iter(self._snapshot_cache)))
-        self._snapshot_cache[s] = out
-        return out.copy()
-
-    def _engine_features(self, predicate) -> pd.DataFrame:
-        out = to_pandas_features(self._con.execute(self._expr.filter(predicate).drop("ambassador")))
-        out["stage"] = out["stage"].astype("string")
-        return out
-
-    def _customer_features(self, customer_id: str, s: pd.Timestamp) -> pd.DataFrame:
-        """One customer's features at ``s``, without computing every customer's when not cached."""
-        if s in self._snapshot_cache or self._features_cache is not None:
-            f = self.features(s)
-            return f[f["customer_id"] == customer_id]
-        e = self._expr
-        return self._engine_features(
-            (e.snapshot_day == int((s - EPOCH).days)) & (e.customer_id == customer_id)
+    def _fit_pandas(self, tables: dict) -> None:
+        feats = features_pandas(
+            tables,
+            self.snapshots_,
+            self.horizon_days_,
+            return_gap=self.return_gap,
+            loyalty_from=self._loyalty_from,
         )
-
-    def profiles(self, snapshot=None, lang: str = "fr") -> StageProfiles:
-        """Per stage: customers, share, revenue share (last 12 months), median tenure, mean recommendation
-        score, NPS and its number of answers, complaint rate.
-
-        ``mean_score`` is the mean of the customers' latest 0-10 answers; ``nps`` is the NPS of those same
-        answers (:func:`custrel_lib.voice.nps`: % promoters 9-10 minus % detractors 0-6, on -100..100), NaN
-        when no customer of the stage answered; ``nps_answers`` counts them (one answer per customer).
-        """
-        s = self._snapshot(snapshot)
-        return stage_profiles(self.features(s), s, lang)
-
-    def explain(self, customer_id: str, snapshot=None, lang: str = "fr") -> Explanation:
-        """The rule that placed ``customer_id`` in its stage, every rule's verdict and the feature values."""
-        lang = check_lang(lang)
-        s = self._snapshot(snapshot)
-        row = self._customer_features(str(customer_id), s)
-        if row.empty:
-            raise ConfigError(f"Customer {customer_id!r} does not exist at {s.date()}.")
-        row = row.iloc[0]
-        verdicts = self.rules_.matches(row[FEATURE_COLUMNS], self.horizon_days_)
-        first = verdicts.index(True)
-        rules = self.rules_.to_frame(lang, self.horizon_days_)
-        rules[tr(TEXT, "col_true", lang)] = [tr(TEXT, "yes" if v else "no", lang) for v in verdicts]
-        rules[tr(TEXT, "col_chosen", lang)] = ["◀" if i == first else "" for i in range(len(verdicts))]
-        return Explanation(
-            customer_id=str(customer_id),
-            snapshot=s,
-            stage=str(row["stage"]),
-            rules=rules,
-            features=row[FEATURE_COLUMNS],
-            lang=lang,
+        stage = self.rules_.assign_pandas(feats, self.horizon_days_)
+        self._rules_pandas = hist.rule_number_pandas(self.rules_, feats, self.horizon_days_)
+        frame = feats[["customer_id", "snapshot"]].assign(
+            stage=stage.to_numpy(), ambassador=(feats["promoter"] | (feats["referrals"] > 0)).to_numpy()
         )
+        self._history = hist.public(frame)
+        self._features_cache = feats
+        self._expr = self._con = None
+
+    def _fit_engine(self, tables: dict, backend) -> None:
+        expr, con = features_engine(
+            tables,
+            self.snapshots_,
+            self.horizon_days_,
+            backend=backend,
+            return_gap=self.return_gap,
+            loyalty_from=self._loyalty_from,
+        )
+        self._expr, self._con = hist.staged(expr, self.rules_, self.horizon_days_), con
+        self._features_cache = None
+
+    # --- the stage history -------------------------------------------------------------------------------
 
     @property
-    def summary(self) -> pd.DataFrame:
-        """Customers per stage at the last snapshot, in display order, with labels and shares."""
-        cur = self.current_
-        counts = cur["stage"].value_counts()
-        order = [c for c in typology.stage_order() if c in counts.index]
-        out = pd.DataFrame({"stage": order, "customers": [int(counts[c]) for c in order]})
-        out["share"] = out["customers"] / out["customers"].sum()
-        out.insert(1, "label_fr", out["stage"].map(lambda c: typology.stage_label(c, "fr")))
-        out.insert(2, "label_en", out["stage"].map(lambda c: typology.stage_label(c, "en")))
-        # The horizon behind "active" travels with the counts.
-        out.attrs.update(
-            snapshot=self.snapshots_[-1],
-            horizon_days=self.horizon_days_,
-            horizon_source=self.horizon_source_,
-            horizon_warning=self.horizon_warning_,
-        )
-        return out
+    def history_(self) -> pd.DataFrame:
+        """Every customer at every snapshot: ``customer_id, snapshot, stage, at_risk, ambassador`` (pandas).
 
-    def _repr_html_(self) -> str:
-        if not hasattr(self, "history_"):
-            return f"<p>StageModel (not fitted): {html.escape(repr(self.rules_))}</p>"
-        lang = "fr"
-        cadence = self.cadence if isinstance(self.cadence, str) else len(self.cadence)
-        head = tr(
-            TEXT,
-            "model_head",
-            lang,
-            n=format_number(len(self.snapshots_), lang),
-            cadence=cadence,
-            date=format_date(self.snapshots_[-1], lang),
-            h=format_number(self.horizon_days_, lang),
-        )
-        return f"<p>{html.escape(head)}</p>" + html_table(self.summary, lang, percent=("share",))
+        On the engine it is computed on first use and kept; prefer :meth:`history_table` or
+        :meth:`write_history` for large data.
+        """
+        self._check_fitted()
+        if self._history is None:
+            self._say("stage history to pandas ...")
+            self._history = hist.to_pandas(self._con, self.history_table())
+        return self._history
+
+    def history_table(self) -> ibis.Table:
+        """The stage history as an engine table: ``customer_id, snapshot, stage, rule, ambassador``.
+
+        ``rule`` is the number of the rule that placed the customer (1-based, in ``rules_`` order).
+        """
+        self._check_fitted()
+        if self._expr is None:
+            frame = self._history.drop(columns="at_risk").assign(rule=self._rules_pandas.to_numpy())
+            return ibis.memtable(frame[hist.EXPORT_COLUMNS])
+        return hist.history_expr(self._expr)
+
+    def write_history(self, path: str | Path, sort: bool = False) -> Path:
+        """Write the stage history (with the rule that placed each customer) to a Parquet file.
+
+        On the engine it is streamed by DuckDB (``COPY``) without passing through pandas.
+        """
+        self._check_fitted()
+        if self._expr is None:
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame = self._history.drop(columns="at_risk").assign(rule=self._rules_pandas.to_numpy())
+            frame[hist.EXPORT_COLUMNS].to_parquet(path, index=False)
+            return path
+        return hist.write_parquet(self._con, self.history_table(), path, sort=sort)

@@ -1,0 +1,124 @@
+"""The data contract in one place: the canonical tables and columns, the allowed values, and the column checks.
+
+Both loaders (:mod:`custrel_lib.io.load` in pandas, :mod:`custrel_lib.io.scan` in the engine) and every
+analysis that checks its input columns read their definitions from here. ``docs/data_contract.md`` explains
+the contract to users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from custrel_lib.exceptions import MissingColumnError
+
+# canonical column -> (kind, required)
+SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
+    "transactions": {
+        "customer_id": ("id", True),
+        "date": ("date", True),
+        "amount": ("amount", True),
+        "order_id": ("str", False),
+        "category": ("str", False),
+        "channel": ("str", False),
+    },
+    "customers": {
+        "customer_id": ("id", True),
+        "signup_date": ("date", False),
+        "contract_start": ("date", False),
+        "contract_end": ("date", False),
+        "end_reason": ("str", False),
+        "loyalty_member": ("bool", False),
+        "acquisition_channel": ("str", False),
+        "region": ("str", False),
+    },
+    "interactions": {
+        "customer_id": ("id", True),
+        "date": ("date", True),
+        "type": ("str", True),
+        "score": ("float", False),
+        "resolved": ("bool", False),
+    },
+}
+TABLES = tuple(SCHEMA)
+#: The journey steps, in the order of a customer's journey (interaction types).
+JOURNEY_STEPS = (
+    "besoin",
+    "recherche",
+    "choix",
+    "achat",
+    "decouverte",
+    "usage",
+    "recommandation",
+    "parrainage",
+)
+#: Every interaction type the analyses read; other types are kept, flagged and ignored.
+INTERACTION_TYPES = ["nps", "complaint", "support", "referral", "review", *JOURNEY_STEPS]
+END_REASONS = ("voluntary", "involuntary")
+TRUE_VALUES = ("true", "vrai", "oui", "yes", "y", "o", "1", "x")
+FALSE_VALUES = ("false", "faux", "non", "no", "n", "0")
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%Y%m%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%Y/%m/%d",
+)
+SEPARATORS = (",", ";", "\t", "|")
+#: Characters removed from numbers before parsing (spaces, no-break spaces, currency signs).
+NUMBER_NOISE = r"[\s\u00a0\u202f€$£]"
+#: A number written with a decimal comma (French Excel): ``1.234,56``.
+DECIMAL_COMMA = r"[-+]?\d+(?:\.\d{3})*,\d+"
+
+# The columns the stage features read: required ones, and optional ones filled with nulls when absent.
+FEATURE_REQUIRED = {
+    "transactions": ("customer_id", "date", "amount"),
+    "customers": ("customer_id",),
+    "interactions": ("customer_id", "date", "type"),
+}
+FEATURE_OPTIONAL = {
+    "transactions": {"category": "string"},
+    "customers": {
+        "signup_date": "datetime64[ns]",
+        "contract_start": "datetime64[ns]",
+        "contract_end": "datetime64[ns]",
+        "loyalty_member": "boolean",
+    },
+    "interactions": {"score": "float64", "resolved": "boolean"},
+}
+DATE_COLUMNS = ("date", "signup_date", "contract_start", "contract_end")
+
+
+def require_columns(df: Any, table: str, columns: Iterable[str]) -> None:
+    """Raise :class:`MissingColumnError` for the first of ``columns`` missing from ``df`` (pandas or Ibis)."""
+    found = list(df.columns)
+    for col in columns:
+        if col not in found:
+            raise MissingColumnError(table, col, found)
+
+
+def column_mapping(name: str, user_columns: dict[str, str], found: list[str], source: str) -> dict[str, str]:
+    """Canonical column -> the file's column, for the columns of table ``name`` present in ``found``.
+
+    A column mapped in ``custrel.yml`` must exist; otherwise the canonical name is matched exactly, then
+    ignoring case. A required column that cannot be found raises :class:`MissingColumnError`.
+    """
+    lower = {c.lower(): c for c in found}
+    out = {}
+    for canonical, (_, required) in SCHEMA[name].items():
+        user = user_columns.get(canonical)
+        if user is not None:
+            if user not in found:
+                raise MissingColumnError(name, f"{user} (mapped to {canonical})", found, source)
+            out[canonical] = user
+        elif canonical in found:
+            out[canonical] = canonical
+        elif canonical.lower() in lower:
+            out[canonical] = lower[canonical.lower()]
+        elif required:
+            raise MissingColumnError(name, canonical, found, source)
+    return out

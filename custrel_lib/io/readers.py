@@ -1,0 +1,301 @@
+"""Reading the input files as they are, and turning text into typed columns (the pandas loader's parts).
+
+CSV is read by DuckDB (every column as text; lines it cannot split into the expected fields go to its reject
+table with their line number); Parquet and XLSX by pandas. The ``to_*`` functions coerce one column with
+vectorized checks and return the mask of values that could not be read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as _dt
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from custrel_lib.config import TableSpec
+from custrel_lib.exceptions import DataContractError
+from custrel_lib.io.contract import (
+    DATE_FORMATS,
+    DECIMAL_COMMA,
+    FALSE_VALUES,
+    NUMBER_NOISE,
+    SCHEMA,
+    SEPARATORS,
+    TRUE_VALUES,
+)
+
+_NUMBER_CLEAN = re.compile(NUMBER_NOISE)
+ENCODING_ALIASES = {"utf8": "utf-8", "utf-8-sig": "utf-8", "iso-8859-1": "latin-1"}
+
+
+# --- reading raw text ----------------------------------------------------------------------------------
+
+
+def detect_encoding(path: Path, size: int = 1 << 22) -> str:
+    """``utf-8`` (with or without BOM) when the start of the file decodes as UTF-8, ``utf-16`` after a UTF-16
+    byte-order mark, ``cp1252`` (Windows "ANSI", French Excel) when bytes 0x80-0x9F occur and decode as such,
+    else ``latin-1``."""
+    with open(path, "rb") as fh:
+        head = fh.read(size)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < size)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if re.search(rb"[\x80-\x9f]", head):
+        try:
+            head.decode("cp1252")
+            return "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return "latin-1"
+
+
+def _transcode(spec: TableSpec, encoding: str, target: Path, chunk: int = 1 << 20) -> None:
+    """Copy ``spec.path`` to ``target`` as UTF-8, chunk by chunk; a byte the encoding cannot read names its line."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    with open(spec.path, "rb") as src, open(target, "w", encoding="utf-8", newline="") as dst:
+        while True:
+            data = src.read(chunk)
+            try:
+                dst.write(decoder.decode(data, final=not data))
+            except UnicodeDecodeError as exc:
+                bad = line + data[: exc.start].count(b"\n")
+                raise DataContractError(
+                    f"Table '{spec.name}': {spec.path}, line {bad}: byte {data[exc.start]:#04x} cannot be read "
+                    f"as {encoding}; set tables.{spec.name}.encoding to the file's encoding."
+                ) from exc
+            if not data:
+                return
+            line += data.count(b"\n")
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace") as fh:
+        return fh.readline()
+
+
+def detect_separator(header: str) -> str:
+    """The candidate separator that splits the header line into the most fields."""
+    counts = {sep: header.count(sep) for sep in SEPARATORS}
+    best = max(counts, key=lambda s: counts[s])
+    return best if counts[best] else ","
+
+
+def csv_dialect(spec: TableSpec) -> tuple[str, str]:
+    """The encoding (detected unless configured: UTF-8, UTF-16, cp1252 or latin-1) and separator of a CSV file."""
+    encoding = spec.encoding or detect_encoding(spec.path)
+    encoding = ENCODING_ALIASES.get(encoding.lower(), encoding.lower())
+    return encoding, spec.sep or detect_separator(_first_line(spec.path, encoding))
+
+
+def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    import duckdb
+
+    encoding, sep = csv_dialect(spec)
+    fmt.update(encoding=encoding, sep=sep)
+    header = _first_line(spec.path, encoding)
+    _check_duplicate_columns(spec, next(csv.reader([header.lstrip("\ufeff")], delimiter=sep), []))
+    source, duck_encoding = spec.path, encoding
+    con = duckdb.connect()
+    try:
+        if codecs.lookup(encoding).name not in ("utf-8", "iso8859-1"):
+            # DuckDB reads UTF-8 and latin-1 only: other encodings (cp1252, UTF-16, ...) are transcoded first.
+            fd, name = tempfile.mkstemp(prefix="custrel-", suffix=".csv")
+            os.close(fd)
+            source, duck_encoding = Path(name), "utf-8"
+            _transcode(spec, encoding, source)
+        rel = con.sql(
+            "SELECT * FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', "
+            "encoding = ?, store_rejects = true, ignore_errors = true, auto_detect = true)",
+            params=[str(source), sep, duck_encoding],
+        )
+        df = rel.df()
+        rejects = con.sql(
+            "SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
+        ).df()
+    except duckdb.Error as exc:
+        raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
+    finally:
+        con.close()
+        if source != spec.path:
+            source.unlink(missing_ok=True)
+    bad_lines = (
+        np.unique(rejects["line"].to_numpy(dtype=np.int64)) if len(rejects) else np.array([], np.int64)
+    )
+    # The kept rows take the line numbers left free by the rejected ones, in order. A rejected line may lie past
+    # len(df) + len(bad_lines) (DuckDB counts skipped blank lines), so the candidates reach past the last one.
+    upper = 2 + len(df) + len(bad_lines) + (int(bad_lines.max()) if len(bad_lines) else 0)
+    kept_lines = np.setdiff1d(np.arange(2, upper, dtype=np.int64), bad_lines, assume_unique=True)[: len(df)]
+    return df, kept_lines, rejects
+
+
+def read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """The file as read (values as text or native types), the row number of each row, DuckDB's rejects."""
+    if not spec.path.is_file():
+        raise DataContractError(f"Table '{spec.name}': file not found: {spec.path}")
+    fmt["format"] = spec.format
+    empty = pd.DataFrame(columns=["line", "column_name", "error_type", "csv_line", "error_message"])
+    if spec.format == "csv":
+        with open(spec.path, "rb") as fh:
+            head = fh.read(1 << 16)
+        if not head.lstrip(codecs.BOM_UTF8).strip():
+            raise DataContractError(
+                f"Table '{spec.name}': {spec.path} is empty: the first line must name the columns "
+                f"({', '.join(SCHEMA[spec.name])})."
+            )
+    try:
+        if spec.format == "csv":
+            return _read_csv(spec, fmt)
+        if spec.format == "parquet":
+            import pyarrow.parquet as pq
+
+            _check_duplicate_columns(spec, pq.read_schema(spec.path).names, "schema")
+            df = pd.read_parquet(spec.path)
+            return df, np.arange(1, len(df) + 1, dtype=np.int64), empty
+        df = pd.read_excel(spec.path, sheet_name=spec.sheet or 0, dtype=object)
+        return df, np.arange(2, len(df) + 2, dtype=np.int64), empty
+    except DataContractError:
+        raise
+    except Exception as exc:
+        raise DataContractError(
+            f"Cannot read {spec.path} as {spec.format}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _check_duplicate_columns(spec: TableSpec, names: list[str], where: str = "line 1") -> None:
+    """Refuse a header that names a column the contract uses twice: which one holds the data is a guess."""
+    used = {c.lower() for c in SCHEMA[spec.name]} | {c.lower() for c in spec.columns.values()}
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        positions.setdefault(str(name).strip(), []).append(i)
+    for name, at in positions.items():
+        if len(at) > 1 and name.lower() in used:
+            raise DataContractError(
+                f"Table '{spec.name}' in {spec.path}, {where}: column '{name}' appears {len(at)} times in "
+                f"the header (columns {', '.join(map(str, at))}); rename or remove the extra ones."
+            )
+
+
+# --- coercion --------------------------------------------------------------------------------------------
+
+
+def clean_text(s: pd.Series) -> pd.Series:
+    """Trimmed text, empty strings as missing. Arrow's kernels do the trimming (pandas' ``.str`` is a Python loop)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(s, from_pandas=True)
+        if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+            arr = pc.cast(arr, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        arr = pa.array([None if pd.isna(v) else str(v) for v in s], type=pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+    return pd.Series(arr.to_pandas().to_numpy(), index=s.index).astype("string")  # by position, not label
+
+
+def choose_date_format(values: pd.Series) -> str | None:
+    sample = values.dropna().head(2000)
+    if sample.empty:
+        return DATE_FORMATS[0]
+    scores = {f: pd.to_datetime(sample, format=f, errors="coerce").notna().mean() for f in DATE_FORMATS}
+    best = max(scores, key=lambda f: scores[f])
+    return best if scores[best] > 0 else None
+
+
+def to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series, str | None]:
+    """Parsed dates (day precision) and the mask of non-empty values that could not be parsed."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+        return out.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=s.index), "native"
+    native = (
+        s.map(lambda v: isinstance(v, _dt.date)) if s.dtype == object else pd.Series(False, index=s.index)
+    )
+    text = clean_text(s.where(~native))
+    fmt = date_format or choose_date_format(text)
+    parsed = pd.to_datetime(text, format=fmt, errors="coerce") if fmt else pd.Series(pd.NaT, index=s.index)
+    if native.any():
+        parsed = parsed.where(~native, pd.to_datetime(s.where(native), errors="coerce"))
+    bad = text.notna() & parsed.isna()
+    return pd.Series(parsed, index=s.index).dt.normalize().astype("datetime64[ns]"), bad, fmt
+
+
+def to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series, str | None]:
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        out = s.astype("float64")
+        infinite = pd.Series(np.isinf(out.to_numpy()), index=s.index)
+        return out.mask(infinite), infinite, "native"
+    native = (
+        s.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)) if s.dtype == object else None
+    )
+    text = clean_text(s)
+    cleaned = text.str.replace(_NUMBER_CLEAN, "", regex=True)
+    if decimal is None:
+        sample = cleaned.dropna().head(2000)
+        comma = sample.str.fullmatch(DECIMAL_COMMA).mean() if len(sample) else 0.0
+        decimal = "," if comma and comma >= 0.5 else "."
+    # The other mark may only group thousands (1.234,56 / 1,234.56): "12,5" with a decimal point is not 125.
+    group, point = (r"\.", ",") if decimal == "," else (",", r"\.")
+    shape = rf"[-+]?(?:\d+|\d{{1,3}}(?:{group}\d{{3}})+)?(?:{point}\d*)?(?:[eE][-+]?\d+)?"
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    shaped = pc.match_substring_regex(pa.array(cleaned, type=pa.string(), from_pandas=True), f"^{shape}$")
+    cleaned = cleaned.where(pc.fill_null(shaped, False).to_numpy(zero_copy_only=False))
+    if decimal == ",":
+        cleaned = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        cleaned = cleaned.str.replace(",", "", regex=False)
+    out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    if native is not None and native.any():
+        out = out.where(~native, pd.to_numeric(s.where(native), errors="coerce"))
+    out = out.mask(np.isinf(out.to_numpy()))  # 1e309, inf: no finite amount
+    bad = text.notna() & out.isna()
+    return out, bad, decimal
+
+
+def to_bool(s: pd.Series, spec: TableSpec) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("boolean"), pd.Series(False, index=s.index)
+    trues = {v.lower() for v in (spec.true_values or TRUE_VALUES)}
+    falses = {v.lower() for v in (spec.false_values or FALSE_VALUES)}
+    text = clean_text(
+        s.map(lambda v: str(int(v)) if isinstance(v, bool | np.bool_) else v) if s.dtype == object else s
+    )
+    low = text.str.lower()
+    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    out[low.isin(trues).fillna(False).astype(bool)] = True
+    out[low.isin(falses).fillna(False).astype(bool)] = False
+    bad = text.notna() & out.isna()
+    return out, bad
+
+
+def ascii_lower(s: pd.Series) -> pd.Series:
+    def fold(v: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", v) if not unicodedata.combining(c)).lower()
+
+    uniques = s.dropna().unique()
+    return s.map({u: fold(u) for u in uniques}).astype("string")
+
+
+def is_date(value: str, fmt: str | None) -> bool:
+    """Whether ``value`` is a calendar date in ``fmt`` (any year), for the few values pandas could not hold."""
+    try:
+        return fmt not in (None, "native") and bool(_dt.datetime.strptime(value, fmt))
+    except ValueError:
+        return False

@@ -1,0 +1,379 @@
+"""The engine path of the loader: files scanned by DuckDB where they lie, typed and checked in SQL.
+
+:func:`scan_tables` gives the same tables and the same problems report as the pandas loader
+(:func:`custrel_lib.io.load.load_tables`), without loading a table into pandas: Parquet files are read in place
+(``read_parquet`` with the file's row number), CSV files are read once into a DuckDB table of text (DuckDB's
+reject table lists the lines it cannot split). Every column is typed by a SQL expression, every check of the
+data contract is a SQL query whose matching rows go to a problems table; the canonical tables are views that
+leave out the rejected rows. Only the problem rows and the counts come back to Python.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from custrel_lib.config import CustrelConfig, TableSpec, load_config
+from custrel_lib.engine import connect
+from custrel_lib.exceptions import DataContractError
+from custrel_lib.io.contract import (
+    DECIMAL_COMMA,
+    END_REASONS,
+    FALSE_VALUES,
+    INTERACTION_TYPES,
+    SCHEMA,
+    TABLES,
+    TRUE_VALUES,
+    column_mapping,
+)
+from custrel_lib.io.problems import COLUMNS, ProblemsReport
+from custrel_lib.io.readers import choose_date_format, csv_dialect
+from custrel_lib.io.scan_sql import TypedTable, lit, typed_table
+from custrel_lib.progress import Steps
+
+_PROBLEMS = "__custrel_problems"
+
+
+def _source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, int]:
+    """A relation of the file with a ``__row`` column (the row a user sees), and the count of malformed lines."""
+    if not spec.path.is_file():
+        raise DataContractError(f"Table '{spec.name}': file not found: {spec.path}")
+    fmt["format"] = spec.format
+    path = lit(str(spec.path))
+    if spec.format == "parquet":
+        return (
+            f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row "
+            f"FROM read_parquet({path}, file_row_number = true)",
+            0,
+        )
+    if spec.format != "csv":
+        raise DataContractError(f"Table '{name}': the engine reads CSV and Parquet, not {spec.format}.")
+    encoding, sep = csv_dialect(spec)
+    # DuckDB reads UTF-8 and latin-1 only; the engine path reads cp1252 as latin-1 (the same letters but for
+    # €, Œ and curly quotes). The pandas path transcodes other encodings exactly (readers._read_csv).
+    encoding = {"cp1252": "latin-1", "windows-1252": "latin-1"}.get(encoding, encoding)
+    fmt.update(encoding=encoding, sep=sep)
+    table, rejects = f"__custrel_raw_{name}", f"__custrel_rejects_{name}"
+    try:
+        # A table keeps the file's order: its rowid is the index of the line among the lines read.
+        raw.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv({path}, all_varchar = true, "
+            f"header = true, delim = {lit(sep)}, quote = '\"', encoding = {lit(encoding)}, store_rejects = true, "
+            f"rejects_table = '{rejects}', rejects_scan = '{rejects}_scan', ignore_errors = true, auto_detect = true)"
+        )
+    except Exception as exc:  # duckdb.Error and its subclasses
+        raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
+    bad = raw.sql(f"SELECT count(DISTINCT line) FROM {rejects}").fetchall()[0][0]
+    raw.execute(
+        f"INSERT INTO {_PROBLEMS} SELECT {lit(name)}, {lit(spec.path.name)}, line, coalesce(column_name, ''), "
+        f"'malformed_line', 'rejected', csv_line, error_message FROM (SELECT *, row_number() OVER "
+        f"(PARTITION BY line ORDER BY column_idx) AS n FROM {rejects}) WHERE n = 1"
+    )
+    # Line of the i-th line read: i + 2 (header, 1-based) plus the malformed lines before it.
+    raw.execute(
+        f"CREATE OR REPLACE TEMP TABLE {rejects}_shift AS SELECT c, max(j) AS j FROM (SELECT line - 2 - "
+        f"(row_number() OVER (ORDER BY line) - 1) AS c, row_number() OVER (ORDER BY line) AS j FROM "
+        f"(SELECT DISTINCT line FROM {rejects})) GROUP BY c"
+    )
+    rel = (
+        f"SELECT r.*, r.rowid + 2 + coalesce(s.j, 0) AS __row FROM {table} r "
+        f"ASOF LEFT JOIN {rejects}_shift s ON r.rowid >= s.c"
+        if bad
+        else f"SELECT *, rowid + 2 AS __row FROM {table}"
+    )
+    return rel, int(bad)
+
+
+def _sample(raw, rel: str, expr: str) -> pd.Series:
+    """The first 2000 non-empty values of ``expr`` (as the pandas loader samples them to detect a format)."""
+    rows = raw.sql(
+        f"SELECT v FROM (SELECT {expr} AS v FROM ({rel})) WHERE v IS NOT NULL LIMIT 2000"
+    ).fetchall()
+    return pd.Series([r[0] for r in rows], dtype="string")
+
+
+def _detect(raw, rel: str, kind: str, expr: str, spec: TableSpec) -> str | None:
+    """The date format or the decimal separator of a text column, from a sample, as the pandas loader does."""
+    if kind == "date":
+        return spec.date_format or choose_date_format(_sample(raw, rel, expr))
+    if spec.decimal is not None:
+        return spec.decimal
+    sample = _sample(raw, rel, expr)
+    comma = sample.str.fullmatch(DECIMAL_COMMA).mean() if len(sample) else 0.0
+    return "," if comma and comma >= 0.5 else "."
+
+
+def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
+    rel, malformed = _source(raw, name, spec, fmt)
+    described = raw.sql(f"DESCRIBE SELECT * EXCLUDE (__row) FROM ({rel})").fetchall()
+    types = {str(r[0]).strip(): (str(r[0]), str(r[1])) for r in described}
+    mapping = column_mapping(name, spec.columns, list(types), str(spec.path))
+    sources = {canonical: types[user] for canonical, user in mapping.items()}
+    typed = typed_table(
+        name,
+        spec,
+        rel,
+        sources,
+        lambda kind, expr: _detect(raw, rel, kind, expr, spec),
+        fmt,
+        TRUE_VALUES,
+        FALSE_VALUES,
+    )
+    typed.malformed = malformed
+    raw.execute(f"CREATE OR REPLACE TEMP VIEW __custrel_typed_{name} AS {typed.select}")
+    _insert(raw, name, spec.path.name, typed.checks)
+    return typed
+
+
+def _insert(raw, table: str, file: str, checks: list[tuple[str, str, str, str, str, str]]) -> None:
+    """Each check: (condition, column, reason, action, value expression, message) on the typed view.
+
+    All the checks given are evaluated in one scan of the table: each row yields the list of its problems.
+    """
+    if not checks:
+        return
+    items = ", ".join(
+        f"CASE WHEN {cond} THEN {{'c': {lit(column)}, 'r': {lit(reason)}, 'a': {lit(action)}, "
+        f"'v': CAST({value} AS VARCHAR), 'm': {message}}} END"
+        for cond, column, reason, action, value, message in checks
+    )
+    where = " OR ".join(f"coalesce({c[0]}, false)" for c in checks)
+    raw.execute(
+        f"INSERT INTO {_PROBLEMS} SELECT {lit(table)}, {lit(file)}, __row, p.c, p.r, p.a, p.v, p.m FROM "
+        f"(SELECT __row, unnest(list_filter([{items}], lambda x: x IS NOT NULL)) AS p "
+        f"FROM __custrel_typed_{table} WHERE {where}) ORDER BY __row"
+    )
+
+
+def _rejected(name: str) -> str:
+    return f"(SELECT row FROM {_PROBLEMS} WHERE \"table\" = {lit(name)} AND action = 'rejected')"
+
+
+def _kept(name: str) -> str:
+    return f"__row NOT IN {_rejected(name)}"
+
+
+def _dup(table: str, column: str) -> str:
+    """Rows whose ``column`` repeats an earlier kept row's (in file order), among the rows kept so far."""
+    typed, kept = f"__custrel_typed_{table}", _kept(table)
+    return (
+        f"{column} IS NOT NULL AND __row IN (SELECT __row FROM (SELECT __row, row_number() OVER (PARTITION BY "
+        f"{column} ORDER BY __row) AS n FROM {typed} WHERE {column} IN (SELECT {column} FROM {typed} WHERE "
+        f"{column} IS NOT NULL AND {kept} GROUP BY {column} HAVING count(*) > 1) AND {kept}) WHERE n > 1)"
+    )
+
+
+def _future(column: str, day: str, message: str) -> tuple:
+    return (
+        f"{column} > DATE {day}",
+        column,
+        "future_date",
+        "rejected",
+        f"strftime({column}, '%Y-%m-%d')",
+        lit(message),
+    )
+
+
+def _interaction_checks(staged: dict, day: str, as_of: pd.Timestamp) -> list[tuple]:
+    checks = [
+        _future("date", day, f"after the extraction date {as_of.date()}"),
+        (f"{_FOLD} IS NOT NULL AND {_FOLD} NOT IN ({_in(INTERACTION_TYPES)})", "type", "invalid_value", "flagged",
+         "type", lit("unknown interaction type: kept, ignored by the analyses")),
+        (f"{_FOLD} = 'nps' AND score IS NOT NULL AND NOT (score BETWEEN 0 AND 10)", "score", "invalid_value",
+         "repaired", "score", lit("an NPS score must be between 0 and 10: emptied")),
+    ]  # fmt: skip
+    if "customers" in staged:
+        known = (
+            f"(SELECT customer_id FROM __custrel_typed_transactions WHERE {_kept('transactions')} UNION "
+            f"SELECT customer_id FROM __custrel_typed_customers WHERE {_kept('customers')})"
+        )
+        checks.append((f"customer_id IS NOT NULL AND customer_id NOT IN {known}", "customer_id", "unknown_customer",
+                       "rejected", "customer_id", lit("this customer is in neither customers nor transactions")))  # fmt: skip
+    return checks
+
+
+def _cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp) -> None:
+    """The checks across rows and tables, in the pandas loader's order (each sees the rejections before it)."""
+    day, files = lit(str(as_of.date())), {n: t.file for n, t in staged.items()}
+    tx, cu, it = "transactions", "customers", "interactions"
+    _insert(raw, tx, files[tx], [_future("date", day, f"after the extraction date {as_of.date()}")])
+    message = lit("an earlier row has this order id")
+    _insert(
+        raw,
+        tx,
+        files[tx],
+        [(_dup(tx, "order_id"), "order_id", "duplicate_order_id", "rejected", "order_id", message)],
+    )
+    if cu in staged:
+        message = lit("an earlier row describes this customer")
+        dup = (
+            _dup(cu, "customer_id"),
+            "customer_id",
+            "duplicate_customer_id",
+            "rejected",
+            "customer_id",
+            message,
+        )
+        _insert(raw, cu, files[cu], [dup])
+        reasons = lit(f"end_reason must be one of {', '.join(END_REASONS)}: emptied")
+        bad_reason = f"end_reason IS NOT NULL AND lower(end_reason) NOT IN ({_in(END_REASONS)})"
+        checks = [
+            _future("signup_date", day, f"signed up after the extraction date {as_of.date()}"),
+            (bad_reason, "end_reason", "invalid_value", "repaired", "end_reason", reasons),
+        ]
+        _insert(raw, cu, files[cu], checks)
+    if it in staged:
+        _insert(raw, it, files[it], _interaction_checks(staged, day, as_of))
+    if cu in staged:
+        missing = (
+            f"{_kept(tx)} AND customer_id IS NOT NULL AND customer_id NOT IN "
+            f"(SELECT customer_id FROM __custrel_typed_customers WHERE {_kept(cu)})"
+        )
+        message = lit("kept: this customer buys but is missing from the customers table")
+        _insert(
+            raw,
+            tx,
+            files[tx],
+            [(missing, "customer_id", "not_in_customers", "flagged", "customer_id", message)],
+        )
+
+
+_FOLD = "lower(strip_accents(type))"
+
+
+def _in(values) -> str:
+    return ", ".join(lit(v) for v in values)
+
+
+def _repaired(name: str) -> dict[str, str]:
+    """The values the checks repair: emptied or normalised in the kept table."""
+    if name == "customers":
+        return {
+            "end_reason": f"CASE WHEN lower(end_reason) IN ({_in(END_REASONS)}) THEN lower(end_reason) END"
+        }
+    if name == "interactions":
+        return {
+            "type": _FOLD,
+            "score": f"CASE WHEN {_FOLD} = 'nps' AND NOT (score BETWEEN 0 AND 10) THEN NULL ELSE score END",
+        }
+    return {}
+
+
+def _views(raw, name: str) -> str:
+    """The kept rows of ``name`` as a view (``__row`` kept for ordering); returns the view's name."""
+    columns = ", ".join(f"{_repaired(name).get(c, c)} AS {c}" for c in SCHEMA[name])
+    view = f"__custrel_rows_{name}"
+    raw.execute(
+        f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT __row, {columns} FROM __custrel_typed_{name} "
+        f"WHERE {_kept(name)}"
+    )
+    raw.execute(f"CREATE OR REPLACE TEMP VIEW custrel_{name} AS SELECT * EXCLUDE (__row) FROM {view}")
+    return view
+
+
+def _as_of(raw, config: CustrelConfig, as_of) -> pd.Timestamp:
+    as_of = as_of or config.analysis.get("as_of")
+    if as_of:
+        return pd.Timestamp(as_of).normalize()
+    last = raw.sql(
+        f"SELECT max(date) FROM __custrel_typed_transactions WHERE {_kept('transactions')}"
+    ).fetchall()[0][0]
+    return pd.Timestamp(last).normalize() if last is not None else pd.Timestamp.today().normalize()
+
+
+def _problems(raw, config: CustrelConfig, staged: dict[str, TypedTable]) -> ProblemsReport:
+    problems = ProblemsReport(max_rejected_share=float(config.analysis.get("max_rejected_share", 0.5)))
+    rows = raw.sql(f'SELECT * FROM {_PROBLEMS} ORDER BY "table", row, "column"').df()
+    if len(rows):
+        rows["row"] = rows["row"].astype("int64")
+        rows["value"] = rows["value"].astype("string")
+        problems.add(rows)
+    for name, typed in staged.items():
+        read = raw.sql(f"SELECT count(*) FROM __custrel_typed_{name}").fetchall()[0][0] + typed.malformed
+        rejected = raw.sql(f"SELECT count(DISTINCT row) FROM {_rejected(name)}").fetchall()[0][0]
+        problems.set_counts(name, int(read), int(read - rejected))
+    problems.rows = problems.rows.reset_index(drop=True)
+    return problems
+
+
+def scan_tables(
+    config: CustrelConfig | str | Path | None = None,
+    as_of: str | pd.Timestamp | None = None,
+    con=None,
+    progress: bool = False,
+):
+    """Load, type and check the tables of ``config`` in DuckDB; the tables stay there as Ibis tables.
+
+    Parameters
+    ----------
+    config : CustrelConfig or path
+        As for :func:`custrel_lib.io.load.load_tables`; tables in CSV or Parquet (XLSX: use the pandas loader).
+    as_of : date-like, optional
+        The extraction date (default: the config's, else the last valid transaction date).
+    con : Ibis DuckDB backend, optional
+        The connection to work in (default: a new in-process one). The views ``custrel_transactions``,
+        ``custrel_customers`` and ``custrel_interactions`` are created in it.
+    progress : bool
+        Show a progress bar over the steps.
+
+    Returns
+    -------
+    LoadResult
+        ``tables`` are Ibis tables on ``con`` (``result.con``); ``to_pandas()`` materialises them.
+    """
+
+    from custrel_lib.io.load import LoadResult
+
+    if not isinstance(config, CustrelConfig):
+        config = load_config(config)
+    con = connect("duckdb") if con is None else con
+    raw = con.con
+    names = [n for n in TABLES if config.tables.get(n) is not None]
+    steps = Steps(["read " + n for n in names] + ["checks", "report"], "load", progress)
+    raw.execute(f"CREATE OR REPLACE TEMP TABLE {_PROBLEMS} ({', '.join(_PROBLEM_TYPES)})")
+    formats: dict[str, dict[str, Any]] = {}
+    staged: dict[str, TypedTable] = {}
+    for name in names:
+        formats[name] = {}
+        staged[name] = _stage(raw, name, config.tables[name], formats[name])
+        staged[name].file = config.tables[name].path.name
+        steps.done()
+    as_of_ts = _as_of(raw, config, as_of)
+    _cross_checks(raw, staged, as_of_ts)
+    steps.done()
+    problems = _problems(raw, config, staged)
+    views = {name: _views(raw, name) for name in staged}
+    steps.done()
+    steps.close()
+    tables = {name: con.table(f"custrel_{name}") for name in staged}
+    return LoadResult(
+        tables=tables,
+        problems=problems,
+        as_of=as_of_ts,
+        sources={n: config.tables[n].path for n in staged},
+        formats=formats,
+        con=con,
+        views=views,
+    )
+
+
+_PROBLEM_TYPES = [f'"{c}" {"BIGINT" if c == "row" else "VARCHAR"}' for c in COLUMNS]
+_DTYPES = {
+    "id": "string",
+    "str": "string",
+    "date": "datetime64[ns]",
+    "amount": "float64",
+    "float": "float64",
+    "bool": "boolean",
+}
+
+
+def table_to_pandas(result, name: str) -> pd.DataFrame:
+    """A kept table of an engine load as the pandas loader returns it (file order, canonical dtypes)."""
+    raw = result.con.con
+    df = raw.sql(f"SELECT * EXCLUDE (__row) FROM {result.views[name]} ORDER BY __row").df()
+    for column, (kind, _) in SCHEMA[name].items():
+        df[column] = df[column].astype(_DTYPES[kind])
+    return df

@@ -1,0 +1,180 @@
+"""SQL for the engine loader: one typed column per canonical column, and the row-level checks.
+
+Each function mirrors a coercion of the pandas loader (:mod:`custrel_lib.io.readers`): trimmed text with
+empty as missing, dates in the detected format, numbers with the detected decimal separator, yes/no words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from custrel_lib.config import TableSpec
+from custrel_lib.io.contract import SCHEMA
+
+#: Blanks trimmed from text (Arrow's ``utf8_trim_whitespace`` set, as the pandas loader trims).
+WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_CLASS = "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in WHITESPACE) + "]"
+#: Trimming with a character set is slow in DuckDB: only values that start or end with a blank are trimmed.
+_EDGE = f"^{_CLASS}|{_CLASS}$"
+NOISE = "[\\s\xa0\u202f€$£]"
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
+NULL_TYPES = {
+    "id": "VARCHAR",
+    "str": "VARCHAR",
+    "date": "DATE",
+    "amount": "DOUBLE",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+}
+#: A check: (SQL condition, column, reason, action, SQL of the reported value, SQL of the message).
+Check = tuple[str, str, str, str, str, str]
+
+
+def lit(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _in(values: Iterable[str]) -> str:
+    return ", ".join(lit(v) for v in values)
+
+
+def trimmed(q: str) -> str:
+    """SQL of a column as trimmed text, empty as NULL."""
+    v = f"CAST({q} AS VARCHAR)"
+    return f"NULLIF(CASE WHEN regexp_matches({v}, {lit(_EDGE)}) THEN trim({v}, {lit(WHITESPACE)}) ELSE {v} END, '')"
+
+
+@dataclass
+class TypedTable:
+    """The SQL of a table's typed view and its row-level checks."""
+
+    name: str
+    select: str
+    checks: list[Check] = field(default_factory=list)
+    malformed: int = 0
+    file: str = ""
+
+
+def _is(duck_type: str, prefixes: tuple[str, ...]) -> bool:
+    t = duck_type.upper()
+    return t.startswith(prefixes) or t.startswith(tuple("U" + p for p in prefixes))
+
+
+def _number(t: str, duck_type: str, decimal: Callable[[str], str]) -> tuple[str, str]:
+    if _is(duck_type, NUMERIC_TYPES):
+        v = "CAST(__q AS DOUBLE)"
+        return f"CASE WHEN isnan({v}) THEN NULL ELSE {v} END", "native"
+    cleaned = f"regexp_replace({t}, {lit(NOISE)}, '', 'g')"
+    used = decimal(cleaned)
+    if used == ",":
+        cleaned = f"replace(replace({cleaned}, '.', ''), ',', '.')"
+    else:
+        cleaned = f"replace({cleaned}, ',', '')"
+    v = f"TRY_CAST({cleaned} AS DOUBLE)"
+    return f"CASE WHEN isnan({v}) THEN NULL ELSE {v} END", used
+
+
+def _date(t: str, duck_type: str, date_format: Callable[[str], str | None]) -> tuple[str, str | None]:
+    upper = duck_type.upper()
+    if upper == "DATE":
+        return "__q", "native"
+    if upper.startswith("TIMESTAMP"):
+        return "CAST(__q AS DATE)", "native"
+    fmt = date_format(t)
+    if fmt is None:
+        return "CAST(NULL AS DATE)", None
+    return f"CAST(try_strptime({t}, {lit(fmt)}) AS DATE)", fmt
+
+
+def _bool(t: str, duck_type: str, spec: TableSpec, trues, falses) -> tuple[str, bool]:
+    if duck_type.upper() == "BOOLEAN":
+        return "__q", True
+    yes = {v.lower() for v in (spec.true_values or trues)}
+    no = {v.lower() for v in (spec.false_values or falses)}
+    return (
+        f"CASE WHEN lower({t}) IN ({_in(sorted(yes))}) THEN true WHEN lower({t}) IN ({_in(sorted(no))}) "
+        "THEN false END"
+    ), False
+
+
+def _column(column: str, kind: str, source: tuple[str, str] | None, spec, detect, fmt, trues, falses):
+    """(inner SQL, outer SQL, bad-value condition or None, emptiness condition) of one canonical column."""
+    if source is None:
+        return None, f"CAST(NULL AS {NULL_TYPES[kind]}) AS {column}", None, f"{column} IS NULL"
+    user, duck_type = source
+    q = '"' + user.replace('"', '""') + '"'
+    t = f"__t_{column}"
+    inner = f"CAST({q} AS VARCHAR) AS __v_{column}, {trimmed(q)} AS {t}, {q} AS __q_{column}"
+    bad, empty = None, f"{t} IS NULL"
+    if kind in ("id", "str"):
+        expr = t
+    elif kind == "date":
+        expr, used = _date(t, duck_type, lambda e: detect("date", e))
+        fmt.setdefault("date_format", {})[column] = used
+        bad = f"{t} IS NOT NULL AND {column} IS NULL" if used != "native" else None
+        empty = f"{column} IS NULL" if used == "native" else empty
+    elif kind in ("amount", "float"):
+        expr, used = _number(t, duck_type, lambda e: detect("number", e))
+        fmt.setdefault("decimal", {})[column] = used
+        bad = f"{t} IS NOT NULL AND {column} IS NULL" if used != "native" else None
+        empty = f"{column} IS NULL" if used == "native" else empty
+    else:
+        expr, native = _bool(t, duck_type, spec, trues, falses)
+        bad = None if native else f"{t} IS NOT NULL AND {column} IS NULL"
+    return inner, f"{expr.replace('__q', f'__q_{column}')} AS {column}", bad, empty
+
+
+def _checks(column: str, kind: str, required: bool, bad: str | None, empty: str, used: Any) -> list[Check]:
+    out: list[Check] = []
+    value = f"__v_{column}"
+    if bad and kind == "date":
+        message = f"cannot read this date (format {used})" + ("" if required else ": emptied")
+        out.append(
+            (bad, column, "unparseable_date", "rejected" if required else "repaired", value, lit(message))
+        )
+    elif bad and kind == "amount":
+        out.append((bad, column, "non_numeric_amount", "rejected", value, lit("the amount is not a number")))
+    elif bad and kind == "float":
+        out.append((bad, column, "non_numeric_value", "repaired", value, lit("not a number: emptied")))
+    elif bad and kind == "bool":
+        out.append((bad, column, "invalid_value", "repaired", value, lit("not a yes/no value: emptied")))
+    if required:
+        reason = "missing_customer_id" if column == "customer_id" else "missing_value"
+        out.append((empty, column, reason, "rejected", value, lit(f"{column} is empty")))
+    return out
+
+
+def typed_table(
+    name: str,
+    spec: TableSpec,
+    rel: str,
+    sources: dict[str, tuple[str, str]],
+    detect: Callable[[str, str], Any],
+    fmt: dict[str, Any],
+    trues,
+    falses,
+) -> TypedTable:
+    """The typed view of ``rel`` (the file with ``__row``): raw value ``__v_<c>``, text ``__t_<c>``, typed ``<c>``.
+
+    ``sources`` maps canonical columns to the file's (column, DuckDB type); ``detect(kind, sql)`` returns the
+    date format or decimal separator of a text column from a sample.
+    """
+    inner, outer, checks = ["__row"], ["*"], []
+    for column, (kind, required) in SCHEMA[name].items():
+        source = sources.get(column)
+
+        def detect_one(k, e, _c=column, _src=source):
+            q = '"' + _src[0].replace('"', '""') + '"'
+            return detect(k, e.replace(f"__t_{_c}", trimmed(q)))
+
+        i, o, bad, empty = _column(column, kind, source, spec, detect_one, fmt, trues, falses)
+        if i:
+            inner.append(i)
+        outer.append(o)
+        used = fmt.get("date_format", {}).get(column) if kind == "date" else None
+        checks += _checks(column, kind, required, bad, empty, used)
+    select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM ({rel}))"
+    return TypedTable(name=name, select=select, checks=checks)

@@ -1,0 +1,353 @@
+"""The features engine: every feature at every snapshot in one pass of the query engine, through Ibis.
+
+How it scales is explained in :mod:`custrel_lib.stages.features` (the definitions); this module builds the
+expression: events mapped to the snapshot where they enter and leave their windows, aggregated once per customer
+and snapshot, running sums over the customer x snapshot grid, then the feature columns.
+"""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from custrel_lib.engine import connect
+from custrel_lib.stages.calendar import COMPLAINT_WINDOW, WINDOWS, calendar_table
+from custrel_lib.stages.calendar import days as _days
+from custrel_lib.stages.features import (
+    _CAL,
+    _WINDOWED,
+    BASKET_SIGNAL,
+    CATEGORY_SIGNAL,
+    FEATURE_COLUMNS,
+    REFERRAL_TYPES,
+    RETURN_GAP,
+    check_tables,
+)
+from custrel_lib.stages.horizon import _purchases
+
+
+def _table(con, df: pd.DataFrame | ibis.Table | None, columns: list[str]) -> ibis.Table | None:
+    if df is None:
+        return None
+    if isinstance(df, ibis.Table):
+        return df.select(*columns)
+    return ibis.memtable(df[columns])
+
+
+def _dedup(t: ibis.Table) -> ibis.Table:
+    """Drop the ``*_right`` copies of join keys (Ibis keeps them on left joins)."""
+    extra = [c for c in t.columns if c.endswith("_right")]
+    return t.drop(*extra) if extra else t
+
+
+def _with_days(t: ibis.Table, column: str = "date", name: str = "d") -> ibis.Table:
+    return t.mutate(**{name: t[column].cast("date").epoch_days().cast("int64")})
+
+
+def _keyed(t: ibis.Table, hashed: bool) -> ibis.Table:
+    """``customer_id`` replaced by an integer key (its hash) for the joins, groups and windows; the text in ``cid``.
+
+    Sorting and hashing integers is much cheaper than text; :func:`_hash_is_unique` checks there is no collision.
+    """
+    return (
+        t.mutate(cid=t.customer_id, customer_id=t.customer_id.hash())
+        if hashed
+        else t.mutate(cid=t.customer_id)
+    )
+
+
+def _hash_is_unique(con, tables: dict) -> bool:
+    """Whether the customers' hashes are all distinct (else the text ids are used as keys: same result, slower)."""
+    ids = [
+        _table(con, tables[n], ["customer_id"])
+        for n in ("transactions", "customers")
+        if tables.get(n) is not None
+    ]
+    t = ids[0] if len(ids) == 1 else ids[0].union(ids[1])
+    t = t.distinct()
+    n, distinct = con.execute(t.aggregate(n=t.count(), d=t.customer_id.hash().nunique())).iloc[0]
+    return int(n) == int(distinct)
+
+
+def first_seen_days(con, tables: dict) -> int:
+    tx = _with_days(_table(con, tables["transactions"], ["customer_id", "date"]))
+    first = int(con.execute(tx.d.min()))
+    cu = tables.get("customers")
+    if cu is not None:
+        c = _table(con, cu, ["customer_id", "signup_date"])
+        c = c.filter(c.signup_date.notnull())
+        v = con.execute(c.signup_date.cast("date").epoch_days().min())
+        if v is not None and not pd.isna(v):
+            first = min(first, int(v))
+    return first
+
+
+_SUMS = ["n_p", "s_p", "g_sum", "g_sq", "s_all", "n_cat", "n_compl", "n_ref"]
+_SUMS += [f"w{m}_{c}" for m in WINDOWS for c in _WINDOWED[m]]
+_MAXES = ["last_p", "last_ret", "nps_key"]
+_PURCHASE_WINDOWS = [m for m in WINDOWS if "np" in _WINDOWED[m]]
+
+
+def _event(t: ibis.Table, k, **values) -> ibis.Table:
+    """One kind of event with every aggregated column (zero / null where it does not apply)."""
+    row = {c: values.get(c, ibis.literal(0, "float64")) for c in _SUMS}
+    row |= {c: values.get(c, ibis.null("int64")) for c in _MAXES}
+    return t.select(
+        customer_id=t.customer_id,
+        k=k,
+        **{c: v.cast("float64") if c in _SUMS else v.cast("int64") for c, v in row.items()},
+    )
+
+
+def _customers(con, tables: dict, hashed: bool) -> ibis.Table:
+    columns = ["customer_id", "signup_date", "contract_start", "contract_end", "loyalty_member"]
+    cu = _keyed(_table(con, tables["customers"], columns), hashed)
+    return cu.mutate(
+        signup=cu.signup_date.cast("date").epoch_days().cast("int64"),
+        cstart=cu.contract_start.cast("date").epoch_days().cast("int64"),
+        cend=cu.contract_end.cast("date").epoch_days().cast("int64"),
+        loyal=cu.loyalty_member.cast("boolean").fill_null(False),
+    )
+
+
+def _firsts(tx: ibis.Table, cu: ibis.Table | None, days: ibis.Table, n_snap: int) -> ibis.Table:
+    """First snapshot of each customer: the first on or after its sign-up or first transaction."""
+    firsts = tx.group_by("customer_id").aggregate(fk=tx.k.min(), first_tx=tx.d.min(), cid=tx.cid.min())
+    if cu is None:
+        return firsts
+    sk = cu.filter(cu.signup.notnull()).join(days, cu.signup == days.d)
+    sk = sk.filter(sk.k < n_snap).select("customer_id", fk=sk.k, first_tx=ibis.null("int64"), cid=sk.cid)
+    return (
+        firsts.union(sk)
+        .group_by("customer_id")
+        .aggregate(fk=ibis._.fk.min(), first_tx=ibis._.first_tx.min(), cid=ibis._.cid.min())
+    )
+
+
+def _purchase_events(tx: ibis.Table, cu: ibis.Table | None, long_gap: float) -> list[ibis.Table]:
+    """Purchases (entering and leaving their windows), transactions and first purchases in a category."""
+    p = _purchases(tx)
+    one = ibis.literal(1.0)
+    # A return (win-back): a purchase after a long gap, or the first purchase after the contract ended.
+    returned = (p.gap > long_gap).fill_null(False)
+    pr = p
+    if cu is not None:
+        pr = _dedup(p.left_join(cu.select("customer_id", "cend"), "customer_id"))
+        after_end = (pr.d > pr.cend) & (pr.gap.isnull() | (pr.d - pr.gap <= pr.cend))
+        returned = (pr.gap > long_gap).fill_null(False) | after_end.fill_null(False)
+    events = [
+        _event(
+            pr,
+            pr.k,
+            n_p=one,
+            s_p=pr.amount,
+            g_sum=pr.gap.fill_null(0),
+            g_sq=(pr.gap * pr.gap).fill_null(0),
+            last_p=pr.d,
+            last_ret=returned.ifelse(pr.d, ibis.null("int64")),
+            **{f"w{m}_np": one for m in _PURCHASE_WINDOWS},
+            **{f"w{m}_sp": p.amount for m in _PURCHASE_WINDOWS},
+        ),
+        _event(tx, tx.k, s_all=tx.amount),
+    ]
+    # Leaving each window: the same purchase with the opposite sign, at the snapshot where it drops out.
+    events += [_event(p, p[f"x{m}"], **{f"w{m}_np": -one, f"w{m}_sp": -p.amount}) for m in _PURCHASE_WINDOWS]
+    cats = p.filter(p.category.notnull()).group_by(["customer_id", "category"]).aggregate(k=p.k.min())
+    events.append(_event(cats, cats.k, n_cat=one))
+    return events
+
+
+def _interaction_events(it: ibis.Table, firsts: ibis.Table, days: ibis.Table, first_day: int, n_snap: int):
+    it = _with_days(it)
+    # Events before anyone's first day map to the first snapshot; before the customer is known, to its first.
+    it = it.mutate(dk=ibis.greatest(it.d, first_day))
+    it = it.join(days, it.dk == days.d).select(
+        it.customer_id, it.d, it.type, it.score, it.resolved, days.k, *[days[f"x{m}"] for m in WINDOWS]
+    )
+    it = it.filter(it.k < n_snap)
+    it = it.join(firsts.select("customer_id", "fk"), "customer_id")
+    is_nps = (it.type == "nps") & it.score.notnull()
+    # Latest NPS as a running max of (day, score) packed in one number: works in every engine.
+    key = (it.d * 1000 + (it.score * 10).round().cast("int64")).cast("int64")
+    compl = (it.type == "complaint").ifelse(1.0, 0.0)
+    open_c = ((it.type == "complaint") & (it.resolved == False)).ifelse(1.0, 0.0)  # noqa: E712
+    enter, leave = ibis.greatest(it.k, it.fk), ibis.greatest(it[f"x{COMPLAINT_WINDOW}"], it.fk)
+    w = f"w{COMPLAINT_WINDOW}"
+    return [
+        _event(
+            it,
+            enter,
+            n_compl=compl,
+            n_ref=it.type.isin(REFERRAL_TYPES).ifelse(1.0, 0.0),
+            nps_key=is_nps.ifelse(key, ibis.null("int64")),
+            **{f"{w}_co": compl, f"{w}_op": open_c},
+        ),
+        _event(it, leave, **{f"{w}_co": -compl, f"{w}_op": -open_c}),
+    ]
+
+
+def _running(events: list[ibis.Table], firsts: ibis.Table, snaps: ibis.Table, n_snap: int) -> ibis.Table:
+    """Events aggregated per customer and snapshot, on the customer x snapshot grid, as running sums / maxima."""
+    ev = events[0]
+    for e in events[1:]:
+        ev = ev.union(e)
+    ev = ev.filter(ev.k < n_snap)
+    agg = ev.group_by(["customer_id", "k"]).aggregate(
+        **{c: ev[c].sum() for c in _SUMS}, **{c: ev[c].max() for c in _MAXES}
+    )
+    grid = firsts.cross_join(snaps).filter(lambda t: t.k >= t.fk)
+    grid = _dedup(grid.left_join(agg, ["customer_id", "k"]))
+    cw = ibis.cumulative_window(group_by="customer_id", order_by="k")
+    return grid.select(
+        "customer_id",
+        "k",
+        "s",
+        "first_tx",
+        "cid",
+        **{f"c_{c}": grid[c].fill_null(0).sum().over(cw) for c in _SUMS},
+        **{f"c_{c}": grid[c].max().over(cw) for c in _MAXES},
+    )
+
+
+def _rnd(x):
+    # Running sums of amounts carry float noise: rounded to 6 decimals (cents are exact).
+    return x.round(6)
+
+
+def _commitment(f: ibis.Table, first_known, loyalty_from) -> tuple[ibis.Table, dict]:
+    """Contract and loyalty features (``f`` joined to the customers table)."""
+    if loyalty_from is not None:
+        f = f.mutate(loyal=f.loyal & (f.s >= _days(pd.Timestamp(loyalty_from).normalize())))
+    running = f.cstart.notnull() & (f.cstart <= f.s) & (f.cend.isnull() | (f.cend > f.s))
+    loyal_only = f.loyal & f.cstart.isnull()
+    since = running.ifelse(
+        f.cstart, loyal_only.ifelse(ibis.coalesce(f.signup, first_known), ibis.null("int64"))
+    )
+    ended = f.cend.notnull() & (f.cend <= f.s)
+    return f, {
+        "committed": running | loyal_only,
+        "contract_active": running,
+        "committed_days": (f.s - since).cast("float64"),
+        "contract_ended": ended,
+        "bought_after_contract_end": ended & (f.c_last_p > f.cend),
+        "loyalty_member": f.loyal,
+    }
+
+
+def _voice(f: ibis.Table, has_it: bool) -> tuple:
+    if not has_it:
+        zero = ibis.literal(0, "int64")
+        return ibis.null("float64"), zero, zero, zero
+    nps = (f.c_nps_key % 1000).cast("float64") / 10.0
+    w = f"c_w{COMPLAINT_WINDOW}"
+    return nps, f[f"{w}_co"].round(), f[f"{w}_op"].round(), f.c_n_ref.round()
+
+
+def _feature_table(f: ibis.Table, cu: ibis.Table | None, has_it: bool, horizon_days: float, loyalty_from):
+    first_known = f.first_tx
+    if cu is not None:
+        f = _dedup(f.left_join(cu.select("customer_id", "signup", "cstart", "cend", "loyal"), "customer_id"))
+        first_known = ibis.coalesce(ibis.least(f.first_tx, f.signup), f.first_tx, f.signup)
+        f, commitment = _commitment(f, first_known, loyalty_from)
+    else:
+        no = ibis.literal(False)
+        commitment = {k: no for k in ("committed", "contract_active", "contract_ended")}
+        commitment |= {"committed_days": ibis.null("float64"), "bought_after_contract_end": no}
+        commitment["loyalty_member"] = no
+    n = f.c_n_p.round().cast("int64")
+    n12, n6 = f["c_w12_np"].round(), f["c_w6_np"].round()
+    s6 = _rnd(f["c_w6_sp"])
+    n_prev, s_prev = n12 - n6, _rnd(f["c_w12_sp"] - f["c_w6_sp"])
+    basket6 = (n6 > 0).ifelse(s6 / n6, ibis.null("float64"))
+    basket_prev = (n_prev > 0).ifelse(s_prev / n_prev, ibis.null("float64"))
+    n_gaps = n - 1
+    gap_mean = (n_gaps > 0).ifelse(f.c_g_sum / n_gaps.cast("float64"), ibis.null("float64"))
+    gap_var = (n_gaps > 0).ifelse(
+        f.c_g_sq / n_gaps.cast("float64") - gap_mean * gap_mean, ibis.null("float64")
+    )
+    recency = (f.s - f.c_last_p).cast("float64")
+    n_cat = f.c_n_cat.round().cast("int64")
+    nps, compl, open_c, refs = _voice(f, has_it)
+    basket_trend = (basket_prev > 0).ifelse(basket6 / basket_prev - 1.0, ibis.null("float64"))
+    promoter = (nps >= 9).fill_null(False)
+    bools = {k: v.fill_null(False) for k, v in commitment.items() if k != "committed_days"}
+    columns = dict(
+        recency_days=recency,
+        n_purchases=n,
+        monetary=_rnd(f.c_s_all),
+        avg_basket=(n > 0).ifelse(_rnd(f.c_s_p) / n.cast("float64"), ibis.null("float64")),
+        tenure_days=(f.s - first_known).cast("float64"),
+        purchases_12m=n12.cast("int64"),
+        spend_6m=s6,
+        spend_prev_6m=s_prev,
+        spend_trend=(s_prev > 0).ifelse(s6 / s_prev - 1.0, ibis.null("float64")),
+        basket_trend=basket_trend,
+        n_categories=n_cat,
+        gap_mean_days=gap_mean,
+        gap_cv=(gap_mean > 0).ifelse(ibis.greatest(gap_var, 0.0).sqrt() / gap_mean, ibis.null("float64")),
+        active=(recency <= float(horizon_days)).fill_null(False),
+        days_since_return=(f.s - f.c_last_ret).cast("float64"),
+        committed_days=commitment["committed_days"],
+        nps_last=nps,
+        promoter=promoter,
+        detractor=(nps <= 6).fill_null(False),
+        complaints_90d=compl.cast("int64"),
+        open_complaints=open_c.cast("int64"),
+        referrals=refs.cast("int64"),
+        commitment_signals=(
+            promoter.cast("int64")
+            + (refs > 0).cast("int64")
+            + (basket_trend >= BASKET_SIGNAL).fill_null(False).cast("int64")
+            + (n_cat >= CATEGORY_SIGNAL).cast("int64")
+        ),
+        **bools,
+    )
+    return f.select(customer_id=f.cid, snapshot_day=f.s, **{c: columns[c] for c in FEATURE_COLUMNS})
+
+
+def features_engine(
+    tables: dict,
+    snapshots: list[pd.Timestamp],
+    horizon_days: float,
+    backend=None,
+    return_gap: float = RETURN_GAP,
+    loyalty_from=None,
+) -> tuple[ibis.Table, object]:
+    """The feature table as an Ibis expression (one row per customer and snapshot where it exists).
+
+    ``loyalty_from``: the undated ``loyalty_member`` flag counts only at snapshots on or after this date (the
+    date it was observed: :class:`~custrel_lib.stages.model.StageModel` passes the extraction date); ``None`` applies
+    it at every snapshot.
+
+    Every event (purchase, transaction, new category, interaction) is mapped to the snapshot where it first
+    counts (``k``) and, for windowed features, to the snapshot where it leaves the window (``x<m>``, with the
+    opposite sign). All events are aggregated once per customer and snapshot, joined to the customer x
+    snapshot grid, and running sums / maxima over the snapshots (one window pass) give every feature.
+    """
+    tables = check_tables(tables)
+    con = connect(backend)
+    n_snap = len(snapshots)
+    first_day = first_seen_days(con, tables)
+    days = ibis.memtable(calendar_table(first_day, snapshots))
+    snaps = ibis.memtable(
+        pd.DataFrame({"k": np.arange(n_snap, dtype=np.int64), "s": _days(pd.DatetimeIndex(snapshots))})
+    )
+    hashed = _hash_is_unique(con, tables)
+    tx = _with_days(
+        _keyed(_table(con, tables["transactions"], ["customer_id", "date", "amount", "category"]), hashed)
+    )
+    tx = tx.join(days, tx.d == days.d).select(
+        tx.customer_id, tx.cid, tx.d, tx.amount, tx.category, *[days[c] for c in _CAL]
+    )
+    tx = tx.filter(tx.k < n_snap)
+    cu = _customers(con, tables, hashed) if tables.get("customers") is not None else None
+    firsts = _firsts(tx, cu, days, n_snap)
+    events = _purchase_events(tx, cu, float(return_gap) * float(horizon_days))
+    has_it = tables.get("interactions") is not None
+    if has_it:
+        it = _table(con, tables["interactions"], ["customer_id", "date", "type", "score", "resolved"])
+        it = _keyed(it, hashed)
+        events += _interaction_events(it, firsts, days, first_day, n_snap)
+    f = _running(events, firsts, snaps, n_snap)
+    return _feature_table(f, cu, has_it, horizon_days, loyalty_from), con

@@ -1,0 +1,85 @@
+"""The stage history (every customer at every snapshot, with its stage and the rule that placed it).
+
+In the engine it stays an Ibis expression: counted, filtered and written to Parquet there (:func:`write_parquet`
+streams it with DuckDB's ``COPY``); :func:`to_pandas` materialises it in the public form when asked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+import pandas as pd
+
+from custrel_lib.stages.calendar import EPOCH
+from custrel_lib.stages.rules import RuleSet
+
+#: Columns of the public stage history (``StageModel.history_``).
+HISTORY_COLUMNS = ["customer_id", "snapshot", "stage", "at_risk", "ambassador"]
+#: Columns written by :func:`write_parquet` (and ``custrel stages``).
+EXPORT_COLUMNS = ["customer_id", "snapshot", "stage", "rule", "ambassador"]
+
+
+def rule_number(rules: RuleSet, t: ibis.Table, horizon: float) -> ibis.Value:
+    """The 1-based number of the first matching rule (the last rule is the catch-all), as the CASE of the stage."""
+    cases = [(rules._ibis(rule.when, t, horizon), i + 1) for i, rule in enumerate(rules.rules[:-1])]
+    return ibis.cases(*cases, else_=len(rules.rules))
+
+
+def rule_number_pandas(rules: RuleSet, df: pd.DataFrame, horizon: float) -> pd.Series:
+    """The reference of :func:`rule_number` on a pandas feature table."""
+    out = pd.Series(len(rules.rules), index=df.index, dtype="int64")
+    done = pd.Series(False, index=df.index)
+    for i, rule in enumerate(rules.rules[:-1]):
+        hit = rules._pandas(rule.when, df, horizon) & ~done
+        out[hit] = i + 1
+        done |= hit
+    return out
+
+
+def staged(features: ibis.Table, rules: RuleSet, horizon: float) -> ibis.Table:
+    """The feature table with ``stage``, ``rule`` and ``ambassador``."""
+    return features.mutate(
+        stage=rules.compile(features, horizon),
+        rule=rule_number(rules, features, horizon).cast("int16"),
+        ambassador=features.promoter | (features.referrals > 0),
+    )
+
+
+def history_expr(stages: ibis.Table) -> ibis.Table:
+    """The export form: ``customer_id, snapshot (date), stage, rule, ambassador``."""
+    # DuckDB's DATE + INTERVAL is a TIMESTAMP: the double cast makes the column a date in every engine.
+    snapshot = (ibis.date(EPOCH.date()) + stages.snapshot_day.as_interval("D")).cast("timestamp").cast("date")
+    return stages.select(
+        customer_id=stages.customer_id.cast("string"),
+        snapshot=snapshot,
+        stage=stages.stage,
+        rule=stages.rule,
+        ambassador=stages.ambassador,
+    )
+
+
+def public(df: pd.DataFrame) -> pd.DataFrame:
+    """A history frame in the public form (dtypes, ``at_risk`` false, sorted by customer and snapshot)."""
+    hist = df.assign(
+        customer_id=df["customer_id"].astype("string"),
+        snapshot=pd.to_datetime(df["snapshot"]).astype("datetime64[ns]"),
+        stage=df["stage"].astype("string"),
+        at_risk=False,
+        ambassador=df["ambassador"].astype(bool),
+    )[HISTORY_COLUMNS]
+    return hist.sort_values(["customer_id", "snapshot"], kind="stable").reset_index(drop=True)
+
+
+def to_pandas(con, expr: ibis.Table) -> pd.DataFrame:
+    """Execute a history expression and return the public form."""
+    return public(con.execute(expr.drop("rule")))
+
+
+def write_parquet(con, expr: ibis.Table, path: str | Path, sort: bool = False) -> Path:
+    """Stream a history expression to a Parquet file in the engine (``COPY``); ``sort`` orders it by customer
+    and snapshot (a full sort: slower, more memory)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con.to_parquet(expr.order_by(["customer_id", "snapshot"]) if sort else expr, path)
+    return path
