@@ -401,7 +401,6 @@ CASES = [
         {TX: "blank_lines_between.csv"},
         problems={(TX, 4, "date", "unparseable_date", "rejected")},
         kept={TX: {"customer_id": ["C1", "C3"]}},
-        xfail="DuckDB skips blank lines, so the rows after one are reported one line too early (row 3, not 4)",
     ),
     Case(
         "blank-ids-and-nul",

@@ -23,7 +23,18 @@ MAX_FUNCTION_LINES = 80
 # Path (relative to custrel_lib/) -> why it is still over a limit. Every entry must still be over a limit.
 EXCEPTIONS: dict[str, str] = {}
 
-BASE = ("exceptions", "i18n", "paths", "progress", "tables", "privacy", "voice", "engine", "config", "sections")
+BASE = (
+    "exceptions",
+    "i18n",
+    "paths",
+    "progress",
+    "tables",
+    "privacy",
+    "voice",
+    "engine",
+    "config",
+    "sections",
+)
 LAYERS: dict[str, int] = {
     **dict.fromkeys(BASE, 0),
     "io": 1,

@@ -127,6 +127,7 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
         rejects = con.sql(
             "SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
         ).df()
+        blank = _blank_lines(source, sep)
     except duckdb.Error as exc:
         raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
     finally:
@@ -136,11 +137,33 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
     bad_lines = (
         np.unique(rejects["line"].to_numpy(dtype=np.int64)) if len(rejects) else np.array([], np.int64)
     )
-    # The kept rows take the line numbers left free by the rejected ones, in order. A rejected line may lie past
-    # len(df) + len(bad_lines) (DuckDB counts skipped blank lines), so the candidates reach past the last one.
-    upper = 2 + len(df) + len(bad_lines) + (int(bad_lines.max()) if len(bad_lines) else 0)
-    kept_lines = np.setdiff1d(np.arange(2, upper, dtype=np.int64), bad_lines, assume_unique=True)[: len(df)]
+    # The kept rows take the line numbers left free by the rejected ones and by the blank lines DuckDB skips, in
+    # order. A rejected line may lie past len(df) + len(bad_lines), so the candidates reach past the last one.
+    upper = 2 + len(df) + len(bad_lines) + len(blank) + (int(bad_lines.max()) if len(bad_lines) else 0)
+    taken = np.union1d(bad_lines, blank)
+    kept_lines = np.setdiff1d(np.arange(2, upper, dtype=np.int64), taken, assume_unique=True)[: len(df)]
     return df, kept_lines, rejects
+
+
+def _blank_lines(path: Path, sep: str, chunk: int = 1 << 20) -> np.ndarray:
+    """Numbers of the lines (1-based) holding only blanks, which DuckDB skips: read by chunks, never whole.
+
+    A line of separators (``\t\t`` in a tab-separated file) is a row of empty fields, and a blank line inside a
+    quoted value is part of that value: neither is a blank line.
+    """
+    blanks = bytes(c for c in b" \t\r\f\v" if chr(c) != sep)
+    found: list[int] = []
+    line, tail, quoted = 1, b"", False
+    with open(path, "rb") as fh:
+        while data := fh.read(chunk):
+            parts = (tail + data).split(b"\n")
+            tail = parts.pop()
+            for part in parts:
+                if not quoted and not part.strip(blanks):
+                    found.append(line)
+                quoted ^= part.count(b'"') % 2 == 1
+                line += 1
+    return np.array(found, dtype=np.int64)
 
 
 def read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
