@@ -23,6 +23,15 @@ CHILD = textwrap.dedent(
     import ibis
     from custrel_lib.io.load import load_tables
 
+    def peak_mb():
+        # VmHWM: the high-water mark of this process's own memory since exec. ru_maxrss is not used: Linux
+        # carries it over from the parent across fork + exec, so a large test worker would be counted.
+        try:
+            with open("/proc/self/status") as fh:
+                return next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 1024
+        except (OSError, StopIteration):
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
     folder, memory = sys.argv[1], sys.argv[2]
     con = ibis.duckdb.connect()
     con.con.execute(f"SET memory_limit = '{memory}'; SET threads = 1; SET temp_directory = '{folder}/spill'")
@@ -37,7 +46,7 @@ CHILD = textwrap.dedent(
         "reasons": result.problems.rows.groupby("reason").size().to_dict(),
         "rows": totals[0], "amount": totals[1], "max_date": str(totals[2]), "channel_chars": totals[3],
         "is_ibis": not hasattr(tx, "iloc"),
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": peak_mb(),
     }))
     """
 )
