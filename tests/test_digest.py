@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 
@@ -17,7 +16,7 @@ import nbformat
 import plotly.graph_objects as go
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from test_browser import ARGS, _chromium
+from test_browser import browser  # noqa: F401  (the module-scoped Chromium fixture)
 
 from custrel_lib.exceptions import ReportError
 from custrel_lib.paths import PROJECT_ROOT
@@ -152,22 +151,6 @@ def test_the_sample_digest(report_run, sample_tables):
     index = (run.path / "index.html").read_text(encoding="utf-8")
     links = re.findall(r'<ol class="custrel-reports">\s*<li><a href="([^"]+)"', index)
     assert links == [DIGEST_NAME]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = _chromium()
-    if executable is None:
-        message = "no Chromium found (install Debian's chromium: `make browser`, needs root and apt-get)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but {message}")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.browser

@@ -10,12 +10,11 @@ Fields and where they show: ``acquisition_channel`` (survival: Kaplan-Meier by c
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from _hostile_sample import IMG, PAYLOADS, hostile_values, write_hostile_sample
-from test_browser import ARGS, _chromium
+from test_browser import browser  # noqa: F401  (the module-scoped Chromium fixture)
 
 from custrel_lib.paths import NOTEBOOKS_DIR
 from custrel_lib.reports.execute import list_notebooks
@@ -45,23 +44,7 @@ INJECTED = """() => ({
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    executable = _chromium()
-    if executable is None:
-        message = "no Chromium found (install Debian's chromium: `make browser`, needs root and apt-get)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but {message}")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def hostile_run(chromium, tmp_path_factory):
+def hostile_run(browser, tmp_path_factory):
     """The full report (English) on the hostile sample, journeys filtered on three hostile regions."""
     import pandas as pd
 
@@ -97,9 +80,9 @@ def _inspect(context, path: Path) -> tuple[list[str], dict]:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_hostile_strings_stay_text_in_every_page(chromium, hostile_run, tmp_path, record_property):
+def test_hostile_strings_stay_text_in_every_page(browser, hostile_run, tmp_path, record_property):
     run, visible = hostile_run
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
     # The checks can fail: a page with the payloads left live is caught by each of them.
     control = tmp_path / "control.html"
