@@ -122,9 +122,43 @@ def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
         FALSE_VALUES,
     )
     typed.malformed = malformed
-    raw.execute(f"CREATE OR REPLACE TEMP VIEW __custrel_typed_{name} AS {typed.select}")
-    _insert(raw, name, spec.path.name, typed.checks)
+    _materialize(raw, name, spec.path.name, typed)
     return typed
+
+
+def _problem_list(checks: list[tuple[str, str, str, str, str, str]]) -> tuple[str, str]:
+    """SQL of the list of a row's problems (one struct per failed check), and of "the row has a problem"."""
+    items = ", ".join(
+        f"CASE WHEN {cond} THEN {{'c': {lit(column)}, 'r': {lit(reason)}, 'a': {lit(action)}, "
+        f"'v': CAST({value} AS VARCHAR), 'm': {message}}} END"
+        for cond, column, reason, action, value, message in checks
+    )
+    where = " OR ".join(f"coalesce({c[0]}, false)" for c in checks)
+    return f"list_filter([{items}], lambda x: x IS NOT NULL)", where
+
+
+def _materialize(raw, name: str, file: str, typed: TypedTable) -> None:
+    """The typed table, computed once: one scan of the file types every column and runs every row-level check.
+
+    Text trimming and parsing are the costly part of reading a file; the checks across rows and the analyses
+    then read this engine table (in memory, spilled to the temporary directory beyond the memory limit)
+    instead of parsing the file again. The row's problems travel in ``__p`` (NULL for a clean row).
+    """
+    columns = ", ".join(["__row", *SCHEMA[name]])
+    problems = "CAST(NULL AS VARCHAR[])"
+    if typed.checks:
+        items, where = _problem_list(typed.checks)
+        problems = f"CASE WHEN {where} THEN {items} END"
+    raw.execute(
+        f"CREATE OR REPLACE TEMP TABLE __custrel_typed_{name} AS SELECT {columns}, {problems} AS __p "
+        f"FROM ({typed.select})"
+    )
+    if typed.checks:
+        raw.execute(
+            f"INSERT INTO {_PROBLEMS} SELECT {lit(name)}, {lit(file)}, __row, p.c, p.r, p.a, p.v, p.m FROM "
+            f"(SELECT __row, unnest(__p) AS p FROM __custrel_typed_{name} WHERE __p IS NOT NULL) ORDER BY __row"
+        )
+    raw.execute(f"DROP TABLE IF EXISTS __custrel_raw_{name}")  # the CSV's text, typed now
 
 
 def _insert(raw, table: str, file: str, checks: list[tuple[str, str, str, str, str, str]]) -> None:
@@ -134,16 +168,10 @@ def _insert(raw, table: str, file: str, checks: list[tuple[str, str, str, str, s
     """
     if not checks:
         return
-    items = ", ".join(
-        f"CASE WHEN {cond} THEN {{'c': {lit(column)}, 'r': {lit(reason)}, 'a': {lit(action)}, "
-        f"'v': CAST({value} AS VARCHAR), 'm': {message}}} END"
-        for cond, column, reason, action, value, message in checks
-    )
-    where = " OR ".join(f"coalesce({c[0]}, false)" for c in checks)
+    items, where = _problem_list(checks)
     raw.execute(
         f"INSERT INTO {_PROBLEMS} SELECT {lit(table)}, {lit(file)}, __row, p.c, p.r, p.a, p.v, p.m FROM "
-        f"(SELECT __row, unnest(list_filter([{items}], lambda x: x IS NOT NULL)) AS p "
-        f"FROM __custrel_typed_{table} WHERE {where}) ORDER BY __row"
+        f"(SELECT __row, unnest({items}) AS p FROM __custrel_typed_{table} WHERE {where}) ORDER BY __row"
     )
 
 
