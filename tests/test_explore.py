@@ -214,6 +214,39 @@ def test_exported_block_reproduces_the_stages_in_the_report(fresh, tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("horizon", "date"), [(100, None), (None, "2025-03-31"), (220, "2024-12-31")], ids=["H", "date", "both"]
+)
+def test_h_and_date_changes_give_the_stages_of_a_fresh_prepare(fresh, wb, horizon, date):
+    """After H or the date moves in the explorer, every shown snapshot has the stages a report prepared with
+    that H and that extraction date gives (its whole feature pass; the explorer recomputes a few features)."""
+    if horizon is not None:
+        fresh.horizon.value = horizon
+    if date is not None:
+        fresh.snapshot.value = pd.Timestamp(date)
+    s = fresh.settings()
+    report_wb = prepare(as_of=s.snapshot, horizon_days=s.horizon_days, verbose=False)
+    assert report_wb.horizon_days == s.horizon_days and report_wb.as_of == s.snapshot
+    assert len(fresh.result.snapshots) == 3
+    for snapshot in fresh.result.snapshots:
+        assert _stages(fresh.result.frame, snapshot).equals(_stages(report_wb.history, snapshot)), snapshot
+    shown = fresh.result.counts
+    report = (
+        report_wb.history[report_wb.history["snapshot"] == s.snapshot]["stage"].astype(str).value_counts()
+    )
+    assert shown.to_dict() == report.to_dict()
+    # and the change mattered: the workbench's own settings give other counts
+    assert shown.to_dict() != _stages(wb.history, wb.as_of).value_counts().to_dict()
+    # back and forth (the second time from the explorer's cache of shown tables): the same stages
+    first = fresh.result.frame
+    fresh.reset()
+    if horizon is not None:
+        fresh.horizon.value = horizon
+    if date is not None:
+        fresh.snapshot.value = pd.Timestamp(date)
+    assert fresh.result.frame.equals(first)
+
+
 def test_bad_settings_give_a_clear_message(fresh):
     s = fresh.settings()
     s.filters = {"country": "FR"}
@@ -267,14 +300,21 @@ def test_story_follows_the_explorer_settings(fresh, wb):
     assert "H = 40 jours" in fig.layout.title.subtitle.text
 
 
-def test_feature_cache_drops_the_oldest_table(fresh, monkeypatch):
+def test_feature_cache_drops_the_oldest_table(fresh, wb, monkeypatch):
     from custrel_lib.explore import engine as engine_module
 
     monkeypatch.setattr(engine_module, "CACHE_SIZE", 1)
+    engine = engine_module.ExplorerEngine(wb)  # an empty cache, whatever the other tests left in theirs
     s = fresh.settings()
     counts = {}
+
+    def shown_tables():  # the DuckDB tables of shown features (Ibis's list_tables fails on this DuckDB)
+        names = engine.con.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        return [n for (n,) in names if n.startswith("explore_shown_")]
+
     for h in (100, 101, 100):
         s.horizon_days = h
-        counts.setdefault(h, []).append(fresh.engine.compute(s).counts.to_dict())
-        assert len(fresh.engine._features) == 1
+        counts.setdefault(h, []).append(engine.compute(s).counts.to_dict())
+        assert len(engine._features) == 1
+        assert shown_tables() == [engine._features[(h, s.snapshot)][0]]  # the older one was dropped
     assert counts[100][0] == counts[100][1]  # recomputed after being dropped: the same stages

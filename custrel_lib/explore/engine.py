@@ -1,9 +1,12 @@
 """What the stage explorer computes, without any widget: settings in, stages, flows and profiles out.
 
-The tables are loaded once into one in-process DuckDB connection. A change of H or of the snapshot date
-recomputes the features in the engine at three snapshots only (the date, six and twelve months before) and
-keeps them there as a table; a change of a rule threshold or of a filter only re-runs the rules' CASE
-expression on that table. Only the few thousand rows of the shown customers come back to pandas.
+The tables are loaded once into one in-process DuckDB connection, and every feature is computed there once, at
+every snapshot, and kept as a table; so are the purchases with their gaps. Each change then runs one small query
+over the three snapshots shown (the date, six and twelve months before): the few features that depend on H
+(``active``, ``days_since_return``: :func:`~custrel_lib.stages.features_update.with_horizon`) or on the date
+(the loyalty flag counts from the snapshot date: :func:`~custrel_lib.stages.features_update.with_loyalty_from`),
+then the rules' CASE expression and the filters. Only the few thousand rows of the shown customers come back to
+pandas.
 
 The stages are those a report would compute with ``analysis.as_of`` = the snapshot date, ``analysis.horizon_days``
 = H and the rules changed as shown (:meth:`ExplorerEngine.export`); ``tests/test_explore.py`` checks it.
@@ -22,7 +25,9 @@ from custrel_lib.exceptions import ConfigError
 from custrel_lib.explore.rules import config_block, thresholds, with_values
 from custrel_lib.journeys import Transitions
 from custrel_lib.stages import typology
+from custrel_lib.stages.calendar import days
 from custrel_lib.stages.features import RETURN_GAP, features_engine, to_pandas_features
+from custrel_lib.stages.features_update import purchase_gaps, with_horizon, with_loyalty_from
 from custrel_lib.stages.model import StageProfiles, stage_profiles
 from custrel_lib.stages.rules import RuleSet
 from custrel_lib.workbench import Workbench
@@ -146,6 +151,7 @@ class ExplorerEngine:
         self.grid: list[pd.Timestamp] = list(wb.stages.snapshots_)
         cadence = wb.stages.cadence
         self.cadence = cadence if isinstance(cadence, str) else "month"
+        self._tables: tuple[ibis.Table, ibis.Table] | None = None
         self._features: dict[tuple[int, pd.Timestamp], tuple[str, ibis.Table]] = {}
         self._n = 0
 
@@ -172,21 +178,31 @@ class ExplorerEngine:
         earlier = [(s - pd.DateOffset(months=m)) + pd.offsets.MonthEnd(0) for m in LOOKBACK_MONTHS]
         return [e for e in earlier if e in self.grid] + [s]
 
+    def _base(self) -> tuple[ibis.Table, ibis.Table]:
+        """Every feature at every snapshot (computed under the workbench's H, the loyalty flag counted at every
+        snapshot) and the purchases with their gaps, as DuckDB tables: computed on first use, then kept."""
+        if self._tables is None:
+            expr, _ = features_engine(
+                self.tables, self.grid, float(self.wb.horizon_days), backend=self.con, loyalty_from=None
+            )
+            features = self.con.create_table("explore_features", expr)
+            gaps = self.con.create_table("explore_purchase_gaps", purchase_gaps(self.tables, self.con))
+            self._tables = (features, gaps)
+        return self._tables
+
     def _feature_table(self, horizon: int, snapshot: pd.Timestamp) -> ibis.Table:
+        """The features at :meth:`snapshots_for` ``snapshot``, under H = ``horizon``, the loyalty flag counted from
+        ``snapshot`` (as in a report whose extraction date is the snapshot date); the last ``CACHE_SIZE`` are kept
+        as tables, so that a threshold or a filter change only re-runs the rules on a few thousand rows."""
         key = (int(horizon), pd.Timestamp(snapshot))
         if key in self._features:
             return self._features[key][1]
-        expr, _ = features_engine(
-            self.tables,
-            self.snapshots_for(snapshot),
-            float(horizon),
-            backend=self.con,
-            return_gap=RETURN_GAP,
-            loyalty_from=snapshot,  # as in a report whose extraction date is the snapshot date
-        )
+        features, gaps = self._base()
+        shown = [days(s) for s in self.snapshots_for(snapshot)]
+        ft = with_loyalty_from(features.filter(features.snapshot_day.isin(shown)), snapshot)
         self._n += 1
-        name = f"explore_features_{self._n}"
-        table = self.con.create_table(name, expr)
+        name = f"explore_shown_{self._n}"
+        table = self.con.create_table(name, with_horizon(ft, gaps, float(horizon), RETURN_GAP), temp=True)
         while self._features and len(self._features) >= CACHE_SIZE:
             old_name, _ = self._features.pop(next(iter(self._features)))
             self.con.drop_table(old_name)

@@ -136,11 +136,13 @@ class StageExplorer:
         From :func:`custrel_lib.workbench.prepare`; its tables are loaded once into the engine.
     lang : {"fr", "en"}, optional
         Default: the workbench's.
+    engine : ExplorerEngine, optional
+        The engine to recompute with (default: a new ``ExplorerEngine(wb)``).
     """
 
-    def __init__(self, wb: Workbench, lang: str | None = None):
+    def __init__(self, wb: Workbench, lang: str | None = None, engine: ExplorerEngine | None = None):
         self.lang = check_lang(lang or wb.lang)
-        self.engine = ExplorerEngine(wb)
+        self.engine = engine or ExplorerEngine(wb)
         self.defaults = self.engine.default_settings()
         self.figures: dict[str, object] = {}
         self._building = True

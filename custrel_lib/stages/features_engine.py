@@ -125,6 +125,12 @@ def _firsts(tx: ibis.Table, cu: ibis.Table | None, days: ibis.Table, n_snap: int
     )
 
 
+def after_contract_end(p: ibis.Table) -> ibis.Value:
+    """Whether each purchase of ``p`` (with ``d``, ``gap`` and the contract end ``cend``) is the first one after
+    the customer's contract ended: a return, whatever the gap."""
+    return ((p.d > p.cend) & (p.gap.isnull() | (p.d - p.gap <= p.cend))).fill_null(False)
+
+
 def _purchase_events(tx: ibis.Table, cu: ibis.Table | None, long_gap: float) -> list[ibis.Table]:
     """Purchases (entering and leaving their windows), transactions and first purchases in a category."""
     p = _purchases(tx)
@@ -134,8 +140,7 @@ def _purchase_events(tx: ibis.Table, cu: ibis.Table | None, long_gap: float) -> 
     pr = p
     if cu is not None:
         pr = _dedup(p.left_join(cu.select("customer_id", "cend"), "customer_id"))
-        after_end = (pr.d > pr.cend) & (pr.gap.isnull() | (pr.d - pr.gap <= pr.cend))
-        returned = (pr.gap > long_gap).fill_null(False) | after_end.fill_null(False)
+        returned = (pr.gap > long_gap).fill_null(False) | after_contract_end(pr)
     events = [
         _event(
             pr,
