@@ -9,14 +9,18 @@ all threads) and peak memory (max RSS, DuckDB's native allocations included) are
 ``benchmarks/_data/results.jsonl``; ``benchmarks/README.md`` records runs.
 
 Per size (monthly snapshots over the generator's three years: 36):
-generate     the sample generator writing Parquet (reused when present)
+generate     the sample generator writing Parquet (reused when present). Above ``--generate-max`` customers
+             (1M by default: the generator holds about 5 GB per million customers), a size that is a multiple
+             of a generated size is built as copies of it with distinct ids (``replicate``): the same
+             customers' histories under new ids, k times the rows, so the scaling factor measures the engine
 load         validated loading in the engine (``load_tables(engine=True)``: typed, checked, problems report)
 stages       ``custrel stages`` end to end: loading and checks, H, features and stages, the history written to
              Parquet (:func:`custrel_lib.stages.export.export_stages`)
 handwritten  ``benchmarks/handwritten.sql``: the same stage codes straight from the Parquet files (no checks, H given)
 pandas       the pandas reference: pandas loader, ``StageModel(backend="pandas")`` (``--pandas-sizes`` only)
 transitions  quarterly transitions and the Sankey links, in DuckDB, from the written history
-survival     episodes (``build_durations``), Kaplan-Meier and Cox fits, in pandas
+survival     episodes (``build_durations``), Kaplan-Meier and Cox fits, in pandas, on a seeded sample of
+             ``--survival-max`` customers drawn in the engine (:func:`custrel_lib.io.subsample.sample_customers`)
 The stage codes of stages, handwritten and pandas are compared by an order-free hash computed in DuckDB.
 """
 
@@ -84,6 +88,29 @@ def do_generate(n: int, out: str) -> dict:
     return {"transactions": len(data.transactions), "customers": len(data.customers)}
 
 
+def do_replicate(base: str, k: int, out: str) -> dict:
+    """``k`` copies of the data set in ``base`` with distinct customer and order ids (suffix ``~j``), in DuckDB."""
+    import duckdb
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    rows = {}
+    for name in ("transactions", "customers", "interactions"):
+        src = Path(base) / f"{name}.parquet"
+        if not src.exists():
+            continue
+        cols = [r[0] for r in con.sql(f"DESCRIBE SELECT * FROM read_parquet('{src}')").fetchall()]
+        renamed = {c: f"{c} || '~' || j AS {c}" for c in ("customer_id", "order_id", "interaction_id")}
+        select = ", ".join(renamed.get(c, c) if c in renamed else c for c in cols)
+        con.execute(
+            f"COPY (SELECT {select} FROM read_parquet('{src}'), range({k}) r(j)) "
+            f"TO '{Path(out) / src.name}' (FORMAT parquet)"
+        )
+        rows[name] = con.sql(f"SELECT count(*) FROM read_parquet('{Path(out) / src.name}')").fetchall()[0][0]
+    (Path(out) / "custrel.yml").write_text((Path(base) / "custrel.yml").read_text(encoding="utf-8"), "utf-8")
+    return rows
+
+
 def do_load(out: str) -> dict:
     from custrel_lib.io.load import load_tables
 
@@ -148,23 +175,30 @@ def do_transitions(path: str) -> dict:
     return {"count_rows": len(tr.counts_), "links": len(links)}
 
 
-def do_survival(out: str, h: float) -> dict:
+def do_survival(out: str, h: float, max_customers: int) -> dict:
     from custrel_lib.io.load import load_tables
+    from custrel_lib.io.subsample import sample_customers
     from custrel_lib.survival.durations import build_durations
     from custrel_lib.survival.km import KaplanMeier
     from custrel_lib.survival.models import CoxModel
 
     loaded = load_tables(Path(out) / "custrel.yml", engine=True)
-    tables = loaded.to_pandas()
     t0 = time.perf_counter()
-    durations = build_durations(tables, loaded.as_of, h)
-    episodes = time.perf_counter() - t0
-    KaplanMeier().fit(durations)
+    # Above max_customers, the fits run on a seeded sample drawn in the engine (what a report at that size does).
+    sample = sample_customers(loaded.tables, max_customers, seed=1)
+    drawn = time.perf_counter() - t0
+    durations = build_durations(sample.tables, loaded.as_of, h)
+    episodes = time.perf_counter() - t0 - drawn
+    km = KaplanMeier().fit(durations)
     CoxModel(covariates=["spend_first", "contract", "loyalty"]).fit(durations)
     return {
+        "customers": sample.n_customers,
+        "sampled": sample.n_sampled,
         "episodes": len(durations),
+        "sample_s": round(drawn, 2),
         "episodes_s": round(episodes, 2),
-        "fits_s": round(time.perf_counter() - t0 - episodes, 2),
+        "fits_s": round(time.perf_counter() - t0 - drawn - episodes, 2),
+        "km_median_days": round(float(km.medians_["median"].iloc[0]), 1),
     }
 
 
@@ -186,7 +220,20 @@ def _run_size(n: int, args, step) -> dict:
     out = DATA / f"c{n}"
     res: dict[str, dict] = {}
     if not (out / "custrel.yml").exists():
-        res["generate"] = step(n, "generate", do_generate, n, str(out))
+        bases = [b for b in args.generated if b < n and n % b == 0 and b <= args.generate_max]
+        if n > args.generate_max and bases:
+            base = max(bases)
+            res["generate"] = step(
+                n,
+                f"replicate {base:,} x {n // base}",
+                do_replicate,
+                str(DATA / f"c{base}"),
+                n // base,
+                str(out),
+            )
+        else:
+            res["generate"] = step(n, "generate", do_generate, n, str(out))
+    args.generated.append(n)
     res["load"] = step(n, "load (engine, validated)", do_load, str(out))
     lib = str(out / "stages.parquet")
     res["stages"] = step(n, "stages end to end (custrel stages)", do_stages, str(out), lib, args.memory_limit)
@@ -208,7 +255,9 @@ def _run_size(n: int, args, step) -> dict:
     if "transitions" not in args.skip:
         res["transitions"] = step(n, "transitions + Sankey links (DuckDB)", do_transitions, lib)
     if "survival" not in args.skip:
-        res["survival"] = step(n, "survival episodes + KM + Cox (pandas)", do_survival, str(out), h)
+        res["survival"] = step(
+            n, "survival episodes + KM + Cox (pandas)", do_survival, str(out), h, args.survival_max
+        )
     same = {k: v == digests["stages"] for k, v in digests.items() if k != "stages" and v}
     print(
         f"[bench] {n:,}: stage rows and hash {digests['stages']}; identical to the library: {same}",
@@ -261,12 +310,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", default="", help="comma-separated: transitions, survival")
     parser.add_argument("--quick", action="store_true", help="20k customers, to check the script")
     parser.add_argument(
+        "--survival-max",
+        type=int,
+        default=100_000,
+        help="survival fits on a seeded sample of this many customers",
+    )
+    parser.add_argument(
+        "--generate-max", type=int, default=1_000_000, help="larger sizes are copies of a generated size"
+    )
+    parser.add_argument(
         "--memory-limit", default="2GB", help="DuckDB memory limit of the library run ('' for none)"
     )
     args = parser.parse_args(argv)
     sizes = [20_000] if args.quick else [int(x) for x in args.sizes.split(",") if x]
     args.pandas_sizes = set(sizes) if args.quick else {int(x) for x in args.pandas_sizes.split(",") if x}
     args.skip = set(args.skip.split(","))
+    args.generated = []
 
     def step(n: int, name: str, fn, *fargs) -> dict:
         print(f"[bench] {n:,} {name} ...", flush=True)
