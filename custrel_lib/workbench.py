@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
@@ -243,7 +244,7 @@ def _flame_signal(tables: dict, as_of, model: StageModel) -> tuple[FlameResult |
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             flame = run_flame(tables, as_of)
-    except CustrelError as exc:  # too few repeat buyers, a spend model that cannot be fitted, ...
+    except (CustrelError, np.linalg.LinAlgError) as exc:  # too few repeat buyers, ... (as the report's sections)
         return None, {lang: reason_of(exc, lang)[1] for lang in LANGUAGES}
     model.apply_signals(flame.customers[["customer_id", "p_alive"]])
     return flame, None
