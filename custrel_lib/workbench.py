@@ -4,6 +4,14 @@ Notebooks stay thin: ``wb = prepare(config_path, as_of, cadence, horizon_days, l
 validated tables, the problems report and the fitted :class:`~custrel_lib.stages.model.StageModel`;
 ``survival(wb, sections, ...)`` gives the survival analysis the executive summary and notebook 2.0 share.
 
+When the stage rules read BG/NBD's P(alive) (the packaged rules do: a repeat customer without commitment more
+likely gone than alive is separated), :func:`prepare` fits the flame (:func:`custrel_lib.flame.analysis.run_flame`,
+on transactions alone) and applies it to the last snapshot (:meth:`StageModel.apply_signals
+<custrel_lib.stages.results.StageResults.apply_signals>`) before any notebook reads the stages: ``wb.history``,
+``wb.stages.current_``, profiles and exports are one history in every notebook of a run. When the flame cannot
+be fitted (too few repeat buyers), the stages are placed without the signal and :meth:`Workbench.signal_sentences`
+says why.
+
 Prepared once per report run: ``custrel report`` names a cache folder of the run in the environment variable
 ``CUSTREL_RUN_CACHE``; the first notebook that prepares the data (or runs the survival analysis) stores the
 result there as a pickle, keyed by the config file's content, the data files' sizes and modification times and
@@ -19,24 +27,28 @@ import json
 import os
 import pickle
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
 from custrel_lib.config import CustrelConfig, load_config
 from custrel_lib.engine import connect
-from custrel_lib.exceptions import ConfigError
+from custrel_lib.exceptions import ConfigError, CustrelError
+from custrel_lib.flame.analysis import FlameResult, run_flame, signal_sentence
 from custrel_lib.i18n import LANGUAGES
 from custrel_lib.io.load import load_tables
 from custrel_lib.io.problems import ProblemsReport
 from custrel_lib.paths import SAMPLE_CONFIG
 from custrel_lib.reports.parameters import CACHE_ENV
-from custrel_lib.sections import Sections
+from custrel_lib.sections import Sections, reason_of
 from custrel_lib.stages.model import StageModel
 from custrel_lib.stages.rules import rules_from_config
+from custrel_lib.stages.signals import moves, signals_used
 from custrel_lib.survival.analysis import SurvivalResult, run_survival
 
 
@@ -52,6 +64,8 @@ class Workbench:
     lang: str = "fr"
     timings: dict[str, float] = field(default_factory=dict)
     key: str | None = None
+    flame: FlameResult | None = None
+    flame_error: dict[str, str] | None = None
 
     @property
     def engine(self) -> BaseBackend:
@@ -76,6 +90,24 @@ class Workbench:
     def horizon_days(self) -> float:
         """The separation horizon in days (set in the config or derived from the data)."""
         return self.stages.horizon_days_
+
+    def signal_sentences(self, lang: str | None = None) -> list[str]:
+        """What P(alive) did to the stages (how many customers it moved, the known limit), or why it did not."""
+        lang = lang or self.lang
+        reason = self.flame_error[lang] if self.flame_error else None
+        return signal_sentence(self.stages.signal_changes_, lang, self.stages.snapshots_[-1], reason)
+
+    def signal_figures(self) -> dict[str, Any]:
+        """The signal for ``key_figures.json``: ``applied``, the customers ``moved`` and their ``moves``."""
+        changed = self.stages.signal_changes_
+        out: dict[str, Any] = {"feature": "p_alive", "applied": changed is not None}
+        if changed is not None:
+            out.update(
+                snapshot=str(self.stages.snapshots_[-1].date()), moved=len(changed), moves=moves(changed)
+            )
+        elif self.flame_error:
+            out["why"] = self.flame_error["en"]
+        return out
 
     def _repr_html_(self) -> str:
         n = {name: len(df) for name, df in self.tables.items()}
@@ -178,6 +210,9 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
     )
     model.fit(loaded.tables, as_of=loaded.as_of)
     timings["stages"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    flame, error = _flame_signal(loaded.tables, loaded.as_of, model)
+    timings["flame"] = time.perf_counter() - t2
     if verbose:
         print(
             f"Placed {model.history_['customer_id'].nunique():,} customers in stages at "
@@ -192,7 +227,27 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
         stages=model,
         lang=lang,
         timings=timings,
+        flame=flame,
+        flame_error=error,
     )
+
+
+def _flame_signal(tables: dict, as_of, model: StageModel) -> tuple[FlameResult | None, dict | None]:
+    """Fit the flame and apply its P(alive) to the last snapshot when the rules read it (module docstring).
+
+    Returns the flame (``None`` when the rules do not read P(alive) or it cannot be fitted) and, when it
+    cannot, why (``{"fr": ..., "en": ...}``).
+    """
+    if "p_alive" not in signals_used(model.rules_):
+        return None, None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            flame = run_flame(tables, as_of)
+    except (CustrelError, np.linalg.LinAlgError) as exc:  # too few repeat buyers, ... (as the report's sections)
+        return None, {lang: reason_of(exc, lang)[1] for lang in LANGUAGES}
+    model.apply_signals(flame.customers[["customer_id", "p_alive"]])
+    return flame, None
 
 
 def survival_analysis(

@@ -15,6 +15,7 @@ import yaml
 from custrel_lib.exceptions import ConfigError, RuleError
 from custrel_lib.explore import StageExplorer, customer_events, story_figure
 from custrel_lib.explore.rules import rules_document, thresholds, with_values
+from custrel_lib.flame.analysis import run_flame
 from custrel_lib.paths import SAMPLE_DIR
 from custrel_lib.stages import typology
 from custrel_lib.stages.model import StageModel
@@ -49,7 +50,8 @@ def _stages(frame: pd.DataFrame, snapshot) -> pd.Series:
 
 
 def _reference(sample_tables, explorer) -> pd.DataFrame:
-    """The plain pandas stage model on the explorer's snapshots, with its H and rules."""
+    """The plain pandas stage model on the explorer's snapshots, with its H and rules, and BG/NBD's P(alive)
+    fitted up to the snapshot date at the last one (as a report with that ``as_of`` places customers)."""
     s = explorer.settings()
     model = StageModel(
         cadence=explorer.result.snapshots,
@@ -58,7 +60,9 @@ def _reference(sample_tables, explorer) -> pd.DataFrame:
         backend="pandas",
         verbose=False,
     )
-    return model.fit(sample_tables, as_of=s.snapshot).history_
+    model.fit(sample_tables, as_of=s.snapshot)
+    model.apply_signals(run_flame(sample_tables, s.snapshot).customers)
+    return model.history_
 
 
 def test_thresholds_of_the_packaged_rules():

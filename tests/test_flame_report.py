@@ -71,7 +71,24 @@ def test_sentences_give_counts_and_values_never_ids():
         text = analysis.fading_sentence(top, Res(), lang)
         assert word in text and analysis.FADING_FILE in text and "8" in text
         assert not any(c in text for c in CUSTOMERS["customer_id"])
-        assert "2" in analysis.signal_sentence(pd.DataFrame({"customer_id": ["a", "b"]}), lang)
+        changed = pd.DataFrame(
+            {
+                "customer_id": ["a", "b", "c"],
+                "stage_before": ["flirt", "flirt", "petit_ami"],
+                "stage": "separe",
+            }
+        )
+        moved, limit = analysis.signal_sentence(changed, lang, pd.Timestamp("2025-12-31"))
+        assert "3" in moved and not any(c in moved for c in ("a,", "b,", " c "))
+        assert (
+            "2 de « Flirt » à « Séparé(e) », 1 de « Petit(e) ami(e) »"
+            if lang == "fr"
+            else "2 from Flirt to Separated, 1 from Dating"
+        ) in moved
+        assert limit == analysis.tr(analysis.TEXT, "limit", lang)
+        none = analysis.signal_sentence(changed.iloc[:0], lang, pd.Timestamp("2025-12-31"))[0]
+        assert ("ne change l'étape d'aucun client" if lang == "fr" else "changes no customer's stage") in none
+        assert len(analysis.signal_sentence(None, lang)) == 1
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ started together."""
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import re
@@ -20,6 +21,8 @@ from click.testing import CliRunner
 
 from custrel_lib.cli import report_command
 from custrel_lib.exceptions import ConfigError, ReportError
+from custrel_lib.flame.analysis import run_flame, signal_sentence
+from custrel_lib.flame.signal import stages_with_p_alive
 from custrel_lib.reports.html import count_plotlyjs, remote_references
 from custrel_lib.reports.publish import report_lock
 from custrel_lib.reports.run import run_report
@@ -66,18 +69,50 @@ def test_full_report_outputs(report_run, sample_tables, sample_as_of):
     assert all(f"{name}.html" in index for name in NOTEBOOKS)
 
 
+def _outputs_text(path: Path) -> str:
+    """Every text an executed notebook shows (printed or HTML), unescaped."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    parts = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            parts.append("".join(out.get("text", "")))
+            for mime in ("text/plain", "text/html"):
+                parts.append("".join(out.get("data", {}).get(mime, "")))
+    return html.unescape("\n".join(parts))
+
+
 def test_key_outputs_match_the_library(report_run, sample_tables, sample_as_of):
-    """Key outputs of the executed notebooks, recomputed independently (nbval cannot: outputs are not committed)."""
+    """Key outputs of the executed notebooks, recomputed independently (nbval cannot: outputs are not committed).
+
+    The stages are those with BG/NBD's P(alive) at the last snapshot, in every notebook and export alike."""
     run, _ = report_run
     figures = json.loads((run.path / "key_figures.json").read_text(encoding="utf-8"))
     model = StageModel().fit(sample_tables, sample_as_of)
-    counts = model.current_["stage"].value_counts()
+    expected = stages_with_p_alive(model, run_flame(sample_tables, sample_as_of).customers)
+    changed = expected.attrs["changed"]
+    last = expected[expected["snapshot"] == sample_as_of]
+    counts = last["stage"].value_counts()
     assert {s["code"]: s["count"] for s in figures["stages"]} == counts.to_dict()
     history = pd.read_csv(
         run.path / "stage_history.csv", dtype={"customer_id": str}, parse_dates=["snapshot"]
     )
-    assert len(history) == len(model.history_)
-    assert (history["stage"].to_numpy() == model.history_["stage"].astype(str).to_numpy()).all()
+    assert len(history) == len(expected)
+    assert (history["stage"].to_numpy() == expected["stage"].astype(str).to_numpy()).all()
+    # The signal moved customers, and every notebook counts them the same way.
+    signal = figures["stage_signal"]
+    assert signal["applied"] and signal["moved"] == len(changed) >= 1
+    assert (
+        signal["moves"]
+        == {"flirt->separe": len(changed)}
+        == {f"{b}->{a}": n for (b, a), n in changed.groupby(["stage_before", "stage"]).size().items()}
+    )
+    in_csv = history[history["snapshot"] == history["snapshot"].max()]["stage"].value_counts()
+    assert in_csv.to_dict() == {s["code"]: s["count"] for s in figures["stages"]}
+    profiles = pd.read_csv(run.path / "stage_profiles.csv")
+    assert dict(zip(profiles["stage"], profiles["customers"], strict=True)) == in_csv.to_dict()
+    fr = signal_sentence(changed, "fr", sample_as_of)
+    for name in ("1.0-relationship-stages", "2.0-separation-survival"):
+        assert fr[0] in _outputs_text(run.path / f"{name}.ipynb"), name
     at_risk = pd.read_csv(run.path / "at_risk.csv")
     assert at_risk["p_separation"].between(0, 1).all()
     assert history.loc[history["at_risk"], "customer_id"].nunique() == int(at_risk["at_risk"].sum())

@@ -9,7 +9,9 @@ then the rules' CASE expression and the filters. Only the few thousand rows of t
 pandas.
 
 The stages are those a report would compute with ``analysis.as_of`` = the snapshot date, ``analysis.horizon_days``
-= H and the rules changed as shown (:meth:`ExplorerEngine.export`); ``tests/test_explore.py`` checks it.
+= H and the rules changed as shown (:meth:`ExplorerEngine.export`); ``tests/test_explore.py`` checks it. So, when
+the rules read BG/NBD's P(alive), it is supplied at the snapshot date as a report would (the workbench's own at its
+last snapshot, the flame fitted up to the date at an earlier one: :meth:`ExplorerEngine.with_signals`).
 """
 
 from __future__ import annotations
@@ -21,15 +23,17 @@ from functools import cached_property
 import ibis
 import pandas as pd
 
-from custrel_lib.exceptions import ConfigError
+from custrel_lib.exceptions import ConfigError, CustrelError
 from custrel_lib.explore.rules import config_block, thresholds, with_values
+from custrel_lib.flame.analysis import run_flame
 from custrel_lib.journeys import Transitions
 from custrel_lib.stages import typology
 from custrel_lib.stages.calendar import days
-from custrel_lib.stages.features import RETURN_GAP, features_engine, to_pandas_features
+from custrel_lib.stages.features import EPOCH, RETURN_GAP, features_engine, to_pandas_features
 from custrel_lib.stages.features_update import purchase_gaps, with_horizon, with_loyalty_from
 from custrel_lib.stages.model import StageProfiles, stage_profiles
 from custrel_lib.stages.rules import RuleSet
+from custrel_lib.stages.signals import signals_used
 from custrel_lib.workbench import Workbench
 
 #: Filters of the explorer: the column of the customer attributes table behind each.
@@ -153,6 +157,7 @@ class ExplorerEngine:
         self.cadence = cadence if isinstance(cadence, str) else "month"
         self._tables: tuple[ibis.Table, ibis.Table] | None = None
         self._features: dict[tuple[int, pd.Timestamp], tuple[str, ibis.Table]] = {}
+        self._signals: dict[pd.Timestamp, ibis.Table | None] = {}
         self._n = 0
 
     def default_settings(self) -> Settings:
@@ -209,6 +214,38 @@ class ExplorerEngine:
         self._features[key] = (name, table)
         return table
 
+    def with_signals(self, table: ibis.Table, snapshot: pd.Timestamp) -> ibis.Table:
+        """``table`` (features, on this engine's connection) with the signal features that a report with
+        ``as_of`` = ``snapshot`` supplies at its last snapshot; unchanged when the rules read none."""
+        snapshot = pd.Timestamp(snapshot)
+        if not signals_used(self.base_rules):
+            return table
+        if snapshot not in self._signals:
+            self._signals[snapshot] = self._signal_table(snapshot)
+        s = self._signals[snapshot]
+        if s is None:
+            return table
+        joined = table.left_join(
+            s, [table.customer_id == s.signal_customer, table.snapshot_day == s.signal_day]
+        )
+        return joined.drop("signal_customer", "signal_day")
+
+    def _signal_table(self, snapshot: pd.Timestamp) -> ibis.Table | None:
+        """P(alive) at ``snapshot``: the workbench's at its last snapshot, else the flame fitted up to it."""
+        if snapshot == self.grid[-1]:
+            signals = self.wb.stages.signals_
+        else:
+            try:
+                signals = run_flame(self.wb.tables, snapshot).customers[["customer_id", "p_alive"]]
+            except CustrelError:  # too few repeat buyers at that date: the report would place without it
+                signals = None
+        if signals is None:
+            return None
+        frame = signals.astype({"customer_id": "string"}).rename(columns={"customer_id": "signal_customer"})
+        frame["signal_day"] = int((snapshot - EPOCH).days)
+        self._n += 1
+        return self.con.create_table(f"explore_signals_{self._n}", frame)
+
     def compute(self, settings: Settings) -> Exploration:
         """Stages, features and flows of the shown customers under ``settings``."""
         t0 = time.perf_counter()
@@ -219,7 +256,7 @@ class ExplorerEngine:
             raise ConfigError(f"Unknown filter(s) {', '.join(unknown)}; filters are {', '.join(FILTERS)}.")
         snapshot = pd.Timestamp(settings.snapshot)
         rules = with_values(self.base_rules, settings.values)
-        ft = self._feature_table(settings.horizon_days, snapshot)
+        ft = self.with_signals(self._feature_table(settings.horizon_days, snapshot), snapshot)
         staged = ft.mutate(stage=rules.compile(ft, float(settings.horizon_days)))
         active = settings.active_filters()
         if active:

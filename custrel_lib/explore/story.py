@@ -66,6 +66,7 @@ def customer_events(engine, customer_id: str, settings) -> CustomerEvents:
         return_gap=RETURN_GAP,
         loyalty_from=snapshot,
     )
+    expr = engine.with_signals(expr, snapshot)
     rules = with_values(engine.base_rules, settings.values)
     staged = expr.mutate(stage=rules.compile(expr, float(settings.horizon_days)))
     hist = to_pandas_features(con.execute(staged))[["snapshot", "stage"]]

@@ -21,6 +21,7 @@ from custrel_lib.exceptions import AnalysisError, InsufficientDataError
 from custrel_lib.flame import btyd
 from custrel_lib.i18n import format_currency, format_date, format_number, format_percent, tr
 from custrel_lib.privacy import pseudonymize
+from custrel_lib.stages import typology
 
 TEXT = {
     "population": {"fr": "Clients sans contrat", "en": "Customers without contract"},
@@ -53,8 +54,21 @@ TEXT = {
         "en": "Among the {top} customers without contract with the highest value if they stay active (the top tenth), {n} have a fading flame (P(alive) < {p}): {money_alive} of spend over {h} days if they stayed, {money} expected given their P(alive). Their list is not in this report: it is in the customer-level export {file}.",
     },
     "stages_signal": {
-        "fr": "Avec P(en vie) dans la typologie (règle « séparé(e) » : au moins deux achats, sans engagement, P(en vie) < 0,5, au dernier instantané), {n} clients passeraient d'une étape active à « séparé(e) » ; les autres sections comptent les étapes sans ce signal.",
-        "en": "With P(alive) in the typology (the separated rule: two purchases or more, no commitment, P(alive) < 0.5, at the last snapshot), {n} customers would move from an active stage to separated; the other sections count stages without this signal.",
+        "fr": "P(en vie) (BG/NBD) entre dans la typologie au dernier instantané ({date}) : {n} clients sans contrat changent d'étape ({moves}) ; toutes les sections de ce rapport comptent les étapes avec ce signal.",
+        "en": "P(alive) (BG/NBD) enters the typology at the last snapshot ({date}): {n} customers without contract change stage ({moves}); every section of this report counts stages with this signal.",
+    },
+    "stages_signal_move": {"fr": "{n} de « {before} » à « {after} »", "en": "{n} from {before} to {after}"},
+    "stages_signal_none": {
+        "fr": "P(en vie) (BG/NBD) entre dans la typologie au dernier instantané ({date}) ; il ne change l'étape d'aucun client.",
+        "en": "P(alive) (BG/NBD) enters the typology at the last snapshot ({date}); it changes no customer's stage.",
+    },
+    "stages_signal_off": {
+        "fr": "Les règles d'étapes ne lisent pas P(en vie) : les étapes sont placées sans ce signal.",
+        "en": "The stage rules do not read P(alive): stages are placed without this signal.",
+    },
+    "stages_signal_failed": {
+        "fr": "P(en vie) n'a pas pu être calculé ({reason}) : les étapes sont placées sans ce signal.",
+        "en": "P(alive) could not be computed ({reason}): stages are placed without this signal.",
     },
     "headline": {
         "fr": "Valeur attendue des clients sans contrat sur {h} jours",
@@ -327,6 +341,30 @@ def write_fading(folder, top: pd.DataFrame, pseudonym_key: bytes | None = None) 
     return path
 
 
-def signal_sentence(changed: pd.DataFrame, lang: str) -> str:
-    """How many customers P(alive) moves to separated (:func:`custrel_lib.flame.signal.stages_with_p_alive`)."""
-    return tr(TEXT, "stages_signal", lang, n=format_number(len(changed), lang))
+def signal_sentence(
+    changed: pd.DataFrame | None, lang: str, snapshot=None, reason: str | None = None
+) -> list[str]:
+    """What P(alive) did to the stages (:meth:`StageModel.apply_signals
+    <custrel_lib.stages.results.StageResults.apply_signals>`'s ``changed``): how many customers it moved and
+    where, with the known limit; or why it did not (``changed`` ``None``: the rules do not read it, or
+    ``reason`` why it could not be computed). Counts only, never an identifier."""
+    if changed is None:
+        key = "stages_signal_off" if reason is None else "stages_signal_failed"
+        return [tr(TEXT, key, lang, reason=reason or "")]
+    date = format_date(pd.Timestamp(snapshot), lang) if snapshot is not None else ""
+    if not len(changed):
+        return [tr(TEXT, "stages_signal_none", lang, date=date), tr(TEXT, "limit", lang)]
+    pairs = changed.groupby(["stage_before", "stage"], observed=True).size().sort_values(ascending=False)
+    moves = ", ".join(
+        tr(
+            TEXT,
+            "stages_signal_move",
+            lang,
+            n=format_number(int(k), lang),
+            before=typology.stage_label(str(b), lang),
+            after=typology.stage_label(str(a), lang),
+        )
+        for (b, a), k in pairs.items()
+    )
+    n = format_number(len(changed), lang)
+    return [tr(TEXT, "stages_signal", lang, date=date, n=n, moves=moves), tr(TEXT, "limit", lang)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from custrel_lib.exceptions import DataContractError
+from custrel_lib.stages import signals
 
 
 def stages_with_p_alive(model, p_alive: pd.DataFrame) -> pd.DataFrame:
@@ -33,34 +34,28 @@ def stages_with_p_alive(model, p_alive: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame
         A copy of ``model.history_`` (same columns); ``attrs["changed"]`` holds the customers whose last stage
-        changed: ``customer_id``, ``stage_before``, ``stage``, ``p_alive``.
+        changed: ``customer_id``, ``stage_before``, ``stage``, ``p_alive``. The model is not changed; a report's
+        workbench applies the signal to its model once (:meth:`StageModel.apply_signals
+        <custrel_lib.stages.results.StageResults.apply_signals>`, :func:`custrel_lib.workbench.prepare`).
     """
     for col in ("customer_id", "p_alive"):
         if col not in p_alive.columns:
             raise DataContractError(
                 f"stages_with_p_alive: column '{col}' is missing from the P(alive) table."
             )
-    snap = model.snapshots_[-1]
-    feats = model.features(snap)
-    signal = p_alive[["customer_id", "p_alive"]].astype({"customer_id": "string"})
-    feats = feats.astype({"customer_id": "string"}).merge(signal, on="customer_id", how="left")
-    # Only the stages that the signal changes are replaced: both placements read the same feature rows, so a
-    # last-bit difference between this query and the engine's own (parallel float sums) moves nobody.
-    with_signal = model.rules_.assign_pandas(feats, model.horizon_days_)
-    without = model.rules_.assign_pandas(feats.drop(columns="p_alive"), model.horizon_days_)
-    moved = (with_signal != without).to_numpy()
-    new = pd.Series(with_signal.to_numpy()[moved], index=feats["customer_id"].to_numpy()[moved])
+    signal = signals.check_signals(p_alive[["customer_id", "p_alive"]])
     history = model.history_.copy()
-    last = history["snapshot"] == snap
-    ids = history.loc[last, "customer_id"]
-    before = history.loc[last, "stage"]
-    after = ids.map(new).fillna(before).astype("string")
-    history.loc[last, "stage"] = after
-    changed = (before != after).to_numpy()
-    out = pd.DataFrame(
-        {"customer_id": ids[changed], "stage_before": before[changed], "stage": after[changed]}
-    ).merge(signal, on="customer_id", how="left")
-    history.attrs["changed"] = out.reset_index(drop=True)
+    undo = getattr(model, "signal_changes_", None)
+    if undo is not None and len(undo):  # the model's own signals, if any, are taken out first
+        signals.changes(
+            history,
+            model.snapshots_[-1],
+            undo.set_index("customer_id")["stage_before"],
+            undo[["customer_id"]],
+        )
+    # The placement without signals reads the feature table without them (signals.place drops them).
+    new = signals.place(model, signal)
+    history.attrs["changed"] = signals.changes(history, model.snapshots_[-1], new, signal)
     return history
 
 

@@ -105,11 +105,7 @@ def stage_changes(history: pd.DataFrame) -> pd.DataFrame:
     snaps = sorted(history["snapshot"].unique())
     last, prev = snaps[-1], snaps[-2] if len(snaps) > 1 else None
     now = history[history["snapshot"] == last]["stage"].value_counts()
-    before = (
-        history[history["snapshot"] == prev]["stage"].value_counts()
-        if prev is not None
-        else pd.Series(dtype=int)
-    )
+    before = history[history["snapshot"] == prev]["stage"].value_counts() if prev is not None else pd.Series()
     codes = [c for c in typology.stage_order() if c in now.index or c in before.index]
     out = pd.DataFrame({"stage": codes})
     out["count"] = [int(now.get(c, 0)) for c in codes]
@@ -177,6 +173,7 @@ def key_figures(
     lang: str = "fr",
     nps=None,
     skipped: list[dict[str, str]] | None = None,
+    signal: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Headline figures (each with its definition), stage table, sentences and machine-readable counts.
 
@@ -191,12 +188,14 @@ def key_figures(
         :func:`custrel_lib.voice.nps` of the last 12 months (``None`` or ``n == 0``: no NPS figure).
     skipped : list of dict, optional
         Sections not computed (``section``, ``reason``, ``message``), from :class:`~custrel_lib.sections.Sections`.
+    signal : dict, optional
+        What P(alive) did to the stages (:meth:`custrel_lib.workbench.Workbench.signal_figures`).
 
     Returns
     -------
     dict
         JSON-ready: ``headline`` (``key``, ``label``, ``value``, ``text``, ``definition``), ``stages``,
-        ``sentences``, ``survival`` (counts), ``nps``, ``skipped``.
+        ``sentences``, ``survival`` (counts), ``nps``, ``skipped``, ``stage_signal``.
     """
     lang = check_lang(lang)
     ch = stage_changes(history)
@@ -239,6 +238,7 @@ def key_figures(
         "survival": survival.to_dict() if survival is not None else None,
         "nps": nps.to_dict() if nps is not None and nps.n > 0 else None,
         "skipped": list(skipped or []),
+        "stage_signal": signal,
     }
 
 

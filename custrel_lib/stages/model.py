@@ -86,6 +86,9 @@ class StageModel(StageResults):
     horizon_warning_ : dict or None
         ``{"fr": ..., "en": ...}`` when the window is too short for H
         (:func:`custrel_lib.stages.features.horizon_window_check`), else ``None``.
+    signals_, signal_changes_ : DataFrame or None
+        The signal features supplied at the last snapshot and the customers they moved
+        (:meth:`apply_signals`); ``None`` without signals.
     """
 
     def __init__(
@@ -170,6 +173,7 @@ class StageModel(StageResults):
         """
         t0 = time.perf_counter()
         self._fitted, self._history, self._snapshot_cache = False, None, {}
+        self.signals_ = self.signal_changes_ = None
         tables = check_tables(tables)
         self.tables_ = tables
         self.as_of_ = pd.Timestamp(as_of).normalize()

@@ -13,9 +13,11 @@ import pandas as pd
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.i18n import check_lang, format_date, format_number, tr
 from custrel_lib.stages import history as hist
+from custrel_lib.stages import signals as sig
 from custrel_lib.stages import typology
 from custrel_lib.stages.explain import TEXT, Explanation, StageProfiles, stage_profiles
 from custrel_lib.stages.features import EPOCH, FEATURE_COLUMNS, to_pandas_features
+from custrel_lib.stages.rules import SIGNAL_FEATURES
 from custrel_lib.tables import html_table
 
 #: What each snapshot knows (docs/horizon.md): the sentences :meth:`StageModel.lookahead_note` puts together.
@@ -137,6 +139,8 @@ class StageResults:
             out = f.merge(stage, on="customer_id", how="left")
         else:
             out = self._engine_features(self._expr.snapshot_day == int((s - EPOCH).days))
+        if s == self.snapshots_[-1] and getattr(self, "signals_", None) is not None:
+            out = sig.with_signals(out, self.signals_, self.signal_changes_)
         if len(self._snapshot_cache) >= 4:
             self._snapshot_cache.pop(next(iter(self._snapshot_cache)))
         self._snapshot_cache[s] = out
@@ -177,7 +181,8 @@ class StageResults:
         if row.empty:
             raise ConfigError(f"Customer {customer_id!r} does not exist at {s.date()}.")
         row = row.iloc[0]
-        verdicts = self.rules_.matches(row[FEATURE_COLUMNS], self.horizon_days_)
+        known = FEATURE_COLUMNS + [c for c in SIGNAL_FEATURES if c in row.index]
+        verdicts = self.rules_.matches(row[known], self.horizon_days_)
         first = verdicts.index(True)
         rules = self.rules_.to_frame(lang, self.horizon_days_)
         rules[tr(TEXT, "col_true", lang)] = [tr(TEXT, "yes" if v else "no", lang) for v in verdicts]
@@ -190,6 +195,38 @@ class StageResults:
             features=row[FEATURE_COLUMNS],
             lang=lang,
         )
+
+    def apply_signals(self, signals: pd.DataFrame | None) -> pd.DataFrame:
+        """Place the last snapshot again with signal features known (:mod:`custrel_lib.stages.signals`).
+
+        Parameters
+        ----------
+        signals : DataFrame or None
+            ``customer_id`` and one or more signal columns (``p_alive``); customers without a row are placed as
+            without the signal. ``None`` removes the signals applied before.
+
+        Returns
+        -------
+        DataFrame
+            The customers whose last stage changed (also ``signal_changes_``): ``customer_id, stage_before,
+            stage`` and the signal columns. The history (``history_``, pandas) and every result read from it
+            hold the new stages; ``history_table()`` and ``write_history()`` stay the engine's, without signals.
+        """
+        self._check_fitted()
+        last = self.snapshots_[-1]
+        history = self.history_
+        undo = getattr(self, "signal_changes_", None)
+        if undo is not None and len(undo):
+            sig.changes(history, last, undo.set_index("customer_id")["stage_before"], undo[["customer_id"]])
+        self.signals_, self.signal_changes_ = None, None
+        self._snapshot_cache.pop(last, None)
+        if signals is None:
+            return pd.DataFrame(columns=sig.CHANGE_COLUMNS)
+        checked = sig.check_signals(signals)
+        self.signal_changes_ = sig.changes(history, last, sig.place(self, checked), checked)
+        self.signals_ = checked
+        self._snapshot_cache.pop(last, None)
+        return self.signal_changes_
 
     @property
     def summary(self) -> pd.DataFrame:

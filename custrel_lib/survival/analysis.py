@@ -173,7 +173,10 @@ def run_survival(
     with sections.section("risk_backtest"):
         res.backtest = backtest_lapse(wb.tables["transactions"], wb.as_of, wb.horizon_days)
     with sections.section("flame"):
-        res.flame = run_flame(wb.tables, wb.as_of, risk_horizon_days)
+        # The flame fitted by prepare() for the stage signal is reused when it forecasts over the same horizon.
+        prepared = getattr(wb, "flame", None)
+        same = prepared is not None and prepared.horizon_days == float(risk_horizon_days)
+        res.flame = prepared if same else run_flame(wb.tables, wb.as_of, risk_horizon_days)
         if res.scores is not None:
             extra = [c for c in ("p_alive", "expected_value", "frequency") if c in res.flame.customers]
             per_customer = res.flame.customers[["customer_id", *extra]].astype({"customer_id": str})
