@@ -93,6 +93,17 @@ FEATURE_OPTIONAL = {
 DATE_COLUMNS = ("date", "signup_date", "contract_start", "contract_end")
 
 
+#: The pandas dtype of each kind of column, as the loaders return the tables.
+PANDAS_DTYPES = {
+    "id": "string",
+    "str": "string",
+    "date": "datetime64[ns]",
+    "amount": "float64",
+    "float": "float64",
+    "bool": "boolean",
+}
+
+
 def require_columns(df: Any, table: str, columns: Iterable[str]) -> None:
     """Raise :class:`MissingColumnError` for the first of ``columns`` missing from ``df`` (pandas or Ibis)."""
     found = list(df.columns)

@@ -23,6 +23,7 @@ from custrel_lib.io.contract import (
     END_REASONS,
     FALSE_VALUES,
     INTERACTION_TYPES,
+    PANDAS_DTYPES,
     SCHEMA,
     TABLES,
     TRUE_VALUES,
@@ -388,14 +389,6 @@ def scan_tables(
 
 
 _PROBLEM_TYPES = [f'"{c}" {"BIGINT" if c == "row" else "VARCHAR"}' for c in COLUMNS]
-_DTYPES = {
-    "id": "string",
-    "str": "string",
-    "date": "datetime64[ns]",
-    "amount": "float64",
-    "float": "float64",
-    "bool": "boolean",
-}
 
 
 def table_to_pandas(result, name: str) -> pd.DataFrame:
@@ -403,5 +396,5 @@ def table_to_pandas(result, name: str) -> pd.DataFrame:
     raw = result.con.con
     df = raw.sql(f"SELECT * EXCLUDE (__row) FROM {result.views[name]} ORDER BY __row").df()
     for column, (kind, _) in SCHEMA[name].items():
-        df[column] = df[column].astype(_DTYPES[kind])
+        df[column] = df[column].astype(PANDAS_DTYPES[kind])
     return df

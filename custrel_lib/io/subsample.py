@@ -15,10 +15,7 @@ import ibis
 import pandas as pd
 
 from custrel_lib.exceptions import DataContractError
-from custrel_lib.io.contract import SCHEMA
-
-_DTYPES = {"id": "string", "str": "string", "date": "datetime64[ns]", "amount": "float64", "float": "float64"}
-_DTYPES["bool"] = "boolean"
+from custrel_lib.io.contract import PANDAS_DTYPES, SCHEMA
 
 
 @dataclass
@@ -76,6 +73,6 @@ def sample_customers(tables: dict, n: int, seed: int = 1, con=None) -> CustomerS
     for name, t in present.items():
         kept = t.semi_join(chosen, "customer_id")
         df = con.execute(kept)
-        kinds = {c: _DTYPES[kind] for c, (kind, _) in SCHEMA.get(name, {}).items() if c in df.columns}
+        kinds = {c: PANDAS_DTYPES[kind] for c, (kind, _) in SCHEMA.get(name, {}).items() if c in df.columns}
         out[name] = df.astype(kinds)
     return CustomerSample(tables=out, n_customers=total, n_sampled=min(int(n), total), seed=int(seed))
