@@ -178,9 +178,9 @@ def do_transitions(path: str) -> dict:
 def do_survival(out: str, h: float, max_customers: int) -> dict:
     from custrel_lib.io.load import load_tables
     from custrel_lib.io.subsample import sample_customers
+    from custrel_lib.survival.cox import CoxModel
     from custrel_lib.survival.durations import build_durations
     from custrel_lib.survival.km import KaplanMeier
-    from custrel_lib.survival.models import CoxModel
 
     loaded = load_tables(Path(out) / "custrel.yml", engine=True)
     t0 = time.perf_counter()
@@ -190,7 +190,7 @@ def do_survival(out: str, h: float, max_customers: int) -> dict:
     durations = build_durations(sample.tables, loaded.as_of, h)
     episodes = time.perf_counter() - t0 - drawn
     km = KaplanMeier().fit(durations)
-    CoxModel(covariates=["spend_first", "contract", "loyalty"]).fit(durations)
+    CoxModel(covariates=["spend_first", "contract"]).fit(durations)
     return {
         "customers": sample.n_customers,
         "sampled": sample.n_sampled,
