@@ -164,7 +164,7 @@ def do_transitions(path: str) -> dict:
     import ibis
 
     from custrel_lib.journeys import Transitions
-    from custrel_lib.plots.journeys import sankey_links
+    from custrel_lib.plots.sankey import sankey_links
 
     con = ibis.duckdb.connect()
     history = con.read_parquet(path).select("customer_id", "snapshot", "stage")

@@ -56,3 +56,10 @@ def test_stages_and_handwritten_query_give_the_same_codes(small, tmp_path):
     bench.do_handwritten(str(small), str(hw), res["H"], res["as_of"], None)
     assert bench.digest(str(lib)) == bench.digest(str(hw))
     assert bench.digest(str(lib))["rows"] == res["rows"] > 0
+
+
+def test_transitions_step_counts_moves_from_the_written_history(small, tmp_path):
+    lib = tmp_path / "lib.parquet"
+    bench.do_stages(str(small), str(lib), None)
+    out = bench.do_transitions(str(lib))
+    assert out["count_rows"] > 0 and out["links"] > 0

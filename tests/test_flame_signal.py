@@ -9,7 +9,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from custrel_lib.flame.analysis import flag_fading, run_flame
+from custrel_lib.flame.analysis import flag_fading, p_alive_at, run_flame
 from custrel_lib.flame.signal import agreement, stages_with_p_alive
 from custrel_lib.io.sample import true_stages_at
 from custrel_lib.stages.rules import RuleSet, default_rules
@@ -139,3 +139,14 @@ def test_at_risk_precision_with_and_without_p_alive(sample_tables, sample_truth,
     )
     assert int((flag_fading(scores, None)["at_risk_reason"] == "p_alive").sum()) == 0
     assert added_precision[0.7] > 3 * base
+
+
+def test_p_alive_at_is_the_flame_fit_alone(sample_tables, sample_as_of):
+    """The explorer's P(alive) at a date (BG/NBD only) equals the report's flame at that date, customer by
+    customer, at the extraction date and a year before it."""
+    for as_of in (sample_as_of, sample_as_of - pd.DateOffset(years=1)):
+        alone = p_alive_at(sample_tables, as_of).set_index("customer_id")["p_alive"]
+        full = run_flame(sample_tables, as_of).customers.set_index("customer_id")["p_alive"]
+        assert len(alone) == len(full) > 1000
+        pd.testing.assert_series_equal(alone.sort_index(), full.sort_index(), check_names=False)
+        assert 0.0 < alone.min() < 0.5 < alone.max() <= 1.0  # a real spread, not a constant

@@ -25,7 +25,7 @@ import pandas as pd
 
 from custrel_lib.exceptions import ConfigError, CustrelError
 from custrel_lib.explore.rules import config_block, thresholds, with_values
-from custrel_lib.flame.analysis import run_flame
+from custrel_lib.flame.analysis import p_alive_at
 from custrel_lib.journeys import Transitions
 from custrel_lib.stages import typology
 from custrel_lib.stages.calendar import days
@@ -236,7 +236,7 @@ class ExplorerEngine:
             signals = self.wb.stages.signals_
         else:
             try:
-                signals = run_flame(self.wb.tables, snapshot).customers[["customer_id", "p_alive"]]
+                signals = p_alive_at(self.wb.tables, snapshot)
             except CustrelError:  # too few repeat buyers at that date: the report would place without it
                 signals = None
         if signals is None:

@@ -161,9 +161,9 @@ def _non_contract(transactions: pd.DataFrame, customers: pd.DataFrame | None) ->
     return transactions.loc[~transactions["customer_id"].astype(str).isin(ids)]
 
 
-def run_flame(tables: dict, as_of, horizon_days: float = 90.0, holdout_days: int = 180) -> FlameResult:
-    """Fit BG/NBD (and Gamma-Gamma) on the customers without a contract; see the module docstring."""
-    as_of = pd.Timestamp(as_of)
+def fit_bgnbd(tables: dict, as_of: pd.Timestamp):
+    """BG/NBD fitted on the customers without a contract up to ``as_of``: (their transactions, the summary, the
+    repeat buyers, the model); :class:`InsufficientDataError` with too few repeat buyers."""
     tx = _non_contract(tables["transactions"], tables.get("customers"))
     summary = btyd.rfm_summary(tx, as_of)
     repeat = int((summary["frequency"] > 0).sum())
@@ -172,6 +172,21 @@ def run_flame(tables: dict, as_of, horizon_days: float = 90.0, holdout_days: int
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bg = btyd.BetaGeoModel().fit(summary)
+    return tx, summary, repeat, bg
+
+
+def p_alive_at(tables: dict, as_of) -> pd.DataFrame:
+    """``customer_id, p_alive`` at ``as_of``: the BG/NBD fit of :func:`run_flame` alone (no spend model, no
+    holdout check), what the stage signal needs; the same values as ``run_flame(tables, as_of).customers``."""
+    _, summary, _, bg = fit_bgnbd(tables, pd.Timestamp(as_of))
+    out = bg.predict(summary, 0.0)
+    return out[["customer_id", "p_alive"]].reset_index(drop=True)
+
+
+def run_flame(tables: dict, as_of, horizon_days: float = 90.0, holdout_days: int = 180) -> FlameResult:
+    """Fit BG/NBD (and Gamma-Gamma) on the customers without a contract; see the module docstring."""
+    as_of = pd.Timestamp(as_of)
+    tx, summary, repeat, bg = fit_bgnbd(tables, as_of)
     out = bg.predict(summary, horizon_days)
     out["frequency"] = summary["frequency"].to_numpy()
     out["T"] = summary["T"].to_numpy()
