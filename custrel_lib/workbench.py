@@ -244,7 +244,8 @@ def _flame_signal(tables: dict, as_of, model: StageModel) -> tuple[FlameResult |
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             flame = run_flame(tables, as_of)
-    except (CustrelError, np.linalg.LinAlgError) as exc:  # too few repeat buyers, ... (as the report's sections)
+    # Too few repeat buyers, or a numerical failure: the stages stay without the signal, as the report's sections.
+    except (CustrelError, np.linalg.LinAlgError) as exc:
         return None, {lang: reason_of(exc, lang)[1] for lang in LANGUAGES}
     model.apply_signals(flame.customers[["customer_id", "p_alive"]])
     return flame, None
