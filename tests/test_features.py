@@ -211,3 +211,25 @@ def test_horizon_needs_a_repeat_customer():
     t = ibis.memtable(tx)
     with pytest.raises(AnalysisError, match="horizon_days"):
         horizon_from_gaps(t.mutate(d=t.date.cast("date").epoch_days().cast("int64")))
+
+
+@pytest.mark.parametrize(
+    ("as_of", "cadence", "expected"),
+    [
+        ("2025-12-31", "month", {6: 6, 12: 12}),
+        ("2025-12-31", "quarter", {6: 2, 12: 4}),
+        (
+            "2025-12-15",
+            "month",
+            {},
+        ),  # a last period cut mid-month: its windows start mid-month, exit events stay
+        ("2025-12-31", ["2024-06-15", "2025-03-31", "2025-12-31"], {}),  # irregular dates
+    ],
+)
+def test_purchase_windows_as_frames_only_where_exits_are_a_fixed_shift(as_of, cadence, expected):
+    from custrel_lib.stages.calendar import calendar_table, days
+    from custrel_lib.stages.features_engine import framed_windows
+
+    snaps = snapshot_dates(pd.Timestamp("2023-01-05"), pd.Timestamp(as_of), cadence)
+    calendar = calendar_table(days(pd.Timestamp("2019-01-01")), snaps)  # sign-ups long before the purchases
+    assert framed_windows(calendar, days(pd.Timestamp("2023-01-05")), len(snaps)) == expected

@@ -70,9 +70,11 @@ def _hash_is_unique(con, tables: dict) -> bool:
     return int(n) == int(distinct)
 
 
-def first_seen_days(con, tables: dict) -> int:
+def first_seen_days(con, tables: dict, with_first_tx: bool = False):
+    """The first day a customer is seen (a transaction or a sign-up); with ``with_first_tx``, also the first
+    transaction's day."""
     tx = _with_days(_table(con, tables["transactions"], ["customer_id", "date"]))
-    first = int(con.execute(tx.d.min()))
+    first = first_tx = int(con.execute(tx.d.min()))
     cu = tables.get("customers")
     if cu is not None:
         c = _table(con, cu, ["customer_id", "signup_date"])
@@ -80,7 +82,24 @@ def first_seen_days(con, tables: dict) -> int:
         v = con.execute(c.signup_date.cast("date").epoch_days().min())
         if v is not None and not pd.isna(v):
             first = min(first, int(v))
-    return first
+    return (first, first_tx) if with_first_tx else first
+
+
+def framed_windows(calendar: pd.DataFrame, from_day: int, n_snap: int) -> dict[int, int]:
+    """The purchase windows whose exit is a fixed number of snapshots after the entry for every day from
+    ``from_day`` (monthly or quarterly snapshots at period ends, windows in months): ``{months: snapshots}``.
+
+    Those windows are running sums over the last ``snapshots`` rows of the customer x snapshot grid (dense from
+    each customer's first snapshot), without an exit event per purchase; the others keep their exit events.
+    """
+    days = calendar[(calendar.d >= from_day) & (calendar.k < n_snap)]
+    out = {}
+    for m in _PURCHASE_WINDOWS:
+        shift = days[f"x{m}"] - days["k"]
+        off = int(shift.iloc[0]) if len(days) else 0
+        if off > 0 and (days[f"x{m}"] == (days["k"] + off).clip(upper=n_snap)).all():
+            out[m] = off
+    return out
 
 
 _SUMS = ["n_p", "s_p", "g_sum", "g_sq", "s_all", "n_cat", "n_compl", "n_ref"]
@@ -131,8 +150,14 @@ def after_contract_end(p: ibis.Table) -> ibis.Value:
     return ((p.d > p.cend) & (p.gap.isnull() | (p.d - p.gap <= p.cend))).fill_null(False)
 
 
-def _purchase_events(tx: ibis.Table, cu: ibis.Table | None, long_gap: float) -> list[ibis.Table]:
-    """Purchases (entering and leaving their windows), transactions and first purchases in a category."""
+def _purchase_events(
+    tx: ibis.Table, cu: ibis.Table | None, long_gap: float, framed: dict[int, int]
+) -> list[ibis.Table]:
+    """Purchases (entering and leaving their windows), transactions and first purchases in a category.
+
+    The windows in ``framed`` (:func:`framed_windows`) need no events: they are running sums of ``n_p`` and
+    ``s_p`` over a frame of snapshots."""
+    windows = [m for m in _PURCHASE_WINDOWS if m not in framed]
     p = _purchases(tx)
     one = ibis.literal(1.0)
     # A return (win-back): a purchase after a long gap, or the first purchase after the contract ended.
@@ -151,13 +176,13 @@ def _purchase_events(tx: ibis.Table, cu: ibis.Table | None, long_gap: float) -> 
             g_sq=(pr.gap * pr.gap).fill_null(0),
             last_p=pr.d,
             last_ret=returned.ifelse(pr.d, ibis.null("int64")),
-            **{f"w{m}_np": one for m in _PURCHASE_WINDOWS},
-            **{f"w{m}_sp": p.amount for m in _PURCHASE_WINDOWS},
+            **{f"w{m}_np": one for m in windows},
+            **{f"w{m}_sp": p.amount for m in windows},
         ),
         _event(tx, tx.k, s_all=tx.amount),
     ]
     # Leaving each window: the same purchase with the opposite sign, at the snapshot where it drops out.
-    events += [_event(p, p[f"x{m}"], **{f"w{m}_np": -one, f"w{m}_sp": -p.amount}) for m in _PURCHASE_WINDOWS]
+    events += [_event(p, p[f"x{m}"], **{f"w{m}_np": -one, f"w{m}_sp": -p.amount}) for m in windows]
     cats = p.filter(p.category.notnull()).group_by(["customer_id", "category"]).aggregate(k=p.k.min())
     events.append(_event(cats, cats.k, n_cat=one))
     return events
@@ -192,8 +217,12 @@ def _interaction_events(it: ibis.Table, firsts: ibis.Table, days: ibis.Table, fi
     ]
 
 
-def _running(events: list[ibis.Table], firsts: ibis.Table, snaps: ibis.Table, n_snap: int) -> ibis.Table:
-    """Events aggregated per customer and snapshot, on the customer x snapshot grid, as running sums / maxima."""
+def _running(
+    events: list[ibis.Table], firsts: ibis.Table, snaps: ibis.Table, n_snap: int, framed: dict[int, int]
+) -> ibis.Table:
+    """Events aggregated per customer and snapshot, on the customer x snapshot grid, as running sums / maxima;
+    the windows in ``framed`` as sums over their last snapshots (the grid has a row at every snapshot from the
+    customer's first, so a frame of rows is a frame of snapshots)."""
     ev = events[0]
     for e in events[1:]:
         ev = ev.union(e)
@@ -204,12 +233,12 @@ def _running(events: list[ibis.Table], firsts: ibis.Table, snaps: ibis.Table, n_
     grid = firsts.select("customer_id", "fk").cross_join(snaps.select("k")).filter(lambda t: t.k >= t.fk)
     grid = _dedup(grid.left_join(agg, ["customer_id", "k"]))
     cw = ibis.cumulative_window(group_by="customer_id", order_by="k")
-    run = grid.select(
-        "customer_id",
-        "k",
-        **{f"c_{c}": grid[c].fill_null(0).sum().over(cw) for c in _SUMS},
-        **{f"c_{c}": grid[c].max().over(cw) for c in _MAXES},
-    )
+    sums = {f"c_{c}": grid[c].fill_null(0).sum().over(cw) for c in _SUMS}
+    for m, off in framed.items():
+        frame = ibis.window(group_by="customer_id", order_by="k", preceding=off - 1, following=0)
+        sums[f"c_w{m}_np"] = grid.n_p.fill_null(0).sum().over(frame)
+        sums[f"c_w{m}_sp"] = grid.s_p.fill_null(0).sum().over(frame)
+    run = grid.select("customer_id", "k", **sums, **{f"c_{c}": grid[c].max().over(cw) for c in _MAXES})
     # The text id, first purchase and snapshot day are joined after the window: carried through its sort they
     # cost more than the two joins (1M customers: about 7 % of the stage query's CPU).
     run = _dedup(run.join(firsts.select("customer_id", "first_tx", "cid"), "customer_id"))
@@ -334,8 +363,10 @@ def features_engine(
     tables = check_tables(tables)
     con = connect(backend)
     n_snap = len(snapshots)
-    first_day = first_seen_days(con, tables)
-    days = ibis.memtable(calendar_table(first_day, snapshots))
+    first_day, first_tx = first_seen_days(con, tables, with_first_tx=True)
+    calendar = calendar_table(first_day, snapshots)
+    days = ibis.memtable(calendar)
+    framed = framed_windows(calendar, first_tx, n_snap)
     snaps = ibis.memtable(
         pd.DataFrame({"k": np.arange(n_snap, dtype=np.int64), "s": _days(pd.DatetimeIndex(snapshots))})
     )
@@ -349,11 +380,11 @@ def features_engine(
     tx = tx.filter(tx.k < n_snap)
     cu = _customers(con, tables, hashed) if tables.get("customers") is not None else None
     firsts = _firsts(tx, cu, days, n_snap)
-    events = _purchase_events(tx, cu, float(return_gap) * float(horizon_days))
+    events = _purchase_events(tx, cu, float(return_gap) * float(horizon_days), framed)
     has_it = tables.get("interactions") is not None
     if has_it:
         it = _table(con, tables["interactions"], ["customer_id", "date", "type", "score", "resolved"])
         it = _keyed(it, hashed)
         events += _interaction_events(it, firsts, days, first_day, n_snap)
-    f = _running(events, firsts, snaps, n_snap)
+    f = _running(events, firsts, snaps, n_snap, framed)
     return _feature_table(f, cu, has_it, horizon_days, loyalty_from), con
