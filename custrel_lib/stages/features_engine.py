@@ -2,7 +2,9 @@
 
 How it scales is explained in :mod:`custrel_lib.stages.features` (the definitions); this module builds the
 expression: events mapped to the snapshot where they enter and leave their windows, aggregated once per customer
-and snapshot, running sums over the customer x snapshot grid, then the feature columns.
+and snapshot, running sums over the customer x snapshot grid, then the feature columns. When every purchase leaves
+a window a fixed number of snapshots after it enters (period-end snapshots, :func:`framed_windows`), that window
+is a sum over a frame of snapshots and needs no exit events.
 """
 
 from __future__ import annotations
