@@ -100,8 +100,8 @@ def do_replicate(base: str, k: int, out: str) -> dict:
         if not src.exists():
             continue
         cols = [r[0] for r in con.sql(f"DESCRIBE SELECT * FROM read_parquet('{src}')").fetchall()]
-        renamed = {c: f"{c} || '~' || j AS {c}" for c in ("customer_id", "order_id", "interaction_id")}
-        select = ", ".join(renamed.get(c, c) if c in renamed else c for c in cols)
+        renamed = {c: f"{c} || '~' || j AS {c}" for c in ("customer_id", "order_id")}
+        select = ", ".join(renamed.get(c, c) for c in cols)
         con.execute(
             f"COPY (SELECT {select} FROM read_parquet('{src}'), range({k}) r(j)) "
             f"TO '{Path(out) / src.name}' (FORMAT parquet)"

@@ -45,14 +45,8 @@ def stages_with_p_alive(model, p_alive: pd.DataFrame) -> pd.DataFrame:
             )
     signal = signals.check_signals(p_alive[["customer_id", "p_alive"]])
     history = model.history_.copy()
-    undo = getattr(model, "signal_changes_", None)
-    if undo is not None and len(undo):  # the model's own signals, if any, are taken out first
-        signals.changes(
-            history,
-            model.snapshots_[-1],
-            undo.set_index("customer_id")["stage_before"],
-            undo[["customer_id"]],
-        )
+    # The model's own signals, if any, are taken out first.
+    signals.undo(history, model.snapshots_[-1], getattr(model, "signal_changes_", None))
     # The placement without signals reads the feature table without them (signals.place drops them).
     new = signals.place(model, signal)
     history.attrs["changed"] = signals.changes(history, model.snapshots_[-1], new, signal)

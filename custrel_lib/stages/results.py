@@ -215,9 +215,7 @@ class StageResults:
         self._check_fitted()
         last = self.snapshots_[-1]
         history = self.history_
-        undo = getattr(self, "signal_changes_", None)
-        if undo is not None and len(undo):
-            sig.changes(history, last, undo.set_index("customer_id")["stage_before"], undo[["customer_id"]])
+        sig.undo(history, last, getattr(self, "signal_changes_", None))
         self.signals_, self.signal_changes_ = None, None
         self._snapshot_cache.pop(last, None)
         if signals is None:

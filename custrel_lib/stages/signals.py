@@ -85,6 +85,12 @@ def changes(history: pd.DataFrame, snapshot, new: pd.Series, signals: pd.DataFra
     return out.merge(signals, on="customer_id", how="left").reset_index(drop=True)
 
 
+def undo(history: pd.DataFrame, snapshot, changed: pd.DataFrame | None) -> None:
+    """Put back, in ``history`` (in place), the stages at ``snapshot`` that the signals had ``changed``."""
+    if changed is not None and len(changed):
+        changes(history, snapshot, changed.set_index("customer_id")["stage_before"], changed[["customer_id"]])
+
+
 def with_signals(features: pd.DataFrame, signals: pd.DataFrame, changed: pd.DataFrame) -> pd.DataFrame:
     """The last snapshot's feature table with the signal columns and the stages they changed."""
     out = features.drop(columns=[c for c in SIGNAL_FEATURES if c in features])
