@@ -11,6 +11,8 @@ from lifelines import AalenJohansenFitter
 from custrel_lib.exceptions import AnalysisError, NotFittedError
 from custrel_lib.survival.km import check_columns
 
+JITTER = 1e-4  # lifelines' default jitter of tied event times (in the unit of the durations)
+
 
 class CompetingRisks:
     """Cumulative incidence of each end reason (Aalen-Johansen), e.g. voluntary vs involuntary.
@@ -42,16 +44,19 @@ class CompetingRisks:
         duration = d[duration_col].astype(float)
         entry = d[entry_col].astype(float) if entry_col else None
         if entry is not None:
-            duration = np.maximum(duration, entry + 1e-6)
+            # An episode that ends when it enters stays in the risk set for an instant; the margin exceeds
+            # lifelines' jitter of tied event times (up to JITTER either way), which could otherwise end
+            # it before it began.
+            duration = np.maximum(duration, entry + 10 * JITTER)
         self.reasons_ = reasons
         curves = []
         self.fitters_ = {}
         for r in reasons:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                ajf = AalenJohansenFitter(alpha=self.alpha, calculate_variance=True, seed=0).fit(
-                    duration, ev, event_of_interest=code[r], entry=entry
-                )
+                ajf = AalenJohansenFitter(
+                    jitter_level=JITTER, alpha=self.alpha, calculate_variance=True, seed=0
+                ).fit(duration, ev, event_of_interest=code[r], entry=entry)
             self.fitters_[r] = ajf
             ci = ajf.cumulative_density_
             conf = ajf.confidence_interval_cumulative_density_
