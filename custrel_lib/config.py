@@ -28,7 +28,7 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns) for name, c
 TOP_LEVEL_KEYS = ("data_dir", "language", "engine", "tables", "analysis", "survival", "stages", "report")
 TABLE_KEYS = ("path", "format", "columns", "date_format", "sep", "decimal", "encoding", "sheet")
 TABLE_KEYS += ("true_values", "false_values")
-ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "max_rejected_share")
+ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "max_rejected_share", "fit_sample", "fit_seed")
 # The survival block (docs/data_contract.md, "Survival settings").
 SURVIVAL_KEYS = ("origin", "unknown_origin", "horizon_days", "horizon_quantile", "min_events")
 SURVIVAL_KEYS += ("p_alive_threshold",)
@@ -239,7 +239,7 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
 
 
 def _analysis(c: _Checker, block: Any) -> dict[str, Any]:
-    analysis = dict(c.mapping("analysis", block, "as_of, cadence, horizon_days, max_rejected_share"))
+    analysis = dict(c.mapping("analysis", block, ", ".join(ANALYSIS_KEYS)))
     c.keys("analysis", analysis, ANALYSIS_KEYS)
     if analysis.get("as_of") is not None:
         analysis["as_of"] = c.date("analysis.as_of", analysis["as_of"])
@@ -253,6 +253,10 @@ def _analysis(c: _Checker, block: Any) -> dict[str, Any]:
     )
     share = analysis.get("max_rejected_share")
     c.number("analysis.max_rejected_share", share, "a share between 0 and 1", lambda v: 0 <= v <= 1)
+    for key in ("fit_sample", "fit_seed"):
+        c.number(
+            f"analysis.{key}", analysis.get(key), "a whole number >= 0", lambda v: v >= 0 and v == int(v)
+        )
     return analysis
 
 

@@ -22,9 +22,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
+import tempfile
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -174,3 +178,30 @@ def spark_session(settings: Mapping[str, Any] | None = None):
         return builder.getOrCreate()
     except Exception as exc:  # a missing Java shows as a gateway error from py4j/pyspark
         raise EngineError(f"Cannot start Spark ({type(exc).__name__}: {exc}). {JAVA_HINT}") from exc
+
+
+#: DuckDB's memory limit for a report's engine work (:func:`spilling_duckdb`), unless ``engine: {name: duckdb, settings: {memory_limit:
+#: ...}}`` sets one: beyond it, windows, joins and the staged table spill to a temporary folder.
+ENGINE_MEMORY = "3GB"
+
+
+def spilling_duckdb(engine) -> BaseBackend | None:
+    """A DuckDB connection for the engine path (memory capped, spilling to a temporary folder); ``None`` when
+    the config names another engine (the tables then go through pandas to it, as before)."""
+    spec = check_engine(engine, "custrel.yml: engine")
+    if getattr(spec, "name", None) != "duckdb":
+        return None
+    con = connect(spec)
+    if "memory_limit" not in spec.settings:
+        con.raw_sql(f"SET memory_limit = '{ENGINE_MEMORY}'")
+    spill = Path(tempfile.mkdtemp(prefix="custrel-spill-"))
+    weakref.finalize(con, shutil.rmtree, spill, ignore_errors=True)
+    con._custrel_spill = spill
+    if "temp_directory" not in spec.settings:
+        con.raw_sql(f"SET temp_directory = '{spill}'")
+    return con
+
+
+def spill_folder(con) -> Path | None:
+    """The temporary folder of a connection made by :func:`spilling_duckdb` (removed with the connection)."""
+    return getattr(con, "_custrel_spill", None)

@@ -27,28 +27,29 @@ import json
 import os
 import pickle
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
 from custrel_lib.config import CustrelConfig, load_config
-from custrel_lib.engine import connect
+from custrel_lib.engine import connect, spill_folder, spilling_duckdb
 from custrel_lib.exceptions import ConfigError, CustrelError
-from custrel_lib.flame.analysis import FlameResult, run_flame, signal_sentence
+from custrel_lib.flame.analysis import FlameResult, signal_sentence
+from custrel_lib.flame.extend import stage_signal
 from custrel_lib.i18n import LANGUAGES
 from custrel_lib.io.load import load_tables
 from custrel_lib.io.problems import ProblemsReport
+from custrel_lib.io.subsample import FIT_SAMPLE, analysis_tables
 from custrel_lib.paths import SAMPLE_CONFIG
 from custrel_lib.reports.parameters import CACHE_ENV
-from custrel_lib.sections import Sections, reason_of
+from custrel_lib.sections import Sections
 from custrel_lib.stages.model import StageModel
 from custrel_lib.stages.rules import rules_from_config
-from custrel_lib.stages.signals import moves, signals_used
+from custrel_lib.stages.signals import moves
 from custrel_lib.survival.analysis import SurvivalResult, run_survival
 
 
@@ -66,6 +67,9 @@ class Workbench:
     key: str | None = None
     flame: FlameResult | None = None
     flame_error: dict[str, str] | None = None
+    #: ``customers``, ``sampled``, ``seed`` when ``tables`` hold a seeded sample of customers (large data:
+    #: ``analysis.fit_sample``); the stages and the flame's P(alive) are every customer's.
+    sample: dict[str, int] | None = None
 
     @property
     def engine(self) -> BaseBackend:
@@ -80,6 +84,17 @@ class Workbench:
     def history(self) -> pd.DataFrame:
         """The stage history (``customer_id, snapshot, stage, at_risk, ambassador``)."""
         return self.stages.history_
+
+    @property
+    def analysis_history(self) -> pd.DataFrame:
+        """The stage history of the customers in ``tables`` (the sample's when sampled), for the analyses."""
+        if not self.sample:
+            return self.history
+        ids = self.tables["transactions"]["customer_id"]
+        if "customers" in self.tables:
+            ids = pd.concat([ids, self.tables["customers"]["customer_id"]])
+        h = self.history
+        return h[h["customer_id"].isin(ids.astype("string").unique())].reset_index(drop=True)
 
     @property
     def survival(self) -> dict:
@@ -191,10 +206,15 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
         or None
     )
     rules = rules_from_config(config)  # bad rules are refused before the data is read
-    loaded = load_tables(config, as_of=pd.Timestamp(as_of) if as_of else None)
+    # Large inputs are scanned and checked in DuckDB, where the stages are computed (module docstring).
+    con = spilling_duckdb(config.engine)
+    loaded = load_tables(
+        config, as_of=pd.Timestamp(as_of) if as_of else None, engine=None if con else False, con=con
+    )
+    in_engine = loaded.con is not None
     timings["load"] = time.perf_counter() - t0
     if verbose:
-        counts = ", ".join(f"{name}: {len(df):,} rows" for name, df in loaded.tables.items())
+        counts = ", ".join(f"{name}: {c['kept']:,} rows" for name, c in loaded.problems.counts.items())
         print(f"Loaded {counts} (as of {loaded.as_of.date()}).")
         rejected = sum(loaded.problems.rows_rejected(t) for t in loaded.tables)
         if rejected:
@@ -206,12 +226,19 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
         horizon_days=horizon,
         rules=rules,
         horizon_quantile=float(survival.get("horizon_quantile") or 0.95),
-        backend=config.engine,
+        backend=None if in_engine else config.engine,  # engine tables are staged where they were loaded
     )
     model.fit(loaded.tables, as_of=loaded.as_of)
+    if in_engine:
+        model.materialize(spill_folder(con))  # history, features and explanations read one computed table
     timings["stages"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    flame, error = _flame_signal(loaded.tables, loaded.as_of, model)
+    tables, sample = analysis_tables(
+        loaded, int(analysis.get("fit_sample", FIT_SAMPLE)), int(analysis.get("fit_seed") or 1)
+    )
+    timings["sample"] = time.perf_counter() - t2
+    t2 = time.perf_counter()
+    flame, error = stage_signal(tables, loaded.as_of, model, loaded.tables if sample else None)
     timings["flame"] = time.perf_counter() - t2
     if verbose:
         print(
@@ -221,7 +248,8 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
         )
     return Workbench(
         config=config,
-        tables=loaded.tables,
+        tables=tables,
+        sample=sample and {"customers": sample.n_customers, "sampled": sample.n_sampled, "seed": sample.seed},
         problems=loaded.problems,
         as_of=loaded.as_of,
         stages=model,
@@ -230,25 +258,6 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
         flame=flame,
         flame_error=error,
     )
-
-
-def _flame_signal(tables: dict, as_of, model: StageModel) -> tuple[FlameResult | None, dict | None]:
-    """Fit the flame and apply its P(alive) to the last snapshot when the rules read it (module docstring).
-
-    Returns the flame (``None`` when the rules do not read P(alive) or it cannot be fitted) and, when it
-    cannot, why (``{"fr": ..., "en": ...}``).
-    """
-    if "p_alive" not in signals_used(model.rules_):
-        return None, None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            flame = run_flame(tables, as_of)
-    # Too few repeat buyers, or a numerical failure: the stages stay without the signal, as the report's sections.
-    except (CustrelError, np.linalg.LinAlgError) as exc:
-        return None, {lang: reason_of(exc, lang)[1] for lang in LANGUAGES}
-    model.apply_signals(flame.customers[["customer_id", "p_alive"]])
-    return flame, None
 
 
 def survival_analysis(
@@ -336,6 +345,8 @@ def _portable(wb: Workbench) -> Workbench:
     model = copy.copy(wb.stages)
     for name in _ENGINE_STATE:
         model.__dict__.pop(name, None)
+    if any(isinstance(t, ibis.Table) for t in model.tables_.values()):
+        model.tables_ = None  # engine tables live in this process's engine: no refit elsewhere (_Refit)
     return Workbench(**{**wb.__dict__, "stages": model})
 
 
@@ -355,6 +366,12 @@ class _Refit:
         self._source, self._model = model, None
 
     def get(self, name: str) -> Any:
+        if self._model is None and self._source.tables_ is None:
+            raise CustrelError(
+                "The stages of this report run were computed in the engine by the first notebook: features "
+                "at a snapshot other than the last ones are not shared with the others. Call prepare() in a "
+                "notebook opened by hand (outside custrel report) to explore every snapshot."
+            )
         if self._model is None:
             fresh = copy.copy(self._source)
             fresh.__dict__.pop("_expr", None)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from custrel_lib.flame import analysis, btyd
+from custrel_lib.flame.rfm import non_contract
 from custrel_lib.privacy import MASK, pseudonymize
 from custrel_lib.stages import typology
 
@@ -131,7 +132,7 @@ def test_base_forecast_against_purchases_not_seen(sample_tables, sample_as_of):
     """The headline's method on the sample, 90 days before the extraction: fitted up to as_of - 90 days, the
     expected purchase days and spend of the base over the next 90 days against what happened."""
     cut = sample_as_of - pd.Timedelta(days=90)
-    tx = analysis._non_contract(sample_tables["transactions"], sample_tables["customers"])
+    tx = non_contract(sample_tables["transactions"], sample_tables["customers"])
     cal = btyd.rfm_summary(tx, sample_as_of, calibration_end=cut)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -19,6 +19,7 @@ import pandas as pd
 
 from custrel_lib.exceptions import AnalysisError, InsufficientDataError
 from custrel_lib.flame import btyd
+from custrel_lib.flame.rfm import non_contract
 from custrel_lib.i18n import format_currency, format_date, format_number, format_percent, tr
 from custrel_lib.privacy import pseudonymize
 from custrel_lib.stages import typology
@@ -96,6 +97,7 @@ class FlameResult:
     calibration_end: pd.Timestamp | None = None
     bg_calibration: btyd.BetaGeoModel | None = None
     as_of: pd.Timestamp | None = None
+    fitted_on: tuple[int, int] | None = None  # (customers, repeat buyers) of the fit, when it saw a sample
 
     def to_dict(self) -> dict:
         """The headline of the flame for ``key_figures.json``: expected purchases and value of the base over the
@@ -154,17 +156,10 @@ class FlameResult:
         return period
 
 
-def _non_contract(transactions: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFrame:
-    if customers is None or "contract_start" not in customers:
-        return transactions
-    ids = set(customers.loc[customers["contract_start"].notna(), "customer_id"].astype(str))
-    return transactions.loc[~transactions["customer_id"].astype(str).isin(ids)]
-
-
 def fit_bgnbd(tables: dict, as_of: pd.Timestamp):
     """BG/NBD fitted on the customers without a contract up to ``as_of``: (their transactions, the summary, the
     repeat buyers, the model); :class:`InsufficientDataError` with too few repeat buyers."""
-    tx = _non_contract(tables["transactions"], tables.get("customers"))
+    tx = non_contract(tables["transactions"], tables.get("customers"))
     summary = btyd.rfm_summary(tx, as_of)
     repeat = int((summary["frequency"] > 0).sum())
     if repeat < MIN_REPEAT_BUYERS:
@@ -228,8 +223,8 @@ def flame_sentences(res: FlameResult, lang: str, threshold: float = 0.5) -> list
             TEXT,
             "params",
             lang,
-            n=format_number(len(c), lang),
-            k=format_number(int((c["frequency"] > 0).sum()), lang),
+            n=format_number(res.fitted_on[0] if res.fitted_on else len(c), lang),
+            k=format_number(res.fitted_on[1] if res.fitted_on else int((c["frequency"] > 0).sum()), lang),
             **fmt,
         ),
         tr(

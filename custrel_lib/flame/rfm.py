@@ -25,6 +25,17 @@ SUMMARY_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value"]
 HOLDOUT_COLUMNS = ["frequency_holdout", "monetary_value_holdout", "duration_holdout"]
 
 
+def non_contract(transactions, customers):
+    """The transactions of the customers without a contract (``contract_start`` missing); pandas or Ibis."""
+    if customers is None or "contract_start" not in customers.columns:
+        return transactions
+    if isinstance(transactions, ibis.Table):
+        contract = customers.filter(customers.contract_start.notnull()).select("customer_id")
+        return transactions.anti_join(contract, "customer_id")
+    ids = set(customers.loc[customers["contract_start"].notna(), "customer_id"].astype(str))
+    return transactions.loc[~transactions["customer_id"].astype(str).isin(ids)]
+
+
 def _unit_days(unit: str) -> float:
     if unit not in UNITS:
         raise ValueError(f"Unknown unit {unit!r}: use one of {', '.join(UNITS)}.")

@@ -76,3 +76,31 @@ def sample_customers(tables: dict, n: int, seed: int = 1, con=None) -> CustomerS
         kinds = {c: PANDAS_DTYPES[kind] for c, (kind, _) in SCHEMA.get(name, {}).items() if c in df.columns}
         out[name] = df.astype(kinds)
     return CustomerSample(tables=out, n_customers=total, n_sampled=min(int(n), total), seed=int(seed))
+
+
+#: Above this many customers, the fits made customer by customer in pandas (survival, risk, BG/NBD) use a
+#: seeded sample of this size (``analysis.fit_sample`` in ``custrel.yml``; 0: never sample).
+FIT_SAMPLE = 100_000
+
+
+def analysis_tables(
+    loaded, fit_sample: int = FIT_SAMPLE, seed: int = 1
+) -> tuple[dict, CustomerSample | None]:
+    """The pandas tables the analyses read, and the sample they were drawn by (``None``: every customer).
+
+    ``loaded`` is a :class:`~custrel_lib.io.load.LoadResult`: pandas tables are returned as they are when they
+    hold at most ``fit_sample`` customers; engine tables come to pandas whole below that size, else (and for
+    pandas tables above it) :func:`sample_customers` draws ``fit_sample`` customers with their whole histories.
+    """
+    tables = loaded.tables
+    engine = any(isinstance(t, ibis.Table) for t in tables.values())
+    if not engine:
+        ids = [t["customer_id"] for name, t in tables.items() if name in ("transactions", "customers")]
+        if not fit_sample or pd.concat(ids).nunique() <= fit_sample:
+            return tables, None
+    elif not fit_sample:
+        return loaded.to_pandas(), None
+    drawn = sample_customers(tables, int(fit_sample), seed=seed, con=loaded.con)
+    if drawn.n_sampled >= drawn.n_customers:
+        return (loaded.to_pandas() if engine else tables), None
+    return drawn.tables, drawn

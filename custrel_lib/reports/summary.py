@@ -18,81 +18,10 @@ import pandas as pd
 from custrel_lib.i18n import check_lang, format_currency, format_date, format_number, format_percent, tr
 from custrel_lib.privacy import pseudonymize
 from custrel_lib.reports.render import render
+from custrel_lib.reports.summary_text import TEXT
 from custrel_lib.stages import typology
 
 IN_RELATIONSHIP = ("flirt", "petit_ami", "fiance", "concubinage", "marie", "reconquis")
-
-TEXT = {
-    "active": {"fr": "Clients en relation", "en": "Customers in a relationship"},
-    "active_def": {
-        "fr": "Clients dont l'étape au {date} est une étape de relation (flirt à reconquis), selon les règles d'étapes ; tous les clients connus.",
-        "en": "Customers whose stage on {date} is a relationship stage (flirt to won back), by the stage rules; all known customers.",
-    },
-    "median": {
-        "fr": "Durée médiane en jours — {kind}",
-        "en": "Median length in days — {kind}",
-    },
-    "median_def": {
-        "fr": "Kaplan-Meier avec entrée différée, {definition} ; {n} relations dont {k} séparations, suivies jusqu'au {censor}.",
-        "en": "Kaplan-Meier with delayed entry, {definition}; {n} relationships of which {k} separations, followed until {censor}.",
-    },
-    "median_none": {
-        "fr": "plus de la moitié encore en cours après {days} jours observés",
-        "en": "more than half still running after {days} days observed",
-    },
-    "at_risk": {"fr": "Clients à risque", "en": "Customers at risk"},
-    "at_risk_def": {
-        "fr": "Clients actifs au {date} dont la probabilité de séparation atteint {p} : sans contrat, probabilité que le dernier achat soit le dernier (aucun achat dans les {h} jours qui le suivent), d'après le rythme d'achat de chacun ; avec contrat, probabilité que le contrat prenne fin dans les {r} jours.",
-        "en": "Active customers on {date} whose probability of separation is {p} or more: without contract, the probability that the last purchase was the last (no purchase within the {h} days after it), from each customer's buying rhythm; with a contract, the probability that it ends within {r} days.",
-    },
-    "at_risk_def_flame": {
-        "fr": " Sont aussi signalés les clients sans contrat ayant racheté dont la probabilité d'être encore actifs (BG/NBD) est inférieure à {t}.",
-        "en": " Also flagged: customers without contract who bought again and whose probability of still being active (BG/NBD) is below {t}.",
-    },
-    "revenue_at_risk": {
-        "fr": "Chiffre d'affaires exposé sur {r} jours",
-        "en": "Revenue exposed over {r} days",
-    },
-    "revenue_at_risk_def": {
-        "fr": "Somme, sur les {n} clients actifs, de la probabilité de séparation × la dépense attendue sur les {r} prochains jours (au rythme des 365 derniers jours) ; dont {flagged} pour les clients à risque.",
-        "en": "Sum over the {n} active customers of probability of separation × spend expected over the next {r} days (at the pace of the last 365 days); of which {flagged} from the customers at risk.",
-    },
-    "nps": {"fr": "NPS (12 derniers mois)", "en": "NPS (last 12 months)"},
-    "nps_def": {
-        "fr": "% de promoteurs (9-10) − % de détracteurs (0-6), dernière réponse de chaque client du {start} au {date} ; {n} réponses ; intervalle de confiance à 95 % : {lo} à {hi}{small}.",
-        "en": "% promoters (9-10) − % detractors (0-6), each customer's latest answer from {start} to {date}; {n} answers; 95% confidence interval: {lo} to {hi}{small}.",
-    },
-    "nps_small": {"fr": " (moins de 30 réponses : indicatif)", "en": " (fewer than 30 answers: indicative)"},
-    "s_active": {
-        "fr": "Au {date}, {n} clients sont en relation avec la marque ({change} depuis le {prev}).",
-        "en": "On {date}, {n} customers are in a relationship with the brand ({change} since {prev}).",
-    },
-    "s_median": {
-        "fr": "{kind} : la moitié des relations se terminent en {days} jours.",
-        "en": "{kind}: half of the relationships end within {days} days.",
-    },
-    "s_median_inf": {
-        "fr": "{kind} : plus de la moitié des relations durent encore après {days} jours observés.",
-        "en": "{kind}: more than half of the relationships last beyond the {days} days observed.",
-    },
-    "s_risk": {
-        "fr": "{n} clients actifs sur {active} ont au moins {p} de risque de séparation ; le chiffre d'affaires exposé sur {r} jours atteint {money}, dont {flagged} chez ces clients.",
-        "en": "{n} of {active} active customers have a {p} or higher risk of separation; revenue exposed over {r} days is {money}, of which {flagged} from these customers.",
-    },
-    "s_growth": {
-        "fr": "Depuis le {prev}, la plus forte hausse concerne l'étape « {stage} » ({change}) et la plus forte baisse l'étape « {down} » ({change_down}).",
-        "en": "Since {prev}, the largest increase is in the stage '{stage}' ({change}) and the largest decrease in '{down}' ({change_down}).",
-    },
-    "s_growth_up": {
-        "fr": "Depuis le {prev}, la plus forte hausse concerne l'étape « {stage} » ({change}) ; aucune étape ne recule.",
-        "en": "Since {prev}, the largest increase is in the stage '{stage}' ({change}); no stage shrank.",
-    },
-    "s_growth_down": {
-        "fr": "Depuis le {prev}, aucune étape ne progresse ; la plus forte baisse concerne l'étape « {down} » ({change_down}).",
-        "en": "Since {prev}, no stage grew; the largest decrease is in the stage '{down}' ({change_down}).",
-    },
-    "stable": {"fr": "stable", "en": "unchanged"},
-}
 
 
 def _signed(v: float, lang: str) -> str:
@@ -261,8 +190,17 @@ def _risk_figures(survival, date: str, lang: str) -> tuple[list[dict[str, Any]],
     scores = survival.scores
     risky = scores[scores["at_risk"]]
     r = format_number(survival.risk_horizon_days, lang)
-    value = float(scores["value_at_risk"].sum())
-    flagged = float(risky["value_at_risk"].sum())
+    # On a seeded sample of customers (large data), counts and sums are scaled up to every customer.
+    sample = getattr(survival, "sample", None)
+    scale = sample["customers"] / sample["sampled"] if sample else 1.0
+    n_risky, n_scored = round(len(risky) * scale), round(len(scores) * scale)
+    value = float(scores["value_at_risk"].sum()) * scale
+    flagged = float(risky["value_at_risk"].sum()) * scale
+    estimated = (
+        tr(TEXT, "sample_estimate", lang, n=format_number(sample["sampled"], lang), seed=sample["seed"])
+        if sample
+        else ""
+    )
     flame = (
         tr(TEXT, "at_risk_def_flame", lang, t=format_percent(survival.p_alive_threshold, lang, 0))
         if survival.p_alive_threshold
@@ -273,23 +211,24 @@ def _risk_figures(survival, date: str, lang: str) -> tuple[list[dict[str, Any]],
     at_risk = {
         "key": "at_risk",
         "label": tr(TEXT, "at_risk", lang),
-        "value": len(risky),
-        "text": format_number(len(risky), lang),
-        "definition": tr(TEXT, "at_risk_def", lang, date=date, p=p, h=h, r=r) + flame,
+        "value": n_risky,
+        "text": format_number(n_risky, lang),
+        "definition": tr(TEXT, "at_risk_def", lang, date=date, p=p, h=h, r=r) + flame + estimated,
     }
-    n = format_number(len(scores), lang)
+    n = format_number(n_scored, lang)
     revenue = {
         "key": "revenue_at_risk",
         "label": tr(TEXT, "revenue_at_risk", lang, r=r),
         "value": round(value, 2),
         "text": format_currency(value, lang),
-        "definition": tr(TEXT, "revenue_at_risk_def", lang, n=n, r=r, flagged=format_currency(flagged, lang)),
+        "definition": tr(TEXT, "revenue_at_risk_def", lang, n=n, r=r, flagged=format_currency(flagged, lang))
+        + estimated,
     }
     sentence = tr(
         TEXT,
         "s_risk",
         lang,
-        n=format_number(len(risky), lang),
+        n=format_number(n_risky, lang),
         active=n,
         p=p,
         r=r,

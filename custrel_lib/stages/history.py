@@ -10,6 +10,7 @@ from pathlib import Path
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 
 from custrel_lib.stages.calendar import EPOCH
 from custrel_lib.stages.rules import RuleSet
@@ -59,21 +60,39 @@ def history_expr(stages: ibis.Table) -> ibis.Table:
     )
 
 
-def public(df: pd.DataFrame) -> pd.DataFrame:
-    """A history frame in the public form (dtypes, ``at_risk`` false, sorted by customer and snapshot)."""
+def public(df: pd.DataFrame, ordered: bool = False, text: str = "string") -> pd.DataFrame:
+    """A history frame in the public form (dtypes, ``at_risk`` false, sorted by customer and snapshot).
+
+    ``ordered``: ``df`` is already sorted by customer and snapshot (the engine sorted it). ``text`` is the
+    dtype of ``customer_id`` and ``stage``: ``"string"``, or ``pd.StringDtype("pyarrow")`` for large
+    histories (one Arrow buffer per column instead of one Python object per row: a tenth of the memory;
+    it compares equal to ``"string"``).
+    """
     hist = df.assign(
-        customer_id=df["customer_id"].astype("string"),
+        customer_id=df["customer_id"].astype(text),
         snapshot=pd.to_datetime(df["snapshot"]).astype("datetime64[ns]"),
-        stage=df["stage"].astype("string"),
+        stage=df["stage"].astype(text),
         at_risk=False,
         ambassador=df["ambassador"].astype(bool),
     )[HISTORY_COLUMNS]
+    if ordered:
+        return hist.reset_index(drop=True)
     return hist.sort_values(["customer_id", "snapshot"], kind="stable").reset_index(drop=True)
 
 
+#: Above this many rows, :func:`to_pandas` keeps the text columns in Arrow buffers (see :func:`public`).
+ARROW_ROWS = 2_000_000
+
+
 def to_pandas(con, expr: ibis.Table) -> pd.DataFrame:
-    """Execute a history expression and return the public form."""
-    return public(con.execute(expr.drop("rule")))
+    """Execute a history expression (sorted by customer and snapshot in the engine) in the public form."""
+    table = con.to_pyarrow(expr.drop("rule").order_by(["customer_id", "snapshot"]))
+    if table.num_rows > ARROW_ROWS:
+        text = pd.StringDtype("pyarrow")
+        df = table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
+    else:
+        text, df = "string", table.to_pandas()
+    return public(df, ordered=True, text=text)
 
 
 def write_parquet(con, expr: ibis.Table, path: str | Path, sort: bool = False) -> Path:

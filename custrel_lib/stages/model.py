@@ -10,6 +10,7 @@ use, and per-customer results (``current_``, ``summary``, profiles) come back on
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -282,6 +283,24 @@ class StageModel(StageResults):
         )
         self._expr, self._con = hist.staged(expr, self.rules_, self.horizon_days_), con
         self._features_cache = None
+
+    def materialize(self, folder: str | Path | None = None) -> StageModel:
+        """Compute the staged feature table once and keep it: in a Parquet file of ``folder`` (streamed by the
+        engine, compressed, read back with the filters pushed down), else as an engine table (Ibis ``cache``).
+
+        For a session that reads the history, the features at a snapshot and explanations (a report): on the
+        engine each would otherwise run the whole window query again. No effect in pandas mode.
+        """
+        self._check_fitted()
+        if self._expr is None:
+            return self
+        if folder is None:
+            self._expr = self._expr.cache()
+            return self
+        path = Path(folder) / f"staged-{uuid.uuid4().hex}.parquet"
+        self._con.to_parquet(self._expr, path)
+        self._expr = self._con.read_parquet(path)
+        return self
 
     # --- the stage history -------------------------------------------------------------------------------
 

@@ -131,20 +131,33 @@ class StageResults:
         Computed in the engine for that snapshot only, then kept (the last few snapshots asked for).
         """
         s = self._snapshot(snapshot)
-        if s in self._snapshot_cache:
-            return self._snapshot_cache[s].copy()
+        out = self._snapshot_cache.get(s)  # kept as the rules placed them, without signals
+        if out is None:
+            out = self._rule_features(s)
+            if len(self._snapshot_cache) >= 4:
+                self._snapshot_cache.pop(next(iter(self._snapshot_cache)))
+            self._snapshot_cache[s] = out
+        if s == self.snapshots_[-1] and getattr(self, "signals_", None) is not None:
+            return sig.with_signals(out, self.signals_, self.signal_changes_)
+        return out.copy()
+
+    def _rule_features(self, s: pd.Timestamp) -> pd.DataFrame:
         if self._features_cache is not None:
             f = self._features_cache[self._features_cache["snapshot"] == s].reset_index(drop=True)
-            stage = self._history.loc[self._history["snapshot"] == s, ["customer_id", "stage"]]
-            out = f.merge(stage, on="customer_id", how="left")
-        else:
-            out = self._engine_features(self._expr.snapshot_day == int((s - EPOCH).days))
-        if s == self.snapshots_[-1] and getattr(self, "signals_", None) is not None:
-            out = sig.with_signals(out, self.signals_, self.signal_changes_)
-        if len(self._snapshot_cache) >= 4:
-            self._snapshot_cache.pop(next(iter(self._snapshot_cache)))
-        self._snapshot_cache[s] = out
-        return out.copy()
+            stage = self._rules_stage(s)
+            return f.merge(stage, on="customer_id", how="left")
+        return self._engine_features(self._expr.snapshot_day == int((s - EPOCH).days))
+
+    def _rules_stage(self, s: pd.Timestamp) -> pd.DataFrame:
+        """``customer_id, stage`` at ``s`` as the rules placed them (the history less the signal's moves)."""
+        stage = self._history.loc[self._history["snapshot"] == s, ["customer_id", "stage"]]
+        changes = getattr(self, "signal_changes_", None)
+        if s == self.snapshots_[-1] and changes is not None and len(changes):
+            before = changes.set_index("customer_id")["stage_before"]
+            stage = stage.assign(
+                stage=stage["customer_id"].map(before).fillna(stage["stage"]).astype("string")
+            )
+        return stage
 
     def _engine_features(self, predicate) -> pd.DataFrame:
         out = to_pandas_features(self._con.execute(self._expr.filter(predicate).drop("ambassador", "rule")))
@@ -217,13 +230,11 @@ class StageResults:
         history = self.history_
         sig.undo(history, last, getattr(self, "signal_changes_", None))
         self.signals_, self.signal_changes_ = None, None
-        self._snapshot_cache.pop(last, None)
         if signals is None:
             return pd.DataFrame(columns=sig.CHANGE_COLUMNS)
         checked = sig.check_signals(signals)
         self.signal_changes_ = sig.changes(history, last, sig.place(self, checked), checked)
         self.signals_ = checked
-        self._snapshot_cache.pop(last, None)
         return self.signal_changes_
 
     @property

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from custrel_lib.flame.analysis import flag_fading, run_flame
+from custrel_lib.flame.extend import at_horizon
 from custrel_lib.i18n import format_date, format_number, format_percent, tr
 from custrel_lib.sections import Sections
 from custrel_lib.survival.aft import AFTModel
@@ -59,6 +60,8 @@ class SurvivalResult:
     horizon_days: float = float("nan")
     risk_horizon_days: float = 90.0
     threshold: float = 0.5
+    #: ``customers``, ``sampled``, ``seed``: the episodes, fits and scores are a seeded sample's (large data).
+    sample: dict[str, int] | None = None
 
     def medians(self) -> pd.DataFrame:
         """Median length per kind of relationship, with the longest time observed when there is none."""
@@ -71,6 +74,8 @@ class SurvivalResult:
     def to_dict(self) -> dict[str, Any]:
         """Survival counts for ``key_figures.json``."""
         out: dict[str, Any] = {"horizon_days": self.horizon_days, **self.counts}
+        if self.sample:
+            out["sample"] = dict(self.sample)
         if self.durations is not None:
             d = self.durations
             out["separations_by_cause"] = {
@@ -144,6 +149,7 @@ def run_survival(
     )
     settings = wb.survival
     res.p_alive_threshold = settings.get("p_alive_threshold")
+    res.sample = getattr(wb, "sample", None)
     with sections.section("survival_episodes"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -152,7 +158,7 @@ def run_survival(
                 wb.as_of,
                 wb.horizon_days,
                 window_start=getattr(wb.stages, "window_start_", None),
-                history=wb.history,
+                history=getattr(wb, "analysis_history", wb.history),
                 landmark_days=landmark_days,
                 origin=settings["origin"],
                 unknown_origin=settings["unknown_origin"],
@@ -176,7 +182,12 @@ def run_survival(
         # The flame fitted by prepare() for the stage signal is reused when it forecasts over the same horizon.
         prepared = getattr(wb, "flame", None)
         same = prepared is not None and prepared.horizon_days == float(risk_horizon_days)
-        res.flame = prepared if same else run_flame(wb.tables, wb.as_of, risk_horizon_days)
+        if same:
+            res.flame = prepared
+        elif res.sample and prepared is not None and prepared.fitted_on:  # every customer's, not the sample's
+            res.flame = at_horizon(prepared, risk_horizon_days)
+        else:
+            res.flame = run_flame(wb.tables, wb.as_of, risk_horizon_days)
         if res.scores is not None:
             extra = [c for c in ("p_alive", "expected_value", "frequency") if c in res.flame.customers]
             per_customer = res.flame.customers[["customer_id", *extra]].astype({"customer_id": str})
@@ -197,6 +208,9 @@ def method_notes(wb, res: SurvivalResult, lang: str) -> list[str]:
     d = res.durations
     if d is None:
         return notes
+    if res.sample:
+        n, total = (format_number(res.sample[k], lang) for k in ("sampled", "customers"))
+        notes.append(tr(TEXT, "sample", lang, n=n, total=total, seed=res.sample["seed"]))
     notes.append(tr(TEXT, f"origin_{d.attrs['origin']}", lang))
     h = format_number(res.horizon_days, lang)
     notes.append(tr(TEXT, "censoring", lang, h=h, date=format_date(d.attrs["censor_date"], lang)))

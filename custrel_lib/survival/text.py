@@ -61,6 +61,10 @@ TEXT = {
         "fr": "{share} des clients n'ont aucune relation analysable. Si les données contiennent tout l'historique de chaque client (une cohorte), indiquez « survival: {{origin: first_purchase}} » dans custrel.yml ; si vous avez des dates d'inscription, ajoutez la table clients avec signup_date.",
         "en": "{share} of the customers have no relationship that can be analysed. If the data holds every customer's whole history (a cohort), set 'survival: {{origin: first_purchase}}' in custrel.yml; if you have sign-up dates, add the customers table with signup_date.",
     },
+    "sample": {
+        "fr": "Données volumineuses : les relations, les modèles de survie et la liste des clients à risque portent sur un échantillon aléatoire de {n} clients sur {total} (tirage reproductible, graine {seed}) ; les nombres de clients à risque et les montants en jeu sont extrapolés à l'ensemble des clients. Les étapes et la probabilité d'être encore actif (P(actif)) portent sur tous les clients.",
+        "en": "Large data: relationships, survival models and the at-risk list are computed on a random sample of {n} of the {total} customers (reproducible draw, seed {seed}); the counts of customers at risk and the amounts at stake are scaled up to all customers. Stages and the probability of being still active (P(alive)) cover every customer.",
+    },
     "censoring": {
         "fr": "Une séparation sans contrat est datée du dernier achat et n'est connue qu'après {h} jours sans achat : les relations en cours sont donc suivies jusqu'au {date} (date d'extraction moins {h} jours).",
         "en": "A separation without contract is dated at the last purchase and is only known after {h} days without purchase: running relationships are therefore followed until {date} (extraction date minus {h} days).",
