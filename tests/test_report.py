@@ -333,3 +333,29 @@ def test_index_and_headline_templates_show_hostile_strings_as_text():
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(2)&gt;" in page
     assert 'href="a.html&#34;"' in page and "(failed)" in page and "+1" in page and "25.0%" in page
     assert "&lt;b&gt;bold&lt;/b&gt;" in tile
+
+
+def test_large_exports_are_written_by_arrow_as_pandas_writes_them(sample_tables, sample_as_of, tmp_path):
+    """Above ARROW_CSV_ROWS the stage history goes through Arrow's CSV writer: the same bytes as to_csv."""
+    from custrel_lib.reports.summary import _ordered, write_csv_arrow
+    from custrel_lib.stages.model import StageModel
+
+    history = StageModel().fit(sample_tables, sample_as_of).history_
+    history.loc[history.index[:3], "customer_id"] = ['with "quote"', "with,comma", "plain"]
+    history = history.sort_values(["customer_id", "snapshot"]).reset_index(drop=True)
+    history.loc[history.index[::7], "at_risk"] = True
+    assert _ordered(history) and not _ordered(history.iloc[::-1])
+    expected = tmp_path / "pandas.csv"
+    history.to_csv(expected, index=False, date_format="%Y-%m-%d", lineterminator="\n")
+    arrow = tmp_path / "arrow.csv"
+    write_csv_arrow(history, arrow)
+    assert arrow.read_bytes() == expected.read_bytes()
+    big = history.astype({"customer_id": pd.StringDtype("pyarrow"), "stage": pd.StringDtype("pyarrow")})
+    write_csv_arrow(big, arrow)
+    assert arrow.read_bytes() == expected.read_bytes()
+    plain = history.iloc[3:]  # without the ids that need quotes: written by Arrow itself
+    plain.to_csv(expected, index=False, date_format="%Y-%m-%d", lineterminator="\n")
+    with pytest.MonkeyPatch.context() as mp:  # and by Arrow: pandas' writer is not called
+        mp.setattr(pd.DataFrame, "to_csv", lambda *a, **k: pytest.fail("to_csv called"))
+        write_csv_arrow(plain.astype({"customer_id": pd.StringDtype("pyarrow")}), arrow)
+    assert arrow.read_bytes() == expected.read_bytes()

@@ -123,9 +123,10 @@ def check_history(history: pd.DataFrame | ibis.Table) -> pd.DataFrame | ibis.Tab
         df["snapshot"] = pd.to_datetime(df["snapshot"]).astype("datetime64[ns]")
     except (ValueError, TypeError) as exc:
         raise DataContractError(f"Stage history: column 'snapshot' is not a date ({exc}).") from exc
-    df["customer_id"] = df["customer_id"].astype("string")
-    df["stage"] = df["stage"].astype(str)
-    _check_stages(set(df["stage"]), known)
+    for column in ("customer_id", "stage"):  # a string column keeps its storage (Arrow for large histories)
+        if not isinstance(df[column].dtype, pd.StringDtype):
+            df[column] = df[column].astype(str).astype("string")
+    _check_stages(set(df["stage"].unique()), known)
     dup = df.duplicated(["customer_id", "snapshot"])
     if dup.any():
         first = df.loc[dup].iloc[0]

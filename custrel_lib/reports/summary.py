@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from custrel_lib.i18n import check_lang, format_currency, format_date, format_number, format_percent, tr
@@ -321,7 +323,9 @@ def write_outputs(
     )
     written.append(path)
     exports = {
-        "stage_history.csv": history.sort_values(["customer_id", "snapshot"]),
+        "stage_history.csv": history
+        if _ordered(history)
+        else history.sort_values(["customer_id", "snapshot"]),
         "stage_profiles.csv": profiles,
         "at_risk.csv": at_risk.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
         if len(at_risk)
@@ -331,8 +335,59 @@ def write_outputs(
         if pseudonym_key is not None and "customer_id" in df:
             df = df.assign(customer_id=pseudonymize(df["customer_id"], pseudonym_key))
         p = out / name
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            df.to_csv(p, index=False, float_format="%.6g", date_format="%Y-%m-%d", lineterminator="\n")
+        if len(df) > ARROW_CSV_ROWS:
+            write_csv_arrow(df, p)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                df.to_csv(p, index=False, float_format="%.6g", date_format="%Y-%m-%d", lineterminator="\n")
         written.append(p)
     return written
+
+
+#: Above this many rows an export is written by Arrow's CSV writer (:func:`write_csv_arrow`).
+ARROW_CSV_ROWS = 1_000_000
+
+
+def _ordered(history: pd.DataFrame) -> bool:
+    """Whether ``history`` is already sorted by customer and snapshot (the stage model's is): no copy to sort."""
+    if len(history) < 2:
+        return True
+    cid, snap = history["customer_id"].astype("string").array, history["snapshot"].to_numpy()
+    after = np.asarray(cid[1:] > cid[:-1], dtype=bool)
+    same = np.asarray(cid[1:] == cid[:-1], dtype=bool)
+    return bool((after | (same & (snap[1:] > snap[:-1]))).all())
+
+
+def write_csv_arrow(df: pd.DataFrame, path: Path) -> None:
+    """The CSV that ``to_csv`` writes for a frame of text, dates and booleans, by Arrow (streamed, a fraction
+    of the time): dates as ``YYYY-MM-DD``, booleans as ``True``/``False``. Arrow quotes every text or none:
+    a text with a comma, quote or line break sends the frame to ``to_csv``, which quotes only those."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    columns = {}
+    for name in df.columns:
+        col = df[name]
+        if pd.api.types.is_bool_dtype(col):
+            columns[name] = pa.array(["True" if v else "False" for v in (False, True)]).take(
+                pa.array(col.to_numpy().astype("int8"))
+            )
+        elif pd.api.types.is_datetime64_any_dtype(col):
+            columns[name] = pa.array(col.dt.normalize().to_numpy(), type=pa.timestamp("ns")).cast(pa.date32())
+        else:
+            columns[name] = pa.array(col.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    table = pa.table(columns)
+    text = [c for c in table.column_names if pa.types.is_string(table[c].type)]
+    special = any(pc.any(pc.match_substring_regex(table[c], r'[,"\r\n]')).as_py() for c in text)
+    if special or any(re.search(r'[,"\r\n]', c) for c in table.column_names):  # Arrow would quote every text
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df.to_csv(path, index=False, date_format="%Y-%m-%d", lineterminator="\n")
+        return
+    with open(path, "wb") as fh:
+        fh.write((",".join(table.column_names) + "\n").encode())
+        pacsv.write_csv(
+            table, fh, write_options=pacsv.WriteOptions(include_header=False, quoting_style="none")
+        )
