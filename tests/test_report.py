@@ -353,7 +353,7 @@ def test_large_exports_are_written_by_arrow_as_pandas_writes_them(sample_tables,
     big = history.astype({"customer_id": pd.StringDtype("pyarrow"), "stage": pd.StringDtype("pyarrow")})
     write_csv_arrow(big, arrow)
     assert arrow.read_bytes() == expected.read_bytes()
-    plain = history.iloc[3:]  # without the ids that need quotes: written by Arrow itself
+    plain = history[~history["customer_id"].str.contains('[,"]')]  # no id needs quotes: Arrow writes it
     plain.to_csv(expected, index=False, date_format="%Y-%m-%d", lineterminator="\n")
     with pytest.MonkeyPatch.context() as mp:  # and by Arrow: pandas' writer is not called
         mp.setattr(pd.DataFrame, "to_csv", lambda *a, **k: pytest.fail("to_csv called"))
