@@ -22,6 +22,7 @@ notebook opened by hand), everything is computed in place.
 from __future__ import annotations
 
 import copy
+import gc
 import hashlib
 import json
 import os
@@ -189,7 +190,11 @@ def prepare(
     if key:
         wb.stages.features()  # the last snapshot's features, which the notebooks use, travel with the cache
         wb.key = key
-        _cache_write(f"workbench-{key}", _portable(wb))
+        portable = _portable(wb)
+        _cache_write(f"workbench-{key}", portable)
+        if portable.stages.tables_ is None:  # engine tables: this notebook reads what the others read, and
+            wb = _restore(portable)  # the engine's memory (the staged table, DuckDB's buffers) is let go
+            gc.collect()
     return wb
 
 
