@@ -21,12 +21,15 @@ pandas       the pandas reference: pandas loader, ``StageModel(backend="pandas")
 transitions  quarterly transitions and the Sankey links, in DuckDB, from the written history
 survival     episodes (``build_durations``), Kaplan-Meier and Cox fits, in pandas, on a seeded sample of
              ``--survival-max`` customers drawn in the engine (:func:`custrel_lib.io.subsample.sample_customers`)
+report       ``custrel report`` (every notebook) at sizes up to ``--report-max``, with the peak RSS of the whole
+             process tree (the kernels included)
 The stage codes of stages, handwritten and pandas are compared by an order-free hash computed in DuckDB.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import multiprocessing as mp
@@ -202,6 +205,43 @@ def do_survival(out: str, h: float, max_customers: int) -> dict:
     }
 
 
+def do_report(out: str) -> dict:
+    """``custrel report`` on the size's config (every notebook), with the peak RSS of the whole process tree
+    (the kernels are child processes, sampled every 0.5 s and summed)."""
+    import tempfile
+    import threading
+
+    import psutil
+
+    from custrel_lib.reports.run import run_report
+
+    peak, done = [0], threading.Event()
+
+    def sample() -> None:
+        me = psutil.Process()
+        while not done.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):  # a process that ended meanwhile
+                    total += proc.memory_info().rss
+            peak[0] = max(peak[0], total)
+            done.wait(0.5)
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    with tempfile.TemporaryDirectory(prefix="custrel-bench-report-") as reports:
+        run = run_report(Path(out) / "custrel.yml", reports_dir=reports, progress=False)
+        figures = json.loads((run.path / "key_figures.json").read_text(encoding="utf-8"))
+    done.set()
+    watcher.join()
+    survival = figures.get("survival", {})
+    return {
+        "tree_peak_mb": round(peak[0] / 2**20),
+        "notebooks_s": {r.name.split("-")[0]: round(r.duration_s, 1) for r in run.notebooks},
+        "sample": survival.get("sample"),
+    }
+
+
 def digest(path: str) -> dict:
     """Rows and an order-free hash of ``customer_id, snapshot (date), stage`` (computed in DuckDB)."""
     import duckdb
@@ -258,6 +298,8 @@ def _run_size(n: int, args, step) -> dict:
         res["survival"] = step(
             n, "survival episodes + KM + Cox (pandas)", do_survival, str(out), h, args.survival_max
         )
+    if "report" not in args.skip and n <= args.report_max:
+        res["report"] = step(n, "custrel report (every notebook)", do_report, str(out))
     same = {k: v == digests["stages"] for k, v in digests.items() if k != "stages" and v}
     print(
         f"[bench] {n:,}: stage rows and hash {digests['stages']}; identical to the library: {same}",
@@ -307,13 +349,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000,3000000", help="customers, comma-separated")
     parser.add_argument("--pandas-sizes", default="100000", help="sizes where the pandas reference runs")
-    parser.add_argument("--skip", default="", help="comma-separated: transitions, survival")
+    parser.add_argument("--skip", default="", help="comma-separated: transitions, survival, report")
     parser.add_argument("--quick", action="store_true", help="20k customers, to check the script")
     parser.add_argument(
         "--survival-max",
         type=int,
         default=100_000,
         help="survival fits on a seeded sample of this many customers",
+    )
+    parser.add_argument(
+        "--report-max", type=int, default=1_000_000, help="the full report runs at sizes up to this one"
     )
     parser.add_argument(
         "--generate-max", type=int, default=1_000_000, help="larger sizes are copies of a generated size"

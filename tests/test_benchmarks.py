@@ -63,3 +63,18 @@ def test_transitions_step_counts_moves_from_the_written_history(small, tmp_path)
     bench.do_stages(str(small), str(lib), None)
     out = bench.do_transitions(str(lib))
     assert out["count_rows"] > 0 and out["links"] > 0
+
+
+def test_report_step_on_a_sample_of_customers(small, tmp_path):
+    """The bench's report step, with ``analysis.fit_sample`` below the data's size: every notebook runs on the
+    sampled path that a report at a million customers takes, and says so."""
+    import yaml
+
+    config = yaml.safe_load((small / "custrel.yml").read_text(encoding="utf-8"))
+    config["data_dir"] = str(small)
+    config.setdefault("analysis", {})["fit_sample"] = 400
+    (tmp_path / "custrel.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    out = bench.do_report(str(tmp_path))
+    assert out["sample"]["sampled"] == 400 and out["sample"]["customers"] > 400
+    assert set(out["notebooks_s"]) == {"0.0", "1.0", "2.0", "3.0"}
+    assert out["tree_peak_mb"] > 100  # the kernels' memory is counted
