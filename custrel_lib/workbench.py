@@ -15,19 +15,21 @@ says why.
 Prepared once per report run: ``custrel report`` names a cache folder of the run in the environment variable
 ``CUSTREL_RUN_CACHE``; the first notebook that prepares the data (or runs the survival analysis) stores the
 result there as a pickle, keyed by the config file's content, the data files' sizes and modification times and
-the parameters, and the next notebooks load it instead of computing it again. Without that variable (a
-notebook opened by hand), everything is computed in place.
+the parameters, and the next notebooks load it (waiting under a file lock while another computes it) instead
+of computing it again. Without that variable (a notebook opened by hand), everything is computed in place.
 """
 
 from __future__ import annotations
 
 import copy
+import fcntl
 import hashlib
 import json
 import os
 import pickle
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,18 +165,20 @@ def prepare(
     if lang not in LANGUAGES:
         raise ConfigError(f"Unknown language {lang!r}: use one of {', '.join(LANGUAGES)}.")
     key = _prepare_key(config, as_of, cadence, horizon_days)
-    cached = _cache_read(f"workbench-{key}") if key else None
-    if cached is not None:
-        wb = _restore(cached)
+
+    def compute() -> Workbench:
+        wb = _compute(config, as_of, cadence, horizon_days, lang, verbose)
+        if key:
+            wb.stages.features()  # the last snapshot's features, which the notebooks use, travel with the cache
+            wb.key = key
+        return wb
+
+    wb, reused = _get_or_compute(f"workbench-{key}" if key else None, compute, _portable)
+    if reused:
+        wb = _restore(wb)
         wb.lang = lang
         if verbose:
             print(f"Data prepared earlier in this run reused (as of {wb.as_of.date()}).")
-        return wb
-    wb = _compute(config, as_of, cadence, horizon_days, lang, verbose)
-    if key:
-        wb.stages.features()  # the last snapshot's features, which the notebooks use, travel with the cache
-        wb.key = key
-        _cache_write(f"workbench-{key}", _portable(wb))
     return wb
 
 
@@ -263,24 +267,22 @@ def survival_analysis(
     The sections it skips are recorded in ``sections`` (and shown) whether it was computed here or loaded
     from the run's cache.
     """
-    key = None
-    if wb.key:
-        params = [wb.key, float(risk_horizon_days), float(threshold), float(landmark_days), sections.lang]
-        key = hashlib.sha256(json.dumps(params, default=str).encode()).hexdigest()[:16]
-        cached = _cache_read(f"survival-{key}")
-        if cached is not None:
-            result, skipped = cached
-            for item in skipped:
-                sections.skipped.append(item)
-                if sections.display:
-                    from IPython.display import HTML, display
+    params = [wb.key, float(risk_horizon_days), float(threshold), float(landmark_days), sections.lang]
+    key = hashlib.sha256(json.dumps(params, default=str).encode()).hexdigest()[:16] if wb.key else None
 
-                    display(HTML(sections.note_html(item)))
-            return result
-    before = len(sections.skipped)
-    result = run_survival(wb, sections, risk_horizon_days, threshold, landmark_days)
-    if key:
-        _cache_write(f"survival-{key}", (result, sections.skipped[before:]))
+    def compute() -> tuple[SurvivalResult, list]:
+        before = len(sections.skipped)
+        result = run_survival(wb, sections, risk_horizon_days, threshold, landmark_days)
+        return result, sections.skipped[before:]
+
+    (result, skipped), reused = _get_or_compute(key and f"survival-{key}", compute)
+    if reused:
+        for item in skipped:
+            sections.skipped.append(item)
+            if sections.display:
+                from IPython.display import HTML, display
+
+                display(HTML(sections.note_html(item)))
     return result
 
 
@@ -303,6 +305,29 @@ def _prepare_key(config: CustrelConfig, as_of, cadence, horizon_days) -> str | N
     text = Path(config.path).read_bytes() if config.path is not None else b""
     payload = [hashlib.sha256(text).hexdigest(), files, str(as_of or ""), cadence or "", horizon_days or 0]
     return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:16]
+
+
+def _get_or_compute(name: str | None, compute: Callable[[], Any], portable: Callable = lambda v: v) -> tuple:
+    """``(value, True)`` from the run's cache entry ``name``, else ``(compute(), False)``, storing it.
+
+    Notebooks run at once (``custrel report --jobs``) ask for the same entries: under an exclusive ``flock`` on
+    ``<cache>/<name>.lock`` one computes while the others wait, then read it. What is stored is
+    ``portable(value)``; a computation that raises writes nothing. Without a run cache (``name`` None, no
+    ``CUSTREL_RUN_CACHE``), ``compute()`` is simply called.
+    """
+    folder = _cache_dir()
+    if name is None or folder is None:
+        return compute(), False
+    folder.mkdir(parents=True, exist_ok=True)
+    # Closing the file (or the process's end) releases the lock; free at once unless another notebook computes.
+    with open(folder / f"{name}.lock", "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        cached = _cache_read(name)
+        if cached is not None:
+            return cached, True
+        value = compute()
+        _cache_write(name, portable(value))
+        return value, False
 
 
 def _cache_read(name: str) -> Any:
