@@ -135,6 +135,13 @@ def validate_command(config_path: str | None, as_of: str | None, max_rows: int) 
 @click.option("--wait", is_flag=True, help="Wait for another running report instead of failing.")
 @click.option("--no-progress", is_flag=True, help="No progress lines or bars.")
 @click.option("--kernel", "kernel_name", help="Jupyter kernel name (default: each notebook's).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Notebooks run at once, each in its own process (default: $CUSTREL_REPORT_JOBS, else the CPU cores); "
+    "1 runs them one after the other.",
+)
 def report_command(
     config_path: Path | None,
     notebooks: tuple[str, ...],
@@ -146,6 +153,7 @@ def report_command(
     wait: bool,
     no_progress: bool,
     kernel_name: str | None,
+    jobs: int | None,
 ) -> None:
     """Run the notebooks into REPORTS_DIR/<run-id>/ (HTML, index.html, manifest.json) and print the folder.
 
@@ -162,6 +170,7 @@ def report_command(
             progress=not no_progress,
             kernel_name=kernel_name,
             wait=wait,
+            jobs=jobs,
         )
     except CustrelError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -15,30 +15,26 @@ says why.
 Prepared once per report run: ``custrel report`` names a cache folder of the run in the environment variable
 ``CUSTREL_RUN_CACHE``; the first notebook that prepares the data (or runs the survival analysis) stores the
 result there as a pickle, keyed by the config file's content, the data files' sizes and modification times and
-the parameters, and the next notebooks load it instead of computing it again. Without that variable (a
-notebook opened by hand), everything is computed in place.
+the parameters, and the next notebooks load it (waiting under a file lock while another computes it) instead
+of computing it again. Without that variable (a notebook opened by hand), everything is computed in place.
 """
 
 from __future__ import annotations
 
-import copy
 import gc
 import hashlib
 import json
-import os
-import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
 from custrel_lib.config import CustrelConfig, load_config
 from custrel_lib.engine import connect, spill_folder, spilling_duckdb
-from custrel_lib.exceptions import ConfigError, CustrelError
+from custrel_lib.exceptions import ConfigError
 from custrel_lib.flame.analysis import FlameResult, signal_sentence
 from custrel_lib.flame.extend import stage_signal
 from custrel_lib.i18n import LANGUAGES
@@ -46,7 +42,7 @@ from custrel_lib.io.load import load_tables
 from custrel_lib.io.problems import ProblemsReport
 from custrel_lib.io.subsample import FIT_SAMPLE, analysis_tables
 from custrel_lib.paths import SAMPLE_CONFIG
-from custrel_lib.reports.parameters import CACHE_ENV
+from custrel_lib.runcache import engine_tables, get_or_compute, portable, prepare_key, restore
 from custrel_lib.sections import Sections
 from custrel_lib.stages.model import StageModel
 from custrel_lib.stages.rules import rules_from_config
@@ -178,23 +174,26 @@ def prepare(
     lang = lang or config.language or "fr"
     if lang not in LANGUAGES:
         raise ConfigError(f"Unknown language {lang!r}: use one of {', '.join(LANGUAGES)}.")
-    key = _prepare_key(config, as_of, cadence, horizon_days)
-    cached = _cache_read(f"workbench-{key}") if key else None
-    if cached is not None:
-        wb = _restore(cached)
+    key = prepare_key(config, as_of, cadence, horizon_days)
+
+    def compute() -> Workbench:
+        wb = _compute(config, as_of, cadence, horizon_days, lang, verbose)
+        if key:
+            wb.stages.features()  # the last snapshot's features, which the notebooks use, travel with the cache
+            wb.key = key
+        return wb
+
+    wb, reused = get_or_compute(f"workbench-{key}" if key else None, compute, portable)
+    if reused:
+        wb = restore(wb)
         wb.lang = lang
         if verbose:
             print(f"Data prepared earlier in this run reused (as of {wb.as_of.date()}).")
-        return wb
-    wb = _compute(config, as_of, cadence, horizon_days, lang, verbose)
-    if key:
-        wb.stages.features()  # the last snapshot's features, which the notebooks use, travel with the cache
-        wb.key = key
-        portable = _portable(wb)
-        _cache_write(f"workbench-{key}", portable)
-        if portable.stages.tables_ is None:  # engine tables: this notebook reads what the others read, and
-            wb = _restore(portable)  # the engine's memory (the staged table, DuckDB's buffers) is let go
-            gc.collect()
+    elif key and wb.stages.tables_ is not None and engine_tables(wb.stages.tables_):
+        # Engine tables: this notebook reads the cached copy as the others do, and the engine's memory (the
+        # staged table, DuckDB's buffers) is let go for the rest of the run.
+        wb = restore(portable(wb))
+        gc.collect()
     return wb
 
 
@@ -277,119 +276,20 @@ def survival_analysis(
     The sections it skips are recorded in ``sections`` (and shown) whether it was computed here or loaded
     from the run's cache.
     """
-    key = None
-    if wb.key:
-        params = [wb.key, float(risk_horizon_days), float(threshold), float(landmark_days), sections.lang]
-        key = hashlib.sha256(json.dumps(params, default=str).encode()).hexdigest()[:16]
-        cached = _cache_read(f"survival-{key}")
-        if cached is not None:
-            result, skipped = cached
-            for item in skipped:
-                sections.skipped.append(item)
-                if sections.display:
-                    from IPython.display import HTML, display
+    params = [wb.key, float(risk_horizon_days), float(threshold), float(landmark_days), sections.lang]
+    key = hashlib.sha256(json.dumps(params, default=str).encode()).hexdigest()[:16] if wb.key else None
 
-                    display(HTML(sections.note_html(item)))
-            return result
-    before = len(sections.skipped)
-    result = run_survival(wb, sections, risk_horizon_days, threshold, landmark_days)
-    if key:
-        _cache_write(f"survival-{key}", (result, sections.skipped[before:]))
+    def compute() -> tuple[SurvivalResult, list]:
+        before = len(sections.skipped)
+        result = run_survival(wb, sections, risk_horizon_days, threshold, landmark_days)
+        return result, sections.skipped[before:]
+
+    (result, skipped), reused = get_or_compute(key and f"survival-{key}", compute)
+    if reused:
+        for item in skipped:
+            sections.skipped.append(item)
+            if sections.display:
+                from IPython.display import HTML, display
+
+                display(HTML(sections.note_html(item)))
     return result
-
-
-# ------------------------------------------------------------------------------------- the run's cache
-
-
-def _cache_dir() -> Path | None:
-    folder = os.environ.get(CACHE_ENV)
-    return Path(folder) if folder else None
-
-
-def _prepare_key(config: CustrelConfig, as_of, cadence, horizon_days) -> str | None:
-    """What the prepared data depends on: the config's bytes, the data files' sizes and times, parameters."""
-    if _cache_dir() is None:
-        return None
-    files = []
-    for name, spec in sorted(config.tables.items()):
-        stat = spec.path.stat() if spec.path.is_file() else None
-        files.append([name, str(spec.path), stat and stat.st_size, stat and stat.st_mtime_ns])
-    text = Path(config.path).read_bytes() if config.path is not None else b""
-    payload = [hashlib.sha256(text).hexdigest(), files, str(as_of or ""), cadence or "", horizon_days or 0]
-    return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:16]
-
-
-def _cache_read(name: str) -> Any:
-    folder = _cache_dir()
-    path = folder / f"{name}.pkl" if folder else None
-    if path is None or not path.is_file():
-        return None
-    with open(path, "rb") as fh:
-        return pickle.load(fh)  # written by this run, in its own private folder
-
-
-def _cache_write(name: str, obj: Any) -> None:
-    """Write atomically: a notebook killed while writing leaves no half-written entry."""
-    folder = _cache_dir()
-    if folder is None:
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{name}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as fh:
-        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, folder / f"{name}.pkl")
-
-
-# The stage model's engine state (an Ibis expression and its DuckDB connection) does not survive a pickle: it
-# travels without it, and a notebook that needs it (features at another snapshot than the cached ones) gets a
-# copy of the model fitted again, on first use.
-_ENGINE_STATE = ("_expr", "_con")
-
-
-def _portable(wb: Workbench) -> Workbench:
-    model = copy.copy(wb.stages)
-    for name in _ENGINE_STATE:
-        model.__dict__.pop(name, None)
-    if any(isinstance(t, ibis.Table) for t in model.tables_.values()):
-        model.tables_ = None  # engine tables live in this process's engine: no refit elsewhere (_Refit)
-    return Workbench(**{**wb.__dict__, "stages": model})
-
-
-def _restore(wb: Workbench) -> Workbench:
-    model = wb.stages
-    if getattr(model, "_features_cache", None) is None:
-        refit = _Refit(model)
-        for name in _ENGINE_STATE:
-            setattr(model, name, _Delegate(refit, name))
-    return wb
-
-
-class _Refit:
-    """A copy of a cached stage model, fitted again the first time its engine state is needed."""
-
-    def __init__(self, model: StageModel):
-        self._source, self._model = model, None
-
-    def get(self, name: str) -> Any:
-        if self._model is None and self._source.tables_ is None:
-            raise CustrelError(
-                "The stages of this report run were computed in the engine by the first notebook: features "
-                "at a snapshot other than the last ones are not shared with the others. Call prepare() in a "
-                "notebook opened by hand (outside custrel report) to explore every snapshot."
-            )
-        if self._model is None:
-            fresh = copy.copy(self._source)
-            fresh.__dict__.pop("_expr", None)
-            fresh.__dict__.pop("_con", None)
-            self._model = fresh.fit(self._source.tables_, self._source.as_of_)
-        return getattr(self._model, name)
-
-
-class _Delegate:
-    """Stands for one attribute of the engine state until it is used."""
-
-    def __init__(self, refit: _Refit, name: str):
-        self._refit, self._name = refit, name
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self._refit.get(self._name), attr)

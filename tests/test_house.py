@@ -45,6 +45,7 @@ LAYERS: dict[str, int] = {
     "plots": 4,
     "reports": 5,
     "workbench": 6,
+    "runcache": 6,  # the report run's cache, read by the workbench
     "cli": 6,
     "explore": 7,  # the JupyterLab explorer, built on the workbench
 }

@@ -22,7 +22,7 @@ from custrel_lib.paths import NOTEBOOKS_DIR
 from custrel_lib.reports.html import select_language
 from custrel_lib.reports.manifest import NotebookResult
 
-__all__ = ["execute", "failure_message", "list_notebooks", "notebook_title"]
+__all__ = ["execute", "failure_message", "list_notebooks", "lost_worker_error", "notebook_title"]
 
 _POLL_S = 0.2
 
@@ -178,6 +178,20 @@ def _restore_input_path(executed: Path, source: Path) -> None:
         nbformat.write(nb, str(executed))
 
 
+def lost_worker_error(result: NotebookResult, output: Path, exitcode: int | None) -> dict:
+    """``result.error`` for a notebook whose worker process (``custrel report --jobs``) ended without a word:
+    killed, or out of memory; the cell is the one that was running, read from the executed notebook."""
+    index, cell = _running_cell(output)
+    return {
+        "notebook": result.name,
+        "cell_index": index,
+        "execution_count": cell.get("execution_count"),
+        "ename": "WorkerDied",
+        "evalue": f"the process running the notebook ended unexpectedly (exit code {exitcode})",
+        "source": _first_line(cell.get("source", "")),
+    }
+
+
 def _error(result: NotebookResult, exc: BaseException, output: Path, watch: KernelWatch) -> dict:
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
@@ -286,7 +300,7 @@ def failure_message(failed: NotebookResult | None, exc: BaseException, failed_di
             f"The executed notebook and the kernel's log are kept in {failed_dir}; earlier reports are untouched."
         )
     return (
-        f"Notebook {failed.name} failed in {_where(err)}.\n"
+        f"Notebook {failed.name} failed {'' if err.get('cell_index') is None else 'in '}{_where(err)}.\n"
         f"{err['ename']}: {err['evalue']}\n"
         f"The executed notebook is kept in {failed_dir} for diagnosis; earlier reports are untouched."
     )

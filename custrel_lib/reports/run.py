@@ -7,8 +7,9 @@ A run reads in steps, each in its own module:
 2. the inputs' fingerprints, and the skip when nothing changed since the last run
    (:mod:`~custrel_lib.reports.manifest`);
 3. under the lock, each notebook executed by papermill in a hidden temporary folder
-   (:mod:`~custrel_lib.reports.execute`), the data prepared once for all of them
-   (:mod:`custrel_lib.workbench`, a per-run cache folder);
+   (:mod:`~custrel_lib.reports.execute`), several at once in worker processes unless ``jobs`` is 1
+   (:mod:`~custrel_lib.reports.pool`), the data prepared once for all of them (:mod:`custrel_lib.workbench`,
+   a per-run cache folder);
 4. the index page and the manifest, then the rename into place; on failure the run goes to
    ``_failed/<run-id>/`` and :class:`~custrel_lib.exceptions.ReportError` names the notebook and the cell
    (:mod:`~custrel_lib.reports.publish`).
@@ -23,6 +24,7 @@ PosixPath('.../reports/2026-11-22-1a2b3c4d')
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -38,7 +40,7 @@ from custrel_lib.exceptions import ConfigError, ReportError
 from custrel_lib.paths import NOTEBOOKS_DIR, SAMPLE_CONFIG, default_reports_dir
 from custrel_lib.reports import manifest as mf
 from custrel_lib.reports.digest import digest_link, write_digest
-from custrel_lib.reports.execute import execute, failure_message, list_notebooks, notebook_title
+from custrel_lib.reports.execute import failure_message, list_notebooks, notebook_title
 from custrel_lib.reports.html import export_html
 from custrel_lib.reports.index import read_key_figures, write_index
 from custrel_lib.reports.parameters import (
@@ -48,6 +50,7 @@ from custrel_lib.reports.parameters import (
     default_run_id,
     plan_parameters,
 )
+from custrel_lib.reports.pool import NotebookFailed, NotebookTask, report_jobs, run_parallel, run_sequential
 from custrel_lib.reports.publish import (
     WORK_PREFIX,
     archive_failure,
@@ -185,6 +188,33 @@ def _environment(name: str, value: str) -> Iterator[None]:
             os.environ[name] = old
 
 
+def _tasks(plan: RunPlan, tmp: Path, work: Path, kernel_name: str | None) -> list[NotebookTask]:
+    """One task per notebook, in reading order: executed copy and page into ``tmp``, kernel log into ``work``."""
+    tasks = []
+    for number, (entry, passed) in enumerate(zip(plan.notebooks, plan.plans, strict=True), start=1):
+        path: Path = entry["path"]
+        result = mf.NotebookResult(
+            name=path.name, sha256=entry["sha256"], title=notebook_title(path, plan.lang)
+        )
+        passed = {**passed, "output_dir": str(tmp)} if "output_dir" in passed else passed
+        result.parameters = sorted(passed)
+        tasks.append(
+            NotebookTask(
+                number=number,
+                total=len(plan.notebooks),
+                path=path,
+                output=tmp / path.name,
+                html=tmp / f"{path.stem}.html",
+                parameters=passed,
+                lang=plan.lang,
+                log=work / f"kernel-{path.stem}.log",
+                kernel_name=kernel_name,
+                result=result,
+            )
+        )
+    return tasks
+
+
 def _run_notebooks(
     plan: RunPlan,
     tmp: Path,
@@ -192,28 +222,23 @@ def _run_notebooks(
     results: list[mf.NotebookResult],
     progress: bool,
     kernel_name: str | None,
+    jobs: int,
 ) -> None:
-    """Execute each notebook into ``tmp`` and write its HTML page, appending to ``results`` as it goes (on error,
-    the last result is the failed notebook's)."""
-    total = len(plan.notebooks)
-    for number, (entry, passed) in enumerate(zip(plan.notebooks, plan.plans, strict=True), start=1):
-        path: Path = entry["path"]
-        result = mf.NotebookResult(
-            name=path.name, sha256=entry["sha256"], title=notebook_title(path, plan.lang)
-        )
-        results.append(result)
-        passed = {**passed, "output_dir": str(tmp)} if "output_dir" in passed else passed
-        result.parameters = sorted(passed)
-        _say(progress, f"[{number}/{total}] {path.name} ...")
-        log = work / f"kernel-{path.stem}.log"
-        execute(path, tmp / path.name, passed, result, plan.lang, log, kernel_name, progress)
-        page = export_html(tmp / path.name, tmp / f"{path.stem}.html", title=result.title, lang=plan.lang)
-        result.html, result.html_size_bytes, result.figures = page.path.name, page.size_bytes, page.figures
-        _say(
-            progress,
-            f"[{number}/{total}] {path.name} ok ({result.duration_s:.1f} s, "
-            f"{page.figures} figures, HTML {page.size_bytes / 1e6:.1f} MB)",
-        )
+    """Execute each notebook into ``tmp`` and write its HTML page; ``results`` gets the notebooks' results in
+    reading order (one after the other: appended as each starts).
+
+    Raises
+    ------
+    NotebookFailed
+        Names the failed notebook's result.
+    """
+    tasks = _tasks(plan, tmp, work, kernel_name)
+    say = functools.partial(_say, progress)
+    if jobs == 1:
+        run_sequential(tasks, results, progress, say)
+    else:
+        results.extend(task.result for task in tasks)
+        run_parallel(tasks, jobs, say)
 
 
 def _fail(
@@ -223,10 +248,10 @@ def _fail(
     work: Path,
     manifest: dict,
     results: list[mf.NotebookResult],
-    exc: Exception,
+    failed: mf.NotebookResult | None,
+    exc: BaseException,
 ) -> ReportError:
     """Archive a failed run (with the failed notebook's page when it can be written) and explain it."""
-    failed = results[-1] if results else None
     if failed is not None and (tmp / failed.name).is_file():
         with contextlib.suppress(Exception):
             stem = Path(failed.name).stem
@@ -261,6 +286,37 @@ def _finish(plan: RunPlan, tmp: Path, manifest: dict, results: list[mf.NotebookR
     mf.write_json(tmp / "manifest.json", manifest)
 
 
+def _execute(
+    plan: RunPlan,
+    reports_dir: Path,
+    tmp: Path,
+    work: Path,
+    progress: bool,
+    kernel_name: str | None,
+    jobs: int,
+) -> tuple[dict, list[mf.NotebookResult]]:
+    """Run the notebooks and write the index and the manifest into ``tmp``; on failure, archive and explain.
+
+    Raises
+    ------
+    ReportError
+        Names the failed notebook (the first in reading order when several failed side by side).
+    """
+    t0 = time.monotonic()
+    manifest = mf.new_manifest(plan.run_id, plan.lang, plan.config, plan.common, plan.fingerprints)
+    manifest["jobs"] = jobs
+    results: list[mf.NotebookResult] = []
+    try:
+        _run_notebooks(plan, tmp, work, results, progress, kernel_name, jobs)
+    except Exception as exc:
+        manifest["duration_s"] = round(time.monotonic() - t0, 3)
+        failed, cause = (exc.result, exc.cause) if isinstance(exc, NotebookFailed) else (None, exc)
+        raise _fail(plan, reports_dir, tmp, work, manifest, results, failed, cause) from cause
+    manifest["duration_s"] = round(time.monotonic() - t0, 3)
+    _finish(plan, tmp, manifest, results)
+    return manifest, results
+
+
 def run_report(
     config_path: str | Path | None = None,
     notebooks: Iterable[str | Path] | None = None,
@@ -273,6 +329,7 @@ def run_report(
     kernel_name: str | None = None,
     wait: bool = False,
     notebooks_dir: str | Path = NOTEBOOKS_DIR,
+    jobs: int | None = None,
 ) -> ReportRun:
     """Run the notebooks with papermill into ``reports_dir/<run-id>/``.
 
@@ -297,13 +354,17 @@ def run_report(
     lang : {"fr", "en"}, optional
         Language of the reports; default: the config's ``language``, else ``fr``.
     progress : bool
-        Print a line per notebook and papermill's per-cell progress bar (on stderr).
+        Print a line when each notebook starts and ends, and papermill's per-cell progress bar when the notebooks
+        run one after the other (on stderr).
     kernel_name : str, optional
         Jupyter kernel; default: the one each notebook names.
     wait : bool
         Wait for another run's lock instead of failing.
     notebooks_dir : str or Path
         Where notebook names are looked up.
+    jobs : int, optional
+        How many notebooks run at once, each in a worker process; default: ``$CUSTREL_REPORT_JOBS``, else the
+        CPU cores, at most the number of notebooks. 1 runs them one after the other in this process.
 
     Returns
     -------
@@ -317,6 +378,7 @@ def run_report(
         Invalid config, notebook selection, run id or parameter.
     """
     plan = plan_run(config_path, notebooks, parameters, run_id, lang, notebooks_dir)
+    jobs = report_jobs(jobs, len(plan.notebooks))
     reports_dir = Path(reports_dir if reports_dir is not None else default_reports_dir()).resolve()
     with report_lock(reports_dir, wait=wait), _terminate_as_interrupt():
         clean_stale(reports_dir)
@@ -328,16 +390,7 @@ def run_report(
             work_folder(reports_dir, plan.run_id, WORK_PREFIX) as work,
             _environment(CACHE_ENV, str(work / "cache")),
         ):
-            t0 = time.monotonic()
-            manifest = mf.new_manifest(plan.run_id, plan.lang, plan.config, plan.common, plan.fingerprints)
-            results: list[mf.NotebookResult] = []
-            try:
-                _run_notebooks(plan, tmp, work, results, progress, kernel_name)
-            except Exception as exc:
-                manifest["duration_s"] = round(time.monotonic() - t0, 3)
-                raise _fail(plan, reports_dir, tmp, work, manifest, results, exc) from exc
-            manifest["duration_s"] = round(time.monotonic() - t0, 3)
-            _finish(plan, tmp, manifest, results)
+            manifest, results = _execute(plan, reports_dir, tmp, work, progress, kernel_name, jobs)
             final = publish(tmp, reports_dir, plan.run_id)
         mf.record_latest(reports_dir, plan.run_id, manifest["finished"], plan.state)
         return ReportRun(run_id=plan.run_id, path=final, status="ok", notebooks=results, manifest=manifest)

@@ -1,0 +1,244 @@
+"""Notebooks run side by side (`custrel report --jobs`): the run cache computes each entry once across processes,
+a parallel report equals a sequential one, and a failing notebook is named and stops the others with their
+kernels."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+from nbformat.v4 import new_code_cell, new_notebook
+
+from custrel_lib.cli import report_command
+from custrel_lib.exceptions import ConfigError, ReportError
+from custrel_lib.reports.parameters import CACHE_ENV
+from custrel_lib.reports.pool import JOBS_ENV, report_jobs
+from custrel_lib.reports.run import run_report
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# --------------------------------------------------------------------------------- the run cache's lock
+
+ASK = """
+import os, sys, time
+from pathlib import Path
+from custrel_lib import runcache
+
+log, role, outcome = sys.argv[1], sys.argv[2], sys.argv[3]
+lock = Path(os.environ["CUSTREL_RUN_CACHE"], "entry.lock")
+
+def note(line):
+    with open(log, "a") as fh:
+        fh.write(line + "\\n")
+
+def another_process_waits_for_the_lock():
+    inode = f":{os.stat(lock).st_ino} "
+    return any("->" in ln and inode in ln for ln in Path("/proc/locks").read_text().splitlines())
+
+def compute():
+    note("compute started")
+    if role == "first":  # hold the lock until the other process is blocked on it
+        deadline = time.monotonic() + 120
+        while not another_process_waits_for_the_lock():
+            assert time.monotonic() < deadline, "nobody came"
+            time.sleep(0.05)
+    if outcome == "fail":
+        note("compute failed")
+        raise RuntimeError("no luck")
+    note("compute done")
+    return {"answer": 42}
+
+note("asked")
+try:
+    value, reused = runcache.get_or_compute("entry", compute)
+except RuntimeError:
+    sys.exit(3)
+note(f"got {value['answer']} reused={reused}")
+"""
+
+
+def _ask(cache: Path, log: Path, role: str, outcome: str = "ok") -> subprocess.Popen:
+    env = {**os.environ, CACHE_ENV: str(cache), "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", ASK, str(log), role, outcome], env=env)
+
+
+def _wait_for_line(log: Path, line: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not (log.is_file() and line in log.read_text().splitlines()):
+        assert time.monotonic() < deadline, f"{line!r} never written to {log}"
+        time.sleep(0.05)
+
+
+def test_two_processes_asking_at_once_compute_once(tmp_path):
+    """The first computes and holds the lock until the second is blocked on it (read in /proc/locks): the
+    second then loads what the first wrote."""
+    cache, log = tmp_path / "cache", tmp_path / "log.txt"
+    first = _ask(cache, log, "first")
+    _wait_for_line(log, "compute started")
+    second = _ask(cache, log, "second")
+    assert first.wait(180) == 0 and second.wait(180) == 0
+    lines = log.read_text().splitlines()
+    assert lines.index("asked", 1) < lines.index("compute done")
+    assert lines.count("compute started") == 1
+    assert sorted(ln for ln in lines if ln.startswith("got")) == ["got 42 reused=False", "got 42 reused=True"]
+    assert [p.name for p in sorted(cache.glob("*.pkl"))] == ["entry.pkl"] and not list(cache.glob("*.tmp"))
+
+
+def test_a_computation_that_fails_writes_nothing_and_the_next_one_computes(tmp_path):
+    cache, log = tmp_path / "cache", tmp_path / "log.txt"
+    first = _ask(cache, log, "first", outcome="fail")
+    _wait_for_line(log, "compute started")
+    second = _ask(cache, log, "second")
+    assert first.wait(180) == 3 and second.wait(180) == 0
+    lines = log.read_text().splitlines()
+    assert lines.index("asked", 1) < lines.index("compute failed")  # it was waiting during the failure
+    assert lines.count("compute started") == 2 and lines[-1] == "got 42 reused=False"
+
+
+# ------------------------------------------------------------------------------------------ how many jobs
+
+
+def test_jobs_default_to_the_cores_and_never_exceed_the_notebooks(monkeypatch):
+    monkeypatch.delenv(JOBS_ENV, raising=False)
+    cores = len(os.sched_getaffinity(0))
+    assert report_jobs(None, 100) == cores and report_jobs(None, 1) == 1
+    assert report_jobs(3, 2) == 2 and report_jobs(1, 4) == 1
+    monkeypatch.setenv(JOBS_ENV, "3")
+    assert report_jobs(None, 4) == 3 and report_jobs(2, 4) == 2  # the argument wins over the variable
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(JOBS_ENV, bad)
+        with pytest.raises(ConfigError, match=JOBS_ENV):
+            report_jobs(None, 4)
+    with pytest.raises(ConfigError, match="--jobs"):
+        report_jobs(0, 4)
+    result = CliRunner().invoke(report_command, ["--jobs", "0"])
+    assert result.exit_code == 2 and "--jobs" in result.output
+
+
+# ------------------------------------------------------------------------------ the sample, both ways
+
+
+def _without_times(value):
+    """key_figures.json without the keys that hold a time stamp or a duration (none today; kept if added)."""
+    if isinstance(value, dict):
+        return {
+            k: _without_times(v)
+            for k, v in value.items()
+            if not any(word in k for word in ("time", "duration", "started", "finished"))
+        }
+    if isinstance(value, list):
+        return [_without_times(v) for v in value]
+    return value
+
+
+def test_parallel_and_sequential_reports_give_the_same_outputs(report_run, tmp_path):
+    """The session's report ran with the default jobs; the same report the other way gives the same key
+    outputs, byte for byte."""
+    first, _ = report_run
+    jobs = 1 if first.manifest["jobs"] > 1 else 2
+    other = run_report(reports_dir=tmp_path, run_id="other", progress=False, jobs=jobs)
+    both = (first.manifest["jobs"], other.manifest["jobs"])
+    assert min(both) == 1 and max(both) > 1  # one sequential run, one parallel
+    assert [n["name"] for n in other.manifest["notebooks"]] == [
+        n["name"] for n in first.manifest["notebooks"]
+    ]
+    assert all(n["status"] == "ok" for n in other.manifest["notebooks"])
+    for name in ("at_risk.csv", "stage_history.csv", "stage_profiles.csv"):
+        assert (first.path / name).read_bytes() == (other.path / name).read_bytes(), name
+    figures = [
+        json.loads((run.path / "key_figures.json").read_text(encoding="utf-8")) for run in (first, other)
+    ]
+    assert _without_times(figures[0]) == _without_times(figures[1])
+    assert figures[0]["stages"] and figures[0]["headline"]  # not two empty files
+
+
+# ------------------------------------------------------------------------------------ a failing notebook
+
+PARAMETERS = 'lang = "fr"\nconfig_path = ""\noutput_dir = ""'
+RECORD = """
+import os, pathlib
+pathlib.Path(output_dir, "pids-{name}.txt").write_text(f"{{os.getpid()}} {{os.getppid()}}")
+"""
+WAIT_FOR_FIRST = """
+import pathlib, time
+while not pathlib.Path(output_dir, "pids-1.0.txt").is_file():
+    time.sleep(0.1)
+raise ValueError("the second notebook fails on purpose")
+"""
+
+
+def _notebook(folder: Path, name: str, *bodies: str) -> None:
+    nb = new_notebook(cells=[new_code_cell(PARAMETERS), *(new_code_cell(b) for b in bodies)])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def _alive(pid: int) -> bool:
+    """A process that exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_failing_notebook_is_named_and_the_others_are_stopped_with_their_kernels(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _notebook(nbs, "1.0-slow", RECORD.format(name="1.0"), "import time\ntime.sleep(300)")
+    _notebook(nbs, "2.0-failing", RECORD.format(name="2.0"), WAIT_FOR_FIRST)
+    _notebook(nbs, "3.0-never", "print('never run')")
+    reports = tmp_path / "r"
+    with pytest.raises(ReportError) as failure:
+        run_report(reports_dir=reports, notebooks_dir=nbs, progress=False, run_id="par", jobs=2)
+    message = str(failure.value)
+    assert "Notebook 2.0-failing.ipynb failed in cell" in message
+    assert "ValueError: the second notebook fails on purpose" in message
+    assert "1.0-slow" not in message and "3.0-never" not in message
+
+    failed = reports / "_failed" / "par"
+    manifest = json.loads((failed / "manifest.json").read_text(encoding="utf-8"))
+    status = {n["name"]: n["status"] for n in manifest["notebooks"]}
+    assert manifest["status"] == "failed" and manifest["jobs"] == 2
+    assert status == {
+        "1.0-slow.ipynb": "not run",
+        "2.0-failing.ipynb": "failed",
+        "3.0-never.ipynb": "not run",
+    }
+    assert manifest["notebooks"][1]["error"]["ename"] == "ValueError"
+    assert (failed / "2.0-failing.ipynb").is_file() and (failed / "2.0-failing.html").is_file()
+    assert not (reports / "par").exists() and not list(reports.glob(".tmp-*"))
+
+    # Both kernels and both workers are gone: the slow one was stopped, not left sleeping.
+    pids = [int(p) for n in ("1.0", "2.0") for p in (failed / f"pids-{n}.txt").read_text().split()]
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in pids if _alive(pid)]
+
+
+def test_when_two_notebooks_fail_the_first_in_reading_order_is_named(tmp_path):
+    """2.0 fails at once, 1.0 a moment later (as when 1.0 waited for data that 2.0 failed to prepare): the
+    error names 1.0, as a run of one notebook after the other would."""
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    wait_then_fail = WAIT_FOR_FIRST.replace("pids-1.0", "pids-2.0").replace("second", "first")
+    _notebook(nbs, "1.0-late", RECORD.format(name="1.0"), wait_then_fail)
+    _notebook(
+        nbs, "2.0-early", RECORD.format(name="2.0"), "raise ValueError('the second notebook fails first')"
+    )
+    reports = tmp_path / "r"
+    with pytest.raises(ReportError) as failure:
+        run_report(reports_dir=reports, notebooks_dir=nbs, progress=False, run_id="two", jobs=2)
+    assert "Notebook 1.0-late.ipynb failed in cell" in str(failure.value)
+    assert "ValueError: the first notebook fails on purpose" in str(failure.value)
+    manifest = json.loads((reports / "_failed" / "two" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["notebooks"][0]["status"] == "failed"
