@@ -322,3 +322,15 @@ def test_feature_cache_drops_the_oldest_table(fresh, wb, monkeypatch):
         assert len(engine._features) == 1
         assert shown_tables() == [engine._features[(h, s.snapshot)][0]]  # the older one was dropped
     assert counts[100][0] == counts[100][1]  # recomputed after being dropped: the same stages
+
+
+def test_the_status_says_when_the_customers_are_a_sample(fresh):
+    """On large data the workbench's tables are a seeded sample (analysis.fit_sample): the explorer says so."""
+    import dataclasses
+
+    from custrel_lib.explore.widgets import counts_html
+
+    assert "sample" not in counts_html(fresh.result, "en") and fresh.result.sample is None
+    sampled = dataclasses.replace(fresh.result, sample={"customers": 4993, "sampled": 1000, "seed": 3})
+    assert "random sample of 1,000 of 4,993 customers (seed 3" in counts_html(sampled, "en")
+    assert "échantillon aléatoire de 1" in counts_html(sampled, "fr")

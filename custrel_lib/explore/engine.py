@@ -77,6 +77,7 @@ class Exploration:
     frame: pd.DataFrame
     cadence: str
     seconds: float
+    sample: dict | None = None  # the workbench's sample of customers (large data), else every customer
 
     @cached_property
     def current(self) -> pd.DataFrame:
@@ -275,6 +276,7 @@ class ExplorerEngine:
             frame=frame,
             cadence=self.cadence,
             seconds=time.perf_counter() - t0,
+            sample=getattr(self.wb, "sample", None),
         )
 
     def export(self, settings: Settings) -> str:

@@ -25,6 +25,10 @@ TEXT = {
         "fr": "{n} clients au {date} · H = {h} jours · recalculé en {seconds} s",
         "en": "{n} customers on {date} · H = {h} days · recomputed in {seconds} s",
     },
+    "status_sample": {
+        "fr": " · échantillon aléatoire de {n} clients sur {total} (graine {seed}, analysis.fit_sample)",
+        "en": " · random sample of {n} of {total} customers (seed {seed}, analysis.fit_sample)",
+    },
     "status_counts": {"fr": "Clients par étape", "en": "Customers per stage"},
     "rule_of": {
         "fr": "Règle qui place les clients en « {stage} » : {rule}",

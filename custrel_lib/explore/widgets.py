@@ -66,6 +66,14 @@ def counts_html(ex: Exploration, lang: str, seconds: float | None = None) -> str
         h=format_number(ex.settings.horizon_days, lang),
         seconds=format_number(ex.seconds if seconds is None else seconds, lang, 2),
     )
+    if ex.sample:  # large data: the explorer shows the seeded sample of customers the analyses use
+        status += t(
+            "status_sample",
+            lang,
+            n=format_number(ex.sample["sampled"], lang),
+            total=format_number(ex.sample["customers"], lang),
+            seed=ex.sample["seed"],
+        )
     return (
         f"<div class='custrel-explorer-status'>{html.escape(status)}</div>"
         f"<table class='custrel-explorer-counts'><caption>{html.escape(t('status_counts', lang))}</caption>"
