@@ -316,3 +316,14 @@ def test_competing_risks_with_episodes_that_end_when_they_enter():
     assert set(inc.index) == {"involuntary", "voluntary"}
     # Every episode ends with an event here: the incidences of the two reasons add up to at most 1.
     assert 0 < inc.sum() <= 1 + 1e-9
+
+
+def test_cox_without_the_proportional_hazards_check_fits_the_same_model():
+    """``ph_test=False`` (a model used only to score, as the gap model) skips the check, not the fit."""
+    rossi = load_rossi()
+    covariates = ["fin", "age", "prio"]
+    checked = CoxModel(covariates).fit(rossi, "week", "arrest", None)
+    plain = CoxModel(covariates, ph_test=False).fit(rossi, "week", "arrest", None)
+    pd.testing.assert_frame_equal(checked.summary_, plain.summary_)
+    assert len(checked.ph_test_) == 3 and plain.ph_test_.empty and plain.ph_test_note_ == "not_run"
+    assert plain.clone().ph_test is False

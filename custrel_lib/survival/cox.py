@@ -37,6 +37,9 @@ class CoxModel(SurvivalModel):
         covariates handled that way are listed in ``stratified_``.
     min_events : int
         Fewer events raise :class:`~custrel_lib.exceptions.InsufficientDataError`.
+    ph_test : bool
+        Run the proportional-hazards check (``ph_test_``); off for a model used only to score (it costs a
+        refit and the Schoenfeld residuals), which then never stratifies.
     """
 
     def __init__(
@@ -49,7 +52,9 @@ class CoxModel(SurvivalModel):
         random_state: int = 0,
         stratify_failing: bool = False,
         min_events: int = 10,
+        ph_test: bool = True,
     ):
+        self.ph_test = ph_test
         self.covariates = list(covariates) if covariates is not None else None
         self.strata = list(strata) if strata else None
         self.penalizer, self.alpha, self.cv_folds, self.random_state = (
@@ -63,7 +68,7 @@ class CoxModel(SurvivalModel):
     def clone(self) -> CoxModel:
         return CoxModel(
             self.covariates, self.strata, self.penalizer, self.alpha, 0, self.random_state,
-            self.stratify_failing, self.min_events,
+            self.stratify_failing, self.min_events, self.ph_test,
         )  # fmt: skip
 
     def fit(
@@ -161,7 +166,11 @@ class CoxModel(SurvivalModel):
         )
         self.summary_.index.name = "covariate"
         self.concordance_ = float(self.model_.concordance_index_)
-        self.ph_test_ = self._ph_table(frame, duration_col, event_col, entry_col, strata)
+        if self.ph_test:
+            self.ph_test_ = self._ph_table(frame, duration_col, event_col, entry_col, strata)
+        else:
+            self.ph_test_note_ = "not_run"
+            self.ph_test_ = pd.DataFrame({"covariate": [], "statistic": [], "p_value": [], "passes": []})
 
     def _ph_table(self, frame, duration_col, event_col, entry_col, strata) -> pd.DataFrame:
         """Rank-transformed Schoenfeld test; lifelines cannot test a delayed-entry fit, so the test is run on
