@@ -110,8 +110,11 @@ def test_jobs_default_to_the_cores_and_never_exceed_the_notebooks(monkeypatch):
     cores = len(os.sched_getaffinity(0))
     assert report_jobs(None, 100) == cores and report_jobs(None, 1) == 1
     assert report_jobs(3, 2) == 2 and report_jobs(1, 4) == 1
+    # Large inputs (the engine path): one notebook at a time unless asked otherwise.
+    assert report_jobs(None, 4, large=True) == 1 and report_jobs(2, 4, large=True) == 2
     monkeypatch.setenv(JOBS_ENV, "3")
     assert report_jobs(None, 4) == 3 and report_jobs(2, 4) == 2  # the argument wins over the variable
+    assert report_jobs(None, 4, large=True) == 3
     for bad in ("0", "two", "-1"):
         monkeypatch.setenv(JOBS_ENV, bad)
         with pytest.raises(ConfigError, match=JOBS_ENV):

@@ -273,6 +273,11 @@ def _stage_table(
     return t, df, len(df) + len(rejects["line"].unique()) if len(rejects) else len(df)
 
 
+def uses_engine(config: CustrelConfig) -> bool:
+    """Whether ``load_tables(config, engine=None)`` (what ``prepare()`` does) takes the engine path: large inputs."""
+    return _use_engine(config, None)
+
+
 def _use_engine(config: CustrelConfig, engine: bool | None) -> bool:
     if engine is not None:
         return bool(engine)

@@ -92,9 +92,10 @@ class NotebookFailed(Exception):
         self.result, self.cause = result, cause
 
 
-def report_jobs(jobs: int | str | None, n_notebooks: int) -> int:
+def report_jobs(jobs: int | str | None, n_notebooks: int, large: bool = False) -> int:
     """How many notebooks run at once: ``jobs``, else ``$CUSTREL_REPORT_JOBS``, else the CPU cores this process
-    may use; never more than the notebooks.
+    may use (1 when the inputs are ``large``: each kernel holds the prepared data, about 2.5 GB at a million
+    customers, and the first one's preparation is the run's critical path anyway); never more than the notebooks.
 
     Raises
     ------
@@ -102,6 +103,8 @@ def report_jobs(jobs: int | str | None, n_notebooks: int) -> int:
         Not a whole number of at least 1.
     """
     value: Any = jobs if jobs is not None else os.environ.get(JOBS_ENV) or None
+    if value is None and large:
+        value = 1
     if value is None:
         value = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     try:

@@ -37,6 +37,7 @@ from typing import Any
 
 from custrel_lib.config import CustrelConfig, load_config
 from custrel_lib.exceptions import ConfigError, ReportError
+from custrel_lib.io.load import uses_engine
 from custrel_lib.paths import NOTEBOOKS_DIR, SAMPLE_CONFIG, default_reports_dir
 from custrel_lib.reports import manifest as mf
 from custrel_lib.reports.digest import digest_link, write_digest
@@ -378,7 +379,8 @@ def run_report(
         Invalid config, notebook selection, run id or parameter.
     """
     plan = plan_run(config_path, notebooks, parameters, run_id, lang, notebooks_dir)
-    jobs = report_jobs(jobs, len(plan.notebooks))
+    large = plan.config is not None and uses_engine(plan.config)
+    jobs = report_jobs(jobs, len(plan.notebooks), large=large)
     reports_dir = Path(reports_dir if reports_dir is not None else default_reports_dir()).resolve()
     with report_lock(reports_dir, wait=wait), _terminate_as_interrupt():
         clean_stale(reports_dir)
