@@ -156,3 +156,17 @@ def test_the_engine_workbench_travels_through_the_run_cache(tmp_path, monkeypatc
 def test_fit_sample_must_be_a_whole_number(tmp_path, value):
     with pytest.raises(ConfigError, match=r"analysis\.fit_sample"):
         prepare(_config(tmp_path, fit_sample=value), verbose=False)
+
+
+def test_the_extended_flame_predicts_again_over_another_horizon(prepared):
+    from custrel_lib.flame.extend import at_horizon
+
+    _, _, sampled = prepared
+    flame = sampled.flame
+    same = at_horizon(flame, flame.horizon_days)
+    pd.testing.assert_frame_equal(same.customers, flame.customers)
+    longer = at_horizon(flame, 2 * flame.horizon_days)
+    assert longer.horizon_days == 2 * flame.horizon_days and longer.fitted_on == flame.fitted_on
+    more = longer.customers["expected_purchases"] - flame.customers["expected_purchases"]
+    assert (more >= 0).all() and more.sum() > 0
+    np.testing.assert_allclose(longer.customers["p_alive"], flame.customers["p_alive"])

@@ -29,34 +29,9 @@ from custrel_lib.stages.signals import signals_used
 SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 
 
-def extend_to(result: FlameResult, tables: dict, as_of) -> FlameResult:
-    """``result`` (fitted on a sample) with ``customers`` predicted for every customer of ``tables``.
-
-    ``tables`` are the full canonical tables, Ibis (engine) or pandas. The models, the holdout check and
-    ``fitted_on`` (the customers the models saw) stay the sample's.
-    """
-    as_of = pd.Timestamp(as_of)
-    tx = non_contract(tables["transactions"], tables.get("customers"))
-    summary = btyd.rfm_summary(tx, as_of)
-    out = result.bg.predict(summary, result.horizon_days)
-    for column in SUMMARY_COLUMNS:  # kept so that :func:`at_horizon` can predict again
-        out[column] = summary[column].to_numpy()
-    if result.gg is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            value = result.gg.customer_value(result.bg, summary, result.horizon_days)
-        out["expected_value"] = value.to_numpy()
-    fitted = result.customers
-    return dataclasses.replace(
-        result,
-        customers=out.reset_index(drop=True),
-        fitted_on=result.fitted_on or (len(fitted), int((fitted["frequency"] > 0).sum())),
-    )
-
-
-def at_horizon(result: FlameResult, horizon_days: float) -> FlameResult:
-    """An extended flame (:func:`extend_to`) predicting over another horizon, for the same customers."""
-    summary = result.customers
+def _predict(result: FlameResult, summary: pd.DataFrame, horizon_days: float) -> pd.DataFrame:
+    """Every row of ``summary`` predicted by ``result``'s models over ``horizon_days``, the summary kept so that
+    :func:`at_horizon` can predict again."""
     out = result.bg.predict(summary, float(horizon_days))
     for column in SUMMARY_COLUMNS:
         out[column] = summary[column].to_numpy()
@@ -65,7 +40,29 @@ def at_horizon(result: FlameResult, horizon_days: float) -> FlameResult:
             warnings.simplefilter("ignore")
             value = result.gg.customer_value(result.bg, summary, float(horizon_days))
         out["expected_value"] = value.to_numpy()
-    return dataclasses.replace(result, customers=out.reset_index(drop=True), horizon_days=float(horizon_days))
+    return out.reset_index(drop=True)
+
+
+def extend_to(result: FlameResult, tables: dict, as_of) -> FlameResult:
+    """``result`` (fitted on a sample) with ``customers`` predicted for every customer of ``tables``.
+
+    ``tables`` are the full canonical tables, Ibis (engine) or pandas. The models, the holdout check and
+    ``fitted_on`` (the customers the models saw) stay the sample's.
+    """
+    tx = non_contract(tables["transactions"], tables.get("customers"))
+    summary = btyd.rfm_summary(tx, pd.Timestamp(as_of))
+    fitted = result.customers
+    return dataclasses.replace(
+        result,
+        customers=_predict(result, summary, result.horizon_days),
+        fitted_on=result.fitted_on or (len(fitted), int((fitted["frequency"] > 0).sum())),
+    )
+
+
+def at_horizon(result: FlameResult, horizon_days: float) -> FlameResult:
+    """An extended flame (:func:`extend_to`) predicting over another horizon, for the same customers."""
+    out = _predict(result, result.customers, horizon_days)
+    return dataclasses.replace(result, customers=out, horizon_days=float(horizon_days))
 
 
 def stage_signal(
