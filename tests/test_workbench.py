@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from custrel_lib import workbench
+from custrel_lib import runcache, workbench
 from custrel_lib.exceptions import InsufficientDataError
 from custrel_lib.reports.parameters import CACHE_ENV
 from custrel_lib.sections import Sections
@@ -22,7 +22,7 @@ def cache_dir(tmp_path_factory):
 
 def test_without_a_run_cache_nothing_is_stored(monkeypatch, tmp_path):
     monkeypatch.delenv(CACHE_ENV, raising=False)
-    monkeypatch.setattr(workbench, "_cache_write", lambda *a: pytest.fail("wrote a cache entry"))
+    monkeypatch.setattr(runcache, "cache_write", lambda *a: pytest.fail("wrote a cache entry"))
     wb = prepare("", "2025-12-31", "quarter", 0, "en", verbose=False)
     assert wb.key is None and wb.lang == "en"
 
