@@ -28,7 +28,6 @@ from custrel_lib.io.problems import REASONS
 
 HOSTILE = Path(__file__).parent / "hostile"
 csv.field_size_limit(1 << 24)  # the oracle reads the one-megabyte field too
-TODAY = pd.Timestamp.today().normalize()
 
 
 @dataclass
@@ -598,7 +597,7 @@ def test_hostile_file(case: Case, tmp_path, record_property):
         for column, values in columns.items():
             assert result.tables[table][column].tolist() == values, (table, column)
     if case.as_of is None:
-        assert result.as_of <= TODAY
+        assert result.as_of <= pd.Timestamp.today().normalize()  # read now: a run may pass midnight
     cli = _validate(config)
     assert cli.exit_code == (1 if case.fatal else 0), cli.output
     assert ("UNUSABLE" in cli.output) == case.fatal
