@@ -245,3 +245,29 @@ def test_when_two_notebooks_fail_the_first_in_reading_order_is_named(tmp_path):
     assert "ValueError: the first notebook fails on purpose" in str(failure.value)
     manifest = json.loads((reports / "_failed" / "two" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["notebooks"][0]["status"] == "failed"
+
+
+# ------------------------------------------------------------------------- the math libraries' threads
+
+THREADS = """
+import json, os, pathlib
+names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+pathlib.Path(output_dir, "threads-{name}.json").write_text(json.dumps({{n: os.environ.get(n) for n in names}}))
+"""
+
+
+def test_kernels_run_side_by_side_share_the_cores_between_their_thread_pools(tmp_path, monkeypatch):
+    """Each kernel's BLAS/OpenMP pool would size itself to every core: two kernels at once on 2 cores ran 4
+    busy-waiting threads. Each worker's kernel gets the cores divided by the jobs; a value the user set stays."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "7")
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    for name in ("1.0", "2.0"):
+        _notebook(nbs, f"{name}-threads", THREADS.format(name=name))
+    run = run_report(reports_dir=tmp_path / "r", notebooks_dir=nbs, progress=False, run_id="t", jobs=2)
+    share = str(max(1, len(os.sched_getaffinity(0)) // 2))
+    for name in ("1.0", "2.0"):
+        seen = json.loads((run.path / f"threads-{name}.json").read_text())
+        assert seen == {"OPENBLAS_NUM_THREADS": share, "OMP_NUM_THREADS": share, "MKL_NUM_THREADS": "7"}
