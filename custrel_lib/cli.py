@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+import custrel_lib._startup  # noqa: F401  (first: a faster start, see the module)
 from custrel_lib import __version__
 from custrel_lib.config import load_config
 from custrel_lib.exceptions import CustrelError

@@ -18,6 +18,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from custrel_lib.cli import report_command
 from custrel_lib.exceptions import ConfigError, ReportError
+from custrel_lib.reports.execute import KERNEL_STARTUP, kernel_command
 from custrel_lib.reports.parameters import CACHE_ENV
 from custrel_lib.reports.pool import JOBS_ENV, report_jobs
 from custrel_lib.reports.run import run_report
@@ -250,15 +251,20 @@ def test_when_two_notebooks_fail_the_first_in_reading_order_is_named(tmp_path):
 # ------------------------------------------------------------------------- the math libraries' threads
 
 THREADS = """
-import json, os, pathlib
+import json, os, pathlib, sys
+from ipykernel.connect import get_connection_info
 names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-pathlib.Path(output_dir, "threads-{name}.json").write_text(json.dumps({{n: os.environ.get(n) for n in names}}))
+seen = {{n: os.environ.get(n) for n in names}}
+seen["transport"] = json.loads(get_connection_info())["transport"]
+seen["startup"] = "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None
+pathlib.Path(output_dir, "threads-{name}.json").write_text(json.dumps(seen))
 """
 
 
-def test_kernels_run_side_by_side_share_the_cores_between_their_thread_pools(tmp_path, monkeypatch):
+def test_kernels_run_side_by_side_share_the_cores_and_talk_over_unix_sockets(tmp_path, monkeypatch):
     """Each kernel's BLAS/OpenMP pool would size itself to every core: two kernels at once on 2 cores ran 4
-    busy-waiting threads. Each worker's kernel gets the cores divided by the jobs; a value the user set stays."""
+    busy-waiting threads. Each worker's kernel gets the cores divided by the jobs; a value the user set stays.
+    And each kernel's sockets are Unix sockets of its own."""
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MKL_NUM_THREADS", "7")
@@ -270,4 +276,15 @@ def test_kernels_run_side_by_side_share_the_cores_between_their_thread_pools(tmp
     share = str(max(1, len(os.sched_getaffinity(0)) // 2))
     for name in ("1.0", "2.0"):
         seen = json.loads((run.path / f"threads-{name}.json").read_text())
+        transport, startup = seen.pop("transport"), seen.pop("startup")
         assert seen == {"OPENBLAS_NUM_THREADS": share, "OMP_NUM_THREADS": share, "MKL_NUM_THREADS": "7"}
+        # Unix sockets, not TCP ports two kernels started at once could both pick (execute.ipc_prefix).
+        assert transport == "ipc"
+        assert startup  # execute.KERNEL_STARTUP ran before the first cell
+
+
+def test_only_an_ipython_kernel_gets_the_startup_line():
+    ipython = ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    assert kernel_command(ipython) == [*ipython, f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"]
+    other = ["R", "--slave", "-e", "IRkernel::main()", "--args", "{connection_file}"]
+    assert kernel_command(other) == other

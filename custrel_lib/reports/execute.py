@@ -8,9 +8,13 @@ running, the kernel's peak memory and what to do about it.
 from __future__ import annotations
 
 import contextlib
+import glob
+import os
 import re
+import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,12 +135,54 @@ def _watch_memory(watch: KernelWatch) -> None:
         time.sleep(_POLL_S)
 
 
-def kernel_manager_class(watch: KernelWatch) -> type:
-    """A jupyter kernel manager that sends the kernel's stderr to ``watch.log`` and follows its memory."""
+# Run by an IPython kernel before the notebook's first cell. The notebooks' plotly imports nbformat, hence
+# jsonschema, which imports rfc3987_syntax (when installed, as jupyterlab brings it) and builds its grammar: 1.5 s
+# of every kernel's start, for IRI format checks that nothing in a report makes (custrel_lib._startup, for the
+# command's own processes).
+KERNEL_STARTUP = "import sys; sys.modules.setdefault('rfc3987_syntax', None)"
+
+
+def kernel_command(kernel_cmd: list[str]) -> list[str]:
+    """The command of a report's kernel: an IPython kernel gets :data:`KERNEL_STARTUP` as its ``exec_lines``;
+    any other kernel is left as it is."""
+    if not any("ipykernel" in part for part in kernel_cmd[:3]):
+        return list(kernel_cmd)
+    return [*kernel_cmd, f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"]
+
+
+def ipc_prefix() -> str | None:
+    """Where a kernel's sockets go: a fresh path prefix of the temporary folder (POSIX), or None (TCP).
+
+    Over TCP, jupyter_client picks five free ports, closes them and hands them to the kernel, which binds them;
+    two kernels started at once by ``custrel report --jobs`` (in processes of their own) can pick the same port,
+    and the loser dies with "Address already in use" while papermill waits 60 s for it (papermill issue 511,
+    seen here on the sample). Unix sockets under a path of their own cannot collide.
+    """
+    if os.name != "posix":
+        return None
+    return os.path.join(tempfile.gettempdir(), f"custrel-kernel-{uuid.uuid4().hex[:12]}")
+
+
+def kernel_manager_class(watch: KernelWatch, ipc: str | None = None) -> type:
+    """A jupyter kernel manager that sends the kernel's stderr to ``watch.log``, follows its memory, starts
+    an IPython kernel with :data:`KERNEL_STARTUP` and, given ``ipc`` (:func:`ipc_prefix`), connects to it
+    through Unix sockets at that prefix."""
     from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
 
     class WatchedKernelManager(AsyncKernelManager):
+        if ipc is not None:
+
+            @default("transport")
+            def _transport_default(self) -> str:
+                return "ipc"
+
+            @default("ip")
+            def _ip_default(self) -> str:
+                return ipc
+
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            kernel_cmd = kernel_command(kernel_cmd)
             with open(watch.log, "ab") as log:  # the child keeps its own copy of the descriptor
                 kw["stderr"] = log
                 await super()._async_launch_kernel(kernel_cmd, **kw)
@@ -239,6 +285,7 @@ def execute(
     import papermill
 
     watch = KernelWatch(log=log)
+    ipc = ipc_prefix()
     t0 = time.monotonic()
     try:
         papermill.execute_notebook(
@@ -249,13 +296,16 @@ def execute(
             progress_bar=progress,
             cwd=str(path.parent),
             log_output=False,
-            kernel_manager_class=kernel_manager_class(watch),
+            kernel_manager_class=kernel_manager_class(watch, ipc),
         )
     except Exception as exc:  # a cell failed, the kernel died, no such kernel, ...
         result.status, result.error = "failed", _error(result, exc, output, watch)
         raise
     finally:
         watch.pid = None
+        for leftover in glob.glob(f"{ipc}-*") if ipc else []:  # a kernel that died leaves its sockets
+            with contextlib.suppress(OSError):
+                os.remove(leftover)
         _restore_input_path(output, path)
         result.duration_s = time.monotonic() - t0
     result.status = "ok"
