@@ -31,6 +31,7 @@ from custrel_lib.survival import (
     median_sentence,
     score_active,
 )
+from custrel_lib.survival.risk import coarsen_time
 
 
 @pytest.fixture(scope="module")
@@ -327,3 +328,70 @@ def test_cox_without_the_proportional_hazards_check_fits_the_same_model():
     pd.testing.assert_frame_equal(checked.summary_, plain.summary_)
     assert len(checked.ph_test_) == 3 and plain.ph_test_.empty and plain.ph_test_note_ == "not_run"
     assert plain.clone().ph_test is False
+    assert plain.concordance_ == pytest.approx(checked.concordance_) and 0.5 < plain.concordance_ < 1
+
+
+def test_coarsened_gap_time_moves_a_gap_by_half_a_percent_at_most():
+    u = np.array([0.0, 0.0123456, 0.98765, 1.23456, 12.3456, 123.456, 158.0, 7.0])
+    out = coarsen_time(u)
+    np.testing.assert_allclose(out, [0.0, 0.0123, 0.988, 1.23, 12.3, 123.0, 158.0, 7.0])
+    rng = np.random.default_rng(3)
+    u = rng.lognormal(0, 2, 10_000)
+    assert np.all(np.abs(coarsen_time(u) - u) <= 0.005 * u + 1e-12)
+    days = np.arange(1, 1000, dtype=float)  # gaps after a first purchase: whole days, unchanged
+    np.testing.assert_array_equal(coarsen_time(days), days)
+
+
+def test_gap_model_on_coarsened_time_scores_as_on_exact_time(sample_tables, sample_as_of, monkeypatch):
+    """The rounding only creates ties (coarsen_time): the fit and the scores stay those of the exact times."""
+    from custrel_lib.survival import risk
+
+    tx = sample_tables["transactions"]
+    keep = tx["customer_id"].drop_duplicates().iloc[:3000]
+    gaps = risk.gap_table(tx.loc[tx["customer_id"].isin(keep)], sample_as_of, 159.0)
+    open_gaps = gaps.loc[gaps["open"] & (gaps["gap"] <= 159.0)]
+    assert len(np.unique(coarsen_time(gaps["u"]))) < gaps["u"].nunique() / 2  # what makes the fit faster
+    coarse = GapModel(159.0).fit(gaps)
+    monkeypatch.setattr(risk, "coarsen_time", lambda u: np.asarray(u, dtype=float))
+    exact = GapModel(159.0).fit(gaps)
+    np.testing.assert_allclose(coarse.cox_.summary_["coef"], exact.cox_.summary_["coef"], atol=0.01)
+    diff = np.abs(coarse.p_lapse(open_gaps) - exact.p_lapse(open_gaps))
+    assert len(diff) > 300 and diff.mean() < 0.003 and diff.max() < 0.03
+
+
+@pytest.mark.parametrize("entry", [False, True])
+def test_stratified_fit_by_position_is_lifelines_own_fit(entry):
+    """custrel's Cox fitter takes each stratum's rows by position and defers the typical covariate values
+    (faster); the fit, the baselines, those values, the residuals' proportional-hazards test and the predictions
+    are lifelines' own, to the last bit."""
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    from custrel_lib.survival.cox import _CoxPHFitter
+
+    rossi = load_rossi()
+    kwargs = {"duration_col": "week", "event_col": "arrest", "strata": ["race", "wexp"]}
+    if entry:
+        rossi["entry"] = np.random.default_rng(0).uniform(0, 0.8, len(rossi)) * rossi["week"]
+        kwargs["entry_col"] = "entry"
+    ours, theirs = (cls(penalizer=0.01).fit(rossi, **kwargs) for cls in (_CoxPHFitter, CoxPHFitter))
+    assert type(ours._model).__name__ == "_StrataByPosition"
+    pd.testing.assert_frame_equal(ours.summary, theirs.summary, check_exact=True)
+    pd.testing.assert_frame_equal(
+        ours.baseline_cumulative_hazard_, theirs.baseline_cumulative_hazard_, check_exact=True
+    )
+    # The typical covariate values of lifelines' partial-effect plots: deferred, then the same.
+    assert "_central_inputs" in ours._model.__dict__
+    pd.testing.assert_frame_equal(ours._central_values, theirs._central_values, check_exact=True)
+    plain = rossi.drop(columns=["entry"], errors="ignore")
+    fits = [
+        cls(penalizer=0.01).fit(plain, "week", "arrest", strata=["race", "wexp"])
+        for cls in (_CoxPHFitter, CoxPHFitter)
+    ]
+    tests = [proportional_hazard_test(f, plain, time_transform="rank").summary for f in fits]
+    pd.testing.assert_frame_equal(tests[0], tests[1], check_exact=True)
+    pd.testing.assert_frame_equal(
+        ours.predict_survival_function(rossi.iloc[:20], times=[10, 30, 50]),
+        theirs.predict_survival_function(rossi.iloc[:20], times=[10, 30, 50]),
+        check_exact=True,
+    )

@@ -8,12 +8,81 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
+from lifelines import utils as lifelines_utils
+from lifelines.fitters.coxph_fitter import SemiParametricPHFitter
 from lifelines.statistics import proportional_hazard_test
 
 from custrel_lib.exceptions import InsufficientDataError
 from custrel_lib.survival.covariates import design_matrix
 from custrel_lib.survival.models import NUDGE, SurvivalModel, base_name
 from custrel_lib.survival.validation import cross_validate
+
+
+class _StrataByPosition(SemiParametricPHFitter):
+    """lifelines' Cox fitter, with each stratum's rows taken by position.
+
+    lifelines splits the data by stratum at every Newton step and for the residuals, taking each stratum's
+    times, events, weights and entries with ``Series.loc[[stratum]]`` on a non-unique MultiIndex: half of a
+    stratified fit's time on the sample. Its data are sorted by stratum and share one index, so the rows of
+    the ``k``-th group of ``X`` are the same positions in every column: the same pieces, in the same order
+    (``tests/test_survival.py`` checks the fit is identical to lifelines' own). Any other layout is left to
+    lifelines.
+    """
+
+    def _compute_central_values_of_raw_training_data(self, df, strata=None, name="baseline"):
+        """Deferred: lifelines computes these typical covariate values (``describe`` of every column, per
+        stratum: a fifth of a stratified fit's time) only for ``plot_partial_effects_on_outcome``. A copy of
+        the rows is kept and they are computed when first asked (:attr:`_central_values`)."""
+        if self.__dict__.get(
+            "_computing_central"
+        ):  # asked for: lifelines' own computation, recursion included
+            return super()._compute_central_values_of_raw_training_data(df, strata, name)
+        self._central_inputs = (df.copy(), strata)
+        return None
+
+    @property
+    def _central_values(self):
+        inputs = self.__dict__.pop("_central_inputs", None)
+        if inputs is not None:
+            self._computing_central = True
+            try:
+                self._central_values_ = self._compute_central_values_of_raw_training_data(*inputs)
+            finally:
+                self._computing_central = False
+        return self.__dict__.get("_central_values_")
+
+    @_central_values.setter
+    def _central_values(self, value):
+        self._central_values_ = value
+
+    def _partition_by_strata(self, X, T, E, entries, weights):
+        aligned = all(s is None or s.index.equals(X.index) for s in (T, E, entries, weights))
+        if not aligned:
+            yield from super()._partition_by_strata(X, T, E, entries, weights)
+            return
+        groups = X.groupby(self.strata)
+        codes = groups.ngroup().to_numpy()
+        for k, (stratum, stratified_X) in enumerate(groups):
+            rows = np.flatnonzero(codes == k)
+            pieces = (T.iloc[rows], E.iloc[rows], weights.iloc[rows])
+            yield (stratified_X, *pieces, None if entries is None else entries.iloc[rows]), stratum
+
+
+class _CoxPHFitter(CoxPHFitter):
+    """``CoxPHFitter`` whose Breslow-baseline model is :class:`_StrataByPosition` (what ``fit`` builds)."""
+
+    def _fit_model_breslow(self, *args, **kwargs):
+        if not lifelines_utils.CensoringType.is_right_censoring(self):
+            return super()._fit_model_breslow(*args, **kwargs)  # lifelines' own error
+        model = _StrataByPosition(
+            penalizer=self.penalizer,
+            l1_ratio=self.l1_ratio,
+            strata=self.strata,
+            alpha=self.alpha,
+            label=self._label,
+        )
+        model.fit(*args, **kwargs)
+        return model
 
 
 class CoxModel(SurvivalModel):
@@ -64,12 +133,18 @@ class CoxModel(SurvivalModel):
             random_state,
         )
         self.stratify_failing, self.min_events = stratify_failing, min_events
+        self.retest_after_stratifying = True
 
     def clone(self) -> CoxModel:
-        return CoxModel(
+        """An unfitted copy for a cross-validation fold: the same settings, so the fold makes the same choices
+        (the proportional-hazards check and the strata it implies, on the fold's own data), without the second
+        check after stratifying, which only this model's report shows."""
+        copy = CoxModel(
             self.covariates, self.strata, self.penalizer, self.alpha, 0, self.random_state,
             self.stratify_failing, self.min_events, self.ph_test,
         )  # fmt: skip
+        copy.retest_after_stratifying = False
+        return copy
 
     def fit(
         self,
@@ -103,7 +178,7 @@ class CoxModel(SurvivalModel):
             self.design_columns_ = [c for c in frame.columns if c in self.design_columns_]
             if not self.design_columns_:
                 raise InsufficientDataError("covariates_after_stratification", 0, 1)
-            self._fit_frame(frame, duration_col, event_col, entry_col, strata)
+            self._fit_frame(frame, duration_col, event_col, entry_col, strata, self.retest_after_stratifying)
         self.strata_ = strata
         self.n_ = len(frame)
         self.cv_ = cross_validate(self, data) if self.cv_folds else None
@@ -140,8 +215,8 @@ class CoxModel(SurvivalModel):
             frame[s] = data[s].astype("string").fillna("(missing)")
         return frame
 
-    def _fit_frame(self, frame, duration_col, event_col, entry_col, strata) -> None:
-        self.model_ = CoxPHFitter(penalizer=self.penalizer, alpha=self.alpha)
+    def _fit_frame(self, frame, duration_col, event_col, entry_col, strata, test: bool = True) -> None:
+        self.model_ = _CoxPHFitter(penalizer=self.penalizer, alpha=self.alpha)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.model_.fit(
@@ -165,8 +240,7 @@ class CoxModel(SurvivalModel):
             }
         )
         self.summary_.index.name = "covariate"
-        self.concordance_ = float(self.model_.concordance_index_)
-        if self.ph_test:
+        if self.ph_test and test:
             self.ph_test_ = self._ph_table(frame, duration_col, event_col, entry_col, strata)
         else:
             self.ph_test_note_ = "not_run"
@@ -182,7 +256,7 @@ class CoxModel(SurvivalModel):
                 warnings.simplefilter("ignore")
                 if entry_col:
                     plain = frame.drop(columns=[entry_col])
-                    model = CoxPHFitter(penalizer=self.penalizer, alpha=self.alpha).fit(
+                    model = _CoxPHFitter(penalizer=self.penalizer, alpha=self.alpha).fit(
                         plain, duration_col=duration_col, event_col=event_col, strata=strata or None
                     )
                     self.ph_test_note_ = "without_entry"
@@ -197,6 +271,13 @@ class CoxModel(SurvivalModel):
         except Exception as exc:  # lifelines cannot test some degenerate fits
             self.ph_test_error_ = str(exc)
             return pd.DataFrame({"covariate": [], "statistic": [], "p_value": [], "passes": []})
+
+    @property
+    def concordance_(self) -> float:
+        """Harrell's concordance on the training data, computed when first asked (lifelines keeps it): a model
+        used only to score never pays for it."""
+        self._check_fitted()
+        return float(self.model_.concordance_index_)
 
     @property
     def failing_covariates_(self) -> list[str]:
