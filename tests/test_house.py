@@ -34,6 +34,7 @@ BASE = (
     "engine",
     "config",
     "sections",
+    "_startup",  # imported first by the custrel command and its workers; imports nothing of custrel_lib
 )
 LAYERS: dict[str, int] = {
     **dict.fromkeys(BASE, 0),
