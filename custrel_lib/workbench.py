@@ -27,7 +27,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from ibis.backends import BaseBackend
@@ -47,7 +47,9 @@ from custrel_lib.sections import Sections
 from custrel_lib.stages.model import StageModel
 from custrel_lib.stages.rules import rules_from_config
 from custrel_lib.stages.signals import moves
-from custrel_lib.survival.analysis import SurvivalResult, run_survival
+
+if TYPE_CHECKING:  # imported when first used: lifelines takes 1.1 s, and notebooks 1.0 and 3.0 never need it
+    from custrel_lib.survival.analysis import SurvivalResult
 
 
 @dataclass
@@ -233,8 +235,9 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
         backend=None if in_engine else config.engine,  # engine tables are staged where they were loaded
     )
     model.fit(loaded.tables, as_of=loaded.as_of)
-    if in_engine:
-        model.materialize(spill_folder(con))  # history, features and explanations read one computed table
+    # The history, the features of the last snapshot and explanations read one computed table: in a Parquet file
+    # of the spill folder on large inputs, else an engine table (on the sample the window query ran twice).
+    model.materialize(spill_folder(con) if in_engine else None)
     timings["stages"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     tables, sample = analysis_tables(
@@ -280,6 +283,8 @@ def survival_analysis(
     key = hashlib.sha256(json.dumps(params, default=str).encode()).hexdigest()[:16] if wb.key else None
 
     def compute() -> tuple[SurvivalResult, list]:
+        from custrel_lib.survival.analysis import run_survival
+
         before = len(sections.skipped)
         result = run_survival(wb, sections, risk_horizon_days, threshold, landmark_days)
         return result, sections.skipped[before:]

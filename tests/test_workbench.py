@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from custrel_lib import runcache, workbench
+from custrel_lib import runcache
 from custrel_lib.exceptions import InsufficientDataError
 from custrel_lib.reports.parameters import CACHE_ENV
 from custrel_lib.sections import Sections
@@ -58,7 +58,7 @@ def test_survival_computed_once_and_its_skips_replayed(cache_dir, monkeypatch):
             raise InsufficientDataError("events", 3, 10)
         return {"scores": [1, 2, 3]}
 
-    monkeypatch.setattr(workbench, "run_survival", fake_run_survival)
+    monkeypatch.setattr("custrel_lib.survival.analysis.run_survival", fake_run_survival)  # imported when used
     wb = prepare("", "2025-12-31", "month", 0, "fr", verbose=False)
     first = Sections("fr", notebook="0.0-executive-summary", display=False)
     assert survival_analysis(wb, first, 90, 0.5) == {"scores": [1, 2, 3]}

@@ -286,7 +286,8 @@ class StageModel(StageResults):
 
     def materialize(self, folder: str | Path | None = None) -> StageModel:
         """Compute the staged feature table once and keep it: in a Parquet file of ``folder`` (streamed by the
-        engine, compressed, read back with the filters pushed down), else as an engine table (Ibis ``cache``).
+        engine, compressed, read back with the filters pushed down), else as a temporary table of the model's
+        connection.
 
         For a session that reads the history, the features at a snapshot and explanations (a report): on the
         engine each would otherwise run the whole window query again. No effect in pandas mode.
@@ -294,8 +295,8 @@ class StageModel(StageResults):
         self._check_fitted()
         if self._expr is None:
             return self
-        if folder is None:
-            self._expr = self._expr.cache()
+        if folder is None:  # on this model's connection (Ibis' cache() may pick its default one)
+            self._expr = self._con.create_table(f"staged_{uuid.uuid4().hex}", self._expr, temp=True)
             return self
         path = Path(folder) / f"staged-{uuid.uuid4().hex}.parquet"
         self._con.to_parquet(self._expr, path)
