@@ -33,7 +33,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from custrel_lib.config import CustrelConfig, load_config
-from custrel_lib.engine import connect, spill_folder, spilling_duckdb
+from custrel_lib.engine import connect, settle, spill_folder, spilling_duckdb
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.flame.analysis import FlameResult, signal_sentence
 from custrel_lib.flame.extend import stage_signal
@@ -238,6 +238,8 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
     # The history, the features of the last snapshot and explanations read one computed table: in a Parquet file
     # of the spill folder on large inputs, else an engine table (on the sample the window query ran twice).
     model.materialize(spill_folder(con) if in_engine else None)
+    if in_engine:
+        settle(con)
     timings["stages"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     tables, sample = analysis_tables(

@@ -72,3 +72,22 @@ def test_estimators_share_the_rules():
         make("pyspark")  # checked, not started: no Spark session for a setting
         with pytest.raises(ConfigError, match="backend: unknown engine 'sqlite3'"):
             make("sqlite3")
+
+
+def test_the_report_engine_is_capped_spills_and_lets_go_once_the_stages_are_written():
+    """``spilling_duckdb``: 3GB and a private spill folder; ``settle`` lowers the cap to 1GB after the staged table
+    is written. A limit set in the engine's settings is the user's: neither touches it."""
+    from custrel_lib.engine import settle, spill_folder, spilling_duckdb
+
+    def limit(con) -> str:
+        return con.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+    con = spilling_duckdb(None)
+    capped = limit(con)
+    assert spill_folder(con).is_dir()
+    settle(con)
+    assert limit(con) != capped and limit(con).startswith(("953", "1.0", "1000"))  # 1GB, as DuckDB prints it
+    user = spilling_duckdb(EngineSpec("duckdb", {"memory_limit": "500MB"}))
+    before = limit(user)
+    settle(user)
+    assert limit(user) == before and before.startswith(("476", "500"))
