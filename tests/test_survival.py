@@ -207,8 +207,16 @@ def test_sample_pipeline_at_risk_and_competing_risks(sample_tables, sample_as_of
     assert ar["p_separation"].between(0, 1).all() and (ar["expected_spend"] >= 0).all()
     assert ar["value_at_risk"].is_monotonic_decreasing
     assert set(ar["risk_kind"]) == {"lapse", "contract_end"}
-    flagged = flag_at_risk(model.history_, ar.loc[ar["at_risk"], "customer_id"])
-    assert flagged["at_risk"].sum() == ar["at_risk"].sum()
+    history = model.history_
+    before = history.copy()
+    flagged = flag_at_risk(history, ar.loc[ar["at_risk"], "customer_id"])
+    assert flagged["at_risk"].sum() == ar["at_risk"].sum() + before["at_risk"].sum() > 0
+    pd.testing.assert_frame_equal(history, before)  # the history itself is left as it was
+    last = flagged["snapshot"] == flagged["snapshot"].max()
+    assert set(flagged.loc[last & flagged["at_risk"], "customer_id"]) == set(
+        ar.loc[ar["at_risk"], "customer_id"]
+    )
+    pd.testing.assert_frame_equal(flagged.drop(columns="at_risk"), before.drop(columns="at_risk"))
     cr = CompetingRisks().fit(d[d["definition"] == "contractual"])
     one_year = cr.incidence_at(365)
     # Sample truth: voluntary 0.15/year and involuntary 0.05/year (data/sample/README.md): 3 to 1.
