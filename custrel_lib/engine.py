@@ -184,8 +184,8 @@ def spark_session(settings: Mapping[str, Any] | None = None):
 #: ...}}`` sets one: beyond it, windows, joins and the staged table spill to a temporary folder.
 ENGINE_MEMORY = "3GB"
 #: Its limit once the staged table is written (:func:`settle`): what is left (the history sorted into pandas, the
-#: last snapshot's features, the sample) is light, and DuckDB keeps the buffers it used up to its limit. At a million
-#: customers the first notebook then peaked at 4.4-4.5 GB instead of 5.2 GB, for 3-5 s more (docs/reports.md).
+#: last snapshot's features, the sample) is light, and DuckDB keeps the buffers it used up to its limit: they made
+#: the report's memory peak at a million customers (benchmarks/README.md).
 ENGINE_MEMORY_AFTER = "1GB"
 
 

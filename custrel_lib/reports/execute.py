@@ -136,8 +136,8 @@ def _watch_memory(watch: KernelWatch) -> None:
 
 
 # Run by an IPython kernel before the notebook's first cell. The notebooks' plotly imports nbformat, hence
-# jsonschema, which imports rfc3987_syntax (when installed, as jupyterlab brings it) and builds its grammar: 1.5 s
-# of every kernel's start, for IRI format checks that nothing in a report makes (custrel_lib._startup, for the
+# jsonschema, which imports rfc3987_syntax (when installed, as jupyterlab brings it) and builds its grammar: over a
+# second of every kernel's start, for IRI format checks that nothing in a report makes (custrel_lib._startup, for the
 # command's own processes).
 KERNEL_STARTUP = "import sys; sys.modules.setdefault('rfc3987_syntax', None)"
 

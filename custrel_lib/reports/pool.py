@@ -48,7 +48,7 @@ GRACE_S = 10.0  # when a notebook fails, how long the earlier ones still running
 # thread per kernel (see _worker_env). A value the user set is kept.
 THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the workers import this very custrel_lib
-# custrel_lib._startup first: without it, building rfc3987_syntax's grammar took 1.8 of a worker's 3.3 s of start.
+# custrel_lib._startup first: without it, building rfc3987_syntax's grammar took over a second of a worker's start.
 _BOOT = (
     f"import sys; sys.path.insert(0, {str(PACKAGE_ROOT)!r}); import custrel_lib._startup; "
     "from custrel_lib.reports.pool import work; work()"

@@ -22,8 +22,8 @@ class _StrataByPosition(SemiParametricPHFitter):
     """lifelines' Cox fitter, with each stratum's rows taken by position.
 
     lifelines splits the data by stratum at every Newton step and for the residuals, taking each stratum's
-    times, events, weights and entries with ``Series.loc[[stratum]]`` on a non-unique MultiIndex: half of a
-    stratified fit's time on the sample. Its data are sorted by stratum and share one index, so the rows of
+    times, events, weights and entries with ``Series.loc[[stratum]]`` on a non-unique MultiIndex: a large share
+    of a stratified fit's time. Its data are sorted by stratum and share one index, so the rows of
     the ``k``-th group of ``X`` are the same positions in every column: the same pieces, in the same order
     (``tests/test_survival.py`` checks the fit is identical to lifelines' own). Any other layout is left to
     lifelines.
@@ -31,7 +31,7 @@ class _StrataByPosition(SemiParametricPHFitter):
 
     def _compute_central_values_of_raw_training_data(self, df, strata=None, name="baseline"):
         """Deferred: lifelines computes these typical covariate values (``describe`` of every column, per
-        stratum: a fifth of a stratified fit's time) only for ``plot_partial_effects_on_outcome``. A copy of
+        stratum) only for ``plot_partial_effects_on_outcome``. A copy of
         the rows is kept and they are computed when first asked (:attr:`_central_values`)."""
         if self.__dict__.get(
             "_computing_central"

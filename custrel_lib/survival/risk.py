@@ -106,7 +106,7 @@ def coarsen_time(u: np.ndarray, digits: int = TIME_DIGITS) -> np.ndarray:
 
     After a repeat purchase the gap model's time is a ratio (days / the customer's mean gap), so nearly every
     gap has a time of its own, and lifelines' Efron fit loops in Python over the distinct times of each
-    stratum at every Newton step (24,000 of them on the sample: 3.0 s a fit, 1.1 s once rounded). A gap of
+    stratum at every Newton step (several times slower than once rounded). A gap of
     ``g`` days moves by at most ``0.5 * 10**(1 - digits) * g`` days (0.5 % of it at 3 digits, under a day
     within a horizon of 159): the ties this creates are what Efron's method is for. Gaps after a first
     purchase are whole days below 1,000 and do not move.
