@@ -286,17 +286,20 @@ class StageModel(StageResults):
 
     def materialize(self, folder: str | Path | None = None) -> StageModel:
         """Compute the staged feature table once and keep it: in a Parquet file of ``folder`` (streamed by the
-        engine, compressed, read back with the filters pushed down), else as a temporary table of the model's
-        connection.
+        engine, compressed, read back with the filters pushed down), else, on DuckDB, as a temporary table of the
+        model's connection.
 
         For a session that reads the history, the features at a snapshot and explanations (a report): on the
-        engine each would otherwise run the whole window query again. No effect in pandas mode.
+        engine each would otherwise run the whole window query again. No effect in pandas mode, nor without a
+        folder on another engine (PySpark has no temporary tables; how it caches is the cluster's choice).
         """
         self._check_fitted()
         if self._expr is None:
             return self
-        if folder is None:  # on this model's connection (Ibis' cache() may pick its default one)
-            self._expr = self._con.create_table(f"staged_{uuid.uuid4().hex}", self._expr, temp=True)
+        if folder is None:
+            # A table of this connection: Ibis' cache() of an unbound expression may pick another one.
+            if getattr(self._con, "name", None) == "duckdb":
+                self._expr = self._con.create_table(f"staged_{uuid.uuid4().hex}", self._expr, temp=True)
             return self
         path = Path(folder) / f"staged-{uuid.uuid4().hex}.parquet"
         self._con.to_parquet(self._expr, path)
