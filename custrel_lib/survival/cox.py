@@ -31,11 +31,9 @@ class _StrataByPosition(SemiParametricPHFitter):
 
     def _compute_central_values_of_raw_training_data(self, df, strata=None, name="baseline"):
         """Deferred: lifelines computes these typical covariate values (``describe`` of every column, per
-        stratum) only for ``plot_partial_effects_on_outcome``. A copy of
-        the rows is kept and they are computed when first asked (:attr:`_central_values`)."""
-        if self.__dict__.get(
-            "_computing_central"
-        ):  # asked for: lifelines' own computation, recursion included
+        stratum) only for ``plot_partial_effects_on_outcome``. A copy of the rows is kept and they are computed
+        when first asked (:attr:`_central_values`), by lifelines' own code, its recursion over strata included."""
+        if self.__dict__.get("_computing_central"):
             return super()._compute_central_values_of_raw_training_data(df, strata, name)
         self._central_inputs = (df.copy(), strata)
         return None
