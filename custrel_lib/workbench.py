@@ -48,7 +48,8 @@ from custrel_lib.stages.model import StageModel
 from custrel_lib.stages.rules import rules_from_config
 from custrel_lib.stages.signals import moves
 
-if TYPE_CHECKING:  # imported when first used: lifelines is slow to import, and notebooks 1.0 and 3.0 never need it
+# Imported when first used: lifelines is slow to import, and notebooks 1.0 and 3.0 never need it.
+if TYPE_CHECKING:
     from custrel_lib.survival.analysis import SurvivalResult
 
 
