@@ -225,10 +225,10 @@ def cpu_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _worker_env(jobs: int, environ=None) -> dict[str, str]:
+def _worker_env(jobs: int) -> dict[str, str]:
     """The environment of a worker, hence of its kernel: the cores shared out between the ``jobs`` kernels for
     the math libraries' thread pools, unless the user set them."""
-    env = dict(os.environ if environ is None else environ)
+    env = dict(os.environ)
     threads = str(max(1, cpu_cores() // max(1, jobs)))
     for name in THREAD_ENV:
         env.setdefault(name, threads)
