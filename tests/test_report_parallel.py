@@ -18,9 +18,11 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from custrel_lib.cli import report_command
 from custrel_lib.exceptions import ConfigError, ReportError
-from custrel_lib.reports.execute import KERNEL_STARTUP, kernel_command
+from custrel_lib.reports import pool
+from custrel_lib.reports.execute import KERNEL_STARTUP, execute, kernel_command, running_file
+from custrel_lib.reports.manifest import NotebookResult
 from custrel_lib.reports.parameters import CACHE_ENV
-from custrel_lib.reports.pool import JOBS_ENV, report_jobs
+from custrel_lib.reports.pool import JOBS_ENV, NotebookTask, report_jobs
 from custrel_lib.reports.run import run_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -288,3 +290,78 @@ def test_only_an_ipython_kernel_gets_the_startup_line():
     assert kernel_command(ipython) == [*ipython, f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"]
     other = ["R", "--slave", "-e", "IRkernel::main()", "--args", "{connection_file}"]
     assert kernel_command(other) == other
+
+
+# ------------------------------------------------------------------------------ the executed notebook's writes
+
+
+def _task(nbs: Path, name: str, work: Path) -> NotebookTask:
+    work.mkdir(parents=True, exist_ok=True)
+    path = nbs / f"{name}.ipynb"
+    return NotebookTask(
+        number=1,
+        total=1,
+        path=path,
+        output=work / path.name,
+        html=work / f"{name}.html",
+        parameters={"lang": "fr", "config_path": "", "output_dir": str(work)},
+        lang="fr",
+        log=work / f"kernel-{name}.log",
+        kernel_name=None,
+        result=NotebookResult(name=path.name, sha256="-", title=name),
+    )
+
+
+def test_the_executed_notebook_is_written_when_it_starts_and_ends_not_at_every_cell(tmp_path, monkeypatch):
+    """papermill's own engine writes the whole notebook at the start and end of every cell (2 writes per cell,
+    each copying, validating and serialising all the outputs so far); the report's engine writes it at the
+    start and at the end, and notes the running cell in a small file."""
+    import papermill.engines
+    import papermill.execute
+
+    writes = []
+    for module in (papermill.engines, papermill.execute):
+        real = module.write_ipynb
+        monkeypatch.setattr(
+            module, "write_ipynb", lambda nb, path, real=real: writes.append(path) or real(nb, path)
+        )
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _notebook(nbs, "1.0-cells", *[f"print({i} * {i})" for i in range(8)])
+    task = _task(nbs, "1.0-cells", tmp_path / "work")
+    execute(task.path, task.output, task.parameters, task.result, "fr", task.log)
+
+    executed = nbformat.read(task.output, as_version=4)
+    assert [c.outputs[0]["text"] for c in executed.cells[2:]] == [f"{i * i}\n" for i in range(8)]
+    assert all(c.metadata.papermill.status == "completed" for c in executed.cells)
+    assert executed.metadata.papermill.input_path == str(task.path)
+    # Start, end, and papermill's final write: not 2 per cell (20 for these 10 cells).
+    assert 2 <= len(writes) <= 3, writes
+    assert running_file(task.log).read_text() == str(len(executed.cells) - 1)
+
+
+def test_a_killed_worker_is_reported_with_the_cell_it_was_running(tmp_path):
+    """The worker (not the kernel) is killed mid-cell: the notebook was last written when it started, and the
+    run names the running cell from the note taken when that cell started."""
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _notebook(nbs, "1.0-long", "x = 1", "y = 2", "import time\ntime.sleep(300)")
+    task = _task(nbs, "1.0-long", tmp_path / "work")
+    worker = pool._start_worker(1)
+    try:
+        pool._send(worker, task)
+        deadline = time.monotonic() + 120
+        note = running_file(task.log)
+        while not (note.is_file() and note.read_text() == "4"):
+            assert time.monotonic() < deadline and worker.poll() is None, "the long cell never started"
+            time.sleep(0.05)
+        worker.kill()
+        worker.wait(30)
+    finally:
+        pool._stop([worker])
+    cause = pool._collect(worker, task)
+    assert isinstance(cause, RuntimeError)
+    error = task.result.error
+    assert error["ename"] == "WorkerDied" and error["cell_index"] == 4
+    assert error["source"] == "import time"
+    assert nbformat.read(task.output, as_version=4).cells[4].metadata.papermill.start_time is None

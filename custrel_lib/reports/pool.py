@@ -255,7 +255,7 @@ def _collect(worker: subprocess.Popen, task: NotebookTask) -> BaseException | No
     """Copy a worker's result into ``task.result``; return what it raised (None when all went well)."""
     if not task.outbox.is_file():  # the worker died without a word (killed, out of memory)
         task.result.status = "failed"
-        task.result.error = lost_worker_error(task.result, task.output, worker.returncode)
+        task.result.error = lost_worker_error(task.result, task.output, worker.returncode, task.log)
         return RuntimeError(task.result.error["evalue"])
     with open(task.outbox, "rb") as fh:
         result, cause = pickle.load(fh)  # written by our own worker, in the run's private work folder
