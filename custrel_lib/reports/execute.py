@@ -25,6 +25,7 @@ from custrel_lib.exceptions import ConfigError
 from custrel_lib.paths import NOTEBOOKS_DIR
 from custrel_lib.reports.html import select_language
 from custrel_lib.reports.manifest import NotebookResult
+from custrel_lib.reports.notebook_engine import register_engine, running_file
 
 __all__ = ["execute", "failure_message", "list_notebooks", "lost_worker_error", "notebook_title"]
 
@@ -193,96 +194,6 @@ def kernel_manager_class(watch: KernelWatch, ipc: str | None = None) -> type:
     return WatchedKernelManager
 
 
-# ------------------------------------------------------------------------------------------ the engine
-
-ENGINE = "custrel"
-_registered = False
-
-
-def _register_engine() -> str:
-    """Register (once) the papermill engine of report runs, :data:`ENGINE`, and return its name.
-
-    papermill's own engine writes the whole executed notebook at the start and at the end of every cell, for
-    someone watching the file: each write copies, validates and serialises the notebook with all the outputs
-    so far. A report on the sample made 162 such writes, 2.2 s of its workers' time; with this engine it
-    makes 12, 0.2 s. This engine is papermill's, except that it writes the notebook when it starts, when it ends (also
-    when a cell failed or the kernel died) and every ``autosave_cell_every`` seconds within a long cell; at
-    each cell's start it notes the cell's number in a small file instead (:func:`running_file`), which is
-    what the diagnosis of a killed run needs. It also records the source notebook's path as ``input_path``
-    (the run gives papermill a notebook object, which papermill would copy whole into that field).
-    """
-    global _registered
-    if _registered:
-        return ENGINE
-    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
-
-    class Manager(NotebookExecutionManager):
-        running: Path | None = None
-        quiet = False
-
-        def save(self, **kwargs):
-            if not self.quiet:
-                super().save(**kwargs)
-
-        def cell_start(self, cell, cell_index=None, **kwargs):
-            if self.running is not None and cell_index is not None:
-                self.running.write_text(str(cell_index), encoding="utf-8")
-            self.quiet = True
-            try:
-                super().cell_start(cell, cell_index, **kwargs)
-            finally:
-                self.quiet = False
-
-        def cell_complete(self, cell, cell_index=None, **kwargs):
-            self.quiet = True
-            try:
-                super().cell_complete(cell, cell_index, **kwargs)
-            finally:
-                self.quiet = False
-
-    class Engine(NBClientEngine):
-        @classmethod
-        def execute_notebook(
-            cls,
-            nb,
-            kernel_name,
-            output_path=None,
-            progress_bar=True,
-            log_output=False,
-            autosave_cell_every=30,
-            source_path=None,
-            running=None,
-            **kwargs,
-        ):
-            # papermill's Engine.execute_notebook (papermill 2.6 and 2.7), with the manager above.
-            if source_path is not None:
-                nb.metadata.setdefault("papermill", {})["input_path"] = str(source_path)
-            nb_man = Manager(
-                nb,
-                output_path=output_path,
-                progress_bar=progress_bar,
-                log_output=log_output,
-                autosave_cell_every=autosave_cell_every,
-            )
-            nb_man.running = running
-            nb_man.notebook_start()
-            try:
-                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
-            finally:
-                nb_man.cleanup_pbar()
-                nb_man.notebook_complete()
-            return nb_man.nb
-
-    papermill_engines.register(ENGINE, Engine)
-    _registered = True
-    return ENGINE
-
-
-def running_file(log: Path) -> Path:
-    """The small file where a notebook's run notes the cell it starts (next to the kernel's log)."""
-    return log.with_name(f"{log.stem}.cell")
-
-
 def _running_cell(executed: Path, running: Path | None = None) -> tuple[int | None, dict]:
     """Index and cell of the cell running when the kernel or the worker died: the last cell papermill started
     in the executed notebook, or the one noted in ``running`` (:func:`running_file`) when the notebook was not
@@ -378,7 +289,7 @@ def execute(
             select_language(nbformat.read(str(path), as_version=4), lang),
             str(output),
             parameters=parameters,
-            engine_name=_register_engine(),
+            engine_name=register_engine(),
             kernel_name=kernel_name,
             progress_bar=progress,
             cwd=str(path.parent),
