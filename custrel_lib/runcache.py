@@ -91,7 +91,7 @@ def cache_write(name: str, obj: Any) -> None:
 # The stage model's engine state (an Ibis expression and its DuckDB connection) does not survive a pickle: it
 # travels without it, and a notebook that needs it (features at another snapshot than the cached ones) gets a
 # copy of the model fitted again, on first use.
-_ENGINE_STATE = ("_expr", "_con")
+_ENGINE_STATE = ("_expr", "_con", "_history_expr")
 
 
 def engine_tables(tables: dict) -> bool:
@@ -131,8 +131,8 @@ class _Refit:
             )
         if self._model is None:
             fresh = copy.copy(self._source)
-            fresh.__dict__.pop("_expr", None)
-            fresh.__dict__.pop("_con", None)
+            for attr in _ENGINE_STATE:
+                fresh.__dict__.pop(attr, None)
             self._model = fresh.fit(self._source.tables_, self._source.as_of_)
         return getattr(self._model, name)
 

@@ -69,6 +69,35 @@ def test_engine_equals_reference_without_optional_tables(small):
     assert not engine["committed"].any() and engine["nps_last"].isna().all()
 
 
+@pytest.mark.parametrize(
+    "cadence", ["month", ["2023-06-15", "2024-02-29", "2025-03-31", "2025-12-20"]], ids=str
+)
+def test_each_feature_alone_equals_the_full_table(small, cadence):
+    """``features_engine(columns=...)`` leaves out the events the columns do not read (the stage history of the
+    default rules needs neither refunds nor complaints leaving their window): each feature computed alone,
+    from only its events, equals that feature in the full table, and so does the default rules' set."""
+    from custrel_lib.stages.history import history_features
+    from custrel_lib.stages.rules import default_rules
+
+    first = min(small["transactions"]["date"].min(), small["customers"]["signup_date"].min())
+    snaps = snapshot_dates(first, AS_OF, cadence)
+    full = _engine(small, snaps, 140.0)
+    for columns in [[c] for c in FEATURE_COLUMNS] + [history_features(default_rules())]:
+        expr, con = features_engine(small, snaps, horizon_days=140.0, columns=columns)
+        assert expr.columns == ("customer_id", "snapshot_day", *[c for c in FEATURE_COLUMNS if c in columns])
+        alone = con.execute(expr).sort_values(["customer_id", "snapshot_day"]).reset_index(drop=True)
+        assert (
+            len(alone) == len(full)
+            and (alone["customer_id"].to_numpy() == full["customer_id"].to_numpy()).all()
+        )
+        for col in columns:
+            x, y = alone[col].to_numpy(dtype=float), full[col].to_numpy(dtype=float)
+            assert np.allclose(x, y, equal_nan=True, rtol=1e-9, atol=1e-9), (columns, col)
+    # Not vacuous: the left-out events count in the full table (refunds, complaints leaving their window).
+    assert (full["monetary"] < full["avg_basket"] * full["n_purchases"] - 0.01).any()
+    assert (full["complaints_90d"] < full.groupby("customer_id")["complaints_90d"].cummax()).any()
+
+
 def test_hand_made_purchase_features():
     # One customer: purchases on known days; the worked-out values are written next to each assertion.
     tx = pd.DataFrame(

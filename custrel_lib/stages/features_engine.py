@@ -19,13 +19,13 @@ from custrel_lib.stages.calendar import days as _days
 from custrel_lib.stages.features import (
     _CAL,
     _WINDOWED,
-    BASKET_SIGNAL,
-    CATEGORY_SIGNAL,
     FEATURE_COLUMNS,
     REFERRAL_TYPES,
     RETURN_GAP,
     check_tables,
 )
+from custrel_lib.stages.features_table import dedup as _dedup
+from custrel_lib.stages.features_table import feature_table
 from custrel_lib.stages.horizon import _purchases
 
 
@@ -35,12 +35,6 @@ def _table(con, df: pd.DataFrame | ibis.Table | None, columns: list[str]) -> ibi
     if isinstance(df, ibis.Table):
         return df.select(*columns)
     return ibis.memtable(df[columns])
-
-
-def _dedup(t: ibis.Table) -> ibis.Table:
-    """Drop the ``*_right`` copies of join keys (Ibis keeps them on left joins)."""
-    extra = [c for c in t.columns if c.endswith("_right")]
-    return t.drop(*extra) if extra else t
 
 
 def _with_days(t: ibis.Table, column: str = "date", name: str = "d") -> ibis.Table:
@@ -153,9 +147,10 @@ def after_contract_end(p: ibis.Table) -> ibis.Value:
 
 
 def _purchase_events(
-    tx: ibis.Table, cu: ibis.Table | None, long_gap: float, framed: dict[int, int]
+    tx: ibis.Table, cu: ibis.Table | None, long_gap: float, framed: dict[int, int], kinds: set[str]
 ) -> list[ibis.Table]:
-    """Purchases (entering and leaving their windows), transactions and first purchases in a category.
+    """Purchases (entering and leaving their windows), and of ``kinds`` (:func:`_event_kinds`) transactions and
+    first purchases in a category.
 
     The windows in ``framed`` (:func:`framed_windows`) need no events: they are running sums of ``n_p`` and
     ``s_p`` over a frame of snapshots."""
@@ -181,16 +176,20 @@ def _purchase_events(
             **{f"w{m}_np": one for m in windows},
             **{f"w{m}_sp": p.amount for m in windows},
         ),
-        _event(tx, tx.k, s_all=tx.amount),
     ]
+    if "transactions" in kinds:
+        events.append(_event(tx, tx.k, s_all=tx.amount))
     # Leaving each window: the same purchase with the opposite sign, at the snapshot where it drops out.
     events += [_event(p, p[f"x{m}"], **{f"w{m}_np": -one, f"w{m}_sp": -p.amount}) for m in windows]
-    cats = p.filter(p.category.notnull()).group_by(["customer_id", "category"]).aggregate(k=p.k.min())
-    events.append(_event(cats, cats.k, n_cat=one))
+    if "categories" in kinds:
+        cats = p.filter(p.category.notnull()).group_by(["customer_id", "category"]).aggregate(k=p.k.min())
+        events.append(_event(cats, cats.k, n_cat=one))
     return events
 
 
-def _interaction_events(it: ibis.Table, firsts: ibis.Table, days: ibis.Table, first_day: int, n_snap: int):
+def _interaction_events(
+    it: ibis.Table, firsts: ibis.Table, days: ibis.Table, first_day: int, n_snap: int, kinds: set[str]
+):
     it = _with_days(it)
     # Events before anyone's first day map to the first snapshot; before the customer is known, to its first.
     it = it.mutate(dk=ibis.greatest(it.d, first_day))
@@ -206,7 +205,7 @@ def _interaction_events(it: ibis.Table, firsts: ibis.Table, days: ibis.Table, fi
     open_c = ((it.type == "complaint") & (it.resolved == False)).ifelse(1.0, 0.0)  # noqa: E712
     enter, leave = ibis.greatest(it.k, it.fk), ibis.greatest(it[f"x{COMPLAINT_WINDOW}"], it.fk)
     w = f"w{COMPLAINT_WINDOW}"
-    return [
+    events = [
         _event(
             it,
             enter,
@@ -214,9 +213,11 @@ def _interaction_events(it: ibis.Table, firsts: ibis.Table, days: ibis.Table, fi
             n_ref=it.type.isin(REFERRAL_TYPES).ifelse(1.0, 0.0),
             nps_key=is_nps.ifelse(key, ibis.null("int64")),
             **{f"{w}_co": compl, f"{w}_op": open_c},
-        ),
-        _event(it, leave, **{f"{w}_co": -compl, f"{w}_op": -open_c}),
+        )
     ]
+    if "complaint_exits" in kinds:
+        events.append(_event(it, leave, **{f"{w}_co": -compl, f"{w}_op": -open_c}))
+    return events
 
 
 def _running(
@@ -247,100 +248,24 @@ def _running(
     return _dedup(run.join(snaps, "k"))
 
 
-def _rnd(x):
-    # Running sums of amounts carry float noise: rounded to 6 decimals (cents are exact).
-    return x.round(6)
+#: The kinds of events, beyond purchases, that a feature reads: the other kinds are left out of a feature table
+#: restricted to some columns (``features_engine(columns=...)``). ``tests/test_features_engine.py`` checks each
+#: feature alone against the full table.
+_KINDS = {
+    "monetary": {"transactions"},
+    "n_categories": {"categories"},
+    "nps_last": {"interactions"},
+    "promoter": {"interactions"},
+    "detractor": {"interactions"},
+    "referrals": {"interactions"},
+    "complaints_90d": {"interactions", "complaint_exits"},
+    "open_complaints": {"interactions", "complaint_exits"},
+    "commitment_signals": {"interactions", "categories"},
+}
 
 
-def _commitment(f: ibis.Table, first_known, loyalty_from) -> tuple[ibis.Table, dict]:
-    """Contract and loyalty features (``f`` joined to the customers table)."""
-    if loyalty_from is not None:
-        f = f.mutate(loyal=f.loyal & (f.s >= _days(pd.Timestamp(loyalty_from).normalize())))
-    running = f.cstart.notnull() & (f.cstart <= f.s) & (f.cend.isnull() | (f.cend > f.s))
-    loyal_only = f.loyal & f.cstart.isnull()
-    since = running.ifelse(
-        f.cstart, loyal_only.ifelse(ibis.coalesce(f.signup, first_known), ibis.null("int64"))
-    )
-    ended = f.cend.notnull() & (f.cend <= f.s)
-    return f, {
-        "committed": running | loyal_only,
-        "contract_active": running,
-        "committed_days": (f.s - since).cast("float64"),
-        "contract_ended": ended,
-        "bought_after_contract_end": ended & (f.c_last_p > f.cend),
-        "loyalty_member": f.loyal,
-    }
-
-
-def _voice(f: ibis.Table, has_it: bool) -> tuple:
-    if not has_it:
-        zero = ibis.literal(0, "int64")
-        return ibis.null("float64"), zero, zero, zero
-    nps = (f.c_nps_key % 1000).cast("float64") / 10.0
-    w = f"c_w{COMPLAINT_WINDOW}"
-    return nps, f[f"{w}_co"].round(), f[f"{w}_op"].round(), f.c_n_ref.round()
-
-
-def _feature_table(f: ibis.Table, cu: ibis.Table | None, has_it: bool, horizon_days: float, loyalty_from):
-    first_known = f.first_tx
-    if cu is not None:
-        f = _dedup(f.left_join(cu.select("customer_id", "signup", "cstart", "cend", "loyal"), "customer_id"))
-        first_known = ibis.coalesce(ibis.least(f.first_tx, f.signup), f.first_tx, f.signup)
-        f, commitment = _commitment(f, first_known, loyalty_from)
-    else:
-        no = ibis.literal(False)
-        commitment = {k: no for k in ("committed", "contract_active", "contract_ended")}
-        commitment |= {"committed_days": ibis.null("float64"), "bought_after_contract_end": no}
-        commitment["loyalty_member"] = no
-    n = f.c_n_p.round().cast("int64")
-    n12, n6 = f["c_w12_np"].round(), f["c_w6_np"].round()
-    s6 = _rnd(f["c_w6_sp"])
-    n_prev, s_prev = n12 - n6, _rnd(f["c_w12_sp"] - f["c_w6_sp"])
-    basket6 = (n6 > 0).ifelse(s6 / n6, ibis.null("float64"))
-    basket_prev = (n_prev > 0).ifelse(s_prev / n_prev, ibis.null("float64"))
-    n_gaps = n - 1
-    gap_mean = (n_gaps > 0).ifelse(f.c_g_sum / n_gaps.cast("float64"), ibis.null("float64"))
-    gap_var = (n_gaps > 0).ifelse(
-        f.c_g_sq / n_gaps.cast("float64") - gap_mean * gap_mean, ibis.null("float64")
-    )
-    recency = (f.s - f.c_last_p).cast("float64")
-    n_cat = f.c_n_cat.round().cast("int64")
-    nps, compl, open_c, refs = _voice(f, has_it)
-    basket_trend = (basket_prev > 0).ifelse(basket6 / basket_prev - 1.0, ibis.null("float64"))
-    promoter = (nps >= 9).fill_null(False)
-    bools = {k: v.fill_null(False) for k, v in commitment.items() if k != "committed_days"}
-    columns = dict(
-        recency_days=recency,
-        n_purchases=n,
-        monetary=_rnd(f.c_s_all),
-        avg_basket=(n > 0).ifelse(_rnd(f.c_s_p) / n.cast("float64"), ibis.null("float64")),
-        tenure_days=(f.s - first_known).cast("float64"),
-        purchases_12m=n12.cast("int64"),
-        spend_6m=s6,
-        spend_prev_6m=s_prev,
-        spend_trend=(s_prev > 0).ifelse(s6 / s_prev - 1.0, ibis.null("float64")),
-        basket_trend=basket_trend,
-        n_categories=n_cat,
-        gap_mean_days=gap_mean,
-        gap_cv=(gap_mean > 0).ifelse(ibis.greatest(gap_var, 0.0).sqrt() / gap_mean, ibis.null("float64")),
-        active=(recency <= float(horizon_days)).fill_null(False),
-        days_since_return=(f.s - f.c_last_ret).cast("float64"),
-        committed_days=commitment["committed_days"],
-        nps_last=nps,
-        promoter=promoter,
-        detractor=(nps <= 6).fill_null(False),
-        complaints_90d=compl.cast("int64"),
-        open_complaints=open_c.cast("int64"),
-        referrals=refs.cast("int64"),
-        commitment_signals=(
-            promoter.cast("int64")
-            + (refs > 0).cast("int64")
-            + (basket_trend >= BASKET_SIGNAL).fill_null(False).cast("int64")
-            + (n_cat >= CATEGORY_SIGNAL).cast("int64")
-        ),
-        **bools,
-    )
-    return f.select(customer_id=f.cid, snapshot_day=f.s, **{c: columns[c] for c in FEATURE_COLUMNS})
+def _event_kinds(names: list[str]) -> set[str]:
+    return set().union(*(_KINDS.get(c, set()) for c in names))
 
 
 def features_engine(
@@ -350,6 +275,7 @@ def features_engine(
     backend=None,
     return_gap: float = RETURN_GAP,
     loyalty_from=None,
+    columns=None,
 ) -> tuple[ibis.Table, object]:
     """The feature table as an Ibis expression (one row per customer and snapshot where it exists).
 
@@ -361,32 +287,55 @@ def features_engine(
     counts (``k``) and, for windowed features, to the snapshot where it leaves the window (``x<m>``, with the
     opposite sign). All events are aggregated once per customer and snapshot, joined to the customer x
     snapshot grid, and running sums / maxima over the snapshots (one window pass) give every feature.
+
+    ``columns``: only these feature columns (in :data:`FEATURE_COLUMNS` order), from only the events they read:
+    the stage history of the default rules needs neither the transactions other than purchases nor the
+    complaints leaving their window, a third of the rows that the events of every feature hold.
     """
+    return features_builder(tables, snapshots, horizon_days, backend, return_gap, loyalty_from)(columns)
+
+
+def features_builder(
+    tables: dict,
+    snapshots: list[pd.Timestamp],
+    horizon_days: float,
+    backend=None,
+    return_gap: float = RETURN_GAP,
+    loyalty_from=None,
+):
+    """What :func:`features_engine` asks the engine before it builds an expression (the first days, whether
+    the customers' hashes are distinct), asked once; returns ``build(columns=None) -> (expr, con)``, which
+    builds the feature table of those columns (:func:`features_engine`) without asking again."""
     tables = check_tables(tables)
     con = connect(backend)
     n_snap = len(snapshots)
     first_day, first_tx = first_seen_days(con, tables, with_first_tx=True)
     calendar = calendar_table(first_day, snapshots)
-    days = ibis.memtable(calendar)
     framed = framed_windows(calendar, first_tx, n_snap)
-    snaps = ibis.memtable(
-        pd.DataFrame({"k": np.arange(n_snap, dtype=np.int64), "s": _days(pd.DatetimeIndex(snapshots))})
-    )
     hashed = _hash_is_unique(con, tables)
-    tx = _with_days(
-        _keyed(_table(con, tables["transactions"], ["customer_id", "date", "amount", "category"]), hashed)
-    )
-    tx = tx.join(days, tx.d == days.d).select(
-        tx.customer_id, tx.cid, tx.d, tx.amount, tx.category, *[days[c] for c in _CAL]
-    )
-    tx = tx.filter(tx.k < n_snap)
-    cu = _customers(con, tables, hashed) if tables.get("customers") is not None else None
-    firsts = _firsts(tx, cu, days, n_snap)
-    events = _purchase_events(tx, cu, float(return_gap) * float(horizon_days), framed)
-    has_it = tables.get("interactions") is not None
-    if has_it:
-        it = _table(con, tables["interactions"], ["customer_id", "date", "type", "score", "resolved"])
-        it = _keyed(it, hashed)
-        events += _interaction_events(it, firsts, days, first_day, n_snap)
-    f = _running(events, firsts, snaps, n_snap, framed)
-    return _feature_table(f, cu, has_it, horizon_days, loyalty_from), con
+    snap_days = _days(pd.DatetimeIndex(snapshots))
+
+    def build(columns=None) -> tuple[ibis.Table, object]:
+        names = FEATURE_COLUMNS if columns is None else [c for c in FEATURE_COLUMNS if c in set(columns)]
+        kinds = _event_kinds(names)
+        days = ibis.memtable(calendar)
+        snaps = ibis.memtable(pd.DataFrame({"k": np.arange(n_snap, dtype=np.int64), "s": snap_days}))
+        tx = _with_days(
+            _keyed(_table(con, tables["transactions"], ["customer_id", "date", "amount", "category"]), hashed)
+        )
+        tx = tx.join(days, tx.d == days.d).select(
+            tx.customer_id, tx.cid, tx.d, tx.amount, tx.category, *[days[c] for c in _CAL]
+        )
+        tx = tx.filter(tx.k < n_snap)
+        cu = _customers(con, tables, hashed) if tables.get("customers") is not None else None
+        firsts = _firsts(tx, cu, days, n_snap)
+        events = _purchase_events(tx, cu, float(return_gap) * float(horizon_days), framed, kinds)
+        has_it = tables.get("interactions") is not None
+        if has_it and "interactions" in kinds:
+            it = _table(con, tables["interactions"], ["customer_id", "date", "type", "score", "resolved"])
+            it = _keyed(it, hashed)
+            events += _interaction_events(it, firsts, days, first_day, n_snap, kinds)
+        f = _running(events, firsts, snaps, n_snap, framed)
+        return feature_table(f, cu, has_it, horizon_days, loyalty_from, names), con
+
+    return build

@@ -13,7 +13,9 @@ import pandas as pd
 import pyarrow as pa
 
 from custrel_lib.stages.calendar import EPOCH
+from custrel_lib.stages.features import FEATURE_COLUMNS
 from custrel_lib.stages.rules import RuleSet
+from custrel_lib.stages.signals import features_read
 
 #: Columns of the public stage history (``StageModel.history_``).
 HISTORY_COLUMNS = ["customer_id", "snapshot", "stage", "at_risk", "ambassador"]
@@ -36,6 +38,12 @@ def rule_number_pandas(rules: RuleSet, df: pd.DataFrame, horizon: float) -> pd.S
         out[hit] = i + 1
         done |= hit
     return out
+
+
+def history_features(rules: RuleSet) -> list[str]:
+    """The feature columns the history of ``rules`` reads: those of the rules, and the ambassador's (signal
+    features such as ``p_alive`` are not columns of the feature table)."""
+    return [c for c in FEATURE_COLUMNS if c in features_read(rules) | {"promoter", "referrals"}]
 
 
 def staged(features: ibis.Table, rules: RuleSet, horizon: float) -> ibis.Table:

@@ -32,7 +32,7 @@ from custrel_lib.stages.features import (
     HORIZON_METHODS,
     RETURN_GAP,
     check_tables,
-    features_engine,
+    features_builder,
     features_pandas,
     horizon_from_gaps,
     horizon_pandas,
@@ -270,10 +270,10 @@ class StageModel(StageResults):
         )
         self._history = hist.public(frame)
         self._features_cache = feats
-        self._expr = self._con = None
+        self._expr = self._con = self._history_expr = None
 
     def _fit_engine(self, tables: dict, backend) -> None:
-        expr, con = features_engine(
+        build = features_builder(
             tables,
             self.snapshots_,
             self.horizon_days_,
@@ -281,7 +281,11 @@ class StageModel(StageResults):
             return_gap=self.return_gap,
             loyalty_from=self._loyalty_from,
         )
+        expr, con = build()
         self._expr, self._con = hist.staged(expr, self.rules_, self.horizon_days_), con
+        # The history alone needs only the features its rules read, hence fewer events (features_engine).
+        lean, _ = build(hist.history_features(self.rules_))
+        self._history_expr = hist.staged(lean, self.rules_, self.horizon_days_)
         self._features_cache = None
 
     def materialize(self, folder: str | Path | None = None) -> StageModel:
@@ -300,10 +304,11 @@ class StageModel(StageResults):
             # A table of this connection: Ibis' cache() of an unbound expression may pick another one.
             if getattr(self._con, "name", None) == "duckdb":
                 self._expr = self._con.create_table(f"staged_{uuid.uuid4().hex}", self._expr, temp=True)
+                self._history_expr = self._expr
             return self
         path = Path(folder) / f"staged-{uuid.uuid4().hex}.parquet"
         self._con.to_parquet(self._expr, path)
-        self._expr = self._con.read_parquet(path)
+        self._expr = self._history_expr = self._con.read_parquet(path)
         return self
 
     # --- the stage history -------------------------------------------------------------------------------
@@ -330,7 +335,7 @@ class StageModel(StageResults):
         if self._expr is None:
             frame = self._history.drop(columns="at_risk").assign(rule=self._rules_pandas.to_numpy())
             return ibis.memtable(frame[hist.EXPORT_COLUMNS])
-        return hist.history_expr(self._expr)
+        return hist.history_expr(self._history_expr)
 
     def write_history(self, path: str | Path, sort: bool = False) -> Path:
         """Write the stage history (with the rule that placed each customer) to a Parquet file.

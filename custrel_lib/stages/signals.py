@@ -21,22 +21,22 @@ from custrel_lib.stages.rules import SIGNAL_FEATURES, RuleSet
 CHANGE_COLUMNS = ["customer_id", "stage_before", "stage"]
 
 
+def features_read(rules: RuleSet) -> set[str]:
+    """The features (columns of the feature table, or signal features) that the conditions of ``rules`` read."""
+
+    def walk(cond) -> set[str]:
+        if cond is None:
+            return set()
+        if "all" in cond or "any" in cond:
+            return set().union(*(walk(c) for c in cond.get("all", cond.get("any"))))
+        return {cond["feature"]}
+
+    return set().union(*(walk(rule.when) for rule in rules.rules))
+
+
 def signals_used(rules: RuleSet) -> set[str]:
     """The signal features that ``rules`` read (an empty set: no signal can change a stage)."""
-    found: set[str] = set()
-
-    def walk(cond) -> None:
-        if cond is None:
-            return
-        if "all" in cond or "any" in cond:
-            for c in cond.get("all", cond.get("any")):
-                walk(c)
-        elif cond["feature"] in SIGNAL_FEATURES:
-            found.add(cond["feature"])
-
-    for rule in rules.rules:
-        walk(rule.when)
-    return found
+    return features_read(rules) & set(SIGNAL_FEATURES)
 
 
 def check_signals(signals: pd.DataFrame) -> pd.DataFrame:
