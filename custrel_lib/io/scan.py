@@ -184,14 +184,36 @@ def _kept(name: str) -> str:
     return f"__row NOT IN {_rejected(name)}"
 
 
-def _dup(table: str, column: str) -> str:
-    """Rows whose ``column`` repeats an earlier kept row's (in file order), among the rows kept so far."""
+def _rows_in(raw, table: str, label: str, rows: str) -> str:
+    """The rows a check with a subquery finds (``rows``: a query of ``__row``), found once into a temporary
+    table; returns the condition "is one of them".
+
+    :func:`_insert` reads a check's condition twice (to filter the rows, and to list their problems), and DuckDB
+    plans a subquery in each: a check across rows or tables would scan and group the table twice.
+    """
+    name = f"__custrel_{label}_{table}"
+    raw.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {rows}")
+    return f"__row IN (SELECT __row FROM {name})"
+
+
+def _rows_where(raw, table: str, label: str, condition: str) -> str:
+    """:func:`_rows_in` for the rows of ``table`` meeting ``condition``."""
+    return _rows_in(raw, table, label, f"SELECT __row FROM __custrel_typed_{table} WHERE {condition}")
+
+
+def _dup(raw, table: str, column: str) -> str:
+    """Rows whose ``column`` repeats an earlier kept row's (in file order), among the rows kept so far.
+
+    The candidates are the rows whose value's hash repeats (integers group much faster than text); the exact
+    test, by value and in file order, runs among them only, so that two values with the same hash stay apart.
+    """
     typed, kept = f"__custrel_typed_{table}", _kept(table)
-    return (
-        f"{column} IS NOT NULL AND __row IN (SELECT __row FROM (SELECT __row, row_number() OVER (PARTITION BY "
-        f"{column} ORDER BY __row) AS n FROM {typed} WHERE {column} IN (SELECT {column} FROM {typed} WHERE "
-        f"{column} IS NOT NULL AND {kept} GROUP BY {column} HAVING count(*) > 1) AND {kept}) WHERE n > 1)"
+    repeated = f"SELECT hash({column}) FROM {typed} WHERE {column} IS NOT NULL AND {kept} GROUP BY 1 HAVING count(*) > 1"
+    later = (
+        f"SELECT __row FROM (SELECT __row, row_number() OVER (PARTITION BY {column} ORDER BY __row) AS n "
+        f"FROM {typed} WHERE {column} IS NOT NULL AND {kept} AND hash({column}) IN ({repeated})) WHERE n > 1"
     )
+    return _rows_in(raw, table, f"dup_{column}", later)
 
 
 def _future(column: str, day: str, message: str) -> tuple:
@@ -205,7 +227,7 @@ def _future(column: str, day: str, message: str) -> tuple:
     )
 
 
-def _interaction_checks(staged: dict, day: str, as_of: pd.Timestamp) -> list[tuple]:
+def _interaction_checks(raw, staged: dict, day: str, as_of: pd.Timestamp) -> list[tuple]:
     checks = [
         _future("date", day, f"after the extraction date {as_of.date()}"),
         (f"{_FOLD} IS NOT NULL AND {_FOLD} NOT IN ({_in(INTERACTION_TYPES)})", "type", "invalid_value", "flagged",
@@ -218,8 +240,11 @@ def _interaction_checks(staged: dict, day: str, as_of: pd.Timestamp) -> list[tup
             f"(SELECT customer_id FROM __custrel_typed_transactions WHERE {_kept('transactions')} UNION "
             f"SELECT customer_id FROM __custrel_typed_customers WHERE {_kept('customers')})"
         )
-        checks.append((f"customer_id IS NOT NULL AND customer_id NOT IN {known}", "customer_id", "unknown_customer",
-                       "rejected", "customer_id", lit("this customer is in neither customers nor transactions")))  # fmt: skip
+        unknown = _rows_where(
+            raw, "interactions", "unknown", f"customer_id IS NOT NULL AND customer_id NOT IN {known}"
+        )
+        checks.append((unknown, "customer_id", "unknown_customer", "rejected", "customer_id",
+                       lit("this customer is in neither customers nor transactions")))  # fmt: skip
     return checks
 
 
@@ -233,12 +258,12 @@ def _cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp) -> No
         raw,
         tx,
         files[tx],
-        [(_dup(tx, "order_id"), "order_id", "duplicate_order_id", "rejected", "order_id", message)],
+        [(_dup(raw, tx, "order_id"), "order_id", "duplicate_order_id", "rejected", "order_id", message)],
     )
     if cu in staged:
         message = lit("an earlier row describes this customer")
         dup = (
-            _dup(cu, "customer_id"),
+            _dup(raw, cu, "customer_id"),
             "customer_id",
             "duplicate_customer_id",
             "rejected",
@@ -254,11 +279,14 @@ def _cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp) -> No
         ]
         _insert(raw, cu, files[cu], checks)
     if it in staged:
-        _insert(raw, it, files[it], _interaction_checks(staged, day, as_of))
+        _insert(raw, it, files[it], _interaction_checks(raw, staged, day, as_of))
     if cu in staged:
-        missing = (
+        missing = _rows_where(
+            raw,
+            tx,
+            "not_in_customers",
             f"{_kept(tx)} AND customer_id IS NOT NULL AND customer_id NOT IN "
-            f"(SELECT customer_id FROM __custrel_typed_customers WHERE {_kept(cu)})"
+            f"(SELECT customer_id FROM __custrel_typed_customers WHERE {_kept(cu)})",
         )
         message = lit("kept: this customer buys but is missing from the customers table")
         _insert(
