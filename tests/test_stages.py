@@ -44,6 +44,26 @@ def test_engine_stages_equal_pandas_reference(seed):
             assert np.allclose(a[col].to_numpy(float), b[col].to_numpy(float), equal_nan=True), col
 
 
+def test_the_history_reads_only_the_events_its_rules_need(small):
+    """The history is built from the feature columns its rules read (features_engine(columns=...)): the default
+    rules need neither refunds nor complaints leaving their window; rules that read the spend net of refunds
+    and the complaints of the last 90 days bring those events back, and still equal the pandas reference."""
+    default = StageModel(cadence="quarter").fit(small, AS_OF)
+    con = default._con
+    full, lean = con.compile(default._expr), con.compile(default.history_table())
+    assert lean.count("UNION ALL") < full.count("UNION ALL")
+    rules = [
+        {"stage": "separe", "when": {"feature": "complaints_90d", "op": ">=", "value": 1}},
+        {"stage": "fiance", "when": {"feature": "monetary", "op": ">", "value": 400}},
+        {"stage": "flirt"},
+    ]
+    engine = StageModel(cadence="quarter", rules=rules).fit(small, AS_OF)
+    reference = StageModel(cadence="quarter", rules=rules, backend="pandas").fit(small, AS_OF)
+    pd.testing.assert_frame_equal(engine.history_, reference.history_)
+    assert {"separe", "fiance", "flirt"} <= set(engine.history_["stage"])
+    assert con.compile(engine.history_table()).count("UNION ALL") > lean.count("UNION ALL")
+
+
 def test_transactions_only(small):
     tables = {"transactions": small["transactions"]}
     engine = StageModel(cadence="quarter").fit(tables, AS_OF)
