@@ -237,21 +237,6 @@ def features_engine(
     return engine.features_engine(tables, snapshots, horizon_days, backend, return_gap, loyalty_from, columns)
 
 
-def features_builder(
-    tables: dict,
-    snapshots: list[pd.Timestamp],
-    horizon_days: float,
-    backend=None,
-    return_gap: float = RETURN_GAP,
-    loyalty_from=None,
-):
-    """``build(columns=None) -> (expr, con)``: :func:`features_engine` for several sets of columns, asking the
-    engine its preliminary questions once (:func:`custrel_lib.stages.features_engine.features_builder`)."""
-    from custrel_lib.stages import features_engine as engine
-
-    return engine.features_builder(tables, snapshots, horizon_days, backend, return_gap, loyalty_from)
-
-
 def to_pandas_features(df: pd.DataFrame) -> pd.DataFrame:
     """Engine output to the public form: ``snapshot`` as a date, sorted, canonical dtypes."""
     df = df.copy()

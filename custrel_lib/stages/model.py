@@ -32,13 +32,13 @@ from custrel_lib.stages.features import (
     HORIZON_METHODS,
     RETURN_GAP,
     check_tables,
-    features_builder,
     features_pandas,
     horizon_from_gaps,
     horizon_pandas,
     horizon_window_check,
     snapshot_dates,
 )
+from custrel_lib.stages.features_engine import features_builder
 from custrel_lib.stages.results import LOOKAHEAD_TEXTS, StageResults  # noqa: F401
 from custrel_lib.stages.rules import RuleSet
 
