@@ -1,0 +1,165 @@
+"""The checks of the engine loader across rows and tables (:mod:`custrel_lib.io.scan`), as SQL on the typed tables.
+
+Each check is ``(condition, column, reason, action, value, message)``; :func:`_insert` writes the matching rows'
+problems to the problems table, and a row counts as kept while no check has rejected it (:func:`kept`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from custrel_lib.io.contract import END_REASONS, INTERACTION_TYPES
+from custrel_lib.io.scan_sql import TypedTable, lit
+
+PROBLEMS = "__custrel_problems"
+FOLD = "lower(strip_accents(type))"
+
+
+def problem_list(checks: list[tuple[str, str, str, str, str, str]]) -> tuple[str, str]:
+    """SQL of the list of a row's problems (one struct per failed check), and of "the row has a problem"."""
+    items = ", ".join(
+        f"CASE WHEN {cond} THEN {{'c': {lit(column)}, 'r': {lit(reason)}, 'a': {lit(action)}, "
+        f"'v': CAST({value} AS VARCHAR), 'm': {message}}} END"
+        for cond, column, reason, action, value, message in checks
+    )
+    where = " OR ".join(f"coalesce({c[0]}, false)" for c in checks)
+    return f"list_filter([{items}], lambda x: x IS NOT NULL)", where
+
+
+def _insert(raw, table: str, file: str, checks: list[tuple[str, str, str, str, str, str]]) -> None:
+    """Each check: (condition, column, reason, action, value expression, message) on the typed view.
+
+    All the checks given are evaluated in one scan of the table: each row yields the list of its problems.
+    """
+    if not checks:
+        return
+    items, where = problem_list(checks)
+    raw.execute(
+        f"INSERT INTO {PROBLEMS} SELECT {lit(table)}, {lit(file)}, __row, p.c, p.r, p.a, p.v, p.m FROM "
+        f"(SELECT __row, unnest({items}) AS p FROM __custrel_typed_{table} WHERE {where}) ORDER BY __row"
+    )
+
+
+def rejected(name: str) -> str:
+    return f"(SELECT row FROM {PROBLEMS} WHERE \"table\" = {lit(name)} AND action = 'rejected')"
+
+
+def kept(name: str) -> str:
+    return f"__row NOT IN {rejected(name)}"
+
+
+def _rowsin_list(raw, table: str, label: str, rows: str) -> str:
+    """The rows a check with a subquery finds (``rows``: a query of ``__row``), found once into a temporary
+    table; returns the condition "is one of them".
+
+    :func:`_insert` reads a check's condition twice (to filter the rows, and to list their problems), and DuckDB
+    plans a subquery in each: a check across rows or tables would scan and group the table twice.
+    """
+    name = f"__custrel_{label}_{table}"
+    raw.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {rows}")
+    return f"__row IN (SELECT __row FROM {name})"
+
+
+def _rows_where(raw, table: str, label: str, condition: str) -> str:
+    """:func:`_rows_in` for the rows of ``table`` meeting ``condition``."""
+    return _rowsin_list(raw, table, label, f"SELECT __row FROM __custrel_typed_{table} WHERE {condition}")
+
+
+def _dup(raw, table: str, column: str) -> str:
+    """Rows whose ``column`` repeats an earlier kept row's (in file order), among the rows kept so far.
+
+    The candidates are the rows whose value's hash repeats (integers group much faster than text); the exact
+    test, by value and in file order, runs among them only, so that two values with the same hash stay apart.
+    """
+    typed, is_kept = f"__custrel_typed_{table}", kept(table)
+    repeated = f"SELECT hash({column}) FROM {typed} WHERE {column} IS NOT NULL AND {is_kept} GROUP BY 1 HAVING count(*) > 1"
+    later = (
+        f"SELECT __row FROM (SELECT __row, row_number() OVER (PARTITION BY {column} ORDER BY __row) AS n "
+        f"FROM {typed} WHERE {column} IS NOT NULL AND {is_kept} AND hash({column}) IN ({repeated})) WHERE n > 1"
+    )
+    return _rowsin_list(raw, table, f"dup_{column}", later)
+
+
+def _future(column: str, day: str, message: str) -> tuple:
+    return (
+        f"{column} > DATE {day}",
+        column,
+        "future_date",
+        "rejected",
+        f"strftime({column}, '%Y-%m-%d')",
+        lit(message),
+    )
+
+
+def _interaction_checks(raw, staged: dict, day: str, as_of: pd.Timestamp) -> list[tuple]:
+    checks = [
+        _future("date", day, f"after the extraction date {as_of.date()}"),
+        (f"{FOLD} IS NOT NULL AND {FOLD} NOT IN ({in_list(INTERACTION_TYPES)})", "type", "invalid_value", "flagged",
+         "type", lit("unknown interaction type: kept, ignored by the analyses")),
+        (f"{FOLD} = 'nps' AND score IS NOT NULL AND NOT (score BETWEEN 0 AND 10)", "score", "invalid_value",
+         "repaired", "score", lit("an NPS score must be between 0 and 10: emptied")),
+    ]  # fmt: skip
+    if "customers" in staged:
+        known = (
+            f"(SELECT customer_id FROM __custrel_typed_transactions WHERE {kept('transactions')} UNION "
+            f"SELECT customer_id FROM __custrel_typed_customers WHERE {kept('customers')})"
+        )
+        unknown = _rows_where(
+            raw, "interactions", "unknown", f"customer_id IS NOT NULL AND customer_id NOT IN {known}"
+        )
+        checks.append((unknown, "customer_id", "unknown_customer", "rejected", "customer_id",
+                       lit("this customer is in neither customers nor transactions")))  # fmt: skip
+    return checks
+
+
+def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp) -> None:
+    """The checks across rows and tables, in the pandas loader's order (each sees the rejections before it)."""
+    day, files = lit(str(as_of.date())), {n: t.file for n, t in staged.items()}
+    tx, cu, it = "transactions", "customers", "interactions"
+    _insert(raw, tx, files[tx], [_future("date", day, f"after the extraction date {as_of.date()}")])
+    message = lit("an earlier row has this order id")
+    _insert(
+        raw,
+        tx,
+        files[tx],
+        [(_dup(raw, tx, "order_id"), "order_id", "duplicate_order_id", "rejected", "order_id", message)],
+    )
+    if cu in staged:
+        message = lit("an earlier row describes this customer")
+        dup = (
+            _dup(raw, cu, "customer_id"),
+            "customer_id",
+            "duplicate_customer_id",
+            "rejected",
+            "customer_id",
+            message,
+        )
+        _insert(raw, cu, files[cu], [dup])
+        reasons = lit(f"end_reason must be one of {', '.join(END_REASONS)}: emptied")
+        bad_reason = f"end_reason IS NOT NULL AND lower(end_reason) NOT IN ({in_list(END_REASONS)})"
+        checks = [
+            _future("signup_date", day, f"signed up after the extraction date {as_of.date()}"),
+            (bad_reason, "end_reason", "invalid_value", "repaired", "end_reason", reasons),
+        ]
+        _insert(raw, cu, files[cu], checks)
+    if it in staged:
+        _insert(raw, it, files[it], _interaction_checks(raw, staged, day, as_of))
+    if cu in staged:
+        missing = _rows_where(
+            raw,
+            tx,
+            "not_in_customers",
+            f"{kept(tx)} AND customer_id IS NOT NULL AND customer_id NOT IN "
+            f"(SELECT customer_id FROM __custrel_typed_customers WHERE {kept(cu)})",
+        )
+        message = lit("kept: this customer buys but is missing from the customers table")
+        _insert(
+            raw,
+            tx,
+            files[tx],
+            [(missing, "customer_id", "not_in_customers", "flagged", "customer_id", message)],
+        )
+
+
+def in_list(values) -> str:
+    return ", ".join(lit(v) for v in values)
