@@ -48,7 +48,7 @@ def kept(name: str) -> str:
     return f"__row NOT IN {rejected(name)}"
 
 
-def _rowsin_list(raw, table: str, label: str, rows: str) -> str:
+def _rows_in(raw, table: str, label: str, rows: str) -> str:
     """The rows a check with a subquery finds (``rows``: a query of ``__row``), found once into a temporary
     table; returns the condition "is one of them".
 
@@ -62,7 +62,7 @@ def _rowsin_list(raw, table: str, label: str, rows: str) -> str:
 
 def _rows_where(raw, table: str, label: str, condition: str) -> str:
     """:func:`_rows_in` for the rows of ``table`` meeting ``condition``."""
-    return _rowsin_list(raw, table, label, f"SELECT __row FROM __custrel_typed_{table} WHERE {condition}")
+    return _rows_in(raw, table, label, f"SELECT __row FROM __custrel_typed_{table} WHERE {condition}")
 
 
 def _dup(raw, table: str, column: str) -> str:
@@ -72,12 +72,15 @@ def _dup(raw, table: str, column: str) -> str:
     test, by value and in file order, runs among them only, so that two values with the same hash stay apart.
     """
     typed, is_kept = f"__custrel_typed_{table}", kept(table)
-    repeated = f"SELECT hash({column}) FROM {typed} WHERE {column} IS NOT NULL AND {is_kept} GROUP BY 1 HAVING count(*) > 1"
+    repeated = (
+        f"SELECT hash({column}) FROM {typed} WHERE {column} IS NOT NULL AND {is_kept} "
+        "GROUP BY 1 HAVING count(*) > 1"
+    )
     later = (
         f"SELECT __row FROM (SELECT __row, row_number() OVER (PARTITION BY {column} ORDER BY __row) AS n "
         f"FROM {typed} WHERE {column} IS NOT NULL AND {is_kept} AND hash({column}) IN ({repeated})) WHERE n > 1"
     )
-    return _rowsin_list(raw, table, f"dup_{column}", later)
+    return _rows_in(raw, table, f"dup_{column}", later)
 
 
 def _future(column: str, day: str, message: str) -> tuple:
