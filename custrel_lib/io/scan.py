@@ -30,13 +30,7 @@ from custrel_lib.io.contract import (
 )
 from custrel_lib.io.problems import COLUMNS, ProblemsReport
 from custrel_lib.io.readers import choose_date_format, csv_dialect
-from custrel_lib.io.scan_checks import FOLD as _FOLD
-from custrel_lib.io.scan_checks import PROBLEMS as _PROBLEMS
-from custrel_lib.io.scan_checks import cross_checks as _cross_checks
-from custrel_lib.io.scan_checks import in_list as _in
-from custrel_lib.io.scan_checks import kept as _kept
-from custrel_lib.io.scan_checks import problem_list as _problem_list
-from custrel_lib.io.scan_checks import rejected as _rejected
+from custrel_lib.io.scan_checks import FOLD, PROBLEMS, cross_checks, in_list, kept, problem_list, rejected
 from custrel_lib.io.scan_sql import TypedTable, lit, typed_table
 from custrel_lib.progress import Steps
 
@@ -72,7 +66,7 @@ def _source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, 
         raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
     bad = raw.sql(f"SELECT count(DISTINCT line) FROM {rejects}").fetchall()[0][0]
     raw.execute(
-        f"INSERT INTO {_PROBLEMS} SELECT {lit(name)}, {lit(spec.path.name)}, line, coalesce(column_name, ''), "
+        f"INSERT INTO {PROBLEMS} SELECT {lit(name)}, {lit(spec.path.name)}, line, coalesce(column_name, ''), "
         f"'malformed_line', 'rejected', csv_line, error_message FROM (SELECT *, row_number() OVER "
         f"(PARTITION BY line ORDER BY column_idx) AS n FROM {rejects}) WHERE n = 1"
     )
@@ -141,7 +135,7 @@ def _materialize(raw, name: str, file: str, typed: TypedTable) -> None:
     columns = ", ".join(["__row", *SCHEMA[name]])
     problems = "CAST(NULL AS VARCHAR[])"
     if typed.checks:
-        items, where = _problem_list(typed.checks)
+        items, where = problem_list(typed.checks)
         problems = f"CASE WHEN {where} THEN {items} END"
     raw.execute(
         f"CREATE OR REPLACE TEMP TABLE __custrel_typed_{name} AS SELECT {columns}, {problems} AS __p "
@@ -149,7 +143,7 @@ def _materialize(raw, name: str, file: str, typed: TypedTable) -> None:
     )
     if typed.checks:
         raw.execute(
-            f"INSERT INTO {_PROBLEMS} SELECT {lit(name)}, {lit(file)}, __row, p.c, p.r, p.a, p.v, p.m FROM "
+            f"INSERT INTO {PROBLEMS} SELECT {lit(name)}, {lit(file)}, __row, p.c, p.r, p.a, p.v, p.m FROM "
             f"(SELECT __row, unnest(__p) AS p FROM __custrel_typed_{name} WHERE __p IS NOT NULL) ORDER BY __row"
         )
     raw.execute(f"DROP TABLE IF EXISTS __custrel_raw_{name}")  # the CSV's text, typed now
@@ -159,12 +153,12 @@ def _repaired(name: str) -> dict[str, str]:
     """The values the checks repair: emptied or normalised in the kept table."""
     if name == "customers":
         return {
-            "end_reason": f"CASE WHEN lower(end_reason) IN ({_in(END_REASONS)}) THEN lower(end_reason) END"
+            "end_reason": f"CASE WHEN lower(end_reason) IN ({in_list(END_REASONS)}) THEN lower(end_reason) END"
         }
     if name == "interactions":
         return {
-            "type": _FOLD,
-            "score": f"CASE WHEN {_FOLD} = 'nps' AND NOT (score BETWEEN 0 AND 10) THEN NULL ELSE score END",
+            "type": FOLD,
+            "score": f"CASE WHEN {FOLD} = 'nps' AND NOT (score BETWEEN 0 AND 10) THEN NULL ELSE score END",
         }
     return {}
 
@@ -175,7 +169,7 @@ def _views(raw, name: str) -> str:
     view = f"__custrel_rows_{name}"
     raw.execute(
         f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT __row, {columns} FROM __custrel_typed_{name} "
-        f"WHERE {_kept(name)}"
+        f"WHERE {kept(name)}"
     )
     raw.execute(f"CREATE OR REPLACE TEMP VIEW custrel_{name} AS SELECT * EXCLUDE (__row) FROM {view}")
     return view
@@ -186,22 +180,22 @@ def _as_of(raw, config: CustrelConfig, as_of) -> pd.Timestamp:
     if as_of:
         return pd.Timestamp(as_of).normalize()
     last = raw.sql(
-        f"SELECT max(date) FROM __custrel_typed_transactions WHERE {_kept('transactions')}"
+        f"SELECT max(date) FROM __custrel_typed_transactions WHERE {kept('transactions')}"
     ).fetchall()[0][0]
     return pd.Timestamp(last).normalize() if last is not None else pd.Timestamp.today().normalize()
 
 
 def _problems(raw, config: CustrelConfig, staged: dict[str, TypedTable]) -> ProblemsReport:
     problems = ProblemsReport(max_rejected_share=float(config.analysis.get("max_rejected_share", 0.5)))
-    rows = raw.sql(f'SELECT * FROM {_PROBLEMS} ORDER BY "table", row, "column"').df()
+    rows = raw.sql(f'SELECT * FROM {PROBLEMS} ORDER BY "table", row, "column"').df()
     if len(rows):
         rows["row"] = rows["row"].astype("int64")
         rows["value"] = rows["value"].astype("string")
         problems.add(rows)
     for name, typed in staged.items():
         read = raw.sql(f"SELECT count(*) FROM __custrel_typed_{name}").fetchall()[0][0] + typed.malformed
-        rejected = raw.sql(f"SELECT count(DISTINCT row) FROM {_rejected(name)}").fetchall()[0][0]
-        problems.set_counts(name, int(read), int(read - rejected))
+        n_rejected = raw.sql(f"SELECT count(DISTINCT row) FROM {rejected(name)}").fetchall()[0][0]
+        problems.set_counts(name, int(read), int(read - n_rejected))
     problems.rows = problems.rows.reset_index(drop=True)
     return problems
 
@@ -240,7 +234,7 @@ def scan_tables(
     raw = con.con
     names = [n for n in TABLES if config.tables.get(n) is not None]
     steps = Steps(["read " + n for n in names] + ["checks", "report"], "load", progress)
-    raw.execute(f"CREATE OR REPLACE TEMP TABLE {_PROBLEMS} ({', '.join(_PROBLEM_TYPES)})")
+    raw.execute(f"CREATE OR REPLACE TEMP TABLE {PROBLEMS} ({', '.join(_PROBLEM_TYPES)})")
     formats: dict[str, dict[str, Any]] = {}
     staged: dict[str, TypedTable] = {}
     for name in names:
@@ -249,7 +243,7 @@ def scan_tables(
         staged[name].file = config.tables[name].path.name
         steps.done()
     as_of_ts = _as_of(raw, config, as_of)
-    _cross_checks(raw, staged, as_of_ts)
+    cross_checks(raw, staged, as_of_ts)
     steps.done()
     problems = _problems(raw, config, staged)
     views = {name: _views(raw, name) for name in staged}

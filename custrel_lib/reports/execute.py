@@ -203,12 +203,9 @@ def _running_cell(executed: Path, running: Path | None = None) -> tuple[int | No
         started = [
             i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("papermill", {}).get("start_time")
         ]
-        noted = (
-            int(running.read_text(encoding="utf-8")) if running is not None and running.is_file() else None
-        )
-        index = max(
-            [*started, *([noted] if noted is not None and noted < len(nb.cells) else [])], default=None
-        )
+        if running is not None and running.is_file():
+            started.append(int(running.read_text(encoding="utf-8")))
+        index = max((i for i in started if i < len(nb.cells)), default=None)
         if index is not None:
             return index, nb.cells[index]
     return None, {}

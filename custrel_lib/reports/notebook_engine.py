@@ -18,9 +18,8 @@ def register_engine() -> str:
 
     papermill's engine, except that it writes the executed notebook when it starts, when it ends (also when a
     cell failed or the kernel died) and every ``autosave_cell_every`` seconds within a long cell, not at each
-    cell's start and end: each write copies, validates and serialises the notebook with all its outputs so far.
-    A report on the sample made 162 writes, 2.2 s of its workers' time; with this engine, 12 writes, 0.2 s. At
-    each cell's start it notes the cell's number in :func:`running_file` instead. It also records the source
+    cell's start and end: each write copies, validates and serialises the notebook with all its outputs so far
+    (benchmarks/README.md has what that cost on the sample). At each cell's start it notes the cell's number in :func:`running_file` instead. It also records the source
     notebook's path as ``input_path`` (the run gives papermill a notebook object, which papermill would copy
     whole into that field).
     """
@@ -37,21 +36,20 @@ def register_engine() -> str:
             if not self.quiet:
                 super().save(**kwargs)
 
-        def cell_start(self, cell, cell_index=None, **kwargs):
-            if self.running is not None and cell_index is not None:
-                self.running.write_text(str(cell_index), encoding="utf-8")
+        def _quietly(self, step, *args, **kwargs):
             self.quiet = True
             try:
-                super().cell_start(cell, cell_index, **kwargs)
+                step(*args, **kwargs)
             finally:
                 self.quiet = False
 
+        def cell_start(self, cell, cell_index=None, **kwargs):
+            if self.running is not None and cell_index is not None:
+                self.running.write_text(str(cell_index), encoding="utf-8")
+            self._quietly(super().cell_start, cell, cell_index, **kwargs)
+
         def cell_complete(self, cell, cell_index=None, **kwargs):
-            self.quiet = True
-            try:
-                super().cell_complete(cell, cell_index, **kwargs)
-            finally:
-                self.quiet = False
+            self._quietly(super().cell_complete, cell, cell_index, **kwargs)
 
     class Engine(NBClientEngine):
         @classmethod
@@ -67,7 +65,7 @@ def register_engine() -> str:
             running=None,
             **kwargs,
         ):
-            # papermill's Engine.execute_notebook (papermill 2.6 and 2.7), with the manager above.
+            # papermill's Engine.execute_notebook (papermill 2.7), with the manager above.
             if source_path is not None:
                 nb.metadata.setdefault("papermill", {})["input_path"] = str(source_path)
             nb_man = Manager(

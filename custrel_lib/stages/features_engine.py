@@ -24,8 +24,7 @@ from custrel_lib.stages.features import (
     RETURN_GAP,
     check_tables,
 )
-from custrel_lib.stages.features_table import dedup as _dedup
-from custrel_lib.stages.features_table import feature_table
+from custrel_lib.stages.features_table import dedup, feature_table
 from custrel_lib.stages.horizon import _purchases
 
 
@@ -161,7 +160,7 @@ def _purchase_events(
     returned = (p.gap > long_gap).fill_null(False)
     pr = p
     if cu is not None:
-        pr = _dedup(p.left_join(cu.select("customer_id", "cend"), "customer_id"))
+        pr = dedup(p.left_join(cu.select("customer_id", "cend"), "customer_id"))
         returned = (pr.gap > long_gap).fill_null(False) | after_contract_end(pr)
     events = [
         _event(
@@ -234,7 +233,7 @@ def _running(
         **{c: ev[c].sum() for c in _SUMS}, **{c: ev[c].max() for c in _MAXES}
     )
     grid = firsts.select("customer_id", "fk").cross_join(snaps.select("k")).filter(lambda t: t.k >= t.fk)
-    grid = _dedup(grid.left_join(agg, ["customer_id", "k"]))
+    grid = dedup(grid.left_join(agg, ["customer_id", "k"]))
     cw = ibis.cumulative_window(group_by="customer_id", order_by="k")
     sums = {f"c_{c}": grid[c].fill_null(0).sum().over(cw) for c in _SUMS}
     for m, off in framed.items():
@@ -244,12 +243,12 @@ def _running(
     run = grid.select("customer_id", "k", **sums, **{f"c_{c}": grid[c].max().over(cw) for c in _MAXES})
     # The text id, first purchase and snapshot day are joined after the window: carried through its sort they
     # cost more than the two joins (1M customers: about 7 % of the stage query's CPU).
-    run = _dedup(run.join(firsts.select("customer_id", "first_tx", "cid"), "customer_id"))
-    return _dedup(run.join(snaps, "k"))
+    run = dedup(run.join(firsts.select("customer_id", "first_tx", "cid"), "customer_id"))
+    return dedup(run.join(snaps, "k"))
 
 
 #: The kinds of events, beyond purchases, that a feature reads: the other kinds are left out of a feature table
-#: restricted to some columns (``features_engine(columns=...)``). ``tests/test_features_engine.py`` checks each
+#: restricted to some columns (``features_engine(columns=...)``). ``tests/test_features.py`` checks each
 #: feature alone against the full table.
 _KINDS = {
     "monetary": {"transactions"},
@@ -290,7 +289,7 @@ def features_engine(
 
     ``columns``: only these feature columns (in :data:`FEATURE_COLUMNS` order), from only the events they read:
     the stage history of the default rules needs neither the transactions other than purchases nor the
-    complaints leaving their window, a third of the rows that the events of every feature hold.
+    complaints leaving their window: at a million customers, 11 of the 23 million rows of events.
     """
     return features_builder(tables, snapshots, horizon_days, backend, return_gap, loyalty_from)(columns)
 

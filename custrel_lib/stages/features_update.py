@@ -17,7 +17,8 @@ import pandas as pd
 from custrel_lib.engine import connect
 from custrel_lib.stages.calendar import days as _days
 from custrel_lib.stages.features import RETURN_GAP, check_tables
-from custrel_lib.stages.features_engine import _customers, _dedup, _table, _with_days, after_contract_end
+from custrel_lib.stages.features_engine import _customers, _table, _with_days, after_contract_end
+from custrel_lib.stages.features_table import dedup as _dedup
 from custrel_lib.stages.horizon import _purchases
 
 
