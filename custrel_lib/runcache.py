@@ -91,7 +91,7 @@ def cache_write(name: str, obj: Any) -> None:
 # The stage model's engine state (an Ibis expression and its DuckDB connection) does not survive a pickle: it
 # travels without it, and a notebook that needs it (features at another snapshot than the cached ones) gets a
 # copy of the model fitted again, on first use.
-_ENGINE_STATE = ("_expr", "_con", "_history_expr")
+_ENGINE_STATE = ("_at_snapshot", "_con", "_history_expr")
 
 
 def engine_tables(tables: dict) -> bool:

@@ -98,6 +98,39 @@ def test_each_feature_alone_equals_the_full_table(small, cadence):
     assert (full["complaints_90d"] < full.groupby("customer_id")["complaints_90d"].cummax()).any()
 
 
+@pytest.mark.parametrize(
+    "cadence", ["month", "quarter", ["2023-06-15", "2024-02-29", "2025-03-31", "2025-12-20"]], ids=str
+)
+@pytest.mark.parametrize("shape", ["full", "transactions only"])
+def test_features_at_one_snapshot_equal_the_full_table(small, cadence, shape):
+    """``build(at=k)`` computes one snapshot's features by a group-by of the events up to it, without the window
+    over every snapshot: at every snapshot it equals the full table's rows at that snapshot (purchase windows
+    as frames with monthly and quarterly snapshots, as exit events with irregular ones)."""
+    from custrel_lib.stages.features_engine import features_builder
+
+    tables = small if shape == "full" else {"transactions": small["transactions"]}
+    first = min(
+        t[c].min()
+        for t, c in [(small["transactions"], "date"), (tables.get("customers"), "signup_date")]
+        if t is not None
+    )
+    snaps = snapshot_dates(first, AS_OF, cadence)
+    full = _engine(tables, snaps, 140.0)
+    build = features_builder(tables, snaps, horizon_days=140.0)
+    sizes = []
+    # The first snapshots, those where the 6- and 12-month windows first drop purchases, and the last.
+    at = sorted({0, 1, 2, 6, 7, 12, 13, len(snaps) // 2, len(snaps) - 1} & set(range(len(snaps))))
+    for k, s in ((k, snaps[k]) for k in at):
+        expr, con = build(at=k)
+        one = to_pandas_features(con.execute(expr)).sort_values("customer_id").reset_index(drop=True)
+        want = full[full["snapshot"] == s].reset_index(drop=True)
+        _assert_same_features(one, want)
+        sizes.append(len(one))
+    # Not vacuous: customers join over time, and the windows empty (some spend in 12 months, none in 6).
+    assert 0 < sizes[0] < sizes[-1]
+    assert ((full["purchases_12m"] > 0) & (full["spend_6m"] == 0)).any()
+
+
 def test_hand_made_purchase_features():
     # One customer: purchases on known days; the worked-out values are written next to each assertion.
     tx = pd.DataFrame(

@@ -50,7 +50,7 @@ def test_the_history_reads_only_the_events_its_rules_need(small):
     and the complaints of the last 90 days bring those events back, and still equal the pandas reference."""
     default = StageModel(cadence="quarter").fit(small, AS_OF)
     con = default._con
-    full, lean = con.compile(default._expr), con.compile(default.history_table())
+    full, lean = con.compile(default._at_snapshot.at(0)), con.compile(default.history_table())
     assert lean.count("UNION ALL") < full.count("UNION ALL")
     rules = [
         {"stage": "separe", "when": {"feature": "complaints_90d", "op": ">=", "value": 1}},

@@ -24,6 +24,7 @@ from custrel_lib.stages.features import (
     RETURN_GAP,
     check_tables,
 )
+from custrel_lib.stages.features_sums import _at_snapshot, _event, _running
 from custrel_lib.stages.features_table import dedup, feature_table
 from custrel_lib.stages.horizon import _purchases
 
@@ -97,21 +98,7 @@ def framed_windows(calendar: pd.DataFrame, from_day: int, n_snap: int) -> dict[i
     return out
 
 
-_SUMS = ["n_p", "s_p", "g_sum", "g_sq", "s_all", "n_cat", "n_compl", "n_ref"]
-_SUMS += [f"w{m}_{c}" for m in WINDOWS for c in _WINDOWED[m]]
-_MAXES = ["last_p", "last_ret", "nps_key"]
 _PURCHASE_WINDOWS = [m for m in WINDOWS if "np" in _WINDOWED[m]]
-
-
-def _event(t: ibis.Table, k, **values) -> ibis.Table:
-    """One kind of event with every aggregated column (zero / null where it does not apply)."""
-    row = {c: values.get(c, ibis.literal(0, "float64")) for c in _SUMS}
-    row |= {c: values.get(c, ibis.null("int64")) for c in _MAXES}
-    return t.select(
-        customer_id=t.customer_id,
-        k=k,
-        **{c: v.cast("float64") if c in _SUMS else v.cast("int64") for c, v in row.items()},
-    )
 
 
 def _customers(con, tables: dict, hashed: bool) -> ibis.Table:
@@ -219,34 +206,6 @@ def _interaction_events(
     return events
 
 
-def _running(
-    events: list[ibis.Table], firsts: ibis.Table, snaps: ibis.Table, n_snap: int, framed: dict[int, int]
-) -> ibis.Table:
-    """Events aggregated per customer and snapshot, on the customer x snapshot grid, as running sums / maxima;
-    the windows in ``framed`` as sums over their last snapshots (the grid has a row at every snapshot from the
-    customer's first, so a frame of rows is a frame of snapshots)."""
-    ev = events[0]
-    for e in events[1:]:
-        ev = ev.union(e)
-    ev = ev.filter(ev.k < n_snap)
-    agg = ev.group_by(["customer_id", "k"]).aggregate(
-        **{c: ev[c].sum() for c in _SUMS}, **{c: ev[c].max() for c in _MAXES}
-    )
-    grid = firsts.select("customer_id", "fk").cross_join(snaps.select("k")).filter(lambda t: t.k >= t.fk)
-    grid = dedup(grid.left_join(agg, ["customer_id", "k"]))
-    cw = ibis.cumulative_window(group_by="customer_id", order_by="k")
-    sums = {f"c_{c}": grid[c].fill_null(0).sum().over(cw) for c in _SUMS}
-    for m, off in framed.items():
-        frame = ibis.window(group_by="customer_id", order_by="k", preceding=off - 1, following=0)
-        sums[f"c_w{m}_np"] = grid.n_p.fill_null(0).sum().over(frame)
-        sums[f"c_w{m}_sp"] = grid.s_p.fill_null(0).sum().over(frame)
-    run = grid.select("customer_id", "k", **sums, **{f"c_{c}": grid[c].max().over(cw) for c in _MAXES})
-    # The text id, first purchase and snapshot day are joined after the window: carried through its sort they
-    # cost more than the two joins (1M customers: about 7 % of the stage query's CPU).
-    run = dedup(run.join(firsts.select("customer_id", "first_tx", "cid"), "customer_id"))
-    return dedup(run.join(snaps, "k"))
-
-
 #: The kinds of events, beyond purchases, that a feature reads: the other kinds are left out of a feature table
 #: restricted to some columns (``features_engine(columns=...)``). ``tests/test_features.py`` checks each
 #: feature alone against the full table.
@@ -303,8 +262,10 @@ def features_builder(
     loyalty_from=None,
 ):
     """What :func:`features_engine` asks the engine before it builds an expression (the first days, whether
-    the customers' hashes are distinct), asked once; returns ``build(columns=None) -> (expr, con)``, which
-    builds the feature table of those columns (:func:`features_engine`) without asking again."""
+    the customers' hashes are distinct), asked once; returns ``build(columns=None, at=None) -> (expr, con)``,
+    which builds the feature table of those columns (:func:`features_engine`) without asking again; with
+    ``at`` (a snapshot's index in ``snapshots``), at that snapshot only, by a group-by instead of the window
+    over every snapshot (:func:`_at_snapshot`): what the features of one snapshot need."""
     tables = check_tables(tables)
     con = connect(backend)
     n_snap = len(snapshots)
@@ -314,7 +275,7 @@ def features_builder(
     hashed = _hash_is_unique(con, tables)
     snap_days = _days(pd.DatetimeIndex(snapshots))
 
-    def build(columns=None) -> tuple[ibis.Table, object]:
+    def build(columns=None, at: int | None = None) -> tuple[ibis.Table, object]:
         names = FEATURE_COLUMNS if columns is None else [c for c in FEATURE_COLUMNS if c in set(columns)]
         kinds = _event_kinds(names)
         days = ibis.memtable(calendar)
@@ -334,7 +295,10 @@ def features_builder(
             it = _table(con, tables["interactions"], ["customer_id", "date", "type", "score", "resolved"])
             it = _keyed(it, hashed)
             events += _interaction_events(it, firsts, days, first_day, n_snap, kinds)
-        f = _running(events, firsts, snaps, n_snap, framed)
+        if at is None:
+            f = _running(events, firsts, snaps, n_snap, framed)
+        else:
+            f = _at_snapshot(events, firsts, snaps, int(at), framed)
         return feature_table(f, cu, has_it, horizon_days, loyalty_from, names), con
 
     return build

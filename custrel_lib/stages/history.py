@@ -55,6 +55,25 @@ def staged(features: ibis.Table, rules: RuleSet, horizon: float) -> ibis.Table:
     )
 
 
+#: The columns of a staged table that the history reads (what ``StageModel.materialize`` keeps).
+STAGED_COLUMNS = ["customer_id", "snapshot_day", "stage", "rule", "ambassador"]
+
+
+class SnapshotFeatures:
+    """The staged feature table at one snapshot, built when asked: ``at(k)`` for the snapshot of index ``k``.
+
+    ``build`` is :func:`~custrel_lib.stages.features_engine.features_builder`'s: one snapshot's features are a
+    group-by of the events up to it, where the whole table is a window over every customer and snapshot.
+    """
+
+    def __init__(self, build, rules: RuleSet, horizon: float):
+        self._build, self._rules, self._horizon = build, rules, horizon
+
+    def at(self, k: int) -> ibis.Table:
+        features, _ = self._build(at=k)
+        return staged(features, self._rules, self._horizon)
+
+
 def history_expr(stages: ibis.Table) -> ibis.Table:
     """The export form: ``customer_id, snapshot (date), stage, rule, ambassador``."""
     # DuckDB's DATE + INTERVAL is a TIMESTAMP: the double cast makes the column a date in every engine.

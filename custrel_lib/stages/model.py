@@ -270,7 +270,7 @@ class StageModel(StageResults):
         )
         self._history = hist.public(frame)
         self._features_cache = feats
-        self._expr = self._con = self._history_expr = None
+        self._at_snapshot = self._con = self._history_expr = None
 
     def _fit_engine(self, tables: dict, backend) -> None:
         build = features_builder(
@@ -281,34 +281,35 @@ class StageModel(StageResults):
             return_gap=self.return_gap,
             loyalty_from=self._loyalty_from,
         )
-        expr, con = build()
-        self._expr, self._con = hist.staged(expr, self.rules_, self.horizon_days_), con
-        # The history alone needs only the features its rules read, hence fewer events (features_engine).
-        lean, _ = build(hist.history_features(self.rules_))
+        # The history needs only the features its rules read, hence fewer events (features_engine); the
+        # features of one snapshot (features(), explain()) are computed for that snapshot alone.
+        lean, self._con = build(hist.history_features(self.rules_))
         self._history_expr = hist.staged(lean, self.rules_, self.horizon_days_)
+        self._at_snapshot = hist.SnapshotFeatures(build, self.rules_, self.horizon_days_)
         self._features_cache = None
 
     def materialize(self, folder: str | Path | None = None) -> StageModel:
-        """Compute the staged feature table once and keep it: in a Parquet file of ``folder`` (streamed by the
-        engine, compressed, read back with the filters pushed down), else, on DuckDB, as a temporary table of the
-        model's connection.
+        """Compute the stage history once and keep it (``customer_id, snapshot_day, stage, rule, ambassador``):
+        in a Parquet file of ``folder`` (streamed by the engine, compressed, read back with the filters pushed
+        down), else, on DuckDB, as a temporary table of the model's connection.
 
-        For a session that reads the history, the features at a snapshot and explanations (a report): on the
-        engine each would otherwise run the whole window query again. No effect in pandas mode, nor without a
-        folder on another engine (PySpark has no temporary tables; how it caches is the cluster's choice).
+        For a session that reads the history more than once (a report): on the engine each read would otherwise
+        run the window query again. The features of a snapshot do not need it (:meth:`features` computes
+        that snapshot alone). No effect in pandas mode, nor without a folder on another engine (PySpark has no
+        temporary tables; how it caches is the cluster's choice).
         """
         self._check_fitted()
-        if self._expr is None:
+        if self._history_expr is None:
             return self
+        history = self._history_expr.select(*hist.STAGED_COLUMNS)
         if folder is None:
             # A table of this connection: Ibis' cache() of an unbound expression may pick another one.
             if getattr(self._con, "name", None) == "duckdb":
-                self._expr = self._con.create_table(f"staged_{uuid.uuid4().hex}", self._expr, temp=True)
-                self._history_expr = self._expr
+                self._history_expr = self._con.create_table(f"staged_{uuid.uuid4().hex}", history, temp=True)
             return self
         path = Path(folder) / f"staged-{uuid.uuid4().hex}.parquet"
-        self._con.to_parquet(self._expr, path)
-        self._expr = self._history_expr = self._con.read_parquet(path)
+        self._con.to_parquet(history, path)
+        self._history_expr = self._con.read_parquet(path)
         return self
 
     # --- the stage history -------------------------------------------------------------------------------
@@ -332,7 +333,7 @@ class StageModel(StageResults):
         ``rule`` is the number of the rule that placed the customer (1-based, in ``rules_`` order).
         """
         self._check_fitted()
-        if self._expr is None:
+        if self._history_expr is None:
             frame = self._history.drop(columns="at_risk").assign(rule=self._rules_pandas.to_numpy())
             return ibis.memtable(frame[hist.EXPORT_COLUMNS])
         return hist.history_expr(self._history_expr)
@@ -343,7 +344,7 @@ class StageModel(StageResults):
         On the engine it is streamed by DuckDB (``COPY``) without passing through pandas.
         """
         self._check_fitted()
-        if self._expr is None:
+        if self._history_expr is None:
             path = Path(path)
             path.parent.mkdir(parents=True, exist_ok=True)
             frame = self._history.drop(columns="at_risk").assign(rule=self._rules_pandas.to_numpy())

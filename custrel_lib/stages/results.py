@@ -122,7 +122,8 @@ class StageResults:
         self._check_fitted()
         if self._history is not None:
             return self._history[self._history["snapshot"] == self.snapshots_[-1]].reset_index(drop=True)
-        last = self._expr.filter(self._expr.snapshot_day == int((self.snapshots_[-1] - EPOCH).days))
+        h = self._history_expr
+        last = h.filter(h.snapshot_day == int((self.snapshots_[-1] - EPOCH).days))
         return hist.to_pandas(self._con, hist.history_expr(last))
 
     def features(self, snapshot=None) -> pd.DataFrame:
@@ -146,7 +147,7 @@ class StageResults:
             f = self._features_cache[self._features_cache["snapshot"] == s].reset_index(drop=True)
             stage = self._rules_stage(s)
             return f.merge(stage, on="customer_id", how="left")
-        return self._engine_features(self._expr.snapshot_day == int((s - EPOCH).days))
+        return self._engine_features(s)
 
     def _rules_stage(self, s: pd.Timestamp) -> pd.DataFrame:
         """``customer_id, stage`` at ``s`` as the rules placed them (the history less the signal's moves)."""
@@ -159,8 +160,12 @@ class StageResults:
             )
         return stage
 
-    def _engine_features(self, predicate) -> pd.DataFrame:
-        out = to_pandas_features(self._con.execute(self._expr.filter(predicate).drop("ambassador", "rule")))
+    def _engine_features(self, s: pd.Timestamp, customer_id: str | None = None) -> pd.DataFrame:
+        """The features at ``s`` (of one customer), computed for that snapshot alone."""
+        e = self._at_snapshot.at(list(self.snapshots_).index(s))
+        if customer_id is not None:
+            e = e.filter(e.customer_id == customer_id)
+        out = to_pandas_features(self._con.execute(e.drop("ambassador", "rule")))
         out["stage"] = out["stage"].astype("string")
         return out
 
@@ -169,10 +174,7 @@ class StageResults:
         if s in self._snapshot_cache or self._features_cache is not None:
             f = self.features(s)
             return f[f["customer_id"] == customer_id]
-        e = self._expr
-        return self._engine_features(
-            (e.snapshot_day == int((s - EPOCH).days)) & (e.customer_id == customer_id)
-        )
+        return self._engine_features(s, customer_id)
 
     def profiles(self, snapshot=None, lang: str = "fr") -> StageProfiles:
         """Per stage: customers, share, revenue share (last 12 months), median tenure, mean recommendation
