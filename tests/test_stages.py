@@ -64,6 +64,31 @@ def test_the_history_reads_only_the_events_its_rules_need(small):
     assert con.compile(engine.history_table()).count("UNION ALL") > lean.count("UNION ALL")
 
 
+@pytest.mark.parametrize("where", ["parquet", "temp table"])
+def test_materialize_keeps_the_history_and_features_still_equal_the_reference(small, tmp_path, where):
+    """``materialize`` keeps the stage history's five columns (in a Parquet file, or a temporary table); the
+    history read from it, the features of a snapshot (computed for that snapshot alone) and an explanation are
+    those of the pandas reference."""
+    from custrel_lib.stages.history import STAGED_COLUMNS
+
+    engine = StageModel(cadence="quarter").fit(small, AS_OF)
+    reference = StageModel(cadence="quarter", backend="pandas").fit(small, AS_OF)
+    engine.materialize(tmp_path if where == "parquet" else None)
+    if where == "parquet":
+        files = list(tmp_path.glob("staged-*.parquet"))
+        assert len(files) == 1 and list(pd.read_parquet(files[0]).columns) == STAGED_COLUMNS
+    assert list(engine._history_expr.columns) == STAGED_COLUMNS
+    pd.testing.assert_frame_equal(engine.history_, reference.history_)
+    pd.testing.assert_frame_equal(engine.current_, reference.current_)
+    s = engine.snapshots_[len(engine.snapshots_) // 2]
+    a, b = engine.features(s), reference.features(s)
+    assert len(a) == len(b) > 0 and (a["stage"].to_numpy() == b["stage"].to_numpy()).all()
+    for col in FEATURE_COLUMNS:
+        assert np.allclose(a[col].to_numpy(float), b[col].to_numpy(float), equal_nan=True), col
+    who = str(a["customer_id"].iloc[0])
+    assert engine.explain(who, s).stage == reference.explain(who, s).stage == a["stage"].iloc[0]
+
+
 def test_transactions_only(small):
     tables = {"transactions": small["transactions"]}
     engine = StageModel(cadence="quarter").fit(tables, AS_OF)

@@ -5,8 +5,9 @@ interaction) is mapped to the first snapshot where it counts and, for windowed f
 months), also to the snapshot where it leaves the window, with the opposite sign. Events are aggregated once
 per customer and snapshot, joined to the customer x snapshot grid (from the customer's first snapshot), and one
 pass of running sums / maxima gives every feature at every snapshot: one scan of each table, no scan per
-snapshot, no self-join. :func:`features_pandas` computes the same definitions plainly, snapshot by snapshot:
-the tests require both to agree.
+snapshot, no self-join. The features of a single snapshot skip the grid: the events up to it are summed per
+customer (``features_builder(...)(at=k)``). :func:`features_pandas` computes the same definitions plainly,
+snapshot by snapshot: the tests require all of them to agree.
 
 Definitions (``s`` the snapshot date; a *purchase* is a transaction with a positive amount; windows are
 ``(s - N months, s]``, ending on month ends when ``s`` is a month end):
