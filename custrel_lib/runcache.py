@@ -88,9 +88,9 @@ def cache_write(name: str, obj: Any) -> None:
     os.replace(tmp, folder / f"{name}.pkl")
 
 
-# The stage model's engine state (an Ibis expression and its DuckDB connection) does not survive a pickle: it
-# travels without it, and a notebook that needs it (features at another snapshot than the cached ones) gets a
-# copy of the model fitted again, on first use.
+# The stage model's engine state (its history's Ibis expression, the builder of one snapshot's features and their
+# DuckDB connection) does not survive a pickle: it travels without it, and a notebook that needs it (features at
+# another snapshot than the cached ones) gets a copy of the model fitted again, on first use.
 _ENGINE_STATE = ("_at_snapshot", "_con", "_history_expr")
 
 
