@@ -87,6 +87,15 @@ def test_materialize_keeps_the_history_and_features_still_equal_the_reference(sm
         assert np.allclose(a[col].to_numpy(float), b[col].to_numpy(float), equal_nan=True), col
     who = str(a["customer_id"].iloc[0])
     assert engine.explain(who, s).stage == reference.explain(who, s).stage == a["stage"].iloc[0]
+    # At a snapshot whose features were not asked for, explain() computes that one customer's alone.
+    s = engine.snapshots_[-2]
+    assert s not in engine._snapshot_cache
+    explained = engine.explain(who, s)
+    assert explained.stage == reference.explain(who, s).stage
+    assert np.allclose(
+        explained.features.to_numpy(float), reference.explain(who, s).features.to_numpy(float), equal_nan=True
+    )
+    assert s not in engine._snapshot_cache
 
 
 def test_transactions_only(small):
