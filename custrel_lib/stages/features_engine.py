@@ -53,8 +53,17 @@ def _keyed(t: ibis.Table, hashed: bool) -> ibis.Table:
     )
 
 
-def _hash_is_unique(con, tables: dict) -> bool:
-    """Whether the customers' hashes are all distinct (else the text ids are used as keys: same result, slower)."""
+def _in_part(t: ibis.Table, part: tuple[int, int] | None) -> ibis.Table:
+    """The rows of ``t`` whose customer is in part ``i`` of ``n`` (by the hash of the text id); all without."""
+    if part is None:
+        return t
+    i, n = part
+    return t.filter((t.cid.hash() % n).abs() == i)
+
+
+def _hash_is_unique(con, tables: dict) -> tuple[bool, int]:
+    """Whether the customers' hashes are all distinct (else the text ids are used as keys: same result,
+    slower), and how many customers there are."""
     ids = [
         _table(con, tables[n], ["customer_id"])
         for n in ("transactions", "customers")
@@ -63,7 +72,7 @@ def _hash_is_unique(con, tables: dict) -> bool:
     t = ids[0] if len(ids) == 1 else ids[0].union(ids[1])
     t = t.distinct()
     n, distinct = con.execute(t.aggregate(n=t.count(), d=t.customer_id.hash().nunique())).iloc[0]
-    return int(n) == int(distinct)
+    return int(n) == int(distinct), int(n)
 
 
 def first_seen_days(con, tables: dict, with_first_tx: bool = False):
@@ -101,9 +110,9 @@ def framed_windows(calendar: pd.DataFrame, from_day: int, n_snap: int) -> dict[i
 _PURCHASE_WINDOWS = [m for m in WINDOWS if "np" in _WINDOWED[m]]
 
 
-def _customers(con, tables: dict, hashed: bool) -> ibis.Table:
+def _customers(con, tables: dict, hashed: bool, part=None) -> ibis.Table:
     columns = ["customer_id", "signup_date", "contract_start", "contract_end", "loyalty_member"]
-    cu = _keyed(_table(con, tables["customers"], columns), hashed)
+    cu = _in_part(_keyed(_table(con, tables["customers"], columns), hashed), part)
     return cu.mutate(
         signup=cu.signup_date.cast("date").epoch_days().cast("int64"),
         cstart=cu.contract_start.cast("date").epoch_days().cast("int64"),
@@ -265,35 +274,36 @@ def features_builder(
     the customers' hashes are distinct), asked once; returns ``build(columns=None, at=None) -> (expr, con)``,
     which builds the feature table of those columns (:func:`features_engine`) without asking again; with
     ``at`` (a snapshot's index in ``snapshots``), at that snapshot only, by a group-by instead of the window
-    over every snapshot (:func:`_at_snapshot`): what the features of one snapshot need."""
+    over every snapshot (:func:`_at_snapshot`): what the features of one snapshot need. With ``part=(i, n)``,
+    for the customers of part ``i`` of ``n`` only (by the hash of their id): the window of a large history,
+    computed part by part, fits in memory. ``build.grid_rows`` bounds the rows of the customer x snapshot grid."""
     tables = check_tables(tables)
     con = connect(backend)
     n_snap = len(snapshots)
     first_day, first_tx = first_seen_days(con, tables, with_first_tx=True)
     calendar = calendar_table(first_day, snapshots)
     framed = framed_windows(calendar, first_tx, n_snap)
-    hashed = _hash_is_unique(con, tables)
+    hashed, n_customers = _hash_is_unique(con, tables)
     snap_days = _days(pd.DatetimeIndex(snapshots))
 
-    def build(columns=None, at: int | None = None) -> tuple[ibis.Table, object]:
+    def build(columns=None, at: int | None = None, part: tuple[int, int] | None = None):
         names = FEATURE_COLUMNS if columns is None else [c for c in FEATURE_COLUMNS if c in set(columns)]
         kinds = _event_kinds(names)
         days = ibis.memtable(calendar)
         snaps = ibis.memtable(pd.DataFrame({"k": np.arange(n_snap, dtype=np.int64), "s": snap_days}))
-        tx = _with_days(
-            _keyed(_table(con, tables["transactions"], ["customer_id", "date", "amount", "category"]), hashed)
-        )
+        tx = _table(con, tables["transactions"], ["customer_id", "date", "amount", "category"])
+        tx = _with_days(_in_part(_keyed(tx, hashed), part))
         tx = tx.join(days, tx.d == days.d).select(
             tx.customer_id, tx.cid, tx.d, tx.amount, tx.category, *[days[c] for c in _CAL]
         )
         tx = tx.filter(tx.k < n_snap)
-        cu = _customers(con, tables, hashed) if tables.get("customers") is not None else None
+        cu = _customers(con, tables, hashed, part) if tables.get("customers") is not None else None
         firsts = _firsts(tx, cu, days, n_snap)
         events = _purchase_events(tx, cu, float(return_gap) * float(horizon_days), framed, kinds)
         has_it = tables.get("interactions") is not None
         if has_it and "interactions" in kinds:
             it = _table(con, tables["interactions"], ["customer_id", "date", "type", "score", "resolved"])
-            it = _keyed(it, hashed)
+            it = _in_part(_keyed(it, hashed), part)
             events += _interaction_events(it, firsts, days, first_day, n_snap, kinds)
         if at is None:
             f = _running(events, firsts, snaps, n_snap, framed)
@@ -301,4 +311,5 @@ def features_builder(
             f = _at_snapshot(events, firsts, snaps, int(at), framed)
         return feature_table(f, cu, has_it, horizon_days, loyalty_from, names), con
 
+    build.grid_rows = n_customers * n_snap  # at most: each customer from its first snapshot
     return build

@@ -6,6 +6,10 @@ streams it with DuckDB's ``COPY``); :func:`to_pandas` materialises it in the pub
 
 from __future__ import annotations
 
+import math
+import re
+import shutil
+import uuid
 from pathlib import Path
 
 import ibis
@@ -73,6 +77,53 @@ class SnapshotFeatures:
         features, _ = self._build(at=k)
         return staged(features, self._rules, self._horizon)
 
+    def part(self, i: int, n: int) -> ibis.Table:
+        """The staged history (:data:`STAGED_COLUMNS`) of the customers of part ``i`` of ``n``."""
+        features, _ = self._build(history_features(self._rules), part=(i, n))
+        return staged(features, self._rules, self._horizon).select(*STAGED_COLUMNS)
+
+    @property
+    def grid_rows(self) -> int:
+        """At most how many rows the customer x snapshot grid has."""
+        return self._build.grid_rows
+
+
+#: Sizing the parts of a history (measured with ``custrel stages --memory-limit 2GB``, benchmarks/README.md): at
+#: 1M customers and 36 snapshots the grid has at most 31M rows (19.6M in fact), and one query, which spills
+#: little, beat four parts (39-40 s against 45-47 s); at 3M, ten parts beat one query (169 s against 230 s) and
+#: three parts (235 s), because the loaded tables then hold most of the limit. So: one query while the grid's bound
+#: times ``ONE_QUERY_BYTES`` fits in the limit, else parts of at most ``limit / BYTES_PER_ROW`` rows.
+ONE_QUERY_BYTES = 60
+BYTES_PER_ROW = 200
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def n_parts(con, grid_rows: int) -> int:
+    """In how many parts of customers to compute a history of at most ``grid_rows`` rows on DuckDB, for each
+    part's window to fit in its memory limit (beyond it the window spills to disk, and a spilled sort of a
+    large history costs far more than its share of rows). One on another engine."""
+    if getattr(con, "name", None) != "duckdb":
+        return 1
+    text = con.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    m = re.fullmatch(r"([\d.]+)\s*(\w+)", str(text).strip())
+    if m is None or m.group(2) not in _UNITS or float(m.group(1)) <= 0:
+        return 1
+    limit = float(m.group(1)) * _UNITS[m.group(2)]
+    if grid_rows * ONE_QUERY_BYTES <= limit:
+        return 1
+    return math.ceil(grid_rows * BYTES_PER_ROW / limit)
+
+
+def write_parts(con, parts: list[ibis.Table], folder: str | Path) -> list[Path]:
+    """Stream each part to a Parquet file of ``folder`` (one query after the other)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = uuid.uuid4().hex
+    files = [folder / f"staged-{stem}-{i}.parquet" for i in range(len(parts))]
+    for part, file in zip(parts, files, strict=True):
+        con.to_parquet(part, file)
+    return files
+
 
 def history_expr(stages: ibis.Table) -> ibis.Table:
     """The export form: ``customer_id, snapshot (date), stage, rule, ambassador``."""
@@ -122,10 +173,21 @@ def to_pandas(con, expr: ibis.Table) -> pd.DataFrame:
     return public(df, ordered=True, text=text)
 
 
-def write_parquet(con, expr: ibis.Table, path: str | Path, sort: bool = False) -> Path:
-    """Stream a history expression to a Parquet file in the engine (``COPY``); ``sort`` orders it by customer
-    and snapshot (a full sort: slower, more memory)."""
+def write_parquet(con, parts: list[ibis.Table], path: str | Path, sort: bool = False) -> Path:
+    """Stream a history expression, given as one or more parts of customers, to one Parquet file in the engine
+    (``COPY``); ``sort`` orders it by customer and snapshot (a full sort: slower, more memory). Parts are
+    written one after the other to a folder next to ``path``, then into ``path``, and the folder removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con.to_parquet(expr.order_by(["customer_id", "snapshot"]) if sort else expr, path)
+    folder = None if len(parts) == 1 else path.parent / f".{path.name}.parts-{uuid.uuid4().hex}"
+    try:
+        whole = (
+            parts[0]
+            if folder is None
+            else con.read_parquet([str(f) for f in write_parts(con, parts, folder)])
+        )
+        con.to_parquet(whole.order_by(["customer_id", "snapshot"]) if sort else whole, path)
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
     return path

@@ -271,6 +271,7 @@ class StageModel(StageResults):
         self._history = hist.public(frame)
         self._features_cache = feats
         self._at_snapshot = self._con = self._history_expr = None
+        self._kept = False
 
     def _fit_engine(self, tables: dict, backend) -> None:
         build = features_builder(
@@ -287,6 +288,15 @@ class StageModel(StageResults):
         self._history_expr = hist.staged(lean, self.rules_, self.horizon_days_)
         self._at_snapshot = hist.SnapshotFeatures(build, self.rules_, self.horizon_days_)
         self._features_cache = None
+        self._kept = False  # whether materialize() kept the history
+
+    def _staged_parts(self) -> list[ibis.Table]:
+        """The staged history (``STAGED_COLUMNS``), in parts of customers when it is large for DuckDB's memory
+        limit (:func:`~custrel_lib.stages.history.n_parts`): each part's window then stays in memory."""
+        n = 1 if self._kept else hist.n_parts(self._con, self._at_snapshot.grid_rows)
+        if n == 1:
+            return [self._history_expr.select(*hist.STAGED_COLUMNS)]
+        return [self._at_snapshot.part(i, n) for i in range(n)]
 
     def materialize(self, folder: str | Path | None = None) -> StageModel:
         """Compute the stage history once and keep it (``customer_id, snapshot_day, stage, rule, ambassador``):
@@ -299,17 +309,21 @@ class StageModel(StageResults):
         temporary tables; how it caches is the cluster's choice).
         """
         self._check_fitted()
-        if self._history_expr is None:
+        if self._history_expr is None or self._kept:
             return self
-        history = self._history_expr.select(*hist.STAGED_COLUMNS)
+        parts = self._staged_parts()
         if folder is None:
             # A table of this connection: Ibis' cache() of an unbound expression may pick another one.
             if getattr(self._con, "name", None) == "duckdb":
-                self._history_expr = self._con.create_table(f"staged_{uuid.uuid4().hex}", history, temp=True)
+                name = f"staged_{uuid.uuid4().hex}"
+                self._history_expr = self._con.create_table(name, parts[0], temp=True)
+                for part in parts[1:]:
+                    self._con.insert(name, part)
+                self._kept = True
             return self
-        path = Path(folder) / f"staged-{uuid.uuid4().hex}.parquet"
-        self._con.to_parquet(history, path)
-        self._history_expr = self._con.read_parquet(path)
+        files = [str(f) for f in hist.write_parts(self._con, parts, folder)]
+        self._history_expr = self._con.read_parquet(files[0] if len(files) == 1 else files)
+        self._kept = True
         return self
 
     # --- the stage history -------------------------------------------------------------------------------
@@ -350,4 +364,5 @@ class StageModel(StageResults):
             frame = self._history.drop(columns="at_risk").assign(rule=self._rules_pandas.to_numpy())
             frame[hist.EXPORT_COLUMNS].to_parquet(path, index=False)
             return path
-        return hist.write_parquet(self._con, self.history_table(), path, sort=sort)
+        parts = [hist.history_expr(p) for p in self._staged_parts()]
+        return hist.write_parquet(self._con, parts, path, sort=sort)
