@@ -31,15 +31,13 @@ def test_parts_follow_duckdb_memory_limit():
     assert hist.n_parts(con, one + 1) == -(-(one + 1) * hist.BYTES_PER_ROW // 2**30) > 1
     assert hist.n_parts(con, 5 * 2**30 // hist.BYTES_PER_ROW) == 5
     con.raw_sql("SET memory_limit = '500MB'")  # shown as 476.8 MiB
+    assert abs(hist.memory_limit_bytes(con) - 500e6) < 1e5
     assert hist.n_parts(con, 5 * 2**30 // hist.BYTES_PER_ROW) == 11
 
 
 def _in_parts(monkeypatch, model: StageModel, n: int) -> StageModel:
     """Bytes per row such that ``model``'s history is computed in ``n`` parts within DuckDB's default limit."""
-    text = model._con.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
-    number, unit = str(text).split()
-    limit = float(number) * hist._UNITS[unit]
-    per_row = limit * (n - 0.5) / model._at_snapshot.grid_rows
+    per_row = hist.memory_limit_bytes(model._con) * (n - 0.5) / model._at_snapshot.grid_rows
     monkeypatch.setattr(hist, "BYTES_PER_ROW", per_row)
     monkeypatch.setattr(hist, "ONE_QUERY_BYTES", per_row)
     assert hist.n_parts(model._con, model._at_snapshot.grid_rows) == n

@@ -77,10 +77,11 @@ class SnapshotFeatures:
         features, _ = self._build(at=k)
         return staged(features, self._rules, self._horizon)
 
-    def part(self, i: int, n: int) -> ibis.Table:
-        """The staged history (:data:`STAGED_COLUMNS`) of the customers of part ``i`` of ``n``."""
-        features, _ = self._build(history_features(self._rules), part=(i, n))
-        return staged(features, self._rules, self._horizon).select(*STAGED_COLUMNS)
+    def history(self, part: tuple[int, int] | None = None) -> tuple[ibis.Table, object]:
+        """The staged history from the features its rules read (:func:`history_features`), of every customer
+        or of part ``(i, n)``'s, and the connection it runs on."""
+        features, con = self._build(history_features(self._rules), part=part)
+        return staged(features, self._rules, self._horizon), con
 
     @property
     def grid_rows(self) -> int:
@@ -98,18 +99,21 @@ BYTES_PER_ROW = 200
 _UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 
 
+def memory_limit_bytes(con) -> float | None:
+    """DuckDB's memory limit in bytes (it shows it as ``"1.8 GiB"``); ``None`` on another engine."""
+    if getattr(con, "name", None) != "duckdb":
+        return None
+    text = con.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    m = re.fullmatch(r"([\d.]+)\s*(\w+)", str(text).strip())
+    return float(m.group(1)) * _UNITS[m.group(2)] if m and m.group(2) in _UNITS else None
+
+
 def n_parts(con, grid_rows: int) -> int:
     """In how many parts of customers to compute a history of at most ``grid_rows`` rows on DuckDB, for each
     part's window to fit in its memory limit (beyond it the window spills to disk, and a spilled sort of a
     large history costs far more than its share of rows). One on another engine."""
-    if getattr(con, "name", None) != "duckdb":
-        return 1
-    text = con.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
-    m = re.fullmatch(r"([\d.]+)\s*(\w+)", str(text).strip())
-    if m is None or m.group(2) not in _UNITS or float(m.group(1)) <= 0:
-        return 1
-    limit = float(m.group(1)) * _UNITS[m.group(2)]
-    if grid_rows * ONE_QUERY_BYTES <= limit:
+    limit = memory_limit_bytes(con)
+    if not limit or grid_rows * ONE_QUERY_BYTES <= limit:
         return 1
     return math.ceil(grid_rows * BYTES_PER_ROW / limit)
 

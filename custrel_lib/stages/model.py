@@ -284,9 +284,8 @@ class StageModel(StageResults):
         )
         # The history needs only the features its rules read, hence fewer events (features_engine); the
         # features of one snapshot (features(), explain()) are computed for that snapshot alone.
-        lean, self._con = build(hist.history_features(self.rules_))
-        self._history_expr = hist.staged(lean, self.rules_, self.horizon_days_)
         self._at_snapshot = hist.SnapshotFeatures(build, self.rules_, self.horizon_days_)
+        self._history_expr, self._con = self._at_snapshot.history()
         self._features_cache = None
         self._kept = False  # whether materialize() kept the history
 
@@ -296,7 +295,7 @@ class StageModel(StageResults):
         n = 1 if self._kept else hist.n_parts(self._con, self._at_snapshot.grid_rows)
         if n == 1:
             return [self._history_expr.select(*hist.STAGED_COLUMNS)]
-        return [self._at_snapshot.part(i, n) for i in range(n)]
+        return [self._at_snapshot.history((i, n))[0].select(*hist.STAGED_COLUMNS) for i in range(n)]
 
     def materialize(self, folder: str | Path | None = None) -> StageModel:
         """Compute the stage history once and keep it (``customer_id, snapshot_day, stage, rule, ambassador``):
