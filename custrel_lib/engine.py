@@ -217,3 +217,15 @@ def settle(con) -> None:
 def spill_folder(con) -> Path | None:
     """The temporary folder of a connection made by :func:`spilling_duckdb` (removed with the connection)."""
     return getattr(con, "_custrel_spill", None)
+
+
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def memory_limit_bytes(con) -> float | None:
+    """DuckDB's memory limit in bytes (it shows it as ``"1.8 GiB"``); ``None`` on another engine."""
+    if getattr(con, "name", None) != "duckdb":
+        return None
+    text = con.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    m = re.fullmatch(r"([\d.]+)\s*(\w+)", str(text).strip())
+    return float(m.group(1)) * _UNITS[m.group(2)] if m and m.group(2) in _UNITS else None

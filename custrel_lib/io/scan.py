@@ -10,13 +10,17 @@ leave out the rejected rows. Only the problem rows and the counts come back to P
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from custrel_lib.config import CustrelConfig, TableSpec, load_config
-from custrel_lib.engine import connect
+from custrel_lib.engine import connect, memory_limit_bytes, spill_folder
 from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.contract import (
     DECIMAL_COMMA,
@@ -175,6 +179,44 @@ def _views(raw, name: str) -> str:
     return view
 
 
+#: Above this share of DuckDB's memory limit, the loaded tables are written to Parquet (:func:`_persist`).
+#: Measured with ``custrel stages`` within 2GB (benchmarks/README.md): at 3M customers the typed tables held
+#: 2.5 GB (1.8 in memory, the rest spilled), and persisting them took 259 and 276 s against 284-290 s; at 1M
+#: they held 0.94 GB, and it made no difference (75-79 s either way): the threshold lies between.
+HEAVY_SHARE = 0.5
+
+
+def _heavy(con) -> bool:
+    """Whether the typed tables hold more than :data:`HEAVY_SHARE` of DuckDB's memory limit (in memory or
+    spilled to disk)."""
+    limit = memory_limit_bytes(con)
+    held = con.con.sql(
+        "SELECT coalesce(sum(memory_usage_bytes + temporary_storage_bytes), 0) FROM duckdb_memory() "
+        "WHERE tag = 'IN_MEMORY_TABLE'"
+    ).fetchall()[0][0]
+    return bool(limit) and held > HEAVY_SHARE * limit
+
+
+def _persist(con, views: dict[str, str]) -> None:
+    """Write the kept rows of each table to Parquet in a temporary folder (the connection's spill folder, else a
+    new folder in DuckDB's ``temp_directory``, removed with the connection), point the views at the files and
+    drop the typed tables: their memory goes to the analyses, which then read compressed columns from disk."""
+    raw = con.con
+    folder = spill_folder(con)
+    if folder is None:  # where DuckDB spills, unless that is its default (".tmp" in the working folder)
+        spill = raw.sql("SELECT current_setting('temp_directory')").fetchall()[0][0]
+        base = Path(spill) if spill and spill != ".tmp" else Path(tempfile.gettempdir())
+        base.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="custrel-tables-", dir=base))
+        weakref.finalize(con, shutil.rmtree, folder, ignore_errors=True)
+    stem = uuid.uuid4().hex  # a second load on the same connection writes new files
+    for name, view in views.items():
+        path = lit(str(Path(folder) / f"custrel_{name}-{stem}.parquet"))
+        raw.execute(f"COPY (SELECT * FROM {view}) TO {path} (FORMAT parquet)")
+        raw.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM read_parquet({path})")
+        raw.execute(f"DROP TABLE IF EXISTS __custrel_typed_{name}")
+
+
 def _as_of(raw, config: CustrelConfig, as_of) -> pd.Timestamp:
     as_of = as_of or config.analysis.get("as_of")
     if as_of:
@@ -247,6 +289,8 @@ def scan_tables(
     steps.done()
     problems = _problems(raw, config, staged)
     views = {name: _views(raw, name) for name in staged}
+    if _heavy(con):
+        _persist(con, views)
     steps.done()
     steps.close()
     tables = {name: con.table(f"custrel_{name}") for name in staged}

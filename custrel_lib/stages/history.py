@@ -7,7 +7,6 @@ streams it with DuckDB's ``COPY``); :func:`to_pandas` materialises it in the pub
 from __future__ import annotations
 
 import math
-import re
 import shutil
 import uuid
 from pathlib import Path
@@ -16,6 +15,7 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
+from custrel_lib.engine import memory_limit_bytes
 from custrel_lib.stages.calendar import EPOCH
 from custrel_lib.stages.features import FEATURE_COLUMNS
 from custrel_lib.stages.rules import RuleSet
@@ -96,16 +96,6 @@ class SnapshotFeatures:
 #: times ``ONE_QUERY_BYTES`` fits in the limit, else parts of at most ``limit / BYTES_PER_ROW`` rows.
 ONE_QUERY_BYTES = 60
 BYTES_PER_ROW = 200
-_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
-
-
-def memory_limit_bytes(con) -> float | None:
-    """DuckDB's memory limit in bytes (it shows it as ``"1.8 GiB"``); ``None`` on another engine."""
-    if getattr(con, "name", None) != "duckdb":
-        return None
-    text = con.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
-    m = re.fullmatch(r"([\d.]+)\s*(\w+)", str(text).strip())
-    return float(m.group(1)) * _UNITS[m.group(2)] if m and m.group(2) in _UNITS else None
 
 
 def n_parts(con, grid_rows: int) -> int:
