@@ -4,6 +4,7 @@ the same problems report, the same stage history, the memory freed and the files
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import ibis
 import pandas as pd
@@ -75,7 +76,7 @@ def test_the_files_go_where_duckdb_spills_and_go_with_the_connection(monkeypatch
     con = ibis.duckdb.connect()
     con.raw_sql(f"SET temp_directory = '{tmp_path / 'spill'}'")
     moved = load_tables(None, engine=True, con=con)
-    files = [scan.Path(f.split("read_parquet('")[1].split("'")[0]) for f in _files(moved)]
+    files = [Path(f.split("read_parquet('")[1].split("'")[0]) for f in _files(moved)]
     assert len(files) == 3 and all(f.is_file() for f in files)
     folder = files[0].parent
     assert folder.parent == tmp_path / "spill"
