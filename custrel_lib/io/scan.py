@@ -182,7 +182,7 @@ def _views(raw, name: str) -> str:
 #: Above this share of DuckDB's memory limit, the loaded tables are written to Parquet (:func:`_persist`).
 #: Measured with ``custrel stages`` within 2GB (benchmarks/README.md): at 3M customers the typed tables held
 #: 2.5 GB (1.8 in memory, the rest spilled), and persisting them took 259 and 276 s against 284-290 s; at 1M
-#: they held 0.94 GB, and it made no difference (75-79 s either way): the threshold lies between.
+#: they held 0.94 GB, and it made no difference (75.4 and 78.9 s against 75.5-84.1 s): the threshold lies between.
 HEAVY_SHARE = 0.5
 
 
