@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from custrel_lib.cli import report_command
 from custrel_lib.exceptions import ConfigError, ReportError
 from custrel_lib.reports import pool
-from custrel_lib.reports.execute import KERNEL_STARTUP, execute, kernel_command, running_file
+from custrel_lib.reports.execute import KERNEL_STARTUP, execute, kernel_command, remove_sockets, running_file
 from custrel_lib.reports.manifest import NotebookResult
 from custrel_lib.reports.parameters import CACHE_ENV
 from custrel_lib.reports.pool import JOBS_ENV, NotebookTask, report_jobs
@@ -359,9 +361,37 @@ def test_a_killed_worker_is_reported_with_the_cell_it_was_running(tmp_path):
         worker.wait(30)
     finally:
         pool._stop([worker])
+        remove_sockets(task.ipc)  # what run_parallel does for its tasks
     cause = pool._collect(worker, task)
     assert isinstance(cause, RuntimeError)
     error = task.result.error
     assert error["ename"] == "WorkerDied" and error["cell_index"] == 4
     assert error["source"] == "import time"
     assert nbformat.read(task.output, as_version=4).cells[4].metadata.papermill.start_time is None
+
+
+KILL_OWN_WORKER = """
+import json, os, pathlib, signal
+from ipykernel.connect import get_connection_info
+pathlib.Path(os.environ["TMPDIR"], "sockets.txt").write_text(json.loads(get_connection_info())["ip"])
+os.kill(os.getppid(), signal.SIGKILL)  # the kernel's parent: the worker, which can no longer clean up
+"""
+
+
+def test_a_killed_workers_kernel_sockets_are_removed_by_the_run(tmp_path, monkeypatch, request):
+    """A worker killed mid-notebook takes its kernel with it, and the kernel's Unix socket files stay in the
+    temporary folder (nobody runs execute()'s cleanup): the run removes them, as their prefix comes from the
+    task. Checked in a temporary folder of the test's own (a short path: sockets' paths are limited)."""
+    short = tempfile.mkdtemp(prefix="ck", dir="/tmp")
+    request.addfinalizer(lambda: shutil.rmtree(short, ignore_errors=True))
+    monkeypatch.setenv("TMPDIR", short)
+    monkeypatch.setattr(tempfile, "tempdir", short)
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _notebook(nbs, "1.0-killer", KILL_OWN_WORKER)
+    _notebook(nbs, "2.0-other", "x = 1")
+    with pytest.raises(ReportError, match=r"1\.0-killer"):
+        run_report(reports_dir=tmp_path / "r", notebooks_dir=nbs, progress=False, run_id="k", jobs=2)
+    prefix = (Path(short) / "sockets.txt").read_text()
+    assert prefix.startswith(os.path.join(short, "custrel-kernel-"))
+    assert not [p.name for p in Path(short).iterdir() if p.name.startswith("custrel-kernel-")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import re
 import tempfile
@@ -151,8 +152,12 @@ def kernel_command(kernel_cmd: list[str]) -> list[str]:
     return [*kernel_cmd, f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"]
 
 
-def ipc_prefix() -> str | None:
-    """Where a kernel's sockets go: a fresh path prefix of the temporary folder (POSIX), or None (TCP).
+def ipc_prefix(seed: str | None = None) -> str | None:
+    """Where a kernel's sockets go: a path prefix of the temporary folder of its own (POSIX), or None (TCP).
+
+    Given ``seed`` (a notebook task's private log path), the prefix is derived from it, so the run that
+    gave the task can remove the sockets of a worker that was killed before it could (:func:`remove_sockets`);
+    without, it is random.
 
     Over TCP, jupyter_client picks five free ports, closes them and hands them to the kernel, which binds them;
     two kernels started at once by ``custrel report --jobs`` (in processes of their own) can pick the same port,
@@ -161,7 +166,19 @@ def ipc_prefix() -> str | None:
     """
     if os.name != "posix":
         return None
-    return os.path.join(tempfile.gettempdir(), f"custrel-kernel-{uuid.uuid4().hex[:12]}")
+    tag = hashlib.sha256(seed.encode()).hexdigest()[:12] if seed else uuid.uuid4().hex[:12]
+    return os.path.join(tempfile.gettempdir(), f"custrel-kernel-{tag}")
+
+
+def remove_sockets(prefix: str | None) -> int:
+    """Remove the socket files a kernel left at ``prefix`` (a kernel or a worker that died leaves them);
+    return how many there were."""
+    removed = 0
+    for leftover in glob.glob(f"{glob.escape(prefix)}-*") if prefix else []:
+        with contextlib.suppress(OSError):
+            os.remove(leftover)
+            removed += 1
+    return removed
 
 
 def kernel_manager_class(watch: KernelWatch, ipc: str | None = None) -> type:
@@ -268,8 +285,10 @@ def execute(
     log: Path,
     kernel_name: str | None = None,
     progress: bool = False,
+    ipc: str | None = None,
 ) -> None:
     """Run ``path`` (only the cells of ``lang``) into ``output``; fill ``result``'s duration, status, error.
+    The kernel's sockets go to ``ipc`` (:func:`ipc_prefix`; a random prefix by default).
 
     Raises
     ------
@@ -279,7 +298,7 @@ def execute(
     import papermill
 
     watch = KernelWatch(log=log)
-    ipc = ipc_prefix()
+    ipc = ipc or ipc_prefix()
     t0 = time.monotonic()
     try:
         papermill.execute_notebook(
@@ -300,9 +319,7 @@ def execute(
         raise
     finally:
         watch.pid = None
-        for leftover in glob.glob(f"{ipc}-*") if ipc else []:  # a kernel that died leaves its sockets
-            with contextlib.suppress(OSError):
-                os.remove(leftover)
+        remove_sockets(ipc)  # a kernel that died leaves its sockets
         result.duration_s = time.monotonic() - t0
     result.status = "ok"
 

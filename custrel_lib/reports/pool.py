@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from custrel_lib.exceptions import ConfigError
-from custrel_lib.reports.execute import execute, lost_worker_error
+from custrel_lib.reports.execute import execute, ipc_prefix, lost_worker_error, remove_sockets
 from custrel_lib.reports.html import export_html
 from custrel_lib.reports.manifest import NotebookResult
 
@@ -69,6 +69,12 @@ class NotebookTask:
     log: Path
     kernel_name: str | None
     result: NotebookResult
+
+    @property
+    def ipc(self) -> str | None:
+        """Where its kernel's sockets go: derived from its private log path, so that the run can remove them
+        when the worker was killed before it could."""
+        return ipc_prefix(str(self.log))
 
     @property
     def outbox(self) -> Path:
@@ -125,7 +131,15 @@ def run_task(task: NotebookTask, progress_bar: bool = False) -> None:
     """Execute one notebook and write its HTML page, filling ``task.result``."""
     result = task.result
     execute(
-        task.path, task.output, task.parameters, result, task.lang, task.log, task.kernel_name, progress_bar
+        task.path,
+        task.output,
+        task.parameters,
+        result,
+        task.lang,
+        task.log,
+        task.kernel_name,
+        progress_bar,
+        ipc=task.ipc,
     )
     page = export_html(task.output, task.html, title=result.title, lang=task.lang)
     result.html, result.html_size_bytes, result.figures = page.path.name, page.size_bytes, page.figures
@@ -192,6 +206,8 @@ def run_parallel(tasks: list[NotebookTask], jobs: int, say: Callable[[str], None
                 say(task.done_line())
     finally:
         _stop(workers + list(busy))
+        for task in tasks:  # a worker killed (by the system, or stopped too late) leaves its kernel's sockets
+            remove_sockets(task.ipc)
 
 
 def _first_failure(
