@@ -407,14 +407,19 @@ def test_stratified_fit_by_position_is_lifelines_own_fit(entry):
     )
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_vectorised_efron_with_entry_is_lifelines_loop(seed):
+@pytest.mark.parametrize(("seed", "block"), [(0, None), (1, None), (2, 7)])
+def test_vectorised_efron_with_entry_is_lifelines_loop(seed, block, monkeypatch):
     """Efron's log partial likelihood, gradient and Hessian with delayed entry, ties and weights: the
-    vectorised sums equal lifelines' loop over the event times (to rounding), and the entries matter (the
-    same rows without them give another likelihood, so a version that ignored entry would fail)."""
+    vectorised sums equal lifelines' loop over the event times (to rounding), also summed in small blocks of
+    rows (a time's rows then span blocks), and the entries matter (the same rows without them give another
+    likelihood, so a version that ignored entry would fail)."""
     from lifelines import CoxTimeVaryingFitter
 
+    from custrel_lib.survival import efron
     from custrel_lib.survival.efron import efron_with_entry
+
+    if block:
+        monkeypatch.setattr(efron, "BLOCK_VALUES", block)
 
     rng = np.random.default_rng(seed)
     n, d = 800, 4

@@ -5,7 +5,8 @@ loop over the distinct event times that selects the risk set ``{i : entry_i < t 
 a few thousand relationships with a thousand distinct times, most of the time of a cross-validated fit.
 :func:`efron_with_entry` computes the same sums at every event time at once, from cumulative sums over the
 rows sorted by stop and by entry: since every row has ``entry < stop``, the rows with ``entry >= t`` are among
-those with ``stop >= t``, so the risk set's sum is ``sum(stop >= t) - sum(entry >= t)``. Ties are Efron's,
+those with ``stop >= t``, so the risk set's sum is ``sum(stop >= t) - sum(entry >= t)``. The per-row
+products ``x x'`` are summed a block of rows at a time, so memory stays bounded for a wide design. Ties are Efron's,
 as in lifelines (Efron 1977, JASA 72:557-565; Therneau & Grambsch 2000, section 3.3).
 ``tests/test_survival.py`` checks the result against lifelines' loop on data with ties, weights and strata.
 """
@@ -14,13 +15,30 @@ from __future__ import annotations
 
 import numpy as np
 
+# Rows per block of the per-row outer products x x' (n x d x d would not fit for a wide design on a large sample):
+# about 4M values, 32 MB, per block.
+BLOCK_VALUES = 1 << 22
 
-def _sum_from(keys: np.ndarray, values: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """For each of ``times``, the sum of ``values`` over the rows whose key is at least that time."""
+
+def _grouped_sums(rows: np.ndarray, group: np.ndarray, n_groups: int, make, shape: tuple) -> np.ndarray:
+    """Sum of ``make(rows)`` per group, ``group`` non-decreasing along ``rows``, a block of rows at a time."""
+    out = np.zeros((n_groups, *shape))
+    block = max(1, BLOCK_VALUES // max(1, int(np.prod(shape))))
+    for s in range(0, len(rows), block):
+        ids = group[s : s + block]
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        out[ids[starts]] += np.add.reduceat(make(rows[s : s + block]), starts, axis=0)
+    return out
+
+
+def _sum_from(keys: np.ndarray, times: np.ndarray, make, shape: tuple) -> np.ndarray:
+    """For each of ``times`` (sorted), the sum of ``make(rows)`` over the rows whose key is at least that time."""
     order = np.argsort(keys, kind="stable")
-    tail = np.cumsum(values[order][::-1], axis=0)[::-1]  # tail[i]: sum over sorted rows i, i+1, ...
-    tail = np.concatenate([tail, np.zeros((1, *values.shape[1:]))])
-    return tail[np.searchsorted(keys[order], times, side="left")]
+    first = np.searchsorted(keys[order], times, side="left")  # sorted rows first.. have key >= time
+    # Segment k of the sorted rows lies between first[k-1] and first[k]; time j sums the segments after j.
+    segment = np.searchsorted(first, np.arange(len(keys)), side="right")
+    sums = _grouped_sums(order, segment, len(times) + 1, make, shape)
+    return np.cumsum(sums[::-1], axis=0)[::-1][1:]
 
 
 def efron_with_entry(
@@ -43,12 +61,15 @@ def efron_with_entry(
         return np.zeros((d, d)), np.zeros(d), 0.0
     phi = weights * np.exp(X @ beta)
     phi_x = phi[:, None] * X
-    phi_xx = phi_x[:, :, None] * X[:, None, :]
-
-    def risk_set(values: np.ndarray) -> np.ndarray:  # sum over {entry < t <= stop} at each event time t
-        return _sum_from(stop, values, times) - _sum_from(start, values, times)
-
-    r_phi, r_phi_x, r_phi_xx = risk_set(phi), risk_set(phi_x), risk_set(phi_xx)
+    pieces = (  # what is summed: phi, phi x and phi x x' of the given rows
+        (lambda r: phi[r], ()),
+        (lambda r: phi_x[r], (d,)),
+        (lambda r: phi_x[r][:, :, None] * X[r][:, None, :], (d, d)),
+    )
+    # Sums over the risk set {entry < t <= stop} at each event time t.
+    r_phi, r_phi_x, r_phi_xx = (
+        _sum_from(stop, times, make, shape) - _sum_from(start, times, make, shape) for make, shape in pieces
+    )
 
     # The tied events at each time, one row per event, in the order of their times.
     dead = np.flatnonzero(events)
@@ -56,13 +77,8 @@ def efron_with_entry(
     dead, group = dead[np.argsort(group, kind="stable")], np.sort(group, kind="stable")
     m = len(times)
     count = np.bincount(group, minlength=m)
-    t_phi = np.bincount(group, weights=phi[dead], minlength=m)
-    t_phi_x = np.zeros((m, d))
-    np.add.at(t_phi_x, group, phi_x[dead])
-    t_phi_xx = np.zeros((m, d, d))
-    np.add.at(t_phi_xx, group, phi_xx[dead])
-    x_dead = np.zeros((m, d))
-    np.add.at(x_dead, group, weights[dead, None] * X[dead])
+    t_phi, t_phi_x, t_phi_xx = (_grouped_sums(dead, group, m, make, shape) for make, shape in pieces)
+    x_dead = _grouped_sums(dead, group, m, lambda r: weights[r, None] * X[r], (d,))
     w_avg = np.bincount(group, weights=weights[dead], minlength=m) / count
 
     # Efron: the k-th of c tied events (k = 0 .. c-1) sees the risk set less k/c of the tied events' sum.
