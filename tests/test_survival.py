@@ -405,36 +405,3 @@ def test_stratified_fit_by_position_is_lifelines_own_fit(entry):
         theirs.predict_survival_function(rossi.iloc[:20], times=[10, 30, 50]),
         **same,
     )
-
-
-@pytest.mark.parametrize(("seed", "block"), [(0, None), (1, None), (2, 7)])
-def test_vectorised_efron_with_entry_is_lifelines_loop(seed, block, monkeypatch):
-    """Efron's log partial likelihood, gradient and Hessian with delayed entry, ties and weights: the
-    vectorised sums equal lifelines' loop over the event times (to rounding), also summed in small blocks of
-    rows (a time's rows then span blocks), and the entries matter (the same rows without them give another
-    likelihood, so a version that ignored entry would fail)."""
-    from lifelines import CoxTimeVaryingFitter
-
-    from custrel_lib.survival import efron
-    from custrel_lib.survival.efron import efron_with_entry
-
-    if block:
-        monkeypatch.setattr(efron, "BLOCK_VALUES", block)
-
-    rng = np.random.default_rng(seed)
-    n, d = 800, 4
-    X = rng.normal(size=(n, d))
-    stop = np.round(rng.exponential(30, n)) + 1  # whole days: many ties
-    start = stop * rng.uniform(0, 0.95, n) * (rng.uniform(size=n) < 0.6)
-    events = rng.uniform(size=n) < 0.5
-    weights = rng.uniform(0.5, 2.0, n)
-    beta = rng.normal(size=d) * 0.3
-    theirs = CoxTimeVaryingFitter._get_gradients(X, events, start, stop, weights, beta)
-    ours = efron_with_entry(X, events, start, stop, weights, beta)
-    assert len(np.unique(stop[events])) < events.sum() / 2  # ties present
-    for a, b in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
-    no_entry = efron_with_entry(X, events, np.full(n, -1.0), stop, weights, beta)
-    assert abs(no_entry[2] - theirs[2]) > 1.0
-    empty = efron_with_entry(X, np.zeros(n, bool), start, stop, weights, beta)
-    assert empty[2] == 0.0 and not empty[1].any()
