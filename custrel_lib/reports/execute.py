@@ -170,15 +170,11 @@ def ipc_prefix(seed: str | None = None) -> str | None:
     return os.path.join(tempfile.gettempdir(), f"custrel-kernel-{tag}")
 
 
-def remove_sockets(prefix: str | None) -> int:
-    """Remove the socket files a kernel left at ``prefix`` (a kernel or a worker that died leaves them);
-    return how many there were."""
-    removed = 0
+def remove_sockets(prefix: str | None) -> None:
+    """Remove the socket files a kernel left at ``prefix`` (a kernel or a worker that died leaves them)."""
     for leftover in glob.glob(f"{glob.escape(prefix)}-*") if prefix else []:
         with contextlib.suppress(OSError):
             os.remove(leftover)
-            removed += 1
-    return removed
 
 
 def kernel_manager_class(watch: KernelWatch, ipc: str | None = None) -> type:

@@ -8,9 +8,9 @@ rows sorted by stop and by entry: since every row has ``entry < stop``, the rows
 those with ``stop >= t``, so the risk set's sum is ``sum(stop >= t) - sum(entry >= t)``. The per-row
 products ``x x'`` are summed a block of rows at a time, so memory stays bounded for a wide design. Where the
 difference would lose precision (rows entering later outweigh a risk set by a million times), the step is
-computed by lifelines' loop instead. Ties are Efron's,
-as in lifelines (Efron 1977, JASA 72:557-565; Therneau & Grambsch 2000, section 3.3).
-``tests/test_survival.py`` checks the result against lifelines' loop on data with ties, weights and strata.
+computed by lifelines' loop instead. Ties are Efron's, as in lifelines (Efron 1977, JASA 72:557-565; Therneau &
+Grambsch 2000, section 3.3). ``tests/test_efron.py`` checks the result against lifelines' loop on data with ties,
+weights and entries, and the fallback; ``tests/test_survival.py``, the stratified fits against lifelines' own.
 """
 
 from __future__ import annotations
@@ -37,13 +37,19 @@ def _grouped_sums(rows: np.ndarray, group: np.ndarray, n_groups: int, make, shap
     return out
 
 
-def _sum_from(keys: np.ndarray, times: np.ndarray, make, shape: tuple) -> np.ndarray:
-    """For each of ``times`` (sorted), the sum of ``make(rows)`` over the rows whose key is at least that time."""
+def _suffix_plan(keys: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows sorted by ``keys`` and, for each, its segment: the rows of segment ``k`` have a key at least
+    ``times[k - 1]`` and below ``times[k]`` (``times`` sorted), so time ``j`` sums the segments after ``j``."""
     order = np.argsort(keys, kind="stable")
-    first = np.searchsorted(keys[order], times, side="left")  # sorted rows first.. have key >= time
-    # Segment k of the sorted rows lies between first[k-1] and first[k]; time j sums the segments after j.
-    segment = np.searchsorted(first, np.arange(len(keys)), side="right")
-    sums = _grouped_sums(order, segment, len(times) + 1, make, shape)
+    first = np.searchsorted(keys[order], times, side="left")  # sorted rows first[j].. have key >= times[j]
+    return order, np.searchsorted(first, np.arange(len(keys)), side="right")
+
+
+def _sum_from(plan: tuple[np.ndarray, np.ndarray], n_times: int, make, shape: tuple) -> np.ndarray:
+    """For each time of ``plan`` (:func:`_suffix_plan`), the sum of ``make(rows)`` over the rows whose key is
+    at least that time."""
+    order, segment = plan
+    sums = _grouped_sums(order, segment, n_times + 1, make, shape)
     return np.cumsum(sums[::-1], axis=0)[::-1][1:]
 
 
@@ -72,28 +78,30 @@ def efron_with_entry(
     if len(times) == 0:
         return np.zeros((d, d)), np.zeros(d), 0.0
     phi = weights * np.exp(X @ beta)
+    m = len(times)
+    by_stop, by_entry = _suffix_plan(stop, times), _suffix_plan(start, times)
+
+    def risk_set(make, shape: tuple) -> np.ndarray:  # sums over {entry < t <= stop} at each event time t
+        return _sum_from(by_stop, m, make, shape) - _sum_from(by_entry, m, make, shape)
+
+    # The difference loses precision when rows that enter after t outweigh the risk set by far (a row with a
+    # huge exp(x beta) during a Newton step): then lifelines' loop, exact, computes this step.
+    size = phi * (1.0 + np.einsum("ij,ij->i", X, X))
+    after, entering = (_sum_from(plan, m, lambda r: size[r], ()) for plan in (by_stop, by_entry))
+    if _imprecise(after, entering):
+        return CoxTimeVaryingFitter._get_gradients(X, events, start, stop, weights, beta)
     phi_x = phi[:, None] * X
     pieces = (  # what is summed: phi, phi x and phi x x' of the given rows
         (lambda r: phi[r], ()),
         (lambda r: phi_x[r], (d,)),
         (lambda r: phi_x[r][:, :, None] * X[r][:, None, :], (d, d)),
     )
-    # Sums over the risk set {entry < t <= stop} at each event time t.
-    r_phi, r_phi_x, r_phi_xx = (
-        _sum_from(stop, times, make, shape) - _sum_from(start, times, make, shape) for make, shape in pieces
-    )
-    # The difference loses precision when rows that enter after t outweigh the risk set by far (a row with a
-    # huge exp(x beta) during a Newton step): then lifelines' loop, exact, computes this step.
-    size = phi * (1.0 + np.einsum("ij,ij->i", X, X))
-    after, entering = (_sum_from(k, times, lambda r: size[r], ()) for k in (stop, start))
-    if _imprecise(after, entering):
-        return CoxTimeVaryingFitter._get_gradients(X, events, start, stop, weights, beta)
+    r_phi, r_phi_x, r_phi_xx = (risk_set(make, shape) for make, shape in pieces)
 
     # The tied events at each time, one row per event, in the order of their times.
     dead = np.flatnonzero(events)
     group = np.searchsorted(times, stop[dead])
     dead, group = dead[np.argsort(group, kind="stable")], np.sort(group, kind="stable")
-    m = len(times)
     count = np.bincount(group, minlength=m)
     t_phi, t_phi_x, t_phi_xx = (_grouped_sums(dead, group, m, make, shape) for make, shape in pieces)
     x_dead = _grouped_sums(dead, group, m, lambda r: weights[r, None] * X[r], (d,))
