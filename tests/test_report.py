@@ -4,6 +4,7 @@ started together."""
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import html
 import json
@@ -24,7 +25,7 @@ from custrel_lib.exceptions import ConfigError, ReportError
 from custrel_lib.flame.analysis import run_flame, signal_sentence
 from custrel_lib.flame.signal import stages_with_p_alive
 from custrel_lib.reports.html import count_plotlyjs, remote_references
-from custrel_lib.reports.publish import report_lock
+from custrel_lib.reports.publish import kernel_sockets, report_lock
 from custrel_lib.reports.run import run_report
 from custrel_lib.stages.model import StageModel
 
@@ -281,9 +282,14 @@ def test_a_run_killed_mid_way_leaves_earlier_reports_intact(tmp_path, signum):
     assert sorted(p.name for p in reports.iterdir() if not p.name.startswith(".")) == ["first", "latest.json"]
     if signum == signal.SIGTERM:  # unwound: nothing left behind, and said so
         assert not list(reports.glob(".tmp-*")) and "Interrupted" in err
+    # Killed outright, the run may leave its kernels' socket files in the temporary folder (unless a worker, seeing
+    # its parent gone, removed them first): the next run removes them (see also test_clean_stale_removes_sockets).
+    prefixes = [kernel_sockets(log) for log in reports.glob(".tmp-*/kernel-*.log")]
+    left = [p for prefix in prefixes for p in glob.glob(f"{glob.escape(prefix)}-*")]
     again = run_report(reports_dir=reports, notebooks_dir=nbs, progress=False, run_id="second",
                        notebooks=["1.0-tiny"])  # fmt: skip
     assert again.status == "ok" and not list(reports.glob(".tmp-*"))  # a killed run's leftovers are cleaned
+    assert not [p for p in left if os.path.exists(p)]
 
 
 @pytest.mark.parametrize("wait", [False, True], ids=["exit", "wait"])
@@ -359,3 +365,26 @@ def test_large_exports_are_written_by_arrow_as_pandas_writes_them(sample_tables,
         mp.setattr(pd.DataFrame, "to_csv", lambda *a, **k: pytest.fail("to_csv called"))
         write_csv_arrow(plain.astype({"customer_id": pd.StringDtype("pyarrow")}), arrow)
     assert arrow.read_bytes() == expected.read_bytes()
+
+
+def test_clean_stale_removes_the_sockets_of_a_killed_runs_kernels(tmp_path):
+    """A run killed outright leaves its work folder (with the kernels' logs) and, in the temporary folder, the
+    kernels' socket files, named after the logs: the next run's clean-up removes both, and nothing else."""
+    from custrel_lib.reports.publish import clean_stale
+
+    stale = tmp_path / ".tmp-work-first-123"
+    stale.mkdir()
+    log = stale / "kernel-1.0-tiny.log"
+    log.write_text("")
+    prefix = kernel_sockets(log)
+    sockets = [Path(f"{prefix}-{i}") for i in range(1, 6)]
+    other = Path(f"{kernel_sockets(tmp_path / 'elsewhere.log')}-1")
+    try:
+        for path in [*sockets, other]:
+            path.write_text("")
+        clean_stale(tmp_path)
+        assert not stale.exists() and not [p for p in sockets if p.exists()]
+        assert other.exists()  # another run's kernel is left alone
+    finally:
+        for path in [*sockets, other]:
+            path.unlink(missing_ok=True)

@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from custrel_lib.exceptions import ConfigError
-from custrel_lib.reports.execute import execute, ipc_prefix, lost_worker_error, remove_sockets
+from custrel_lib.reports.execute import execute, lost_worker_error, remove_sockets
 from custrel_lib.reports.html import export_html
 from custrel_lib.reports.manifest import NotebookResult
+from custrel_lib.reports.publish import kernel_sockets
 
 __all__ = ["JOBS_ENV", "NotebookFailed", "NotebookTask", "report_jobs", "run_parallel", "run_sequential"]
 
@@ -72,9 +73,9 @@ class NotebookTask:
 
     @property
     def ipc(self) -> str | None:
-        """Where its kernel's sockets go: derived from its private log path, so that the run can remove them
-        when the worker was killed before it could."""
-        return ipc_prefix(str(self.log))
+        """Where its kernel's sockets go: derived from its private log path, so that the run (or, if the run
+        itself was killed, the next one: :func:`~custrel_lib.reports.publish.clean_stale`) can remove them."""
+        return kernel_sockets(self.log)
 
     @property
     def outbox(self) -> Path:
