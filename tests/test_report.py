@@ -24,8 +24,9 @@ from custrel_lib.cli import report_command
 from custrel_lib.exceptions import ConfigError, ReportError
 from custrel_lib.flame.analysis import run_flame, signal_sentence
 from custrel_lib.flame.signal import stages_with_p_alive
+from custrel_lib.reports.execute import ipc_prefix
 from custrel_lib.reports.html import count_plotlyjs, remote_references
-from custrel_lib.reports.publish import kernel_sockets, report_lock
+from custrel_lib.reports.publish import report_lock
 from custrel_lib.reports.run import run_report
 from custrel_lib.stages.model import StageModel
 
@@ -282,9 +283,9 @@ def test_a_run_killed_mid_way_leaves_earlier_reports_intact(tmp_path, signum):
     assert sorted(p.name for p in reports.iterdir() if not p.name.startswith(".")) == ["first", "latest.json"]
     if signum == signal.SIGTERM:  # unwound: nothing left behind, and said so
         assert not list(reports.glob(".tmp-*")) and "Interrupted" in err
-    # Killed outright, the run may leave its kernels' socket files in the temporary folder (unless a worker, seeing
-    # its parent gone, removed them first): the next run removes them (see also test_clean_stale_removes_sockets).
-    prefixes = [kernel_sockets(log) for log in reports.glob(".tmp-*/kernel-*.log")]
+    # Killed outright, the run may leave its kernels' socket files in the temporary folder (unless a worker,
+    # seeing its parent gone, removed them first): the next run removes them (see also the clean_stale test below).
+    prefixes = [ipc_prefix(log) for log in reports.glob(".tmp-*/kernel-*.log")]
     left = [p for prefix in prefixes for p in glob.glob(f"{glob.escape(prefix)}-*")]
     again = run_report(reports_dir=reports, notebooks_dir=nbs, progress=False, run_id="second",
                        notebooks=["1.0-tiny"])  # fmt: skip
@@ -376,9 +377,9 @@ def test_clean_stale_removes_the_sockets_of_a_killed_runs_kernels(tmp_path):
     stale.mkdir()
     log = stale / "kernel-1.0-tiny.log"
     log.write_text("")
-    prefix = kernel_sockets(log)
+    prefix = ipc_prefix(log)
     sockets = [Path(f"{prefix}-{i}") for i in range(1, 6)]
-    other = Path(f"{kernel_sockets(tmp_path / 'elsewhere.log')}-1")
+    other = Path(f"{ipc_prefix(tmp_path / 'elsewhere.log')}-1")
     try:
         for path in [*sockets, other]:
             path.write_text("")

@@ -21,7 +21,14 @@ from nbformat.v4 import new_code_cell, new_notebook
 from custrel_lib.cli import report_command
 from custrel_lib.exceptions import ConfigError, ReportError
 from custrel_lib.reports import pool
-from custrel_lib.reports.execute import KERNEL_STARTUP, execute, kernel_command, remove_sockets, running_file
+from custrel_lib.reports.execute import (
+    KERNEL_STARTUP,
+    execute,
+    ipc_prefix,
+    kernel_command,
+    remove_sockets,
+    running_file,
+)
 from custrel_lib.reports.manifest import NotebookResult
 from custrel_lib.reports.parameters import CACHE_ENV
 from custrel_lib.reports.pool import JOBS_ENV, NotebookTask, report_jobs
@@ -361,7 +368,7 @@ def test_a_killed_worker_is_reported_with_the_cell_it_was_running(tmp_path):
         worker.wait(30)
     finally:
         pool._stop([worker])
-        remove_sockets(task.ipc)  # what run_parallel does for its tasks
+        remove_sockets(ipc_prefix(task.log))  # what run_parallel does for its tasks
     cause = pool._collect(worker, task)
     assert isinstance(cause, RuntimeError)
     error = task.result.error

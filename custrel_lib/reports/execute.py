@@ -15,7 +15,6 @@ import re
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,12 +151,11 @@ def kernel_command(kernel_cmd: list[str]) -> list[str]:
     return [*kernel_cmd, f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"]
 
 
-def ipc_prefix(seed: str | None = None) -> str | None:
-    """Where a kernel's sockets go: a path prefix of the temporary folder of its own (POSIX), or None (TCP).
-
-    Given ``seed`` (a notebook task's private log path), the prefix is derived from it, so the run that
-    gave the task can remove the sockets of a worker that was killed before it could (:func:`remove_sockets`);
-    without, it is random.
+def ipc_prefix(log: str | Path) -> str | None:
+    """Where the sockets of the kernel whose log is ``log`` go: a path prefix of the temporary folder (POSIX),
+    derived from the log's absolute path (each notebook of a run has its own, in the run's private work folder),
+    or None (TCP). Derived rather than random, so that whoever finds the log can remove the sockets a killed
+    kernel left (:func:`remove_sockets`): the run when a worker was killed, the next run when the run was.
 
     Over TCP, jupyter_client picks five free ports, closes them and hands them to the kernel, which binds them;
     two kernels started at once by ``custrel report --jobs`` (in processes of their own) can pick the same port,
@@ -166,7 +164,7 @@ def ipc_prefix(seed: str | None = None) -> str | None:
     """
     if os.name != "posix":
         return None
-    tag = hashlib.sha256(seed.encode()).hexdigest()[:12] if seed else uuid.uuid4().hex[:12]
+    tag = hashlib.sha256(os.path.abspath(log).encode()).hexdigest()[:12]
     return os.path.join(tempfile.gettempdir(), f"custrel-kernel-{tag}")
 
 
@@ -281,10 +279,8 @@ def execute(
     log: Path,
     kernel_name: str | None = None,
     progress: bool = False,
-    ipc: str | None = None,
 ) -> None:
     """Run ``path`` (only the cells of ``lang``) into ``output``; fill ``result``'s duration, status, error.
-    The kernel's sockets go to ``ipc`` (:func:`ipc_prefix`; a random prefix by default).
 
     Raises
     ------
@@ -294,7 +290,7 @@ def execute(
     import papermill
 
     watch = KernelWatch(log=log)
-    ipc = ipc or ipc_prefix()
+    ipc = ipc_prefix(log)
     t0 = time.monotonic()
     try:
         papermill.execute_notebook(

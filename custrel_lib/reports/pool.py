@@ -33,10 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from custrel_lib.exceptions import ConfigError
-from custrel_lib.reports.execute import execute, lost_worker_error, remove_sockets
+from custrel_lib.reports.execute import execute, ipc_prefix, lost_worker_error, remove_sockets
 from custrel_lib.reports.html import export_html
 from custrel_lib.reports.manifest import NotebookResult
-from custrel_lib.reports.publish import kernel_sockets
 
 __all__ = ["JOBS_ENV", "NotebookFailed", "NotebookTask", "report_jobs", "run_parallel", "run_sequential"]
 
@@ -70,12 +69,6 @@ class NotebookTask:
     log: Path
     kernel_name: str | None
     result: NotebookResult
-
-    @property
-    def ipc(self) -> str | None:
-        """Where its kernel's sockets go: derived from its private log path, so that the run (or, if the run
-        itself was killed, the next one: :func:`~custrel_lib.reports.publish.clean_stale`) can remove them."""
-        return kernel_sockets(self.log)
 
     @property
     def outbox(self) -> Path:
@@ -132,15 +125,7 @@ def run_task(task: NotebookTask, progress_bar: bool = False) -> None:
     """Execute one notebook and write its HTML page, filling ``task.result``."""
     result = task.result
     execute(
-        task.path,
-        task.output,
-        task.parameters,
-        result,
-        task.lang,
-        task.log,
-        task.kernel_name,
-        progress_bar,
-        ipc=task.ipc,
+        task.path, task.output, task.parameters, result, task.lang, task.log, task.kernel_name, progress_bar
     )
     page = export_html(task.output, task.html, title=result.title, lang=task.lang)
     result.html, result.html_size_bytes, result.figures = page.path.name, page.size_bytes, page.figures
@@ -208,7 +193,7 @@ def run_parallel(tasks: list[NotebookTask], jobs: int, say: Callable[[str], None
     finally:
         _stop(workers + list(busy))
         for task in tasks:  # a worker killed (by the system, or stopped too late) leaves its kernel's sockets
-            remove_sockets(task.ipc)
+            remove_sockets(ipc_prefix(task.log))
 
 
 def _first_failure(

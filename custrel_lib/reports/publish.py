@@ -79,17 +79,12 @@ def report_lock(reports_dir: str | Path, wait: bool = False) -> Iterator[Path]:
 
 def clean_stale(reports_dir: Path) -> None:
     """Remove temporary folders left by a run that was killed (the caller holds the lock: no run is active),
-    and the socket files of the kernels it had started (named after their kernel logs, :func:`kernel_sockets`)."""
+    and the socket files of the kernels it had started (named after their kernel logs)."""
     for path in reports_dir.iterdir():
         if path.is_dir() and path.name.startswith((TMP_PREFIX, OLD_PREFIX)):
             for log in path.glob("kernel-*.log"):
-                remove_sockets(kernel_sockets(log))
+                remove_sockets(ipc_prefix(log))
             shutil.rmtree(path, ignore_errors=True)
-
-
-def kernel_sockets(log: Path) -> str | None:
-    """The socket prefix of the kernel whose log is ``log`` (derived from the log's absolute path)."""
-    return ipc_prefix(os.path.abspath(log))
 
 
 @contextlib.contextmanager
