@@ -52,11 +52,13 @@ def history_features(rules: RuleSet) -> list[str]:
 
 def staged(features: ibis.Table, rules: RuleSet, horizon: float) -> ibis.Table:
     """The feature table with ``stage``, ``rule`` and ``ambassador``."""
-    return features.mutate(
-        stage=rules.compile(features, horizon),
+    t = features.mutate(
         rule=rule_number(rules, features, horizon).cast("int16"),
         ambassador=features.promoter | (features.referrals > 0),
     )
+    # The stage read from the rule's number: the rules' conditions are evaluated once per row, not twice.
+    stages = [(t.rule == i + 1, rule.stage) for i, rule in enumerate(rules.rules[:-1])]
+    return t.mutate(stage=ibis.cases(*stages, else_=rules.rules[-1].stage))
 
 
 #: The columns of a staged table that the history reads (what ``StageModel.materialize`` keeps).
