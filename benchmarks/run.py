@@ -114,10 +114,14 @@ def do_replicate(base: str, k: int, out: str) -> dict:
     return rows
 
 
-def do_load(out: str) -> dict:
+def do_load(out: str, memory_limit: str | None = None) -> dict:
+    from custrel_lib.engine import connect
     from custrel_lib.io.load import load_tables
 
-    result = load_tables(Path(out) / "custrel.yml", engine=True)
+    con = connect("duckdb")
+    if memory_limit:  # the cap of the stages' run (beyond half of it, the loaded tables go to Parquet)
+        con.raw_sql(f"SET memory_limit = '{memory_limit}'; SET temp_directory = '{Path(out) / '.spill'}'")
+    result = load_tables(Path(out) / "custrel.yml", engine=True, con=con)
     return {"rows_kept": sum(c["kept"] for c in result.problems.counts.values())}
 
 
@@ -274,7 +278,7 @@ def _run_size(n: int, args, step) -> dict:
         else:
             res["generate"] = step(n, "generate", do_generate, n, str(out))
     args.generated.append(n)
-    res["load"] = step(n, "load (engine, validated)", do_load, str(out))
+    res["load"] = step(n, "load (engine, validated)", do_load, str(out), args.memory_limit)
     lib = str(out / "stages.parquet")
     res["stages"] = step(n, "stages end to end (custrel stages)", do_stages, str(out), lib, args.memory_limit)
     if "error" in res["stages"]:
