@@ -78,3 +78,9 @@ def test_report_step_on_a_sample_of_customers(small, tmp_path):
     assert out["sample"]["sampled"] == 400 and out["sample"]["customers"] > 400
     assert set(out["notebooks_s"]) == {"0.0", "1.0", "2.0", "3.0"}
     assert out["tree_peak_mb"] > 100  # the kernels' memory is counted
+
+
+def test_load_step_keeps_the_same_rows_within_a_memory_limit(small):
+    """The loading step runs under the run's DuckDB limit (as the stages do) and keeps the same rows as without."""
+    capped, free = bench.do_load(str(small), "500MB"), bench.do_load(str(small))
+    assert capped["rows_kept"] == free["rows_kept"] > 1500
