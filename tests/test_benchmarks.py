@@ -81,6 +81,6 @@ def test_report_step_on_a_sample_of_customers(small, tmp_path):
 
 
 def test_load_step_keeps_the_same_rows_within_a_memory_limit(small):
-    """The loading step runs under the run's DuckDB limit (as the stages do) and keeps the same rows as without."""
+    """The loading step with the run's DuckDB limit set (as the stages have it) keeps the rows it keeps without."""
     capped, free = bench.do_load(str(small), "500MB"), bench.do_load(str(small))
     assert capped["rows_kept"] == free["rows_kept"] > 1500
