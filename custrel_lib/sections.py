@@ -124,6 +124,9 @@ def _missing(tables: Mapping, needs: Iterable[tuple[str, str | None]]) -> Missin
 
 def reason_of(exc: BaseException, lang: str) -> tuple[str, str]:
     """``(code, sentence)`` explaining why a section could not be computed."""
+    explain = getattr(exc, "reason", None)
+    if isinstance(exc, CustrelError) and callable(explain):  # an error that says itself why, in each language
+        return explain(lang)
     if isinstance(exc, MissingInput):
         enable = tr(TEXT, "enable_table", lang, table=exc.table)
         if exc.column is None:

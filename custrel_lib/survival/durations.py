@@ -58,6 +58,7 @@ import pandas as pd
 
 from custrel_lib.exceptions import AnalysisError, ConfigError, MissingColumnError
 from custrel_lib.survival.episodes import (
+    EpisodesExcludedError,
     add_customer_covariates,
     add_purchase_counts,
     add_voice,
@@ -275,6 +276,8 @@ def _episodes(tx, customers, mode, as_of, window_start, horizon, unknown_origin,
         [d for d in dropped if not d.empty] or [pd.DataFrame(columns=["customer_id", "reason"])]
     )
     parts = [p for p in parts if not p.empty]
+    if not parts and not dropped.empty:
+        raise EpisodesExcludedError(dropped, float(horizon.days))
     if not parts:
         raise AnalysisError(
             "No relationship episode could be built: no purchase (positive amount) and no contract "

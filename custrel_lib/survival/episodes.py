@@ -15,6 +15,38 @@ import numpy as np
 import pandas as pd
 
 from custrel_lib.exceptions import AnalysisError, CustrelWarning
+from custrel_lib.survival.text import exclusion_sentences
+
+
+class EpisodesExcludedError(AnalysisError):
+    """Every relationship episode was left out (a cohort read without ``origin: first_purchase``, say).
+
+    ``exclusions`` counts the episodes left out by reason; :meth:`reason` says it in the report's language
+    with what to change, so a report shows why its survival sections are missing, not a bare "cannot".
+    """
+
+    def __init__(self, dropped: pd.DataFrame, horizon_days: float):
+        self.exclusions = {str(k): int(v) for k, v in dropped["reason"].value_counts().items()}
+        self.customers = int(dropped["customer_id"].nunique())
+        self.horizon_days = horizon_days
+        total = sum(self.exclusions.values())
+        detail = ", ".join(f"{n} {reason}" for reason, n in self.exclusions.items())
+        super().__init__(
+            f"No relationship episode is left for the survival analysis: all {total} were left out ({detail})."
+            " If the data holds every customer's whole history (a cohort), set survival.origin to "
+            "first_purchase in custrel.yml; if you have sign-up dates, add the customers table with signup_date."
+        )
+
+    def reason(self, lang: str) -> tuple[str, str]:
+        """``(code, sentence)`` for :func:`custrel_lib.sections.reason_of`."""
+        total = sum(self.exclusions.values())
+        counts = {
+            "episodes": self.exclusions,
+            "episodes_total": total,
+            "share_customers_excluded": 1.0,
+        }
+        sentences = exclusion_sentences(counts, self.horizon_days, lang)
+        return "all_excluded", " ".join(sentences).rstrip(".")
 
 
 def contract_episodes(

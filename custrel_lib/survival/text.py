@@ -164,7 +164,7 @@ def exclusion_sentences(counts: dict, horizon_days: float, lang: str) -> list[st
             lang,
             n=format_number(lost, lang),
             total=format_number(total, lang),
-            parts="; ".join(parts),
+            parts=(" ; " if lang == "fr" else "; ").join(parts),
         )
         if lost
         else tr(TEXT, "excluded_none", lang, total=format_number(total, lang))
