@@ -78,6 +78,7 @@ class Exploration:
     cadence: str
     seconds: float
     sample: dict | None = None  # the workbench's sample of customers (large data), else every customer
+    interactions: bool = True  # whether the data has an interactions table (else no complaint rate)
 
     @cached_property
     def current(self) -> pd.DataFrame:
@@ -102,7 +103,7 @@ class Exploration:
         return Transitions(cadence=self.cadence, backend="pandas").fit(history)
 
     def profiles(self, lang: str = "fr") -> StageProfiles:
-        return stage_profiles(self.current, self.settings.snapshot, lang)
+        return stage_profiles(self.current, self.settings.snapshot, lang, interactions=self.interactions)
 
     def customers(self, stage: str, limit: int | None = 200) -> pd.DataFrame:
         """The customers of ``stage`` at the snapshot date with their key features (most purchases first)."""
@@ -277,6 +278,7 @@ class ExplorerEngine:
             cadence=self.cadence,
             seconds=time.perf_counter() - t0,
             sample=getattr(self.wb, "sample", None),
+            interactions="interactions" in self.tables,
         )
 
     def export(self, settings: Settings) -> str:

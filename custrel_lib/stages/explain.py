@@ -73,18 +73,36 @@ class StageProfiles:
     lang: str = "fr"
 
     def display_frame(self) -> pd.DataFrame:
-        text = PROFILE_TEXT[self.lang]
+        """The table as shown: labels for stages and headers, without the columns of a voice that is unknown
+        (no NPS answer at all; no interactions table for the complaints), never shown as zeros."""
+        text = {k: v for k, v in PROFILE_TEXT[self.lang].items() if k not in self.unknown_columns()}
         df = self.table.copy()
         df["stage"] = df["stage"].map(lambda c: typology.stage_label(c, self.lang))
         return df[list(text)].rename(columns=text)
 
+    def unknown_columns(self) -> list[str]:
+        """Columns with no information in this data: the NPS ones without any answer, the complaint rate
+        without an interactions table (NaN in ``table``)."""
+        t = self.table
+        out = []
+        if t.empty or t["nps_answers"].fillna(0).sum() == 0:
+            out += ["mean_score", "nps", "nps_answers"]
+        if t.empty or t["complaint_rate"].isna().all():
+            out.append("complaint_rate")
+        return out
+
     def _repr_html_(self) -> str:
         text = PROFILE_TEXT[self.lang]
+        shown = self.display_frame().columns
         return html_table(
             self.display_frame(),
             self.lang,
-            percent=(text["share"], text["revenue_share"], text["complaint_rate"]),
-            decimals={text["median_tenure_days"]: 0, text["mean_score"]: 1, text["nps"]: 0},
+            percent=[text[k] for k in ("share", "revenue_share", "complaint_rate") if text[k] in shown],
+            decimals={
+                text[k]: d
+                for k, d in (("median_tenure_days", 0), ("mean_score", 1), ("nps", 0))
+                if text[k] in shown
+            },
             title=tr(TEXT, "profiles_caption", self.lang, date=format_date(self.snapshot, self.lang)),
         )
 
@@ -136,8 +154,11 @@ class Explanation:
         )
 
 
-def stage_profiles(f: pd.DataFrame, s: pd.Timestamp, lang: str) -> StageProfiles:
-    """Per stage, from the features of one snapshot (with their ``stage``): see :meth:`StageModel.profiles`."""
+def stage_profiles(f: pd.DataFrame, s: pd.Timestamp, lang: str, interactions: bool = True) -> StageProfiles:
+    """Per stage, from the features of one snapshot (with their ``stage``): see :meth:`StageModel.profiles`.
+
+    ``interactions`` False (the data has no interactions table): the complaint rate is unknown (NaN), not 0.
+    """
     revenue = f["spend_6m"] + f["spend_prev_6m"]
     g = f.assign(revenue=revenue, complained=f["complaints_90d"] > 0).groupby("stage", observed=True)
     table = pd.DataFrame(
@@ -152,6 +173,8 @@ def stage_profiles(f: pd.DataFrame, s: pd.Timestamp, lang: str) -> StageProfiles
     scores = {stage: nps(answers) for stage, answers in g["nps_last"]}
     table["nps"] = pd.Series({k: v.value for k, v in scores.items()}, dtype="float64")
     table["nps_answers"] = pd.Series({k: v.n for k, v in scores.items()}, dtype="int64")
+    if not interactions:
+        table["complaint_rate"] = np.nan
     order = [c for c in typology.stage_order() if c in table.index]
     table = table.reindex(order)
     table["share"] = table["customers"] / table["customers"].sum()

@@ -186,7 +186,8 @@ class StageResults:
         """
         lang = check_lang(lang)
         s = self._snapshot(snapshot)
-        return stage_profiles(self.features(s), s, lang)
+        voice = "interactions" in (getattr(self, "tables_", None) or {})
+        return stage_profiles(self.features(s), s, lang, interactions=voice)
 
     def explain(self, customer_id: str, snapshot=None, lang: str = "fr") -> Explanation:
         """The rule that placed ``customer_id`` in its stage, every rule's verdict and the feature values."""
