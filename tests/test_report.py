@@ -344,14 +344,14 @@ def test_index_and_headline_templates_show_hostile_strings_as_text():
 
 def test_large_exports_are_written_by_arrow_as_pandas_writes_them(sample_tables, sample_as_of, tmp_path):
     """Above ARROW_CSV_ROWS the stage history goes through Arrow's CSV writer: the same bytes as to_csv."""
-    from custrel_lib.reports.summary import _ordered, write_csv_arrow
+    from custrel_lib.reports.csv_export import ordered, write_csv_arrow
     from custrel_lib.stages.model import StageModel
 
     history = StageModel().fit(sample_tables, sample_as_of).history_
     history.loc[history.index[:3], "customer_id"] = ['with "quote"', "with,comma", "plain"]
     history = history.sort_values(["customer_id", "snapshot"]).reset_index(drop=True)
     history.loc[history.index[::7], "at_risk"] = True
-    assert _ordered(history) and not _ordered(history.iloc[::-1])
+    assert ordered(history) and not ordered(history.iloc[::-1])
     expected = tmp_path / "pandas.csv"
     history.to_csv(expected, index=False, date_format="%Y-%m-%d", lineterminator="\n")
     arrow = tmp_path / "arrow.csv"

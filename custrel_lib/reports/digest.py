@@ -24,7 +24,7 @@ import nbformat
 from custrel_lib.exceptions import ReportError
 from custrel_lib.i18n import check_lang, format_date, format_number, tr
 from custrel_lib.reports.html import CSS_FILE, TEMPLATES_DIR
-from custrel_lib.reports.index import headline_value, signed_change
+from custrel_lib.reports.index import INDEX_TEXTS, headline_value, stage_rows
 from custrel_lib.reports.preprocessors import PLOTLY_MIMETYPE
 
 DIGEST_NAME = "digest.html"
@@ -183,21 +183,13 @@ def _overview(kf: dict[str, Any], lang: str) -> dict[str, Any]:
         for h in kf.get("headline", [])
         if isinstance(h, dict) and h.get("label")
     ]
-    stages = [s for s in kf.get("stages", []) if isinstance(s, dict)]
-    rows = [
-        {
-            "label": str(s.get("label") or s.get("code") or ""),
-            "count": headline_value({"value": s.get("count")}, lang),
-            "previous": headline_value({"value": s.get("previous")}, lang),
-            "change": signed_change(s.get("change"), lang),
-        }
-        for s in stages
-    ]
+    table = stage_rows(kf, lang)
     return {
         "headline": headline,
         "sentences": [s for s in kf.get("sentences", []) if isinstance(s, str) and s],
-        "stages": rows,
-        "has_previous": any(s.get("previous") is not None for s in stages),
+        "stages": table["rows"],
+        "has_previous": table["has_previous"],
+        "has_signal": table["has_signal"],
     }
 
 
@@ -252,7 +244,8 @@ def write_digest(run_dir: str | Path, lang: str = "fr") -> Path:
         texts={
             k: tr(TEXTS, k, lang)
             for k in ("key_figures", "in_short", "stages", "stage", "customers", "previous", "change")
-        },
+        }
+        | {"signal": tr(INDEX_TEXTS, "signal", lang)},
         css=CSS_FILE.read_text(encoding="utf-8"),
         plotlyjs=plotlyjs if any(s["charts"] for s in sections) else "",
         sections=sections,

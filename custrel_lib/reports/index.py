@@ -29,6 +29,7 @@ INDEX_TEXTS = {
     "customers": {"fr": "Clients", "en": "Customers"},
     "previous": {"fr": "Précédent", "en": "Previous"},
     "change": {"fr": "Évolution", "en": "Change"},
+    "signal": {"fr": "dont signal P(en vie)", "en": "of which P(alive) signal"},
     "reports": {"fr": "Rapports", "en": "Reports"},
     "in_short": {"fr": "En bref", "en": "In short"},
     "failed": {"fr": "échec", "en": "failed"},
@@ -83,18 +84,23 @@ def _texts(lang: str, run_id: str, kf: dict, version: str | None, finished: str 
     return texts
 
 
-def _stage_rows(kf: dict, lang: str) -> list[dict[str, str]]:
-    rows = []
-    for s in (s for s in kf.get("stages", []) if isinstance(s, dict)):
-        rows.append(
-            {
-                "label": str(s.get("label") or s.get("code") or ""),
-                "count": headline_value({"value": s.get("count")}, lang),
-                "previous": headline_value({"value": s.get("previous")}, lang),
-                "change": signed_change(s.get("change"), lang),
-            }
-        )
-    return rows
+def stage_rows(kf: dict, lang: str) -> dict[str, Any]:
+    """The stage table of ``key_figures.json`` as display text: ``rows``, and whether to show the columns
+    ``has_previous`` and ``has_signal`` (the part of the change due to the P(alive) signal)."""
+    stages = [s for s in kf.get("stages", []) if isinstance(s, dict)]
+    rows = [
+        {
+            "label": str(s.get("label") or s.get("code") or ""),
+            "count": headline_value({"value": s.get("count")}, lang),
+            "previous": headline_value({"value": s.get("previous")}, lang),
+            "change": signed_change(s.get("change"), lang),
+            "signal": signed_change(s.get("signal"), lang) if s.get("signal") else "",
+        }
+        for s in stages
+    ]
+    has_previous = any(s.get("previous") is not None for s in stages)
+    has_signal = has_previous and any(s.get("signal") for s in stages)
+    return {"rows": rows, "has_previous": has_previous, "has_signal": has_signal}
 
 
 def render_index(
@@ -135,7 +141,7 @@ def render_index(
         for h in kf.get("headline", [])
         if isinstance(h, dict) and h.get("label")
     ]
-    stages = [s for s in kf.get("stages", []) if isinstance(s, dict)]
+    table = stage_rows(kf, lang)
     return render(
         INDEX_TEMPLATE,
         lang=lang,
@@ -144,8 +150,9 @@ def render_index(
         css=CSS_FILE.read_text(encoding="utf-8"),
         headline=headline,
         sentences=[s for s in kf.get("sentences", []) if isinstance(s, str) and s],
-        stages=_stage_rows(kf, lang),
-        has_previous=any(s.get("previous") is not None for s in stages),
+        stages=table["rows"],
+        has_previous=table["has_previous"],
+        has_signal=table["has_signal"],
         reports=[
             {
                 "html": str(r["html"]),

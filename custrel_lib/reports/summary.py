@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from custrel_lib.i18n import check_lang, format_currency, format_date, format_number, format_percent, tr
 from custrel_lib.privacy import pseudonymize
+from custrel_lib.reports.csv_export import ARROW_CSV_ROWS, ordered, write_csv_arrow
 from custrel_lib.reports.render import render
 from custrel_lib.reports.summary_text import TEXT
 from custrel_lib.stages import typology
@@ -31,8 +30,26 @@ def _signed(v: float, lang: str) -> str:
     return f"+{text}" if v > 0 else text
 
 
-def stage_changes(history: pd.DataFrame) -> pd.DataFrame:
-    """Customers per stage at the last snapshot and the one before, with the change."""
+def signal_net(signal: dict[str, Any] | None) -> dict[str, int]:
+    """Per stage, customers the P(alive) signal brought in minus those it took out, at the last snapshot
+    (from :meth:`~custrel_lib.workbench.Workbench.signal_figures`' ``moves``); empty when it moved nobody."""
+    net: dict[str, int] = {}
+    if not signal or not signal.get("applied"):
+        return net
+    for pair, n in (signal.get("moves") or {}).items():
+        before, after = pair.split("->")
+        net[before] = net.get(before, 0) - int(n)
+        net[after] = net.get(after, 0) + int(n)
+    return {k: v for k, v in net.items() if v}
+
+
+def stage_changes(history: pd.DataFrame, signal: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Customers per stage at the last snapshot and the one before, with the change.
+
+    The P(alive) signal places customers at the last snapshot only, so part of the change is the signal,
+    not the customers: ``signal`` is that part (net, per stage) and ``same_rules`` the change under the
+    rules of both snapshots (``change - signal``), which the sentences compare.
+    """
     snaps = sorted(history["snapshot"].unique())
     last, prev = snaps[-1], snaps[-2] if len(snaps) > 1 else None
     now = history[history["snapshot"] == last]["stage"].value_counts()
@@ -42,6 +59,9 @@ def stage_changes(history: pd.DataFrame) -> pd.DataFrame:
     out["count"] = [int(now.get(c, 0)) for c in codes]
     out["previous"] = [int(before.get(c, 0)) for c in codes] if prev is not None else None
     out["change"] = out["count"] - out["previous"] if prev is not None else None
+    net = signal_net(signal)
+    out["signal"] = [net.get(c, 0) for c in codes]
+    out["same_rules"] = out["change"] - out["signal"] if prev is not None else None
     out.attrs["last"], out.attrs["previous"] = (
         pd.Timestamp(last),
         (pd.Timestamp(prev) if prev is not None else None),
@@ -129,7 +149,7 @@ def key_figures(
         ``sentences``, ``survival`` (counts), ``nps``, ``skipped``, ``stage_signal``.
     """
     lang = check_lang(lang)
-    ch = stage_changes(history)
+    ch = stage_changes(history, signal)
     last, prev = ch.attrs["last"], ch.attrs["previous"]
     n_active = int(ch.loc[ch["stage"].isin(IN_RELATIONSHIP), "count"].sum())
     date = format_date(last, lang)
@@ -175,14 +195,22 @@ def key_figures(
 
 def _active_sentence(ch: pd.DataFrame, n_active: int, lang: str) -> str:
     last, prev = ch.attrs["last"], ch.attrs["previous"]
-    n_prev = int(ch.loc[ch["stage"].isin(IN_RELATIONSHIP), "previous"].sum())
+    active = ch["stage"].isin(IN_RELATIONSHIP)
+    n_prev = int(ch.loc[active, "previous"].sum())
+    signal = int(ch.loc[active, "signal"].sum())
+
+    def change(v: int) -> str:
+        return _signed(v, lang) if v else tr(TEXT, "stable", lang)
+
     return tr(
         TEXT,
-        "s_active",
+        "s_active_signal" if signal else "s_active",
         lang,
         date=format_date(last, lang),
         n=format_number(n_active, lang),
-        change=_signed(n_active - n_prev, lang) if n_active != n_prev else tr(TEXT, "stable", lang),
+        change=change(n_active - n_prev),
+        signal=_signed(signal, lang),
+        same=change(n_active - n_prev - signal),
         prev=format_date(prev, lang),
     )
 
@@ -262,10 +290,11 @@ def _nps_figure(nps, last: pd.Timestamp, lang: str) -> dict[str, Any]:
 
 
 def _growth_sentence(ch: pd.DataFrame, lang: str) -> str | None:
-    """The stages that grew and shrank most since the previous snapshot; None when no stage changed."""
-    up, down = ch.loc[ch["change"].idxmax()], ch.loc[ch["change"].idxmin()]
+    """The stages that grew and shrank most since the previous snapshot, under the same rules (without the
+    P(alive) signal of the last snapshot); None when no stage changed."""
+    up, down = ch.loc[ch["same_rules"].idxmax()], ch.loc[ch["same_rules"].idxmin()]
     key = {(True, True): "s_growth", (True, False): "s_growth_up", (False, True): "s_growth_down"}.get(
-        (int(up["change"]) > 0, int(down["change"]) < 0)
+        (int(up["same_rules"]) > 0, int(down["same_rules"]) < 0)
     )
     if key is None:
         return None
@@ -274,10 +303,11 @@ def _growth_sentence(ch: pd.DataFrame, lang: str) -> str | None:
         key,
         lang,
         prev=format_date(ch.attrs["previous"], lang),
+        same=tr(TEXT, "same_rules", lang) if ch["signal"].any() else ",",
         stage=typology.stage_label(up["stage"], lang),
-        change=_signed(int(up["change"]), lang),
+        change=_signed(int(up["same_rules"]), lang),
         down=typology.stage_label(down["stage"], lang),
-        change_down=_signed(int(down["change"]), lang),
+        change_down=_signed(int(down["same_rules"]), lang),
     )
 
 
@@ -290,6 +320,7 @@ def _stage_rows(ch: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
             "count": int(r.count),
             "previous": None if prev is None else int(r.previous),
             "change": None if prev is None else int(r.change),
+            "signal": int(r.signal),
         }
         for r in ch.itertuples()
     ]
@@ -324,7 +355,7 @@ def write_outputs(
     written.append(path)
     exports = {
         "stage_history.csv": history
-        if _ordered(history)
+        if ordered(history)
         else history.sort_values(["customer_id", "snapshot"]),
         "stage_profiles.csv": profiles,
         "at_risk.csv": at_risk.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
@@ -343,51 +374,3 @@ def write_outputs(
                 df.to_csv(p, index=False, float_format="%.6g", date_format="%Y-%m-%d", lineterminator="\n")
         written.append(p)
     return written
-
-
-#: Above this many rows an export is written by Arrow's CSV writer (:func:`write_csv_arrow`).
-ARROW_CSV_ROWS = 1_000_000
-
-
-def _ordered(history: pd.DataFrame) -> bool:
-    """Whether ``history`` is already sorted by customer and snapshot (the stage model's is): no copy to sort."""
-    if len(history) < 2:
-        return True
-    cid, snap = history["customer_id"].astype("string").array, history["snapshot"].to_numpy()
-    after = np.asarray(cid[1:] > cid[:-1], dtype=bool)
-    same = np.asarray(cid[1:] == cid[:-1], dtype=bool)
-    return bool((after | (same & (snap[1:] > snap[:-1]))).all())
-
-
-def write_csv_arrow(df: pd.DataFrame, path: Path) -> None:
-    """The CSV that ``to_csv`` writes for a frame of text, dates and booleans, by Arrow (streamed, a fraction
-    of the time): dates as ``YYYY-MM-DD``, booleans as ``True``/``False``. Arrow quotes every text or none:
-    a text with a comma, quote or line break sends the frame to ``to_csv``, which quotes only those."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
-
-    columns = {}
-    for name in df.columns:
-        col = df[name]
-        if pd.api.types.is_bool_dtype(col):
-            columns[name] = pa.array(["True" if v else "False" for v in (False, True)]).take(
-                pa.array(col.to_numpy().astype("int8"))
-            )
-        elif pd.api.types.is_datetime64_any_dtype(col):
-            columns[name] = pa.array(col.dt.normalize().to_numpy(), type=pa.timestamp("ns")).cast(pa.date32())
-        else:
-            columns[name] = pa.array(col.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    table = pa.table(columns)
-    text = [c for c in table.column_names if pa.types.is_string(table[c].type)]
-    special = any(pc.any(pc.match_substring_regex(table[c], r'[,"\r\n]')).as_py() for c in text)
-    if special or any(re.search(r'[,"\r\n]', c) for c in table.column_names):  # Arrow would quote every text
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            df.to_csv(path, index=False, date_format="%Y-%m-%d", lineterminator="\n")
-        return
-    with open(path, "wb") as fh:
-        fh.write((",".join(table.column_names) + "\n").encode())
-        pacsv.write_csv(
-            table, fh, write_options=pacsv.WriteOptions(include_header=False, quoting_style="none")
-        )

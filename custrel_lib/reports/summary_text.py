@@ -45,6 +45,11 @@ TEXT = {
         "fr": "Au {date}, {n} clients sont en relation avec la marque ({change} depuis le {prev}).",
         "en": "On {date}, {n} customers are in a relationship with the brand ({change} since {prev}).",
     },
+    "s_active_signal": {
+        "fr": "Au {date}, {n} clients sont en relation avec la marque ({change} depuis le {prev}, dont {signal} dus au signal P(en vie), appliqué au seul dernier instantané ; à règles égales : {same}).",
+        "en": "On {date}, {n} customers are in a relationship with the brand ({change} since {prev}, of which {signal} from the P(alive) signal, applied at the last snapshot only; under the same rules: {same}).",
+    },
+    "same_rules": {"fr": ", à règles égales,", "en": ", under the same rules,"},
     "s_median": {
         "fr": "{kind} : la moitié des relations se terminent en {days} jours.",
         "en": "{kind}: half of the relationships end within {days} days.",
@@ -62,16 +67,16 @@ TEXT = {
         "en": "{n} of {active} active customers have a {p} or higher risk of separation; revenue exposed over {r} days is {money}, of which {flagged} from these customers.",
     },
     "s_growth": {
-        "fr": "Depuis le {prev}, la plus forte hausse concerne l'étape « {stage} » ({change}) et la plus forte baisse l'étape « {down} » ({change_down}).",
-        "en": "Since {prev}, the largest increase is in the stage '{stage}' ({change}) and the largest decrease in '{down}' ({change_down}).",
+        "fr": "Depuis le {prev}{same} la plus forte hausse concerne l'étape « {stage} » ({change}) et la plus forte baisse l'étape « {down} » ({change_down}).",
+        "en": "Since {prev}{same} the largest increase is in the stage '{stage}' ({change}) and the largest decrease in '{down}' ({change_down}).",
     },
     "s_growth_up": {
-        "fr": "Depuis le {prev}, la plus forte hausse concerne l'étape « {stage} » ({change}) ; aucune étape ne recule.",
-        "en": "Since {prev}, the largest increase is in the stage '{stage}' ({change}); no stage shrank.",
+        "fr": "Depuis le {prev}{same} la plus forte hausse concerne l'étape « {stage} » ({change}) ; aucune étape ne recule.",
+        "en": "Since {prev}{same} the largest increase is in the stage '{stage}' ({change}); no stage shrank.",
     },
     "s_growth_down": {
-        "fr": "Depuis le {prev}, aucune étape ne progresse ; la plus forte baisse concerne l'étape « {down} » ({change_down}).",
-        "en": "Since {prev}, no stage grew; the largest decrease is in the stage '{down}' ({change_down}).",
+        "fr": "Depuis le {prev}{same} aucune étape ne progresse ; la plus forte baisse concerne l'étape « {down} » ({change_down}).",
+        "en": "Since {prev}{same} no stage grew; the largest decrease is in the stage '{down}' ({change_down}).",
     },
     "stable": {"fr": "stable", "en": "unchanged"},
 }
