@@ -146,6 +146,9 @@ def test_the_horizon_is_the_stated_exception(sample_tables, sample_truth, sample
     )
     assert "counts at the last snapshot (2025-12-31) only" in en and "still unresolved at 2025-12-31" in en
     assert fr.startswith("L'horizon de séparation H = 159 jours est estimé une seule fois")
+    # Transactions only: no loyalty, contract or complaint to speak of, so the note says nothing of them.
+    only = StageModel(cadence="quarter").fit({"transactions": sample_tables["transactions"]}, sample_as_of)
+    assert only.lookahead_note("en") == en.split(" Loyalty")[0]
     configured = StageModel(cadence="quarter", horizon_days=120).fit(sample_tables, sample_as_of)
     assert configured.lookahead_note("en").startswith(
         "The separation horizon H = 120 days is set in the configuration"

@@ -86,17 +86,18 @@ class StageResults:
 
         Every snapshot's features use the data dated up to it, except: H (one value, estimated up to
         ``as_of`` unless set), the undated loyalty flag (per ``loyalty_flag``) and the undated complaint
-        resolution. ``tests/test_no_future.py`` checks that truncating the data at a snapshot, with H given,
+        resolution (each said only when the data has its table). ``tests/test_no_future.py`` checks that truncating the data at a snapshot, with H given,
         does not change that snapshot's stages.
         """
         self._check_fitted()
         lang = check_lang(lang)
         fmt = {"h": format_number(self.horizon_days_, lang), "as_of": format_date(self.as_of_, lang)}
-        keys = [
-            "horizon_config" if self.horizon_source_ == "config" else "horizon_data",
-            f"loyalty_{self.loyalty_flag}",
-            "resolved",
-        ]
+        tables = getattr(self, "tables_", None) or {}
+        keys = ["horizon_config" if self.horizon_source_ == "config" else "horizon_data"]
+        if "customers" in tables:  # loyalty and contracts live there; without it, nothing to say
+            keys.append(f"loyalty_{self.loyalty_flag}")
+        if "interactions" in tables:
+            keys.append("resolved")
         return " ".join(tr(LOOKAHEAD_TEXTS, k, lang, **fmt) for k in keys)
 
     # --- results -----------------------------------------------------------------------------------------
