@@ -253,6 +253,50 @@ def test_french_excel_transactions_only(tmp_path):
     _assert_clean(folder, FRENCH_NOTEBOOKS, shape="French Excel transactions")
 
 
+@pytest.mark.parametrize(
+    "start, quarters",
+    [("2025-08-15", 2), ("2025-11-10", 1)],
+    ids=["four months", "six weeks"],
+)
+def test_short_window(tmp_path, start, quarters):
+    """A recent extract: 150 customers' transactions over the last months only (as_of 2025-12-20, not a month
+    end). The journeys count moves per quarter: with two quarters the paths over three are over two; with one
+    quarter there is no move to count, and the journeys report says so instead of stopping."""
+    tx = sample_tables()["transactions"]
+    tx = tx[tx["date"] >= start]
+    tx = tx[tx["customer_id"].isin(sorted(tx["customer_id"].unique())[:150])]
+    data = tmp_path / "data"
+    data.mkdir()
+    tx.to_csv(data / "transactions.csv", index=False)
+    config = data / "custrel.yml"
+    config.write_text(
+        "data_dir: .\nlanguage: fr\ntables:\n  transactions: {path: transactions.csv}\n"
+        "analysis:\n  as_of: 2025-12-20\n",
+        encoding="utf-8",
+    )
+    folder = _report(config, tmp_path / "reports", "short")
+    _assert_clean(folder, shape=f"transactions from {start}")
+    skipped = json.loads((folder / "key_figures.json").read_text(encoding="utf-8"))["skipped"]
+    journeys = {s["section"]: s for s in skipped if s["notebook"] == "3.0-journey-transitions"}
+    if quarters == 1:
+        assert journeys["transitions"]["reason"] == "too_few_quarters_covered", journeys
+        message = journeys["transitions"]["message"]
+        assert message.startswith("Trimestres couverts par l'historique") and message.endswith(
+            "1, il en faut au moins 2"
+        )
+        assert {s["reason"] for k, s in journeys.items() if k != "transitions"} == {"upstream"}
+    else:
+        assert "transitions" not in journeys and "paths" not in journeys, journeys
+        nb = nbformat.read(folder / "3.0-journey-transitions.ipynb", as_version=4)
+        text = " ".join(
+            page_text(o["data"]["text/html"])
+            for c in nb.cells
+            for o in c.get("outputs", [])
+            if "text/html" in o.get("data", {})
+        )
+        assert "sur 2 trimestres consécutifs" in text, text[:2000]
+
+
 OPTIONAL_TABLE_SETS = st.sets(st.sampled_from(OPTIONAL_TABLES)).map(lambda s: tuple(sorted(s)))
 
 

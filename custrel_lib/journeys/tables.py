@@ -92,7 +92,9 @@ def paths_table(
 ) -> HtmlTable:
     """The most frequent paths over ``k`` consecutive periods (:meth:`Transitions.paths`) for a report:
     stage labels joined by arrows, occurrences (windows of ``k`` periods), their share and the distinct
-    customers, headers in ``lang``. ``frame`` keeps the numbers."""
+    customers, headers in ``lang``. ``frame`` keeps the numbers. A history shorter than ``k`` periods (a
+    short data window) gives the paths over the whole history, and the caption says over how many periods."""
+    k = min(k, len(transitions.snapshots_))
     paths = transitions.paths(k=k, top=top, collapse=collapse)
     cols = {
         "path": tr(TEXT, "col_path", lang),

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from custrel_lib.engine import check_engine, connect, is_reference
-from custrel_lib.exceptions import AnalysisError, ConfigError, NotFittedError
+from custrel_lib.exceptions import AnalysisError, ConfigError, InsufficientDataError, NotFittedError
 from custrel_lib.journeys._base import (
     ENTRY,
     EXIT,
@@ -182,10 +182,8 @@ class Transitions:
             engine = IbisEngine(con, history, customers)
         self._engine = engine
         self.snapshots_ = sorted(set(period_end(engine.raw_snapshots(), self.cadence)))
-        if len(self.snapshots_) < 2:
-            raise AnalysisError(
-                f"The history covers {len(self.snapshots_)} {self.cadence}(s): transitions need at least two."
-            )
+        if len(self.snapshots_) < 2:  # "the history covers 1 quarter, transitions need 2" (sections.WHAT)
+            raise InsufficientDataError(f"{self.cadence}s_covered", len(self.snapshots_), 2)
         engine.prepare(self.cadence, self.filters_)
         self.n_customers_ = engine.n_customers()
         if self.n_customers_ == 0:
