@@ -204,6 +204,33 @@ def test_expected_purchases_stable_for_large_arguments(bg):
     assert bg.expected_purchases_new(1e-4) / 1e-4 == pytest.approx(r / alpha, rel=1e-3)
 
 
+def test_expected_purchases_finite_at_the_no_heterogeneity_no_dropout_limit():
+    """A fit on a short history (four months of 148 customers, tests/test_shapes.py) lands near the limit
+    r, alpha -> infinity (every customer buys at the same rate r/alpha) and a -> 0 (nobody drops out), where
+    scipy's hyp2f1 returns NaN for both forms of eq. 10. Gauss's series takes over there; at that limit the
+    expected purchases tend to the posterior mean rate times t, (r + x) / (alpha + T) * t (closed form)."""
+    bg = BetaGeoModel()
+    bg.params_ = pd.Series(
+        {"r": 5.435171e04, "alpha": 3.269017e06, "a": 8.191676e-04, "b": 7.541529e02}, name="coef"
+    )
+    r, alpha = bg.params_["r"], bg.params_["alpha"]
+    x, tx, T = (
+        np.array([0, 1, 2, 5]),
+        np.array([0.0, 30.0, 60.0, 100.0]),
+        np.array([50.0, 80.0, 100.0, 120.0]),
+    )
+    e = bg.expected_purchases(90.0, x, tx, T)
+    assert np.all(np.isfinite(e)), e
+    np.testing.assert_allclose(e, (r + x) / (alpha + T) * 90.0, rtol=1e-4)
+    # The series itself equals scipy's hyp2f1 where scipy is right (moderate negative first parameters).
+    from scipy import special
+
+    rng = np.random.default_rng(0)
+    A, B = -rng.uniform(1, 50, 500), -rng.uniform(0, 1, 500)
+    C, z = rng.uniform(1, 800, 500), rng.uniform(0, 0.3, 500)
+    np.testing.assert_allclose(bgnbd._hyp2f1_series(A, B, C, z), special.hyp2f1(A, B, C, z), rtol=1e-12)
+
+
 def test_fit_recovers_simulated_parameters():
     truth = {"r": 0.5, "alpha": 10.0, "a": 0.6, "b": 3.0}
     sim = btyd.simulate_summary(40_000, **truth, T=np.linspace(20, 60, 40_000), seed=3)

@@ -52,11 +52,32 @@ def _hyp2f1_tail(r_x, a, b_x, t, alpha_T):
     """
     c = a + b_x - 1
     z = t / (alpha_T + t)
-    out = np.exp((a - 1) * np.log1p(-z)) * special.hyp2f1(c - r_x, a - 1, c, z)
+    power = np.exp((a - 1) * np.log1p(-z))
+    out = power * special.hyp2f1(c - r_x, a - 1, c, z)
     bad = ~np.isfinite(out)
     if np.any(bad):
         out = np.where(bad, special.hyp2f1(r_x, a - 1, c, -t / alpha_T), out)
+    bad = ~np.isfinite(out)
+    if np.any(bad):  # scipy gives NaN for a large negative first parameter (r, alpha -> infinity fits)
+        A, C, Z, P = (np.broadcast_to(v, out.shape)[bad] for v in (c - r_x, c, z, power))
+        out = np.array(out, dtype="float64")
+        out[bad] = P * _hyp2f1_series(A, np.full(A.shape, a - 1), C, Z)
     return out
+
+
+def _hyp2f1_series(A, B, C, z, max_terms: int = 100_000) -> np.ndarray:
+    """Gauss's series of ``2F1(A, B; C; z)``, summed term by term until the terms stop mattering (NaN if they
+    do not within ``max_terms``). Used where scipy fails: a very large negative ``A`` with ``|A B z / C|``
+    small, where the series converges fast."""
+    A, B, C, z = (np.asarray(v, dtype="float64") for v in (A, B, C, z))
+    term = np.ones_like(z)
+    total = np.ones_like(z)
+    for k in range(max_terms):
+        term = term * (A + k) * (B + k) / ((C + k) * (k + 1)) * z
+        total = total + term
+        if np.all(np.abs(term) <= 1e-16 * np.abs(total)):
+            return total
+    return np.where(np.abs(term) <= 1e-16 * np.abs(total), total, np.nan)
 
 
 class BetaGeoModel(_Estimator):
