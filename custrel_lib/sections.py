@@ -85,7 +85,10 @@ WHAT = {
     },
     "periods": {"fr": "périodes", "en": "periods"},
     "months_covered": {"fr": "mois couverts par l'historique", "en": "months covered by the history"},
-    "quarters_covered": {"fr": "trimestres couverts par l'historique", "en": "quarters covered by the history"},
+    "quarters_covered": {
+        "fr": "trimestres couverts par l'historique",
+        "en": "quarters covered by the history",
+    },
     "years_covered": {"fr": "années couvertes par l'historique", "en": "years covered by the history"},
     "groups": {"fr": "groupes d'au moins 10 relations", "en": "groups of 10 relationships or more"},
 }

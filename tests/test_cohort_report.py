@@ -130,6 +130,11 @@ def test_cohort_report_with_the_default_origin_explains_the_missing_survival(fol
         skip = skipped[(notebook, "survival_episodes")]
         assert skip["reason"] == "all_excluded" and "first_purchase" in skip["message"]
         assert "first_purchase" in page_text((run.path / f"{notebook}.html").read_text(encoding="utf-8"))
+    # The flame (BG/NBD, made for such a cohort) and the risk score's check on the past need no episode.
+    for section in ("flame", "flame_stages", "flame_fading", "risk_backtest"):
+        assert ("2.0-separation-survival", section) not in skipped, skipped[
+            ("2.0-separation-survival", section)
+        ]
 
 
 def test_cohort_report_with_first_purchase_origin(folder, tmp_path):

@@ -183,6 +183,8 @@ def run_flame(tables: dict, as_of, horizon_days: float = 90.0, holdout_days: int
     as_of = pd.Timestamp(as_of)
     tx, summary, repeat, bg = fit_bgnbd(tables, as_of)
     out = bg.predict(summary, horizon_days)
+    if not np.isfinite(out[["p_alive", "expected_purchases"]].to_numpy(dtype="float64")).all():
+        raise AnalysisError(f"BG/NBD gives no finite forecast on this data ({bg!r}): the flame is not shown.")
     out["frequency"] = summary["frequency"].to_numpy()
     out["T"] = summary["T"].to_numpy()
     gg = None
@@ -322,6 +324,21 @@ def fading_top(customers: pd.DataFrame, threshold: float, top_share: float = TOP
     out = out.reset_index(drop=True)
     out.attrs.update(top=len(top), cut=cut, threshold=float(threshold))
     return out
+
+
+def example_customer(customers: pd.DataFrame, top: pd.DataFrame) -> str | None:
+    """The customer whose flame a report draws: the most valuable fading one (first of ``top``), else the
+    repeat buyer of highest value if they stay, else ``None`` (no repeat buyer: no flame that can fade)."""
+    if len(top):
+        return str(top["customer_id"].iloc[0])
+    c = customers.loc[(customers["p_alive"] > 0) & (customers["frequency"] > 0)]
+    if c.empty:
+        return None
+    value = (
+        (c["expected_value"] / c["p_alive"]) if "expected_value" in c else c["frequency"].astype("float64")
+    )
+    value = value.dropna()
+    return str(c.loc[value.idxmax(), "customer_id"]) if len(value) else str(c["customer_id"].iloc[0])
 
 
 def fading_sentence(top: pd.DataFrame, res: FlameResult, lang: str) -> str:

@@ -166,16 +166,15 @@ def run_survival(
         d["kind"] = episode_kind(d)
         res.durations = d
         res.counts = exclusion_counts(d)
-    if res.durations is None:
-        return res
     d = res.durations
-    with sections.section("survival_medians"):
-        res.km_kind = KaplanMeier(group="kind").fit(d)
-    with sections.section("survival_aft"):
-        aft = AFTModel(ORIGIN_COVARIATES, min_events=int(settings.get("min_events") or 10)).fit(d)
-        res.aft, res.km_check = aft, aft.compare_km(d)
-    with sections.section("at_risk"):
-        res.scores = score_active(wb.tables, d, wb.as_of, wb.horizon_days, risk_horizon_days, threshold)
+    if d is not None:  # without episodes (a cohort read with the default origin), the flame still runs
+        with sections.section("survival_medians"):
+            res.km_kind = KaplanMeier(group="kind").fit(d)
+        with sections.section("survival_aft"):
+            aft = AFTModel(ORIGIN_COVARIATES, min_events=int(settings.get("min_events") or 10)).fit(d)
+            res.aft, res.km_check = aft, aft.compare_km(d)
+        with sections.section("at_risk"):
+            res.scores = score_active(wb.tables, d, wb.as_of, wb.horizon_days, risk_horizon_days, threshold)
     with sections.section("risk_backtest"):
         res.backtest = backtest_lapse(wb.tables["transactions"], wb.as_of, wb.horizon_days)
     with sections.section("flame"):
