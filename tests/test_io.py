@@ -249,3 +249,49 @@ def test_validate_command(tmp_path, bad_data):
     bad = runner.invoke(validate_command, ["--config", str(config)])
     assert bad.exit_code == 1
     assert "UNUSABLE" in bad.output and "unparseable_date" in bad.output
+
+
+def _us_export(path: Path, dates: pd.Series) -> None:
+    """An export in the US style: month/day/year, hours without a leading zero, ids as floats."""
+    lines = ["InvoiceDate,CustomerID,Amount"]
+    lines += [
+        f"{d.month}/{d.day}/{d.year} {d.hour}:{d.minute:02d},{1000 + i % 37}.0,{i % 50 + 1.25}"
+        for i, d in enumerate(dates)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+US_MAPPING = "    columns: {customer_id: CustomerID, date: InvoiceDate, amount: Amount}\n"
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_month_first_dates_are_detected_even_when_the_file_starts_with_small_days(tmp_path, engine):
+    # Sorted by date, 2,500 rows: the first 2,000 fall on January 1-12, where month/day and day/month both
+    # read every value; the day > 12 rows come later. The format is read from rows spread over the file.
+    first = pd.Timestamp("2024-01-01 08:05") + pd.to_timedelta(range(2000), unit="min") * 8
+    later = pd.date_range("2024-01-13 09:30", "2024-11-28 17:45", periods=500)
+    dates = pd.Series(list(first) + list(later))
+    assert dates.iloc[:2000].dt.day.max() <= 12
+    _us_export(tmp_path / "online.csv", dates)
+    config = _write_config(
+        tmp_path,
+        f"tables:\n  transactions:\n    path: online.csv\n{US_MAPPING}analysis:\n  as_of: 2024-12-31\n",
+    )
+    result = load_tables(config, engine=engine)
+    assert result.formats["transactions"]["date_format"] == {"date": "%m/%d/%Y %H:%M"}
+    assert result.problems.rows.empty
+    tx = result.tables["transactions"]
+    tx = tx.to_pandas() if engine else tx
+    assert sorted(tx["date"].tolist()) == sorted(dates.dt.normalize().tolist())
+
+
+def test_day_first_wins_when_every_date_reads_both_ways(tmp_path):
+    # Only days <= 12: the file could be either; custrel's users are French first, so day/month is kept.
+    dates = pd.Series(pd.to_datetime(["2024-03-05 10:00", "2024-04-11 09:15", "2024-12-01 18:30"]))
+    _us_export(tmp_path / "ambiguous.csv", dates)
+    config = _write_config(
+        tmp_path,
+        f"tables:\n  transactions:\n    path: ambiguous.csv\n{US_MAPPING}analysis:\n  as_of: 2024-12-31\n",
+    )
+    result = load_tables(config)
+    assert result.formats["transactions"]["date_format"] == {"date": "%d/%m/%Y %H:%M"}

@@ -67,6 +67,10 @@ DATE_FORMATS = (
     "%d.%m.%Y",
     "%d-%m-%Y",
     "%Y/%m/%d",
+    # Month first (US exports) after day first: a sample that reads both ways (every day <= 12) is day first.
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
 )
 SEPARATORS = (",", ";", "\t", "|")
 #: Characters removed from numbers before parsing (spaces, no-break spaces, currency signs).

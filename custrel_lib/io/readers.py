@@ -232,8 +232,23 @@ def clean_text(s: pd.Series) -> pd.Series:
     return pd.Series(arr.to_pandas().to_numpy(), index=s.index).astype("string")  # by position, not label
 
 
+SAMPLE_SIZE = 2000
+
+
+def spread(values: pd.Series) -> pd.Series:
+    """:data:`SAMPLE_SIZE` non-empty values spread evenly over the column (positions ``i (n - 1) // (S - 1)``),
+    the sample that detects a format; not the first ones: a file sorted by date could start with days <= 12
+    only, where day/month and month/day tie. The engine's loader takes the same rows (``scan._sample``)."""
+    values = values.dropna()
+    n = len(values)
+    if n <= SAMPLE_SIZE:
+        return values
+    return values.iloc[np.arange(SAMPLE_SIZE, dtype="int64") * (n - 1) // (SAMPLE_SIZE - 1)]
+
+
 def choose_date_format(values: pd.Series) -> str | None:
-    sample = values.dropna().head(2000)
+    """The format of :data:`DATE_FORMATS` that reads the most of the :func:`spread` sample of ``values``."""
+    sample = spread(values)
     if sample.empty:
         return DATE_FORMATS[0]
     scores = {f: pd.to_datetime(sample, format=f, errors="coerce").notna().mean() for f in DATE_FORMATS}
@@ -269,7 +284,7 @@ def to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series, 
     text = clean_text(s)
     cleaned = text.str.replace(_NUMBER_CLEAN, "", regex=True)
     if decimal is None:
-        sample = cleaned.dropna().head(2000)
+        sample = spread(cleaned)
         comma = sample.str.fullmatch(DECIMAL_COMMA).mean() if len(sample) else 0.0
         decimal = "," if comma and comma >= 0.5 else "."
     # The other mark may only group thousands (1.234,56 / 1,234.56): "12,5" with a decimal point is not 125.

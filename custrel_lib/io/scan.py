@@ -33,7 +33,7 @@ from custrel_lib.io.contract import (
     column_mapping,
 )
 from custrel_lib.io.problems import COLUMNS, ProblemsReport
-from custrel_lib.io.readers import choose_date_format, csv_dialect
+from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, csv_dialect
 from custrel_lib.io.scan_checks import FOLD, PROBLEMS, cross_checks, in_list, kept, problem_list, rejected
 from custrel_lib.io.scan_sql import TypedTable, lit, typed_table
 from custrel_lib.progress import Steps
@@ -90,9 +90,14 @@ def _source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, 
 
 
 def _sample(raw, rel: str, expr: str) -> pd.Series:
-    """The first 2000 non-empty values of ``expr`` (as the pandas loader samples them to detect a format)."""
+    """The non-empty values of ``expr`` that :func:`custrel_lib.io.readers.spread` takes from the same column:
+    the sample that detects a format, spread over the file."""
     rows = raw.sql(
-        f"SELECT v FROM (SELECT {expr} AS v FROM ({rel})) WHERE v IS NOT NULL LIMIT 2000"
+        f"SELECT v FROM (SELECT v, n, count(*) OVER () AS total FROM (SELECT {expr} AS v, "
+        f"row_number() OVER (ORDER BY __row) AS n FROM ({rel}) WHERE {expr} IS NOT NULL)) "
+        # position p = n - 1 is some i (total - 1) // (S - 1) when the smallest such i maps back onto p
+        f"WHERE total <= {SAMPLE_SIZE} OR ((((n - 1) * {SAMPLE_SIZE - 1} + total - 2) // (total - 1)) "
+        f"* (total - 1)) // {SAMPLE_SIZE - 1} = n - 1 ORDER BY n"
     ).fetchall()
     return pd.Series([r[0] for r in rows], dtype="string")
 
