@@ -27,7 +27,7 @@ TABLES = tuple(SCHEMA)
 CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns) for name, columns in SCHEMA.items()}
 TOP_LEVEL_KEYS = ("data_dir", "language", "engine", "tables", "analysis", "survival", "stages", "report")
 TABLE_KEYS = ("path", "format", "columns", "date_format", "sep", "decimal", "encoding", "sheet")
-TABLE_KEYS += ("true_values", "false_values")
+TABLE_KEYS += ("true_values", "false_values", "order_lines")
 ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "max_rejected_share", "fit_sample", "fit_seed")
 # The survival block (docs/data_contract.md, "Survival settings").
 SURVIVAL_KEYS = ("origin", "unknown_origin", "horizon_days", "horizon_quantile", "min_events")
@@ -72,6 +72,7 @@ class TableSpec:
     sheet: str | int | None = None
     true_values: list[str] | None = None
     false_values: list[str] | None = None
+    order_lines: bool = False  # transactions: one row per order line (rows sharing an order_id are one order)
 
 
 @dataclass
@@ -220,6 +221,11 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         raise c.fail(
             f"{where}.date_format", f"must be a strftime pattern such as '%d/%m/%Y', not {date_format!r}."
         )
+    order_lines = spec.get("order_lines", False)
+    if not isinstance(order_lines, bool):
+        raise c.fail(f"{where}.order_lines", f"must be true or false, not {order_lines!r}.")
+    if order_lines and name != "transactions":
+        raise c.fail(f"{where}.order_lines", "applies to the transactions table only.")
     sheet = spec.get("sheet")
     if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
         raise c.fail(f"{where}.sheet", f"must be a sheet name or a 0-based sheet number, not {sheet!r}.")
@@ -235,6 +241,7 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         sheet=sheet,
         true_values=_booleans(c, f"{where}.true_values", spec.get("true_values")),
         false_values=_booleans(c, f"{where}.false_values", spec.get("false_values")),
+        order_lines=order_lines,
     )
 
 

@@ -12,6 +12,8 @@ from custrel_lib.cli import validate_command
 from custrel_lib.config import load_config, parse_config
 from custrel_lib.exceptions import ConfigError, DataContractError, MissingColumnError
 from custrel_lib.io.load import load_tables
+from custrel_lib.io.scan import table_to_pandas
+from custrel_lib.paths import SAMPLE_DIR
 
 TX = pd.DataFrame(
     {
@@ -295,3 +297,106 @@ def test_day_first_wins_when_every_date_reads_both_ways(tmp_path):
     )
     result = load_tables(config)
     assert result.formats["transactions"]["date_format"] == {"date": "%d/%m/%Y %H:%M"}
+
+
+def _order_lines(path: Path) -> pd.DataFrame:
+    """Four orders written as lines, a refund line, a line without order id, and a line of order O2 under
+    another customer (an error of the export)."""
+    lines = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C1", "C1", "C2", "C1", "C2", "C3", "C9", "C2"],
+            "date": [
+                "2024-01-05",
+                "2024-01-05",
+                "2024-02-10",
+                "2024-03-01",
+                "2024-01-05",
+                "2024-03-02",
+                "2024-04-01",
+                "2024-03-01",
+                "2024-05-06",
+            ],
+            "amount": [10.1, 30.2, 5.0, 7.5, -10.1, 7.5, 3.3, 99.0, 12.0],
+            "order_id": ["O1", "O1", "O3", "O2", "O1", "O2", "O4", "O2", ""],
+            "category": [
+                "Jouets",
+                "Textile",
+                "Jouets",
+                "Livres",
+                "Jouets",
+                "Textile",
+                "Jouets",
+                "Jouets",
+                "Livres",
+            ],
+            "channel": ["web", "app", "web", "web", "web", "web", "app", "web", "app"],
+        }
+    )
+    lines.to_csv(path, index=False)
+    return lines
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_order_lines_become_orders(tmp_path, engine):
+    _order_lines(tmp_path / "lines.csv")
+    body = "tables:\n  transactions:\n    path: lines.csv\n    order_lines: true\nanalysis:\n  as_of: 2024-12-31\n"
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    tx = result.tables["transactions"]
+    tx = table_to_pandas(result, "transactions") if engine else tx
+    # By hand: O1 = 10.1 + 30.2 - 10.1 (the refund line counts), its largest line is Textile; O2 = 7.5 + 7.5 on
+    # 2024-03-01 (its earliest line), the largest lines tie and the first (Livres) wins; the C9 line of O2 is
+    # rejected; the line without order id stays a transaction of its own.
+    expected = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C1", "C2", "C3", "C2"],
+            "date": pd.to_datetime(["2024-01-05", "2024-02-10", "2024-03-01", "2024-04-01", "2024-05-06"]),
+            "amount": [30.2, 5.0, 15.0, 3.3, 12.0],
+            "order_id": ["O1", "O3", "O2", "O4", pd.NA],
+            "category": ["Textile", "Jouets", "Livres", "Jouets", "Livres"],
+            "channel": ["web", "web", "web", "app", "app"],
+        }
+    )
+    got = tx[list(expected.columns)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert result.formats["transactions"]["order_lines"] == {"lines": 7, "orders": 4}
+    rows = result.problems.rows
+    assert rows[["row", "reason", "action"]].values.tolist() == [[9, "order_id_other_customer", "rejected"]]
+    assert result.problems.counts["transactions"] == {"read": 9, "kept": 8, "rejected": 1}
+
+
+def test_order_lines_without_the_setting_are_rejected_with_the_hint(tmp_path):
+    _order_lines(tmp_path / "lines.csv")
+    body = "tables:\n  transactions:\n    path: lines.csv\nanalysis:\n  as_of: 2024-12-31\n"
+    problems = load_tables(_write_config(tmp_path, body)).problems.rows
+    assert set(problems["reason"]) == {"duplicate_order_id"}
+    assert problems["message"].str.contains("set order_lines: true").all()
+    with pytest.raises(ConfigError, match="order_lines must be true or false"):
+        parse_config(
+            {"tables": {"transactions": {"path": "lines.csv", "order_lines": "yes"}}}, base_dir=tmp_path
+        )
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_an_order_split_into_lines_loads_as_the_order(tmp_path, engine):
+    """The sample's transactions, each order split into one to three lines (amounts in cents that add up to
+    the order's, the same category): with ``order_lines: true`` the loaded table is the original one."""
+    tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
+    tx = tx[tx["customer_id"].isin(sorted(tx["customer_id"].unique())[:300])].reset_index(drop=True)
+    rows = []
+    for i, r in enumerate(tx.itertuples(index=False)):
+        cents, k = round(float(r.amount) * 100), 1 + i % 3
+        parts = [cents // k] * (k - 1) + [cents - cents // k * (k - 1)]
+        rows += [{**r._asdict(), "amount": f"{c / 100:.2f}"} for c in parts]
+    pd.DataFrame(rows).to_csv(tmp_path / "lines.csv", index=False)
+    tx.to_csv(tmp_path / "orders.csv", index=False)
+    loaded = {}
+    for name, extra in (("orders", ""), ("lines", "    order_lines: true\n")):
+        body = f"tables:\n  transactions:\n    path: {name}.csv\n{extra}analysis:\n  as_of: 2025-12-31\n"
+        (tmp_path / name).mkdir()
+        config = tmp_path / name / "custrel.yml"
+        config.write_text(body.replace(f"{name}.csv", f"../{name}.csv"), encoding="utf-8")
+        result = load_tables(config, engine=engine)
+        assert result.problems.rows.empty
+        loaded[name] = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    assert len(rows) > len(tx) * 1.9
+    pd.testing.assert_frame_equal(loaded["lines"], loaded["orders"])

@@ -206,10 +206,37 @@ def _check_transactions(t: _Table, tx: pd.DataFrame, as_of_ts: pd.Timestamp) -> 
         tx["date"].dt.strftime("%Y-%m-%d"),
         f"after the extraction date {as_of_ts.date()}",
     )
-    dup = tx["order_id"].notna() & ~t.reject & tx["order_id"].where(~t.reject).duplicated(keep="first")
-    t.report(
-        dup, "order_id", "duplicate_order_id", "rejected", tx["order_id"], "an earlier row has this order id"
-    )
+    order = tx["order_id"].where(~t.reject)
+    if t.spec.order_lines:  # lines of one order share its id, and its customer
+        first = tx["customer_id"].where(order.notna()).groupby(order).transform("first")
+        other = (order.notna() & tx["customer_id"].ne(first)).fillna(False).astype(bool)
+        t.report(other, "order_id", "order_id_other_customer", "rejected", tx["order_id"], OTHER_CUSTOMER)
+        return
+    dup = order.notna() & order.duplicated(keep="first")
+    t.report(dup, "order_id", "duplicate_order_id", "rejected", tx["order_id"], DUPLICATE_ORDER)
+
+
+#: The messages of the order id checks (both loaders).
+DUPLICATE_ORDER = "an earlier row has this order id (one row per order line? set order_lines: true)"
+OTHER_CUSTOMER = "an earlier line of this order belongs to another customer"
+
+
+def merge_order_lines(tx: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """One row per order for a file of order lines (``order_lines: true``), in file order: the order's first
+    line, dated at its earliest line, with the sum of its lines' amounts (rounded to 6 decimals, as the
+    engine's loader does) and the category of its largest line (the first of equals). Rows without an order
+    id stay as they are. Returns the table and ``{"lines": ..., "orders": ...}``."""
+    has = tx["order_id"].notna()
+    lines = tx[has]
+    by = lines.groupby("order_id", sort=False)
+    largest = lines.sort_values("amount", ascending=False, kind="stable").drop_duplicates("order_id")
+    orders = lines.drop_duplicates("order_id").copy()
+    key = orders["order_id"]
+    orders["date"] = key.map(by["date"].min())
+    orders["amount"] = key.map(by["amount"].sum()).round(6)
+    orders["category"] = key.map(largest.set_index("order_id")["category"]).astype(tx["category"].dtype)
+    out = pd.concat([orders, tx[~has]]).sort_index(kind="stable").reset_index(drop=True)
+    return out, {"lines": int(has.sum()), "orders": len(orders)}
 
 
 def _check_customers(c: _Table, cu: pd.DataFrame, as_of_ts: pd.Timestamp) -> None:
@@ -342,6 +369,10 @@ def load_tables(
         message = "kept: this customer buys but is missing from the customers table"
         t.report(missing, "customer_id", "not_in_customers", "flagged", tx["customer_id"], message)
     tables = {name: _finish(name, tab, df, problems, n_read) for name, (tab, df, n_read) in staged.items()}
+    if config.tables["transactions"].order_lines:
+        tables["transactions"], formats["transactions"]["order_lines"] = merge_order_lines(
+            tables["transactions"]
+        )
     problems.rows = problems.rows.sort_values(["table", "row", "column"], kind="stable").reset_index(
         drop=True
     )

@@ -23,6 +23,7 @@ REASONS = {
     "non_numeric_value": "the value is not a number",
     "invalid_value": "the value is outside its allowed set or range",
     "duplicate_order_id": "an earlier row has the same order id",
+    "order_id_other_customer": "an earlier line of the order belongs to another customer",
     "duplicate_customer_id": "an earlier row describes the same customer",
     "future_date": "the date is after the extraction date (as_of)",
     "unknown_customer": "the customer is in neither the customers nor the transactions table",

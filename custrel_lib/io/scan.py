@@ -172,14 +172,29 @@ def _repaired(name: str) -> dict[str, str]:
     return {}
 
 
-def _views(raw, name: str) -> str:
-    """The kept rows of ``name`` as a view (``__row`` kept for ordering); returns the view's name."""
+def _views(raw, name: str, order_lines: bool = False) -> str:
+    """The kept rows of ``name`` as a view (``__row`` kept for ordering); returns the view's name.
+
+    ``order_lines``: one row per order, as :func:`custrel_lib.io.load.merge_order_lines` builds it."""
     columns = ", ".join(f"{_repaired(name).get(c, c)} AS {c}" for c in SCHEMA[name])
     view = f"__custrel_rows_{name}"
-    raw.execute(
-        f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT __row, {columns} FROM __custrel_typed_{name} "
-        f"WHERE {kept(name)}"
-    )
+    rows = f"SELECT __row, {columns} FROM __custrel_typed_{name} WHERE {kept(name)}"
+    if order_lines:
+        merged = {
+            "date": "min(date)",
+            "amount": "round(sum(amount), 6)",
+            "category": "arg_min(category, (-amount, __row))",
+        }
+        picks = ", ".join(
+            f"{merged.get(c, f'arg_min({c}, __row)')} AS {c}" for c in SCHEMA[name] if c != "order_id"
+        )
+        names = ", ".join(c for c in SCHEMA[name] if c != "order_id")
+        rows = (
+            f"SELECT min(__row) AS __row, {picks}, order_id FROM ({rows}) WHERE order_id IS NOT NULL "
+            f"GROUP BY order_id UNION ALL SELECT __row, {names}, order_id FROM ({rows}) WHERE order_id IS NULL"
+        )
+        rows = f"SELECT __row, {', '.join(SCHEMA[name])} FROM ({rows})"
+    raw.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {rows}")
     raw.execute(f"CREATE OR REPLACE TEMP VIEW custrel_{name} AS SELECT * EXCLUDE (__row) FROM {view}")
     return view
 
@@ -290,10 +305,17 @@ def scan_tables(
         staged[name].file = config.tables[name].path.name
         steps.done()
     as_of_ts = _as_of(raw, config, as_of)
-    cross_checks(raw, staged, as_of_ts)
+    lines = config.tables["transactions"].order_lines
+    cross_checks(raw, staged, as_of_ts, order_lines=lines)
     steps.done()
     problems = _problems(raw, config, staged)
-    views = {name: _views(raw, name) for name in staged}
+    views = {name: _views(raw, name, lines and name == "transactions") for name in staged}
+    if lines:
+        counts = raw.sql(
+            f"SELECT count(order_id), count(DISTINCT order_id) FROM __custrel_typed_transactions "
+            f"WHERE {kept('transactions')}"
+        ).fetchall()[0]
+        formats["transactions"]["order_lines"] = {"lines": int(counts[0]), "orders": int(counts[1])}
     if _heavy(con):
         _persist(con, views)
     steps.done()

@@ -115,18 +115,35 @@ def _interaction_checks(raw, staged: dict, day: str, as_of: pd.Timestamp) -> lis
     return checks
 
 
-def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp) -> None:
+def _other_customer(raw, table: str) -> str:
+    """Rows (order lines) whose order id's first kept line, in file order, belongs to another customer."""
+    typed, is_kept = f"__custrel_typed_{table}", kept(table)
+    repeated = (
+        f"SELECT hash(order_id) FROM {typed} WHERE order_id IS NOT NULL AND {is_kept} "
+        "GROUP BY 1 HAVING count(DISTINCT customer_id) > 1"
+    )
+    other = (
+        f"SELECT __row FROM (SELECT __row, customer_id, first_value(customer_id) OVER (PARTITION BY order_id "
+        f"ORDER BY __row) AS c0 FROM {typed} WHERE order_id IS NOT NULL AND {is_kept} "
+        f"AND hash(order_id) IN ({repeated})) WHERE customer_id <> c0"
+    )
+    return _rows_in(raw, table, "other_customer", other)
+
+
+def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_lines: bool = False) -> None:
     """The checks across rows and tables, in the pandas loader's order (each sees the rejections before it)."""
+    from custrel_lib.io.load import DUPLICATE_ORDER, OTHER_CUSTOMER
+
     day, files = lit(str(as_of.date())), {n: t.file for n, t in staged.items()}
     tx, cu, it = "transactions", "customers", "interactions"
     _insert(raw, tx, files[tx], [_future("date", day, f"after the extraction date {as_of.date()}")])
-    message = lit("an earlier row has this order id")
-    _insert(
-        raw,
-        tx,
-        files[tx],
-        [(_dup(raw, tx, "order_id"), "order_id", "duplicate_order_id", "rejected", "order_id", message)],
-    )
+    if order_lines:
+        check = (_other_customer(raw, tx), "order_id", "order_id_other_customer", "rejected", "order_id",
+                 lit(OTHER_CUSTOMER))  # fmt: skip
+    else:
+        check = (_dup(raw, tx, "order_id"), "order_id", "duplicate_order_id", "rejected", "order_id",
+                 lit(DUPLICATE_ORDER))  # fmt: skip
+    _insert(raw, tx, files[tx], [check])
     if cu in staged:
         message = lit("an earlier row describes this customer")
         dup = (
