@@ -400,3 +400,31 @@ def test_an_order_split_into_lines_loads_as_the_order(tmp_path, engine):
         loaded[name] = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
     assert len(rows) > len(tx) * 1.9
     pd.testing.assert_frame_equal(loaded["lines"], loaded["orders"])
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_ids_that_differ_by_leading_zeros_are_pointed_out(tmp_path, engine):
+    # The transactions say 42 where the customers table says 00000042 (an export that kept the zeros): every
+    # buyer is "missing" from the customers table; the message says why, with an example.
+    pd.DataFrame(
+        {
+            "customer_id": ["42", "7", "42", "1234"],
+            "date": ["2024-01-05"] * 4,
+            "amount": ["10", "5", "3", "8"],
+        }
+    ).to_csv(tmp_path / "tx.csv", index=False)
+    pd.DataFrame({"customer_id": ["00000042", "00000007", "00000099"]}).to_csv(
+        tmp_path / "cu.csv", index=False
+    )
+    body = "tables:\n  transactions: {path: tx.csv}\n  customers: {path: cu.csv}\nanalysis:\n  as_of: 2024-12-31\n"
+    rows = load_tables(_write_config(tmp_path, body), engine=engine).problems.rows
+    assert rows["reason"].tolist() == ["not_in_customers"] * 4
+    assert rows["message"].iloc[0] == (
+        "kept: this customer buys but is missing from the customers table (2 of the 3 ids missing there match "
+        "one of its ids once leading zeros are removed, such as '42' here and '00000042' there: write the ids "
+        "the same way in both files)"
+    )
+    # Ids that simply differ get the plain message.
+    pd.DataFrame({"customer_id": ["00000042", "A", "B"]}).to_csv(tmp_path / "cu.csv", index=False)
+    rows = load_tables(_write_config(tmp_path, body), engine=engine).problems.rows
+    assert set(rows["message"]) == {"kept: this customer buys but is missing from the customers table"}

@@ -12,6 +12,7 @@ See ``docs/data_contract.md`` for the contract, the configuration and the list o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,32 @@ def _check_transactions(t: _Table, tx: pd.DataFrame, as_of_ts: pd.Timestamp) -> 
     t.report(dup, "order_id", "duplicate_order_id", "rejected", tx["order_id"], DUPLICATE_ORDER)
 
 
+NOT_IN_CUSTOMERS = "kept: this customer buys but is missing from the customers table"
+
+
+def bare_id(customer_id: str) -> str:
+    """An id without a trailing ``.0`` (ids read as numbers) or leading zeros; SQL: ``scan_checks.BARE_ID``."""
+    return re.sub(r"\.0$", "", customer_id).lstrip("0") or "0"
+
+
+def zeros_hint(missing, known) -> str:
+    """When at least half the buyers missing from the customers table are there once leading zeros (or a
+    ``.0``) are removed, the sentence that says so, with the first such pair; else ``""``."""
+    if not len(missing):
+        return ""
+    bare = {}
+    for k in sorted(map(str, known)):
+        bare.setdefault(bare_id(k), k)
+    pairs = sorted((m, bare[bare_id(m)]) for m in map(str, missing) if bare_id(m) in bare)
+    if not pairs or 2 * len(pairs) < len(missing):
+        return ""
+    return ZEROS_HINT.format(n=len(pairs), total=len(missing), here=pairs[0][0], there=pairs[0][1])
+
+
+ZEROS_HINT = (
+    " ({n} of the {total} ids missing there match one of its ids once leading zeros are removed, "
+    "such as {here!r} here and {there!r} there: write the ids the same way in both files)"
+)
 #: The messages of the order id checks (both loaders).
 DUPLICATE_ORDER = "an earlier row has this order id (one row per order line? set order_lines: true)"
 OTHER_CUSTOMER = "an earlier line of this order belongs to another customer"
@@ -366,7 +393,7 @@ def load_tables(
     if "customers" in staged:
         ids = cu["customer_id"][~c.reject]
         missing = ~t.reject & tx["customer_id"].notna() & ~tx["customer_id"].isin(ids)
-        message = "kept: this customer buys but is missing from the customers table"
+        message = NOT_IN_CUSTOMERS + zeros_hint(tx["customer_id"][missing].unique(), ids.dropna().unique())
         t.report(missing, "customer_id", "not_in_customers", "flagged", tx["customer_id"], message)
     tables = {name: _finish(name, tab, df, problems, n_read) for name, (tab, df, n_read) in staged.items()}
     if config.tables["transactions"].order_lines:

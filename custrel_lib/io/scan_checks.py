@@ -132,7 +132,7 @@ def _other_customer(raw, table: str) -> str:
 
 def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_lines: bool = False) -> None:
     """The checks across rows and tables, in the pandas loader's order (each sees the rejections before it)."""
-    from custrel_lib.io.load import DUPLICATE_ORDER, OTHER_CUSTOMER
+    from custrel_lib.io.load import DUPLICATE_ORDER, NOT_IN_CUSTOMERS, OTHER_CUSTOMER
 
     day, files = lit(str(as_of.date())), {n: t.file for n, t in staged.items()}
     tx, cu, it = "transactions", "customers", "interactions"
@@ -172,13 +172,35 @@ def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_
             f"{kept(tx)} AND customer_id IS NOT NULL AND customer_id NOT IN "
             f"(SELECT customer_id FROM __custrel_typed_customers WHERE {kept(cu)})",
         )
-        message = lit("kept: this customer buys but is missing from the customers table")
+        message = lit(NOT_IN_CUSTOMERS + _zeros_hint(raw, missing, cu))
         _insert(
             raw,
             tx,
             files[tx],
             [(missing, "customer_id", "not_in_customers", "flagged", "customer_id", message)],
         )
+
+
+#: ``custrel_lib.io.load.bare_id`` in SQL: no trailing ``.0``, no leading zeros.
+BARE_ID = "coalesce(nullif(ltrim(regexp_replace(customer_id, '\\.0$', ''), '0'), ''), '0')"
+
+
+def _zeros_hint(raw, missing: str, cu: str) -> str:
+    """:func:`custrel_lib.io.load.zeros_hint` computed in the engine (``missing``: the condition that selects
+    the rows of buyers missing from the customers table)."""
+    from custrel_lib.io.load import ZEROS_HINT
+
+    typed = "__custrel_typed_transactions"
+    if not raw.sql(f"SELECT EXISTS (SELECT 1 FROM {typed} WHERE {missing})").fetchall()[0][0]:
+        return ""
+    total, n, pair = raw.sql(
+        f"WITH m AS (SELECT DISTINCT customer_id, {BARE_ID} AS b FROM {typed} WHERE {missing}), "
+        f"k AS (SELECT {BARE_ID} AS b, min(customer_id) AS c FROM __custrel_typed_customers WHERE {kept(cu)} "
+        f"GROUP BY 1) SELECT (SELECT count(*) FROM m), count(*), min([m.customer_id, k.c]) FROM m JOIN k USING (b)"
+    ).fetchall()[0]
+    if not n or 2 * n < total:
+        return ""
+    return ZEROS_HINT.format(n=n, total=total, here=pair[0], there=pair[1])
 
 
 def in_list(values) -> str:
