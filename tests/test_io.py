@@ -428,3 +428,35 @@ def test_ids_that_differ_by_leading_zeros_are_pointed_out(tmp_path, engine):
     pd.DataFrame({"customer_id": ["00000042", "A", "B"]}).to_csv(tmp_path / "cu.csv", index=False)
     rows = load_tables(_write_config(tmp_path, body), engine=engine).problems.rows
     assert set(rows["message"]) == {"kept: this customer buys but is missing from the customers table"}
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_french_words_for_types_and_end_reasons(tmp_path, engine):
+    # A French CRM: "Réclamation" and "Plainte" are complaints, "Avis" a review, "SAV" support; a contract
+    # ends "Volontaire" or "Involontaire". Nothing is flagged, the analyses read the contract's words.
+    pd.DataFrame({"customer_id": ["A", "B"], "date": ["2024-01-05"] * 2, "amount": ["10", "5"]}).to_csv(
+        tmp_path / "tx.csv", index=False
+    )
+    pd.DataFrame(
+        {
+            "customer_id": ["A", "B"],
+            "contract_start": ["2023-01-01"] * 2,
+            "contract_end": ["2024-06-01"] * 2,
+            "end_reason": ["Volontaire", "INVOLONTAIRE"],
+        }
+    ).to_csv(tmp_path / "cu.csv", index=False)
+    types = ["Réclamation", "plainte", "Avis", "SAV", "Assistance", "NPS", "Parrainage"]
+    pd.DataFrame(
+        {"customer_id": ["A"] * len(types), "date": ["2024-02-01"] * len(types), "type": types}
+    ).to_csv(tmp_path / "it.csv", index=False)
+    body = (
+        "tables:\n  transactions: {path: tx.csv}\n  customers: {path: cu.csv}\n  interactions: {path: it.csv}\n"
+        "analysis:\n  as_of: 2024-12-31\n"
+    )
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    assert result.problems.rows.empty, result.problems.rows
+    get = (lambda n: table_to_pandas(result, n)) if engine else (lambda n: result.tables[n])
+    assert get("interactions")["type"].tolist() == [
+        "complaint", "complaint", "review", "support", "support", "nps", "parrainage"
+    ]  # fmt: skip
+    assert get("customers")["end_reason"].tolist() == ["voluntary", "involuntary"]

@@ -54,7 +54,17 @@ JOURNEY_STEPS = (
 )
 #: Every interaction type the analyses read; other types are kept, flagged and ignored.
 INTERACTION_TYPES = ["nps", "complaint", "support", "referral", "review", *JOURNEY_STEPS]
+#: French (and other) words for the contract's interaction types, after case and accents are folded.
+TYPE_SYNONYMS = {
+    "reclamation": "complaint",
+    "plainte": "complaint",
+    "avis": "review",
+    "assistance": "support",
+    "sav": "support",
+}
 END_REASONS = ("voluntary", "involuntary")
+#: French words for the end reasons (lower case).
+END_REASON_SYNONYMS = {"volontaire": "voluntary", "involontaire": "involuntary"}
 TRUE_VALUES = ("true", "vrai", "oui", "yes", "y", "o", "1", "x")
 FALSE_VALUES = ("false", "faux", "non", "no", "n", "0")
 DATE_FORMATS = (

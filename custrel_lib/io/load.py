@@ -22,10 +22,12 @@ import pandas as pd
 
 from custrel_lib.config import CustrelConfig, TableSpec, load_config
 from custrel_lib.io.contract import (
+    END_REASON_SYNONYMS,
     END_REASONS,
     INTERACTION_TYPES,
     SCHEMA,
     TABLES,
+    TYPE_SYNONYMS,
     column_mapping,
 )
 from custrel_lib.io.problems import ProblemsReport
@@ -284,7 +286,7 @@ def _check_customers(c: _Table, cu: pd.DataFrame, as_of_ts: pd.Timestamp) -> Non
         cu["signup_date"].dt.strftime("%Y-%m-%d"),
         f"signed up after the extraction date {as_of_ts.date()}",
     )
-    reason = cu["end_reason"].str.lower()
+    reason = cu["end_reason"].str.lower().replace(END_REASON_SYNONYMS)
     bad = reason.notna() & ~reason.isin(END_REASONS)
     message = f"end_reason must be one of {', '.join(END_REASONS)}: emptied"
     c.report(bad, "end_reason", "invalid_value", "repaired", cu["end_reason"], message)
@@ -300,7 +302,7 @@ def _check_interactions(i: _Table, it: pd.DataFrame, as_of_ts: pd.Timestamp, kno
         it["date"].dt.strftime("%Y-%m-%d"),
         f"after the extraction date {as_of_ts.date()}",
     )
-    folded = ascii_lower(it["type"])
+    folded = ascii_lower(it["type"]).replace(TYPE_SYNONYMS)
     unknown_type = folded.notna() & ~folded.isin(INTERACTION_TYPES)
     message = "unknown interaction type: kept, ignored by the analyses"
     i.report(unknown_type, "type", "invalid_value", "flagged", it["type"], message)

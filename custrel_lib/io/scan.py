@@ -34,7 +34,16 @@ from custrel_lib.io.contract import (
 )
 from custrel_lib.io.problems import COLUMNS, ProblemsReport
 from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, csv_dialect
-from custrel_lib.io.scan_checks import FOLD, PROBLEMS, cross_checks, in_list, kept, problem_list, rejected
+from custrel_lib.io.scan_checks import (
+    END_REASON,
+    FOLD,
+    PROBLEMS,
+    cross_checks,
+    in_list,
+    kept,
+    problem_list,
+    rejected,
+)
 from custrel_lib.io.scan_sql import TypedTable, lit, typed_table
 from custrel_lib.progress import Steps
 
@@ -161,9 +170,7 @@ def _materialize(raw, name: str, file: str, typed: TypedTable) -> None:
 def _repaired(name: str) -> dict[str, str]:
     """The values the checks repair: emptied or normalised in the kept table."""
     if name == "customers":
-        return {
-            "end_reason": f"CASE WHEN lower(end_reason) IN ({in_list(END_REASONS)}) THEN lower(end_reason) END"
-        }
+        return {"end_reason": f"CASE WHEN {END_REASON} IN ({in_list(END_REASONS)}) THEN {END_REASON} END"}
     if name == "interactions":
         return {
             "type": FOLD,

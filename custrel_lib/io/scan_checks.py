@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import pandas as pd
 
-from custrel_lib.io.contract import END_REASONS, INTERACTION_TYPES
+from custrel_lib.io.contract import END_REASON_SYNONYMS, END_REASONS, INTERACTION_TYPES, TYPE_SYNONYMS
 from custrel_lib.io.scan_sql import TypedTable, lit
 
 PROBLEMS = "__custrel_problems"
-FOLD = "lower(strip_accents(type))"
+
+
+def _synonyms(expr: str, words: dict[str, str]) -> str:
+    cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in words.items())
+    return f"CASE {expr} {cases} ELSE {expr} END"
+
+
+#: The interaction type as the analyses read it: case and accents folded, French words mapped.
+FOLD = _synonyms("lower(strip_accents(type))", TYPE_SYNONYMS)
+#: The end reason, lower case, French words mapped (before the check against END_REASONS).
+END_REASON = _synonyms("lower(end_reason)", END_REASON_SYNONYMS)
 
 
 def problem_list(checks: list[tuple[str, str, str, str, str, str]]) -> tuple[str, str]:
@@ -156,7 +166,7 @@ def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_
         )
         _insert(raw, cu, files[cu], [dup])
         reasons = lit(f"end_reason must be one of {', '.join(END_REASONS)}: emptied")
-        bad_reason = f"end_reason IS NOT NULL AND lower(end_reason) NOT IN ({in_list(END_REASONS)})"
+        bad_reason = f"end_reason IS NOT NULL AND {END_REASON} NOT IN ({in_list(END_REASONS)})"
         checks = [
             _future("signup_date", day, f"signed up after the extraction date {as_of.date()}"),
             (bad_reason, "end_reason", "invalid_value", "repaired", "end_reason", reasons),
