@@ -334,3 +334,23 @@ def test_the_status_says_when_the_customers_are_a_sample(fresh):
     sampled = dataclasses.replace(fresh.result, sample={"customers": 4993, "sampled": 1000, "seed": 3})
     assert "random sample of 1,000 of 4,993 customers (seed 3" in counts_html(sampled, "en")
     assert "échantillon aléatoire de 1" in counts_html(sampled, "fr")
+
+
+def test_a_short_history_opens_on_a_stage_with_customers(tmp_path):
+    """Six weeks of 150 customers: nobody can be "separe" yet (the explorer's usual first stage), so it opens
+    on the last stage of the typology that has customers, and the notebook's first story can be drawn."""
+    tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
+    tx = tx[tx["date"] >= "2025-11-10"]
+    tx[tx["customer_id"].isin(sorted(tx["customer_id"].unique())[:150])].to_csv(
+        tmp_path / "tx.csv", index=False
+    )
+    config = tmp_path / "custrel.yml"
+    config.write_text(
+        "tables:\n  transactions: {path: tx.csv}\nanalysis:\n  as_of: 2025-12-20\n", encoding="utf-8"
+    )
+    short = StageExplorer(prepare(config, verbose=False), lang="en")
+    counts = short.result.counts
+    assert "separe" not in counts.index
+    assert short.stage.value == [c for c in typology.stage_order() if c in counts.index][-1]
+    assert len(short.customers_shown) == counts[short.stage.value]
+    assert short.story.show(short.customers_shown["customer_id"].iloc[0]) is not None

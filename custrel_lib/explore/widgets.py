@@ -291,6 +291,12 @@ class StageExplorer:
         profiles = ex.profiles(lang)
         self.figures["profiles"] = stage_profiles_chart(profiles.table, lang)
         _show(self.out_profiles, self.figures["profiles"], profiles)
+        populated = [c for c in typology.stage_order() if ex.counts.get(c, 0)]
+        if not getattr(self, "_stage_set", False) and populated and self.stage.value not in populated:
+            self.stage.value = populated[
+                -1
+            ]  # at first, a stage with customers (a short history has no "separe")
+        self._stage_set = True
         self._list_customers()
         if self.export_text.value:
             self.export()
