@@ -135,6 +135,8 @@ def test_cohort_report_with_the_default_origin_explains_the_missing_survival(fol
         assert ("2.0-separation-survival", section) not in skipped, skipped[
             ("2.0-separation-survival", section)
         ]
+    summary = page_text((run.path / "0.0-executive-summary.html").read_text(encoding="utf-8"))
+    assert "Contrôle sur le passé" in summary and "pour la seule ancienneté du dernier achat" in summary
 
 
 def test_cohort_report_with_first_purchase_origin(folder, tmp_path):

@@ -205,18 +205,17 @@ def method_notes(wb, res: SurvivalResult, lang: str) -> list[str]:
     if getattr(stages, "lookahead_note", None):
         notes.append(stages.lookahead_note(lang))
     d = res.durations
-    if d is None:
-        return notes
-    if res.sample:
-        n, total = (format_number(res.sample[k], lang) for k in ("sampled", "customers"))
-        notes.append(tr(TEXT, "sample", lang, n=n, total=total, seed=res.sample["seed"]))
-    notes.append(tr(TEXT, f"origin_{d.attrs['origin']}", lang))
-    h = format_number(res.horizon_days, lang)
-    notes.append(tr(TEXT, "censoring", lang, h=h, date=format_date(d.attrs["censor_date"], lang)))
-    notes.extend(exclusion_sentences(res.counts, res.horizon_days, lang))
-    if res.km_check is not None:
-        gap = format_number(100 * res.km_check.attrs["max_abs_difference"], lang, 1)
-        notes.append(tr(TEXT, "km_check", lang, gap=gap))
+    if d is not None:  # without episodes, the risk score's check on the past is still said (below)
+        if res.sample:
+            n, total = (format_number(res.sample[k], lang) for k in ("sampled", "customers"))
+            notes.append(tr(TEXT, "sample", lang, n=n, total=total, seed=res.sample["seed"]))
+        notes.append(tr(TEXT, f"origin_{d.attrs['origin']}", lang))
+        h = format_number(res.horizon_days, lang)
+        notes.append(tr(TEXT, "censoring", lang, h=h, date=format_date(d.attrs["censor_date"], lang)))
+        notes.extend(exclusion_sentences(res.counts, res.horizon_days, lang))
+        if res.km_check is not None:
+            gap = format_number(100 * res.km_check.attrs["max_abs_difference"], lang, 1)
+            notes.append(tr(TEXT, "km_check", lang, gap=gap))
     if res.backtest is not None:
         b = res.backtest
         better = b["auc_model"] > b["auc_recency"]
