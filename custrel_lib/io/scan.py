@@ -182,7 +182,7 @@ def _repaired(name: str) -> dict[str, str]:
 def _views(raw, name: str, order_lines: bool = False) -> str:
     """The kept rows of ``name`` as a view (``__row`` kept for ordering); returns the view's name.
 
-    ``order_lines``: one row per order, as :func:`custrel_lib.io.load.merge_order_lines` builds it."""
+    ``order_lines``: one row per order, as :func:`custrel_lib.io.keys.merge_order_lines` builds it."""
     columns = ", ".join(f"{_repaired(name).get(c, c)} AS {c}" for c in SCHEMA[name])
     view = f"__custrel_rows_{name}"
     rows = f"SELECT __row, {columns} FROM __custrel_typed_{name} WHERE {kept(name)}"

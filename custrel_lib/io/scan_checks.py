@@ -142,7 +142,7 @@ def _other_customer(raw, table: str) -> str:
 
 def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_lines: bool = False) -> None:
     """The checks across rows and tables, in the pandas loader's order (each sees the rejections before it)."""
-    from custrel_lib.io.load import DUPLICATE_ORDER, NOT_IN_CUSTOMERS, OTHER_CUSTOMER
+    from custrel_lib.io.keys import DUPLICATE_ORDER, NOT_IN_CUSTOMERS, OTHER_CUSTOMER
 
     day, files = lit(str(as_of.date())), {n: t.file for n, t in staged.items()}
     tx, cu, it = "transactions", "customers", "interactions"
@@ -191,14 +191,14 @@ def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_
         )
 
 
-#: ``custrel_lib.io.load.bare_id`` in SQL: no trailing ``.0``, no leading zeros.
+#: ``custrel_lib.io.keys.bare_id`` in SQL: no trailing ``.0``, no leading zeros.
 BARE_ID = "coalesce(nullif(ltrim(regexp_replace(customer_id, '\\.0$', ''), '0'), ''), '0')"
 
 
 def _zeros_hint(raw, missing: str, cu: str) -> str:
-    """:func:`custrel_lib.io.load.zeros_hint` computed in the engine (``missing``: the condition that selects
+    """:func:`custrel_lib.io.keys.zeros_hint` computed in the engine (``missing``: the condition that selects
     the rows of buyers missing from the customers table)."""
-    from custrel_lib.io.load import ZEROS_HINT
+    from custrel_lib.io.keys import ZEROS_HINT
 
     typed = "__custrel_typed_transactions"
     if not raw.sql(f"SELECT EXISTS (SELECT 1 FROM {typed} WHERE {missing})").fetchall()[0][0]:

@@ -1,0 +1,57 @@
+"""Keys across rows and tables: order lines that make one order (``order_lines: true``), and the message on
+buyers missing from the customers table when their ids differ only by leading zeros. Shared by the pandas
+loader (:mod:`custrel_lib.io.load`) and the engine's checks (:mod:`custrel_lib.io.scan_checks`)."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+NOT_IN_CUSTOMERS = "kept: this customer buys but is missing from the customers table"
+
+
+def bare_id(customer_id: str) -> str:
+    """An id without a trailing ``.0`` (ids read as numbers) or leading zeros; SQL: ``scan_checks.BARE_ID``."""
+    return re.sub(r"\.0$", "", customer_id).lstrip("0") or "0"
+
+
+def zeros_hint(missing, known) -> str:
+    """When at least half the buyers missing from the customers table are there once leading zeros (or a
+    ``.0``) are removed, the sentence that says so, with the first such pair; else ``""``."""
+    if not len(missing):
+        return ""
+    bare = {}
+    for k in sorted(map(str, known)):
+        bare.setdefault(bare_id(k), k)
+    pairs = sorted((m, bare[bare_id(m)]) for m in map(str, missing) if bare_id(m) in bare)
+    if not pairs or 2 * len(pairs) < len(missing):
+        return ""
+    return ZEROS_HINT.format(n=len(pairs), total=len(missing), here=pairs[0][0], there=pairs[0][1])
+
+
+ZEROS_HINT = (
+    " ({n} of the {total} ids missing there match one of its ids once leading zeros are removed, "
+    "such as {here!r} here and {there!r} there: write the ids the same way in both files)"
+)
+#: The messages of the order id checks (both loaders).
+DUPLICATE_ORDER = "an earlier row has this order id (one row per order line? set order_lines: true)"
+OTHER_CUSTOMER = "an earlier line of this order belongs to another customer"
+
+
+def merge_order_lines(tx: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """One row per order for a file of order lines (``order_lines: true``), in file order: the order's first
+    line, dated at its earliest line, with the sum of its lines' amounts (rounded to 6 decimals, as the
+    engine's loader does) and the category of its largest line (the first of equals). Rows without an order
+    id stay as they are. Returns the table and ``{"lines": ..., "orders": ...}``."""
+    has = tx["order_id"].notna()
+    lines = tx[has]
+    by = lines.groupby("order_id", sort=False)
+    largest = lines.sort_values("amount", ascending=False, kind="stable").drop_duplicates("order_id")
+    orders = lines.drop_duplicates("order_id").copy()
+    key = orders["order_id"]
+    orders["date"] = key.map(by["date"].min())
+    orders["amount"] = key.map(by["amount"].sum()).round(6)
+    orders["category"] = key.map(largest.set_index("order_id")["category"]).astype(tx["category"].dtype)
+    out = pd.concat([orders, tx[~has]]).sort_index(kind="stable").reset_index(drop=True)
+    return out, {"lines": int(has.sum()), "orders": len(orders)}
