@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -236,9 +237,8 @@ SAMPLE_SIZE = 2000
 
 
 def spread(values: pd.Series) -> pd.Series:
-    """:data:`SAMPLE_SIZE` non-empty values spread evenly over the column (positions ``i (n - 1) // (S - 1)``),
-    the sample that detects a format; not the first ones: a file sorted by date could start with days <= 12
-    only, where day/month and month/day tie. The engine's loader takes the same rows (``scan._sample``)."""
+    """:data:`SAMPLE_SIZE` non-empty values spread evenly over the column (positions ``i (n - 1) // (S - 1)``).
+    The engine's loader takes the same rows (``scan._spread``)."""
     values = values.dropna()
     n = len(values)
     if n <= SAMPLE_SIZE:
@@ -246,14 +246,24 @@ def spread(values: pd.Series) -> pd.Series:
     return values.iloc[np.arange(SAMPLE_SIZE, dtype="int64") * (n - 1) // (SAMPLE_SIZE - 1)]
 
 
-def choose_date_format(values: pd.Series) -> str | None:
-    """The format of :data:`DATE_FORMATS` that reads the most of the :func:`spread` sample of ``values``."""
-    sample = spread(values)
+def choose_date_format(first: pd.Series, wider: Callable[[], pd.Series] | None = None) -> str | None:
+    """The format of :data:`DATE_FORMATS` that reads the most of ``first`` (the first :data:`SAMPLE_SIZE`
+    non-empty values). When formats tie (day/month and month/day both read every date, as when a file sorted
+    by date begins with days 1 to 12), the values of ``wider()`` (:func:`spread` over the whole column) decide;
+    a tie that remains keeps the first of the list (day first)."""
+    sample = first.dropna().head(SAMPLE_SIZE)
     if sample.empty:
         return DATE_FORMATS[0]
-    scores = {f: pd.to_datetime(sample, format=f, errors="coerce").notna().mean() for f in DATE_FORMATS}
+    scores = _scores(sample)
     best = max(scores, key=lambda f: scores[f])
+    if wider is not None and scores[best] > 0 and sum(v == scores[best] for v in scores.values()) > 1:
+        scores = _scores(wider())
+        best = max(scores, key=lambda f: scores[f])
     return best if scores[best] > 0 else None
+
+
+def _scores(sample: pd.Series) -> dict[str, float]:
+    return {f: pd.to_datetime(sample, format=f, errors="coerce").notna().mean() for f in DATE_FORMATS}
 
 
 def to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series, str | None]:
@@ -265,7 +275,7 @@ def to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series
         s.map(lambda v: isinstance(v, _dt.date)) if s.dtype == object else pd.Series(False, index=s.index)
     )
     text = clean_text(s.where(~native))
-    fmt = date_format or choose_date_format(text)
+    fmt = date_format or choose_date_format(text, lambda: spread(text))
     parsed = pd.to_datetime(text, format=fmt, errors="coerce") if fmt else pd.Series(pd.NaT, index=s.index)
     if native.any():
         parsed = parsed.where(~native, pd.to_datetime(s.where(native), errors="coerce"))
@@ -284,7 +294,7 @@ def to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series, 
     text = clean_text(s)
     cleaned = text.str.replace(_NUMBER_CLEAN, "", regex=True)
     if decimal is None:
-        sample = spread(cleaned)
+        sample = cleaned.dropna().head(SAMPLE_SIZE)
         comma = sample.str.fullmatch(DECIMAL_COMMA).mean() if len(sample) else 0.0
         decimal = "," if comma and comma >= 0.5 else "."
     # The other mark may only group thousands (1.234,56 / 1,234.56): "12,5" with a decimal point is not 125.

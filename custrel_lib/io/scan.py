@@ -99,8 +99,17 @@ def _source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, 
 
 
 def _sample(raw, rel: str, expr: str) -> pd.Series:
-    """The non-empty values of ``expr`` that :func:`custrel_lib.io.readers.spread` takes from the same column:
-    the sample that detects a format, spread over the file."""
+    """The first :data:`SAMPLE_SIZE` non-empty values of ``expr`` (as the pandas loader samples them to detect
+    a format)."""
+    rows = raw.sql(
+        f"SELECT v FROM (SELECT {expr} AS v FROM ({rel})) WHERE v IS NOT NULL LIMIT {SAMPLE_SIZE}"
+    ).fetchall()
+    return pd.Series([r[0] for r in rows], dtype="string")
+
+
+def _spread(raw, rel: str, expr: str) -> pd.Series:
+    """The values :func:`custrel_lib.io.readers.spread` takes from the same column, spread over the file (a
+    sort of the column: asked only when the first values leave two date formats tied)."""
     rows = raw.sql(
         f"SELECT v FROM (SELECT v, n, count(*) OVER () AS total FROM (SELECT {expr} AS v, "
         f"row_number() OVER (ORDER BY __row) AS n FROM ({rel}) WHERE {expr} IS NOT NULL)) "
@@ -114,7 +123,9 @@ def _sample(raw, rel: str, expr: str) -> pd.Series:
 def _detect(raw, rel: str, kind: str, expr: str, spec: TableSpec) -> str | None:
     """The date format or the decimal separator of a text column, from a sample, as the pandas loader does."""
     if kind == "date":
-        return spec.date_format or choose_date_format(_sample(raw, rel, expr))
+        return spec.date_format or choose_date_format(
+            _sample(raw, rel, expr), lambda: _spread(raw, rel, expr)
+        )
     if spec.decimal is not None:
         return spec.decimal
     sample = _sample(raw, rel, expr)
