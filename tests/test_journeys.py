@@ -244,6 +244,26 @@ def test_transitions_and_paths_tables_speak_the_readers_language(hand_history):
     )
 
 
+def test_short_histories(hand_history):
+    """A history of two months gives the paths over both (not the three asked for), with a caption that says
+    so; a history of one month has no move to count, said as a count the report can show."""
+    from custrel_lib.exceptions import InsufficientDataError
+    from custrel_lib.journeys import tables as journey_tables
+    from custrel_lib.sections import reason_of
+
+    two = Transitions(cadence="month").fit(hand_history[hand_history["snapshot"] < M3])
+    paths = journey_tables.paths_table(two, "fr", k=3)
+    assert "sur 2 mois consécutifs" in paths._repr_html_()
+    # Of the 4 customers present at both months: A flirt > petit_ami, B flirt > separe, D and E stay.
+    assert paths.frame["Occurrences"].sum() == 4
+    with pytest.raises(InsufficientDataError) as caught:
+        Transitions(cadence="quarter").fit(hand_history)
+    assert reason_of(caught.value, "fr") == (
+        "too_few_quarters_covered",
+        "Trimestres couverts par l'historique : 1, il en faut au moins 2",
+    )
+
+
 def test_unfitted_transitions_and_projection_raise_not_fitted_error(hand_history):
     tr = Transitions(cadence="month", backend="pandas")
     for use in (lambda: tr.summary, lambda: tr.flows([M1, M2]), lambda: tr.paths(k=2)):
