@@ -93,9 +93,10 @@ class StageProfiles:
 
     def _repr_html_(self) -> str:
         text = PROFILE_TEXT[self.lang]
-        shown = self.display_frame().columns
+        frame = self.display_frame()
+        shown = frame.columns
         return html_table(
-            self.display_frame(),
+            frame,
             self.lang,
             percent=[text[k] for k in ("share", "revenue_share", "complaint_rate") if text[k] in shown],
             decimals={
