@@ -19,7 +19,7 @@ import yaml
 from custrel_lib.engine import EngineSpec, check_engine
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.i18n import LANGUAGES
-from custrel_lib.io.contract import SCHEMA  # data only: the one definition of the contract
+from custrel_lib.io.contract import MAPPABLE, SCHEMA  # data only: the one definition of the contract
 from custrel_lib.paths import SAMPLE_CONFIG
 
 TABLES = tuple(SCHEMA)
@@ -159,7 +159,7 @@ class _Checker:
 def _columns(c: _Checker, name: str, columns: Any) -> dict[str, str]:
     where = f"tables.{name}.columns"
     columns = c.mapping(where, columns, "contract name: your column name")
-    c.keys(where, columns, CONTRACT_COLUMNS[name])
+    c.keys(where, columns, MAPPABLE[name])
     out = {key: c.text(f"{where}.{key}", value, "your column name (text)") for key, value in columns.items()}
     seen: dict[str, str] = {}
     for key, value in out.items():

@@ -210,7 +210,11 @@ def test_missing_column_names_file_column_and_found_columns(tmp_path):
     with pytest.raises(MissingColumnError) as err:
         load_tables(config)
     message = str(err.value)
-    assert "tx.csv" in message and "'amount'" in message and "client, date, montant" in message
+    assert (
+        "tx.csv" in message
+        and "'amount (or quantity and unit_price)'" in message
+        and "client, date, montant" in message
+    )
 
 
 def test_unreadable_file_and_bad_config_are_clear(tmp_path):

@@ -41,6 +41,14 @@ SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
     },
 }
 TABLES = tuple(SCHEMA)
+#: Line-item exports (Online Retail, most e-commerce back offices) give a quantity and a unit price, not the
+#: amount: when the transactions have no amount column, both are read and amount = quantity x unit price
+#: (rounded to 6 decimals). They are not kept in the loaded table.
+AMOUNT_PARTS = ("quantity", "unit_price")
+#: The columns ``custrel.yml`` may map, per table: the contract's, and the parts of a computed amount.
+MAPPABLE = {
+    name: (*columns, *(AMOUNT_PARTS if name == "transactions" else ())) for name, columns in SCHEMA.items()
+}
 #: The journey steps, in the order of a customer's journey (interaction types).
 JOURNEY_STEPS = (
     "besoin",
@@ -126,24 +134,38 @@ def require_columns(df: Any, table: str, columns: Iterable[str]) -> None:
             raise MissingColumnError(table, col, found)
 
 
+def _find(
+    canonical: str, user_columns: dict[str, str], found: list[str], lower: dict[str, str], source, name
+):
+    user = user_columns.get(canonical)
+    if user is not None:
+        if user not in found:
+            raise MissingColumnError(name, f"{user} (mapped to {canonical})", found, source)
+        return user
+    if canonical in found:
+        return canonical
+    return lower.get(canonical.lower())
+
+
 def column_mapping(name: str, user_columns: dict[str, str], found: list[str], source: str) -> dict[str, str]:
     """Canonical column -> the file's column, for the columns of table ``name`` present in ``found``.
 
     A column mapped in ``custrel.yml`` must exist; otherwise the canonical name is matched exactly, then
-    ignoring case. A required column that cannot be found raises :class:`MissingColumnError`.
+    ignoring case. A required column that cannot be found raises :class:`MissingColumnError`. Transactions
+    without an amount column may give its parts instead (:data:`AMOUNT_PARTS`): then the mapping holds
+    ``quantity`` and ``unit_price`` and no ``amount``.
     """
     lower = {c.lower(): c for c in found}
     out = {}
     for canonical, (_, required) in SCHEMA[name].items():
-        user = user_columns.get(canonical)
-        if user is not None:
-            if user not in found:
-                raise MissingColumnError(name, f"{user} (mapped to {canonical})", found, source)
-            out[canonical] = user
-        elif canonical in found:
-            out[canonical] = canonical
-        elif canonical.lower() in lower:
-            out[canonical] = lower[canonical.lower()]
+        column = _find(canonical, user_columns, found, lower, source, name)
+        if column is not None:
+            out[canonical] = column
+        elif canonical == "amount" and name == "transactions":
+            parts = {p: _find(p, user_columns, found, lower, source, name) for p in AMOUNT_PARTS}
+            if None in parts.values():
+                raise MissingColumnError(name, "amount (or quantity and unit_price)", found, source)
+            out.update(parts)
         elif required:
             raise MissingColumnError(name, canonical, found, source)
     return out

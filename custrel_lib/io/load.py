@@ -21,6 +21,7 @@ import pandas as pd
 
 from custrel_lib.config import CustrelConfig, TableSpec, load_config
 from custrel_lib.io.contract import (
+    AMOUNT_PARTS,
     END_REASON_SYNONYMS,
     END_REASONS,
     INTERACTION_TYPES,
@@ -117,7 +118,20 @@ def _map_columns(name: str, spec: TableSpec, df: pd.DataFrame) -> pd.DataFrame:
     for canonical in SCHEMA[name]:
         if canonical not in out.columns:
             out[canonical] = pd.Series(pd.NA, index=out.index, dtype=object)
-    return out[list(SCHEMA[name])]
+    return out[list(SCHEMA[name]) + [p for p in AMOUNT_PARTS if p in mapping]]
+
+
+def _amount_of_parts(t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.Series:
+    """amount = quantity x unit price (rounded to 6 decimals), each part checked as an amount is."""
+    values = []
+    for part in AMOUNT_PARTS:
+        s = raw[part].reset_index(drop=True)
+        value, bad, used = to_number(s, t.spec.decimal)
+        fmt.setdefault("decimal", {})[part] = used
+        t.report(bad, part, "non_numeric_amount", "rejected", s, f"the {part} is not a number")
+        t.report(s.isna() | clean_text(s).isna(), part, "missing_value", "rejected", s, f"{part} is empty")
+        values.append(value)
+    return (values[0] * values[1]).round(6)
 
 
 def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.DataFrame:
@@ -159,6 +173,9 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
                 + ("" if required else ": emptied"),
             )
             out[column] = out[column].mask(early)
+        elif kind == "amount" and "quantity" in raw.columns:
+            out[column] = _amount_of_parts(t, raw, fmt)
+            continue
         elif kind in ("amount", "float"):
             out[column], bad, used = to_number(s, t.spec.decimal)
             fmt.setdefault("decimal", {})[column] = used

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from custrel_lib.config import TableSpec
-from custrel_lib.io.contract import SCHEMA
+from custrel_lib.io.contract import AMOUNT_PARTS, SCHEMA
 
 #: Blanks trimmed from text (Arrow's ``utf8_trim_whitespace`` set, as the pandas loader trims).
 WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -136,7 +136,8 @@ def _checks(column: str, kind: str, required: bool, bad: str | None, empty: str,
             (bad, column, "unparseable_date", "rejected" if required else "repaired", value, lit(message))
         )
     elif bad and kind == "amount":
-        out.append((bad, column, "non_numeric_amount", "rejected", value, lit("the amount is not a number")))
+        what = column if column in AMOUNT_PARTS else "amount"
+        out.append((bad, column, "non_numeric_amount", "rejected", value, lit(f"the {what} is not a number")))
     elif bad and kind == "float":
         out.append((bad, column, "non_numeric_value", "repaired", value, lit("not a number: emptied")))
     elif bad and kind == "bool":
@@ -163,7 +164,11 @@ def typed_table(
     date format or decimal separator of a text column from a sample.
     """
     inner, outer, checks = ["__row"], ["*"], []
-    for column, (kind, required) in SCHEMA[name].items():
+    columns = [(c, kind, required) for c, (kind, required) in SCHEMA[name].items()]
+    parts = [p for p in AMOUNT_PARTS if p in sources]  # no amount column: amount = quantity x unit price
+    if parts:
+        columns = [(p, "amount", True) for p in parts] + [c for c in columns if c[0] != "amount"]
+    for column, kind, required in columns:
         source = sources.get(column)
 
         def detect_one(k, e, _c=column, _src=source):
@@ -176,5 +181,7 @@ def typed_table(
         outer.append(o)
         used = fmt.get("date_format", {}).get(column) if kind == "date" else None
         checks += _checks(column, kind, required, bad, empty, used)
+    if parts:
+        outer.append("round(quantity * unit_price, 6) AS amount")
     select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM ({rel}))"
     return TypedTable(name=name, select=select, checks=checks)

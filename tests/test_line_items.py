@@ -1,0 +1,110 @@
+"""Line-item exports: a quantity and a unit price instead of an amount (the Online Retail shape)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from custrel_lib.cli import validate_command
+from custrel_lib.config import parse_config
+from custrel_lib.exceptions import ConfigError, MissingColumnError
+from custrel_lib.io.load import load_tables
+from custrel_lib.io.scan import table_to_pandas
+from custrel_lib.paths import SAMPLE_DIR
+
+MAPPING = (
+    "    order_lines: true\n"
+    "    columns: {customer_id: Customer ID, date: InvoiceDate, order_id: Invoice, unit_price: Price,\n"
+    "              category: StockCode, channel: Country}\n"
+)
+
+
+def _retail_export(folder) -> pd.DataFrame:
+    """The sample's first 300 customers as an Online Retail export: one line per item (1 to 3 per order),
+    Quantity and Price instead of an amount, US dates, ids written as floats, a refund as a negative
+    quantity; then three bad lines: a quantity that is not a number, an empty price, an empty customer."""
+    tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
+    tx = tx[tx["customer_id"].isin(sorted(tx["customer_id"].unique())[:300])].reset_index(drop=True)
+    lines = []
+    for i, r in enumerate(tx.itertuples(index=False)):
+        d = pd.Timestamp(r.date)
+        for k in range(1 + i % 3):
+            quantity = (1 + (i + k) % 12) * (-1 if float(r.amount) < 0 else 1)
+            price = f"{abs(float(r.amount)) / (k + 2):.2f}"
+            lines.append(
+                [r.order_id, "S" + str(k), "ITEM", str(quantity), f"{d.month}/{d.day}/{d.year} 9:05"]
+            )
+            lines[-1] += [price, f"{r.customer_id}.0", r.channel]
+    lines.append(["X1", "S0", "ITEM", "douze", "3/4/2025 10:00", "2.50", "C1.0", "web"])
+    lines.append(["X2", "S0", "ITEM", "2", "3/4/2025 10:00", "", "C1.0", "web"])
+    lines.append(["X3", "S0", "ITEM", "2", "3/4/2025 10:00", "2.50", "", "web"])
+    header = [
+        "Invoice",
+        "StockCode",
+        "Description",
+        "Quantity",
+        "InvoiceDate",
+        "Price",
+        "Customer ID",
+        "Country",
+    ]
+    frame = pd.DataFrame(lines, columns=header)
+    frame.to_csv(folder / "retail.csv", index=False)
+    return frame
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_quantity_times_unit_price_is_the_amount(tmp_path, engine):
+    lines = _retail_export(tmp_path)
+    config = tmp_path / "custrel.yml"
+    config.write_text(f"tables:\n  transactions:\n    path: retail.csv\n{MAPPING}", encoding="utf-8")
+    result = load_tables(config, engine=engine)
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    assert "quantity" not in tx.columns and "unit_price" not in tx.columns
+    # Expected, computed here from the text: each order's amount is the sum of its lines' quantity x price.
+    good = lines.iloc[:-3]
+    value = good["Quantity"].astype(float) * good["Price"].astype(float)
+    expected = value.groupby(good["Invoice"]).sum().round(6)
+    got = tx.set_index(tx["order_id"].astype(object))["amount"]
+    assert len(got) == len(expected) == lines["Invoice"].iloc[:-3].nunique()
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False, atol=1e-9)
+    assert (got < 0).any()  # refunds stay refunds
+    problems = result.problems.rows.sort_values("row")
+    n = len(lines) + 1  # the header is line 1
+    assert problems[["row", "column", "reason"]].values.tolist() == [
+        [n - 2, "quantity", "non_numeric_amount"],
+        [n - 1, "unit_price", "missing_value"],
+        [n, "customer_id", "missing_customer_id"],
+    ]
+    assert problems["message"].iloc[0] == "the quantity is not a number"
+    assert result.problems.counts["transactions"] == {
+        "read": len(lines),
+        "kept": len(lines) - 3,
+        "rejected": 3,
+    }
+    assert result.formats["transactions"]["date_format"] == {"date": "%m/%d/%Y %H:%M"}
+
+
+def test_without_amount_or_its_parts_the_message_names_both(tmp_path):
+    pd.DataFrame({"customer_id": ["a"], "date": ["2025-01-02"], "Quantity": ["2"]}).to_csv(
+        tmp_path / "t.csv", index=False
+    )
+    config = tmp_path / "custrel.yml"
+    config.write_text("tables:\n  transactions:\n    path: t.csv\n", encoding="utf-8")
+    with pytest.raises(MissingColumnError, match=r"'amount \(or quantity and unit_price\)' is missing"):
+        load_tables(config)
+    with pytest.raises(ConfigError, match="prix is an unknown key"):
+        parse_config(
+            {"tables": {"transactions": {"path": "t.csv", "columns": {"prix": "Price"}}}}, base_dir=tmp_path
+        )
+
+
+def test_validate_reads_a_retail_export(tmp_path):
+    _retail_export(tmp_path)
+    config = tmp_path / "custrel.yml"
+    body = f"tables:\n  transactions:\n    path: retail.csv\n{MAPPING}analysis:\n  as_of: 2025-12-31\n"
+    config.write_text(body, encoding="utf-8")
+    out = CliRunner().invoke(validate_command, ["--config", str(config)])
+    assert out.exit_code == 0, out.output
+    assert "non_numeric_amount" in out.output and "quantity" in out.output
