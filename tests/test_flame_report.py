@@ -123,6 +123,29 @@ def test_headline_figure_in_both_languages(flame):
     assert flame_without_spend.headline("fr") is None
 
 
+def test_a_fit_at_the_models_limit_says_so(flame, sample_tables, sample_as_of):
+    """Four months of the sample: the fit lands at r, alpha -> infinity and a -> 0 (no spread of purchase rates,
+    no dropout; tests/test_btyd.py), where P(alive) is 1 for everyone. The report says so beside the parameters;
+    on the sample's whole history (the generator makes customers leave) it says nothing of the kind."""
+    assert flame.boundary() == [] and flame.to_dict()["boundary"] == []
+    tx = sample_tables["transactions"]
+    short = {"transactions": tx[tx["date"] > sample_as_of - pd.DateOffset(months=4)]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analysis.run_flame(short, sample_as_of, 90)
+    assert res.boundary() == ["no_dropout", "same_rate"] and res.to_dict()["boundary"] == res.boundary()
+    repeat = res.customers.loc[res.customers["frequency"] > 0, "p_alive"]
+    assert repeat.min() >= analysis.NO_DROPOUT_P and res.bg.params_["r"] >= analysis.SAME_RATE_R
+    for lang, words in (
+        ("fr", ("presque aucun client partir", "1/√r")),
+        ("en", ("almost no customer", "1/√r")),
+    ):
+        text = " ".join(analysis.flame_sentences(res, lang))
+        assert all(w in text for w in words), text
+        assert f"{len(repeat):,}".replace(",", "\u202f" if lang == "fr" else ",") in text
+        assert words[0] not in " ".join(analysis.flame_sentences(flame, lang))
+
+
 # Relative errors allowed. Measured when the test was written: purchase days +6.3 %, spend -11.8 % (the spend per
 # purchase is underestimated: among repeat buyers it correlates with frequency (0.18), which Gamma-Gamma assumes not).
 PURCHASES_BAR, SPEND_BAR = 0.10, 0.15

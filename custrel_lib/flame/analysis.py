@@ -20,67 +20,17 @@ import pandas as pd
 from custrel_lib.exceptions import AnalysisError, InsufficientDataError
 from custrel_lib.flame import btyd
 from custrel_lib.flame.rfm import non_contract
+from custrel_lib.flame.text import TEXT
 from custrel_lib.i18n import format_currency, format_date, format_number, format_percent, tr
 from custrel_lib.privacy import pseudonymize
 from custrel_lib.stages import typology
 
-TEXT = {
-    "population": {"fr": "Clients sans contrat", "en": "Customers without contract"},
-    "params": {
-        "fr": "BG/NBD ajusté sur {n} clients sans contrat ({k} avec au moins un achat répété) : r = {r}, α = {alpha}, a = {a}, b = {b}.",
-        "en": "BG/NBD fitted on {n} customers without contract ({k} with a repeat purchase): r = {r}, α = {alpha}, a = {a}, b = {b}.",
-    },
-    "base": {
-        "fr": "Sur les {h} prochains jours, ces clients devraient faire {purchases} achats{value}.",
-        "en": "Over the next {h} days, these customers should make {purchases} purchases{value}.",
-    },
-    "base_value": {
-        "fr": ", pour une dépense attendue de {money} (Gamma-Gamma, sans actualisation)",
-        "en": ", for an expected spend of {money} (Gamma-Gamma, undiscounted)",
-    },
-    "fading": {
-        "fr": "{n} clients ayant déjà racheté ont une probabilité d'être encore actifs inférieure à {p} ; ils représentent {money} de dépense attendue sur {h} jours.",
-        "en": "{n} customers who bought again have a probability of still being active below {p}; they account for {money} of expected spend over {h} days.",
-    },
-    "limit": {
-        "fr": "Limite connue : le modèle considère comme actif un client qui n'a jamais racheté ; la règle « coup d'un soir » de la typologie les couvre.",
-        "en": "Known limit: the model treats a customer who never bought again as active; the typology's one-night-stand rule covers them.",
-    },
-    "holdout": {
-        "fr": "Contrôle : ajusté jusqu'au {cut}, le modèle prévoit {expected} achats répétés sur les {days} jours suivants ; {observed} ont eu lieu.",
-        "en": "Check: fitted up to {cut}, the model expects {expected} repeat purchases over the next {days} days; {observed} happened.",
-    },
-    "top_fading": {
-        "fr": "Parmi les {top} clients sans contrat de plus forte valeur s'ils restent actifs (le dixième le plus haut), {n} ont une flamme qui vacille (P(en vie) < {p}) : {money_alive} de dépense sur {h} jours s'ils restaient, {money} attendus compte tenu de leur P(en vie). Leur liste n'est pas dans ce rapport : elle est dans l'export client {file}.",
-        "en": "Among the {top} customers without contract with the highest value if they stay active (the top tenth), {n} have a fading flame (P(alive) < {p}): {money_alive} of spend over {h} days if they stayed, {money} expected given their P(alive). Their list is not in this report: it is in the customer-level export {file}.",
-    },
-    "stages_signal": {
-        "fr": "P(en vie) (BG/NBD) entre dans la typologie au dernier instantané ({date}) : {n} clients sans contrat changent d'étape ({moves}) ; toutes les sections de ce rapport comptent les étapes avec ce signal.",
-        "en": "P(alive) (BG/NBD) enters the typology at the last snapshot ({date}): {n} customers without contract change stage ({moves}); every section of this report counts stages with this signal.",
-    },
-    "stages_signal_move": {"fr": "{n} de « {before} » à « {after} »", "en": "{n} from {before} to {after}"},
-    "stages_signal_none": {
-        "fr": "P(en vie) (BG/NBD) entre dans la typologie au dernier instantané ({date}) ; il ne change l'étape d'aucun client.",
-        "en": "P(alive) (BG/NBD) enters the typology at the last snapshot ({date}); it changes no customer's stage.",
-    },
-    "stages_signal_off": {
-        "fr": "Les règles d'étapes ne lisent pas P(en vie) : les étapes sont placées sans ce signal.",
-        "en": "The stage rules do not read P(alive): stages are placed without this signal.",
-    },
-    "stages_signal_failed": {
-        "fr": "P(en vie) n'a pas pu être calculé ({reason}) : les étapes sont placées sans ce signal.",
-        "en": "P(alive) could not be computed ({reason}): stages are placed without this signal.",
-    },
-    "headline": {
-        "fr": "Valeur attendue des clients sans contrat sur {h} jours",
-        "en": "Expected value of customers without contract over {h} days",
-    },
-    "headline_def": {
-        "fr": "{n} clients sans contrat ayant acheté jusqu'au {date} : {purchases} jours d'achat attendus du {start} au {end} (BG/NBD), fois la dépense attendue par achat (Gamma-Gamma), sans actualisation.",
-        "en": "{n} customers without contract who bought up to {date}: {purchases} purchase days expected from {start} to {end} (BG/NBD), times the expected spend per purchase (Gamma-Gamma), undiscounted.",
-    },
-}
 MIN_REPEAT_BUYERS = 20
+#: A fit "sees no dropout" when every repeat buyer's P(alive) is at least this: P(alive) then tells no one apart.
+NO_DROPOUT_P = 0.99
+#: A fit "sees one purchase rate" when the Gamma shape r is at least this: the rates' coefficient of variation,
+#: 1/sqrt(r), is under 10 %.
+SAME_RATE_R = 100.0
 TOP_SHARE = 0.1
 FADING_FILE = "flame_fading.csv"
 
@@ -109,6 +59,7 @@ class FlameResult:
             "params": {k: round(float(v), 4) for k, v in self.bg.params_.items()},
             "horizon_days": self.horizon_days,
             "expected_purchases": round(float(c["expected_purchases"].sum()), 1),
+            "boundary": self.boundary(),
             "definition": {
                 "population": "customers without contract (no contract_start) with a purchase up to as_of",
                 "period": self._period(),
@@ -120,6 +71,19 @@ class FlameResult:
         }
         if "expected_value" in c:
             out["expected_value"] = round(float(c["expected_value"].sum()), 2)
+        return out
+
+    def boundary(self) -> list[str]:
+        """Where the fit sits at a limit of the model (a short history, few repeat purchases): ``no_dropout``
+        when every repeat buyer's P(alive) is at least :data:`NO_DROPOUT_P`, ``same_rate`` when ``r`` is at
+        least :data:`SAME_RATE_R`. The parameters are then printed with a sentence that says what they mean."""
+        c = self.customers
+        repeat = c.loc[c["frequency"] > 0, "p_alive"]
+        out = []
+        if len(repeat) and float(repeat.min()) >= NO_DROPOUT_P:
+            out.append("no_dropout")
+        if float(self.bg.params_["r"]) >= SAME_RATE_R:
+            out.append("same_rate")
         return out
 
     def headline(self, lang: str) -> dict | None:
@@ -238,6 +202,7 @@ def flame_sentences(res: FlameResult, lang: str, threshold: float = 0.5) -> list
             value=value,
         ),
     ]
+    lines += _boundary_sentences(res, lang)
     fading = c[(c["frequency"] > 0) & (c["p_alive"] < threshold)]
     if "expected_value" in c:
         lines.append(
@@ -267,6 +232,28 @@ def flame_sentences(res: FlameResult, lang: str, threshold: float = 0.5) -> list
         )
     lines.append(tr(TEXT, "limit", lang))
     return lines
+
+
+def _boundary_sentences(res: FlameResult, lang: str) -> list[str]:
+    p, c, out = res.bg.params_, res.customers, []
+    for flag in res.boundary():
+        if flag == "no_dropout":
+            days = float(c["T"].max()) if "T" in c else float("nan")
+            out.append(
+                tr(
+                    TEXT,
+                    flag,
+                    lang,
+                    p=format_percent(NO_DROPOUT_P, lang, 0),
+                    k=format_number(int((c["frequency"] > 0).sum()), lang),
+                    drop=format_percent(float(p["a"] / (p["a"] + p["b"])), lang, 2),
+                    days=format_number(days, lang),
+                )
+            )
+        else:
+            cv = format_percent(float(1 / np.sqrt(p["r"])), lang, 1)
+            out.append(tr(TEXT, flag, lang, r=format_number(float(p["r"]), lang), cv=cv))
+    return out
 
 
 def population(lang: str) -> str:
