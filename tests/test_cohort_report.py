@@ -152,6 +152,15 @@ def test_cohort_report_with_first_purchase_origin(folder, tmp_path):
     assert survival["origin"] == "first_purchase"
     assert survival["median_days"]["purchase"]["episodes"] == _buyers()
     assert survival["episodes"]["unknown_origin"] == 0
+    # Most customers bought once: the median is 0 days, and the sentence says what that means, with the share
+    # of relationships that stop at the first purchase (no other purchase day within H), counted on the file.
+    assert survival["median_days"]["purchase"]["median"] == 0
+    tx = _cdnow()
+    days = pd.to_datetime(tx.loc[tx["montant"] > 0, "date_achat"]).groupby(tx["client"]).agg(list)
+    h = survival["horizon_days"]
+    once = sum((sorted(set(d))[1] - min(d)).days > h if len(set(d)) > 1 else True for d in days)
+    share = f"({round(100 * once / len(days))}%)"
+    assert any("stop at the first purchase" in s and share in s for s in kf["sentences"]), kf["sentences"]
 
     # The change since the previous snapshot, recomputed from the exported stage history: what the summary
     # attributes to the P(alive) signal plus the change under the same rules is the whole change.

@@ -106,16 +106,25 @@ def _headline_medians(survival, lang: str) -> list[dict[str, Any]]:
                     if finite
                     else " " + tr(TEXT, "median_none", lang, days=format_number(r.observed_up_to, lang)) + "."
                 ),
-                "sentence": tr(
-                    TEXT,
-                    "s_median" if finite else "s_median_inf",
-                    lang,
-                    kind=kind_label(r.kind, lang),
-                    days=format_number(r.median if finite else r.observed_up_to, lang),
-                ),
+                "sentence": _median_sentence(survival, r, lang),
             }
         )
     return out
+
+
+def _median_sentence(survival, r, lang: str) -> str:
+    """Half of the relationships end within N days; when N is 0, that more than half end at the first
+    purchase, with the share (Kaplan-Meier at day 0): "end within 0 days" reads as an error."""
+    from custrel_lib.survival.text import kind_label
+
+    kind = kind_label(r.kind, lang)
+    if not math.isfinite(r.median):
+        return tr(TEXT, "s_median_inf", lang, kind=kind, days=format_number(r.observed_up_to, lang))
+    if r.median == 0 and r.kind != "contract":
+        share = 1.0 - float(survival.km_kind.survival_at(0.0)[r.kind])
+        h = format_number(survival.horizon_days, lang)
+        return tr(TEXT, "s_median_zero", lang, kind=kind, share=format_percent(share, lang, 0), h=h)
+    return tr(TEXT, "s_median", lang, kind=kind, days=format_number(r.median, lang))
 
 
 def key_figures(

@@ -54,6 +54,10 @@ TEXT = {
         "fr": "{kind} : la moitié des relations se terminent en {days} jours.",
         "en": "{kind}: half of the relationships end within {days} days.",
     },
+    "s_median_zero": {
+        "fr": "{kind} : plus de la moitié des relations ({share}) s'arrêtent au premier achat, sans autre achat dans les {h} jours suivants ; la durée médiane est donc de 0 jour.",
+        "en": "{kind}: more than half of the relationships ({share}) stop at the first purchase, with no other purchase within the next {h} days; the median length is therefore 0 days.",
+    },
     "s_median_inf": {
         "fr": "{kind} : plus de la moitié des relations durent encore après {days} jours observés.",
         "en": "{kind}: more than half of the relationships last beyond the {days} days observed.",
