@@ -192,6 +192,36 @@ def test_holm():
     assert holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
 
 
+def test_every_active_customer_gets_one_score(sample_tables, sample_as_of):
+    """Active = a contract begun and not ended by as_of, or a purchase within H days of as_of and after any
+    ended contract; counted from the tables. A customer who bought again after their contract ended is scored on
+    their purchases (before, they got no score at all); one whose contract ended after their last purchase left
+    with it and is not scored."""
+    from custrel_lib.stages.model import StageModel
+
+    model = StageModel().fit(sample_tables, sample_as_of)
+    h = model.horizon_days_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = build_durations(sample_tables, sample_as_of, h, history=model.history_)
+        ar = score_active(sample_tables, d, sample_as_of, h, 90, 0.5)
+    cu, tx = sample_tables["customers"], sample_tables["transactions"]
+    running = (cu["contract_start"] <= sample_as_of) & ~(cu["contract_end"] <= sample_as_of)
+    running_ids = set(cu.loc[running, "customer_id"])
+    last = tx.loc[tx["amount"] > 0].groupby("customer_id")["date"].max()
+    recent = set(last.index[(sample_as_of - last).dt.days <= h])
+    # A contract that ended on or after the last purchase ended the relationship: that customer is not active.
+    end = cu.loc[cu["contract_end"] <= sample_as_of].set_index("customer_id")["contract_end"]
+    left_with_contract = set(end.index[~(last.reindex(end.index) > end)]) - running_ids
+    assert ar["customer_id"].is_unique
+    assert set(ar["customer_id"]) == running_ids | (recent - left_with_contract)
+    assert set(ar.loc[ar["risk_kind"] == "contract_end", "customer_id"]) == running_ids
+    buying_after_contract = (set(end.index) & recent) - running_ids - left_with_contract
+    assert buying_after_contract and recent & left_with_contract  # the sample has both kinds
+    kinds = ar.set_index("customer_id").loc[sorted(buying_after_contract), "risk_kind"]
+    assert set(kinds) == {"lapse"}
+
+
 def test_sample_pipeline_at_risk_and_competing_risks(sample_tables, sample_as_of):
     from custrel_lib.stages.model import StageModel
 

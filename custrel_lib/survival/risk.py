@@ -256,10 +256,16 @@ def score_active(
 
 
 def _lapse_scores(gaps, durations, horizon_days, gap_model) -> pd.DataFrame | None:
-    """Non-contractual customers with an open gap within ``H``: their probability that the gap exceeds it."""
-    contract_ids = set(durations.loc[durations["definition"] == "contractual", "customer_id"].astype(str))
+    """Customers without a running contract and with an open gap within ``H``: their probability that the gap
+    exceeds it. A customer whose contract has ended is scored here when they bought after its end (a new
+    relationship); one whose last purchase came before the end left with the contract and is not active."""
+    contracts = durations.loc[durations["definition"] == "contractual"]
+    running = set(contracts.loc[contracts["event"] == 0, "customer_id"].astype(str))
+    ended = contracts.loc[contracts["event"] == 1].groupby(contracts["customer_id"].astype(str))["end"].max()
     open_gaps = gaps.loc[gaps["open"] & (gaps["gap"] <= horizon_days)]
-    open_gaps = open_gaps.loc[~open_gaps["customer_id"].astype(str).isin(contract_ids)]
+    ids = open_gaps["customer_id"].astype(str)
+    after_end = ~(open_gaps["date"].to_numpy() <= ids.map(ended).to_numpy())  # NaT (no ended contract): True
+    open_gaps = open_gaps.loc[~ids.isin(running).to_numpy() & after_end]
     if not len(open_gaps):
         return None
     model = gap_model or GapModel(horizon_days).fit(gaps)
