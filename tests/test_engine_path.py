@@ -100,3 +100,39 @@ def test_progress_bars_show_on_stderr_and_stay_off_when_asked(capsys):
     assert capsys.readouterr().err == ""
     load_tables(None, engine=True, progress=False)
     assert "load" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])
+def test_engine_reads_a_french_excel_csv_with_euro_signs(tmp_path, encoding):
+    """A cp1252 export (French Excel's "CSV") with €, Œ and curly quotes, and a UTF-16 one: DuckDB reads neither
+    (it refused the € when the file was read as latin-1), so the engine reads a UTF-8 copy, like the pandas
+    loader; both loaders return the same table, and `custrel stages` runs on it."""
+    text = (
+        "N° client;Date;Montant TTC;Rayon\nC1;02/01/2024;1\u00a0234,50 €;Électro €\n"
+        "C2;03/01/2024;6,00 €;Œuvres “spéciales”\nC1;04/02/2024;12,5 €;Électro €\n"
+    )
+    (tmp_path / "ventes.csv").write_bytes(text.encode(encoding))
+    config = tmp_path / "custrel.yml"
+    config.write_text(
+        "tables:\n  transactions:\n    path: ventes.csv\n"
+        "    columns: {customer_id: N° client, date: Date, amount: Montant TTC, category: Rayon}\n"
+        "analysis:\n  as_of: 2024-03-31\n",
+        encoding="utf-8",
+    )
+    pandas_tx = load_tables(config).tables["transactions"]
+    engine = load_tables(config, engine=True)
+    assert engine.formats["transactions"]["encoding"] == encoding
+    engine_tx = engine.tables["transactions"].to_pandas()
+    assert (
+        engine_tx["category"].tolist()
+        == pandas_tx["category"].tolist()
+        == [
+            "Électro €",
+            "Œuvres “spéciales”",
+            "Électro €",
+        ]
+    )
+    assert engine_tx["amount"].tolist() == pandas_tx["amount"].tolist() == [1234.5, 6.0, 12.5]
+    assert engine.problems.rows.empty
+    out = CliRunner().invoke(main, ["stages", "--config", str(config), "--out", str(tmp_path / "h.parquet")])
+    assert out.exit_code == 0, out.output

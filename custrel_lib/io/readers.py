@@ -84,6 +84,23 @@ def _transcode(spec: TableSpec, encoding: str, target: Path, chunk: int = 1 << 2
             line += data.count(b"\n")
 
 
+def needs_transcoding(encoding: str) -> bool:
+    """DuckDB reads UTF-8 and latin-1 only: other encodings (cp1252, UTF-16, ...) are transcoded first."""
+    return codecs.lookup(encoding).name not in ("utf-8", "iso8859-1")
+
+
+def utf8_copy(spec: TableSpec, encoding: str) -> Path:
+    """A UTF-8 copy of the file in the temporary directory (the caller deletes it)."""
+    fd, name = tempfile.mkstemp(prefix="custrel-", suffix=".csv")
+    os.close(fd)
+    try:
+        _transcode(spec, encoding, Path(name))
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
 def _first_line(path: Path, encoding: str) -> str:
     with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace") as fh:
         return fh.readline()
@@ -113,12 +130,8 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
     source, duck_encoding = spec.path, encoding
     con = duckdb.connect()
     try:
-        if codecs.lookup(encoding).name not in ("utf-8", "iso8859-1"):
-            # DuckDB reads UTF-8 and latin-1 only: other encodings (cp1252, UTF-16, ...) are transcoded first.
-            fd, name = tempfile.mkstemp(prefix="custrel-", suffix=".csv")
-            os.close(fd)
-            source, duck_encoding = Path(name), "utf-8"
-            _transcode(spec, encoding, source)
+        if needs_transcoding(encoding):
+            source, duck_encoding = utf8_copy(spec, encoding), "utf-8"
         rel = con.sql(
             "SELECT * FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', "
             "encoding = ?, store_rejects = true, ignore_errors = true, auto_detect = true)",

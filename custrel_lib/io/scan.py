@@ -33,7 +33,7 @@ from custrel_lib.io.contract import (
     column_mapping,
 )
 from custrel_lib.io.problems import COLUMNS, ProblemsReport
-from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, csv_dialect
+from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, csv_dialect, needs_transcoding, utf8_copy
 from custrel_lib.io.scan_checks import (
     END_REASON,
     FOLD,
@@ -63,20 +63,25 @@ def _source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, 
     if spec.format != "csv":
         raise DataContractError(f"Table '{name}': the engine reads CSV and Parquet, not {spec.format}.")
     encoding, sep = csv_dialect(spec)
-    # DuckDB reads UTF-8 and latin-1 only; the engine path reads cp1252 as latin-1 (the same letters but for
-    # €, Œ and curly quotes). The pandas path transcodes other encodings exactly (readers._read_csv).
-    encoding = {"cp1252": "latin-1", "windows-1252": "latin-1"}.get(encoding, encoding)
     fmt.update(encoding=encoding, sep=sep)
     table, rejects = f"__custrel_raw_{name}", f"__custrel_rejects_{name}"
+    # DuckDB reads UTF-8 and latin-1 only: a cp1252 (French Excel) or UTF-16 file is read from a UTF-8 copy, as
+    # the pandas loader does (DuckDB refuses a € read as latin-1).
+    copy = utf8_copy(spec, encoding) if needs_transcoding(encoding) else None
+    duck_encoding = "utf-8" if copy else encoding
     try:
         # A table keeps the file's order: its rowid is the index of the line among the lines read.
         raw.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv({path}, all_varchar = true, "
-            f"header = true, delim = {lit(sep)}, quote = '\"', encoding = {lit(encoding)}, store_rejects = true, "
-            f"rejects_table = '{rejects}', rejects_scan = '{rejects}_scan', ignore_errors = true, auto_detect = true)"
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv({lit(str(copy or spec.path))}, "
+            f"all_varchar = true, header = true, delim = {lit(sep)}, quote = '\"', encoding = {lit(duck_encoding)}, "
+            f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{rejects}_scan', "
+            "ignore_errors = true, auto_detect = true)"
         )
     except Exception as exc:  # duckdb.Error and its subclasses
         raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
+    finally:
+        if copy is not None:
+            copy.unlink(missing_ok=True)
     bad = raw.sql(f"SELECT count(DISTINCT line) FROM {rejects}").fetchall()[0][0]
     raw.execute(
         f"INSERT INTO {PROBLEMS} SELECT {lit(name)}, {lit(spec.path.name)}, line, coalesce(column_name, ''), "
