@@ -407,7 +407,7 @@ def test_an_order_split_into_lines_loads_as_the_order(tmp_path, engine):
 
 
 @pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
-def test_ids_that_differ_by_leading_zeros_are_pointed_out(tmp_path, engine):
+def test_ids_that_differ_by_leading_zeros_or_case_are_pointed_out(tmp_path, engine):
     # The transactions say 42 where the customers table says 00000042 (an export that kept the zeros): every
     # buyer is "missing" from the customers table; the message says why, with an example.
     pd.DataFrame(
@@ -425,13 +425,29 @@ def test_ids_that_differ_by_leading_zeros_are_pointed_out(tmp_path, engine):
     assert rows["reason"].tolist() == ["not_in_customers"] * 4
     assert rows["message"].iloc[0] == (
         "kept: this customer buys but is missing from the customers table (2 of the 3 ids missing there match "
-        "one of its ids once leading zeros are removed, such as '42' here and '00000042' there: write the ids "
+        "one of its ids once letter case and leading zeros are ignored, such as '42' here and '00000042' there: "
+        "write the ids "
         "the same way in both files)"
     )
     # Ids that simply differ get the plain message.
     pd.DataFrame({"customer_id": ["00000042", "A", "B"]}).to_csv(tmp_path / "cu.csv", index=False)
     rows = load_tables(_write_config(tmp_path, body), engine=engine).problems.rows
     assert set(rows["message"]) == {"kept: this customer buys but is missing from the customers table"}
+    # E-mail addresses typed with capitals in the shop, in lower case in the CRM: the same hint, and `custrel
+    # validate` prints it (the problem rows alone do not show messages).
+    pd.DataFrame(
+        {"customer_id": ["Jean.Dupont@Exemple.FR", "marie@exemple.fr", "Paul@X.fr"], "date": ["2024-01-05"] * 3,
+         "amount": ["10", "5", "3"]}
+    ).to_csv(tmp_path / "tx.csv", index=False)  # fmt: skip
+    pd.DataFrame({"customer_id": ["jean.dupont@exemple.fr", "marie@exemple.fr", "paul@x.fr"]}).to_csv(
+        tmp_path / "cu.csv", index=False
+    )
+    rows = load_tables(_write_config(tmp_path, body), engine=engine).problems.rows
+    hint = "such as 'Jean.Dupont@Exemple.FR' here and 'jean.dupont@exemple.fr' there"
+    assert rows["message"].str.contains(hint).all() and len(rows) == 2
+    if not engine:
+        out = CliRunner().invoke(validate_command, ["--config", str(tmp_path / "custrel.yml")])
+        assert out.exit_code == 0 and "2 of the 2 ids missing there match" in out.output, out.output
 
 
 @pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])

@@ -1,5 +1,5 @@
 """Keys across rows and tables: order lines that make one order (``order_lines: true``), and the message on
-buyers missing from the customers table when their ids differ only by leading zeros. Shared by the pandas
+buyers missing from the customers table when their ids differ only by case or leading zeros. Shared by the pandas
 loader (:mod:`custrel_lib.io.load`) and the engine's checks (:mod:`custrel_lib.io.scan_checks`)."""
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ NOT_IN_CUSTOMERS = "kept: this customer buys but is missing from the customers t
 
 
 def bare_id(customer_id: str) -> str:
-    """An id without a trailing ``.0`` (ids read as numbers) or leading zeros; SQL: ``scan_checks.BARE_ID``."""
-    return re.sub(r"\.0$", "", customer_id).lstrip("0") or "0"
+    """An id in lower case, without a trailing ``.0`` (ids read as numbers) or leading zeros (e-mail addresses
+    typed with capitals in one system, numbers padded with zeros in another); SQL: ``scan_checks.BARE_ID``."""
+    return re.sub(r"\.0$", "", customer_id.lower()).lstrip("0") or "0"
 
 
 def zeros_hint(missing, known) -> str:
-    """When at least half the buyers missing from the customers table are there once leading zeros (or a
-    ``.0``) are removed, the sentence that says so, with the first such pair; else ``""``."""
+    """When at least half the buyers missing from the customers table are there once letter case, leading zeros
+    and a trailing ``.0`` are ignored, the sentence that says so, with the first such pair; else ``""``."""
     if not len(missing):
         return ""
     bare = {}
@@ -31,7 +32,7 @@ def zeros_hint(missing, known) -> str:
 
 
 ZEROS_HINT = (
-    " ({n} of the {total} ids missing there match one of its ids once leading zeros are removed, "
+    " ({n} of the {total} ids missing there match one of its ids once letter case and leading zeros are ignored, "
     "such as {here!r} here and {there!r} there: write the ids the same way in both files)"
 )
 #: The messages of the order id checks (both loaders).

@@ -66,6 +66,20 @@ class ProblemsReport:
             .reset_index()
         )
 
+    def messages(self, width: int = 400) -> list[tuple[str, str, str, str]]:
+        """``(table, reason, column, message)`` once per table, reason and column: the first row's message (the
+        same on every row, but for DuckDB's malformed lines), where hints such as the ids' spelling live."""
+        if self.rows.empty:
+            return []
+        first = self.rows.drop_duplicates(["table", "reason", "column"]).sort_values(
+            ["table", "reason", "column"]
+        )
+        out = []
+        for r in first.itertuples(index=False):
+            text = str(r.message)
+            out.append((r.table, r.reason, r.column, text if len(text) <= width else text[: width - 1] + "…"))
+        return out
+
     @property
     def fatal_reasons(self) -> list[str]:
         """Why the required data is unusable (empty when it is usable)."""
@@ -97,7 +111,8 @@ class ProblemsReport:
         if self.rows.empty:
             parts.append("\nNo problem found.")
         else:
-            parts += ["\nProblems by reason:", self.summary.to_string(index=False)]
+            parts += ["\nProblems by reason:", self.summary.to_string(index=False), "\nWhat they say:"]
+            parts += [f"  {t} {reason} ({column}): {m}" for t, reason, column, m in self.messages()]
             shown = self.rows.head(max_rows)[["table", "file", "row", "column", "reason", "action", "value"]]
             parts += [
                 f"\nFirst {len(shown)} of {len(self.rows):,} problem rows:",
@@ -117,6 +132,11 @@ class ProblemsReport:
             body.append("<p>No problem found.</p>")
         else:
             body.append(f"<p><b>Problems by reason</b></p>{table(self.summary)}")
+            said = "".join(
+                f"<li>{html.escape(f'{t} {reason} ({column})')}: {html.escape(m)}</li>"
+                for t, reason, column, m in self.messages()
+            )
+            body.append(f"<p><b>What they say</b></p><ul>{said}</ul>")
             body.append(
                 f"<p><b>First problem rows</b> (of {len(self.rows):,})</p>{table(self.rows.head(20))}"
             )

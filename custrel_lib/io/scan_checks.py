@@ -191,8 +191,8 @@ def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_
         )
 
 
-#: ``custrel_lib.io.keys.bare_id`` in SQL: no trailing ``.0``, no leading zeros.
-BARE_ID = "coalesce(nullif(ltrim(regexp_replace(customer_id, '\\.0$', ''), '0'), ''), '0')"
+#: ``custrel_lib.io.keys.bare_id`` in SQL: lower case, no trailing ``.0``, no leading zeros.
+BARE_ID = "coalesce(nullif(ltrim(regexp_replace(lower(customer_id), '\\.0$', ''), '0'), ''), '0')"
 
 
 def _zeros_hint(raw, missing: str, cu: str) -> str:
