@@ -106,6 +106,19 @@ class Workbench:
         """The separation horizon in days (set in the config or derived from the data)."""
         return self.stages.horizon_days_
 
+    def data_figures(self) -> dict[str, Any]:
+        """Rows read, kept and rejected per table, with the reasons, for ``key_figures.json`` (``data``)."""
+        from custrel_lib.reports.data_note import data_figures
+
+        return data_figures(self.problems, {n: spec.path.name for n, spec in self.config.tables.items()})
+
+    def data_sentence(self, lang: str | None = None) -> str:
+        """The same, as one sentence of the report: nothing rejected is left unsaid."""
+        from custrel_lib.reports.data_note import data_sentence
+
+        files = {n: spec.path.name for n, spec in self.config.tables.items()}
+        return data_sentence(self.problems, files, lang or self.lang)
+
     def signal_sentences(self, lang: str | None = None) -> list[str]:
         """What P(alive) did to the stages (how many customers it moved, the known limit), or why it did not."""
         lang = lang or self.lang

@@ -108,3 +108,29 @@ def test_validate_reads_a_retail_export(tmp_path):
     out = CliRunner().invoke(validate_command, ["--config", str(config)])
     assert out.exit_code == 0, out.output
     assert "non_numeric_amount" in out.output and "quantity" in out.output
+
+
+def test_the_report_says_how_many_rows_were_rejected_and_why(tmp_path):
+    from custrel_lib.i18n import format_number
+    from custrel_lib.reports.data_note import data_figures, data_sentence
+
+    lines = _retail_export(tmp_path)
+    config = tmp_path / "custrel.yml"
+    config.write_text(f"tables:\n  transactions:\n    path: retail.csv\n{MAPPING}", encoding="utf-8")
+    problems = load_tables(config).problems
+    files = {"transactions": "retail.csv"}
+    assert data_figures(problems, files)["transactions"] == {
+        "file": "retail.csv",
+        "read": len(lines),
+        "kept": len(lines) - 3,
+        "rejected": 3,
+        "rejected_by_reason": {"missing_customer_id": 1, "missing_value": 1, "non_numeric_amount": 1},
+    }
+    assert data_sentence(problems, files, "fr") == (
+        f"Données lues : retail.csv, {format_number(len(lines), 'fr')} lignes dont 3 rejetées (client non "
+        "renseigné : 1, valeur obligatoire vide : 1, montant non numérique : 1). « custrel validate » liste "
+        "chaque ligne écartée, avec sa raison."
+    )
+    assert data_sentence(problems, files, "en").startswith(
+        f"Data read: retail.csv, {len(lines):,} rows of which 3"
+    )

@@ -24,6 +24,7 @@ from custrel_lib.cli import report_command
 from custrel_lib.exceptions import ConfigError, ReportError
 from custrel_lib.flame.analysis import run_flame, signal_sentence
 from custrel_lib.flame.signal import stages_with_p_alive
+from custrel_lib.paths import SAMPLE_DIR
 from custrel_lib.reports.execute import ipc_prefix
 from custrel_lib.reports.html import count_plotlyjs, remote_references
 from custrel_lib.reports.publish import report_lock
@@ -115,6 +116,17 @@ def test_key_outputs_match_the_library(report_run, sample_tables, sample_as_of):
     fr = signal_sentence(changed, "fr", sample_as_of)
     for name in ("1.0-relationship-stages", "2.0-separation-survival"):
         assert fr[0] in _outputs_text(run.path / f"{name}.ipynb"), name
+    # What the report was computed on: the lines of each file, counted here without custrel.
+    for table in ("transactions", "customers", "interactions"):
+        lines = (SAMPLE_DIR / f"{table}.csv").read_text(encoding="utf-8").count("\n") - 1
+        data = figures["data"][table]
+        assert (data["file"], data["read"], data["kept"], data["rejected"]) == (
+            f"{table}.csv",
+            lines,
+            lines,
+            0,
+        )
+    assert "Données lues : transactions.csv, " in _outputs_text(run.path / "0.0-executive-summary.ipynb")
     at_risk = pd.read_csv(run.path / "at_risk.csv")
     assert at_risk["p_separation"].between(0, 1).all()
     assert history.loc[history["at_risk"], "customer_id"].nunique() == int(at_risk["at_risk"].sum())

@@ -134,6 +134,7 @@ def key_figures(
     nps=None,
     skipped: list[dict[str, str]] | None = None,
     signal: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Headline figures (each with its definition), stage table, sentences and machine-readable counts.
 
@@ -150,12 +151,14 @@ def key_figures(
         Sections not computed (``section``, ``reason``, ``message``), from :class:`~custrel_lib.sections.Sections`.
     signal : dict, optional
         What P(alive) did to the stages (:meth:`custrel_lib.workbench.Workbench.signal_figures`).
+    data : dict, optional
+        Rows read, kept and rejected per table (:meth:`custrel_lib.workbench.Workbench.data_figures`).
 
     Returns
     -------
     dict
         JSON-ready: ``headline`` (``key``, ``label``, ``value``, ``text``, ``definition``), ``stages``,
-        ``sentences``, ``survival`` (counts), ``nps``, ``skipped``, ``stage_signal``.
+        ``sentences``, ``survival`` (counts), ``nps``, ``skipped``, ``stage_signal``, ``data``.
     """
     lang = check_lang(lang)
     ch = stage_changes(history, signal)
@@ -199,6 +202,7 @@ def key_figures(
         "nps": nps.to_dict() if nps is not None and nps.n > 0 else None,
         "skipped": list(skipped or []),
         "stage_signal": signal,
+        "data": data,
     }
 
 

@@ -1,0 +1,81 @@
+"""What the report was computed on: rows read, kept and rejected per file, and why rows were rejected.
+
+Rejected rows are never dropped silently: ``custrel validate`` lists them one by one, and every report says how
+many there were (:func:`data_sentence` in the executive summary's notes, :func:`data_figures` in
+``key_figures.json`` under ``data``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from custrel_lib.i18n import format_number, tr
+
+TEXT = {
+    "data": {
+        "fr": "Données lues : {parts}. « custrel validate » liste chaque ligne écartée, avec sa raison.",
+        "en": "Data read: {parts}. `custrel validate` lists every row left out, with its reason.",
+    },
+    "part": {
+        "fr": "{file}, {read} lignes dont {rejected} rejetées{why}",
+        "en": "{file}, {read} rows of which {rejected} rejected{why}",
+    },
+    "part_clean": {"fr": "{file}, {read} lignes, aucune rejetée", "en": "{file}, {read} rows, none rejected"},
+    "why": {"fr": " ({reasons})", "en": " ({reasons})"},
+    "reason": {"fr": "{label} : {n}", "en": "{label}: {n}"},
+}
+#: The reasons of rejection, as a reader of the report says them (codes: custrel_lib.io.problems.REASONS).
+REASON_LABELS = {
+    "malformed_line": {"fr": "ligne mal formée", "en": "malformed line"},
+    "missing_customer_id": {"fr": "client non renseigné", "en": "no customer id"},
+    "missing_value": {"fr": "valeur obligatoire vide", "en": "required value empty"},
+    "unparseable_date": {"fr": "date illisible", "en": "unreadable date"},
+    "date_out_of_range": {"fr": "date hors période plausible", "en": "implausible date"},
+    "non_numeric_amount": {"fr": "montant non numérique", "en": "amount not a number"},
+    "duplicate_order_id": {"fr": "commande en double", "en": "duplicate order id"},
+    "order_id_other_customer": {"fr": "commande d'un autre client", "en": "order of another customer"},
+    "duplicate_customer_id": {"fr": "client en double", "en": "duplicate customer"},
+    "future_date": {"fr": "date postérieure à l'extraction", "en": "dated after the extraction"},
+    "unknown_customer": {"fr": "client inconnu", "en": "unknown customer"},
+}
+
+
+def _rejected_by_reason(problems, table: str) -> dict[str, int]:
+    rows = problems.rows
+    if rows.empty:
+        return {}
+    rejected = rows[(rows["table"] == table) & (rows["action"] == "rejected")]
+    counts = rejected.groupby("reason")["row"].nunique().sort_values(ascending=False, kind="stable")
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def data_figures(problems, files: dict[str, str]) -> dict[str, Any]:
+    """Per table: ``file`` (its name, no folder), ``read``, ``kept``, ``rejected`` and ``rejected_by_reason``
+    (rows; a row rejected for two reasons counts under both), for ``key_figures.json``."""
+    return {
+        table: {
+            "file": files.get(table, ""),
+            **counts,
+            "rejected_by_reason": _rejected_by_reason(problems, table),
+        }
+        for table, counts in problems.counts.items()
+    }
+
+
+def data_sentence(problems, files: dict[str, str], lang: str) -> str:
+    """One sentence: each file's rows read and rejected, with the main reasons (three at most)."""
+    parts = []
+    for table, figures in data_figures(problems, files).items():
+        file = figures["file"] or table
+        read = format_number(figures["read"], lang)
+        if not figures["rejected"]:
+            parts.append(tr(TEXT, "part_clean", lang, file=file, read=read))
+            continue
+        reasons = [
+            tr(TEXT, "reason", lang, label=REASON_LABELS.get(r, {}).get(lang, r), n=format_number(n, lang))
+            for r, n in list(figures["rejected_by_reason"].items())[:3]
+        ]
+        why = tr(TEXT, "why", lang, reasons=", ".join(reasons)) if reasons else ""
+        rejected = format_number(figures["rejected"], lang)
+        parts.append(tr(TEXT, "part", lang, file=file, read=read, rejected=rejected, why=why))
+    return tr(TEXT, "data", lang, parts=" ; ".join(parts) if lang == "fr" else "; ".join(parts))
