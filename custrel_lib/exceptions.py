@@ -27,13 +27,17 @@ class DataContractError(CustrelError):
 class MissingColumnError(DataContractError):
     """A required column is missing from an input table."""
 
-    def __init__(self, table: str, column: str, found: list[str], source: str | None = None):
-        self.table, self.column, self.found, self.source = table, column, list(found), source
+    def __init__(self, table: str, column: str | list[str], found: list[str], source: str | None = None):
+        columns = [column] if isinstance(column, str) else list(column)
+        self.table, self.found, self.source = table, list(found), source
+        self.column = ", ".join(columns)
         where = f" in {source}" if source else ""
+        what = ", ".join(c if c.startswith("'") else f"'{c}'" for c in columns)
+        verb = "columns {} are" if len(columns) > 1 else "column {} is"
         super().__init__(
-            f"Table '{table}'{where}: required column '{column}' is missing. "
+            f"Table '{table}'{where}: required {verb.format(what)} missing. "
             f"Columns found: {', '.join(map(str, found)) or '(none)'}. "
-            "Map your column name to it under tables.<table>.columns in custrel.yml."
+            f"Map your column names to the contract's under tables.{table}.columns in custrel.yml."
         )
 
 

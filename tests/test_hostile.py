@@ -436,7 +436,7 @@ CASES = [
         {TX: "messy_header.csv"},
         settings={TX: {"columns": {"amount": "Montant"}}},
         error=MissingColumnError,
-        says=("messy_header.csv", "Montant (mapped to amount)"),
+        says=("messy_header.csv", "'Montant' (mapped to amount, did you mean 'Amount'?)"),
     ),
     Case(
         "xlsx-missing-sheet",

@@ -212,7 +212,7 @@ def test_missing_column_names_file_column_and_found_columns(tmp_path):
     message = str(err.value)
     assert (
         "tx.csv" in message
-        and "'amount (or quantity and unit_price)'" in message
+        and "'amount' (or 'quantity' and 'unit_price') is missing" in message
         and "client, date, montant" in message
     )
 
@@ -480,3 +480,27 @@ def test_french_words_for_types_and_end_reasons(tmp_path, engine):
         "complaint", "complaint", "review", "support", "support", "nps", "parrainage"
     ]  # fmt: skip
     assert get("customers")["end_reason"].tolist() == ["voluntary", "involuntary"]
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_mapped_names_match_whatever_the_case_accents_and_blanks(tmp_path, engine):
+    # custrel.yml written from one export, the next export's header in other capitals and without accents.
+    (tmp_path / "tx.csv").write_text(
+        "n° CLIENT;date;montant  ttc;Numero commande\nC1;2024-01-05;12,5;A1\nC2;2024-02-05;3;A2\n",
+        encoding="utf-8",
+    )
+    mapping = "{customer_id: N° client, amount: Montant TTC, order_id: Numéro commande}"
+    body = f"tables:\n  transactions: {{path: tx.csv, columns: {mapping}}}\nanalysis:\n  as_of: 2024-12-31\n"
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    assert tx["customer_id"].tolist() == ["C1", "C2"] and tx["amount"].tolist() == [12.5, 3.0]
+    assert tx["order_id"].tolist() == ["A1", "A2"]
+    # Two names that match nothing: one message names both, with the close match of the second.
+    mapping = "{customer_id: Code client, amount: Montnt TTC}"
+    body = f"tables:\n  transactions: {{path: tx.csv, columns: {mapping}}}\nanalysis:\n  as_of: 2024-12-31\n"
+    with pytest.raises(MissingColumnError) as err:
+        load_tables(_write_config(tmp_path, body), engine=engine)
+    message = str(err.value)
+    assert "'Montnt TTC' (mapped to amount, did you mean 'montant  ttc'?)" in message, message
+    assert "required columns 'Code client' (mapped to customer_id, did you mean 'n° CLIENT'?)" in message
+    assert message.endswith("under tables.transactions.columns in custrel.yml."), message

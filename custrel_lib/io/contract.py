@@ -7,6 +7,8 @@ the contract to users.
 
 from __future__ import annotations
 
+import difflib
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -134,38 +136,59 @@ def require_columns(df: Any, table: str, columns: Iterable[str]) -> None:
             raise MissingColumnError(table, col, found)
 
 
-def _find(
-    canonical: str, user_columns: dict[str, str], found: list[str], lower: dict[str, str], source, name
-):
+def fold(name: str) -> str:
+    """A column name as a person reads it: no accents, no case, blanks collapsed (``Montant  TTC`` =
+    ``montant ttc``, ``Numéro client`` = ``Numero client``)."""
+    text = unicodedata.normalize("NFKD", str(name))
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).casefold().split())
+
+
+def _find(canonical: str, user_columns: dict[str, str], found: list[str], missing: list[str]) -> str | None:
+    """The file's column for ``canonical``: the mapped name, else the canonical name, exactly, then folded
+    (:func:`fold`). A mapped name that no column matches is added to ``missing`` (with a close match, if any)."""
+    folded: dict[str, list[str]] = {}
+    for c in found:
+        folded.setdefault(fold(c), []).append(c)
     user = user_columns.get(canonical)
+    wanted = user if user is not None else canonical
+    if wanted in found:
+        return wanted
+    same = folded.get(fold(wanted), [])
+    if len(same) == 1:
+        return same[0]
     if user is not None:
-        if user not in found:
-            raise MissingColumnError(name, f"{user} (mapped to {canonical})", found, source)
-        return user
-    if canonical in found:
-        return canonical
-    return lower.get(canonical.lower())
+        if same:  # two columns read the same once folded: which one is meant is a guess
+            hint = f", ambiguous: {', '.join(map(repr, same))}"
+        else:
+            close = difflib.get_close_matches(fold(user), list(folded), n=1, cutoff=0.6)
+            hint = f", did you mean {folded[close[0]][0]!r}?" if close else ""
+        missing.append(f"'{user}' (mapped to {canonical}{hint})")
+    return None
 
 
 def column_mapping(name: str, user_columns: dict[str, str], found: list[str], source: str) -> dict[str, str]:
     """Canonical column -> the file's column, for the columns of table ``name`` present in ``found``.
 
-    A column mapped in ``custrel.yml`` must exist; otherwise the canonical name is matched exactly, then
-    ignoring case. A required column that cannot be found raises :class:`MissingColumnError`. Transactions
-    without an amount column may give its parts instead (:data:`AMOUNT_PARTS`): then the mapping holds
-    ``quantity`` and ``unit_price`` and no ``amount``.
+    A column mapped in ``custrel.yml`` is matched exactly, then ignoring case, accents and repeated blanks
+    (:func:`fold`); so is a canonical name. Every mapped column that cannot be found, and the first required
+    column missing, are named in one :class:`MissingColumnError`, with a close match when there is one.
+    Transactions without an amount column may give its parts instead (:data:`AMOUNT_PARTS`): then the mapping
+    holds ``quantity`` and ``unit_price`` and no ``amount``.
     """
-    lower = {c.lower(): c for c in found}
-    out = {}
+    out, missing = {}, []
     for canonical, (_, required) in SCHEMA[name].items():
-        column = _find(canonical, user_columns, found, lower, source, name)
+        column = _find(canonical, user_columns, found, missing)
         if column is not None:
             out[canonical] = column
-        elif canonical == "amount" and name == "transactions":
-            parts = {p: _find(p, user_columns, found, lower, source, name) for p in AMOUNT_PARTS}
+        elif canonical == "amount" and name == "transactions" and canonical not in user_columns:
+            parts = {p: _find(p, user_columns, found, missing) for p in AMOUNT_PARTS}
             if None in parts.values():
-                raise MissingColumnError(name, "amount (or quantity and unit_price)", found, source)
-            out.update(parts)
-        elif required:
-            raise MissingColumnError(name, canonical, found, source)
+                if not set(AMOUNT_PARTS) & set(user_columns):
+                    missing.append("'amount' (or 'quantity' and 'unit_price')")
+            else:
+                out.update(parts)
+        elif required and canonical not in user_columns:
+            missing.append(f"'{canonical}'")
+    if missing:
+        raise MissingColumnError(name, missing, found, source)
     return out
