@@ -27,7 +27,7 @@ TABLES = tuple(SCHEMA)
 CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns) for name, columns in SCHEMA.items()}
 TOP_LEVEL_KEYS = ("data_dir", "language", "engine", "tables", "analysis", "survival", "stages", "report")
 TABLE_KEYS = ("path", "format", "columns", "date_format", "sep", "decimal", "encoding", "sheet")
-TABLE_KEYS += ("true_values", "false_values", "order_lines")
+TABLE_KEYS += ("true_values", "false_values", "order_lines", "skip_rows")
 ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "max_rejected_share", "fit_sample", "fit_seed")
 # The survival block (docs/data_contract.md, "Survival settings").
 SURVIVAL_KEYS = ("origin", "unknown_origin", "horizon_days", "horizon_quantile", "min_events")
@@ -73,6 +73,7 @@ class TableSpec:
     true_values: list[str] | None = None
     false_values: list[str] | None = None
     order_lines: bool = False  # transactions: one row per order line (rows sharing an order_id are one order)
+    skip_rows: int = 0  # CSV and XLSX: lines above the header (a title, an export date)
 
 
 @dataclass
@@ -226,6 +227,11 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         raise c.fail(f"{where}.order_lines", f"must be true or false, not {order_lines!r}.")
     if order_lines and name != "transactions":
         raise c.fail(f"{where}.order_lines", "applies to the transactions table only.")
+    skip_rows = spec.get("skip_rows", 0)
+    if isinstance(skip_rows, bool) or not isinstance(skip_rows, int) or not 0 <= skip_rows <= 1000:
+        raise c.fail(f"{where}.skip_rows", f"must be a number of lines from 0 to 1000, not {skip_rows!r}.")
+    if skip_rows and fmt == "parquet":
+        raise c.fail(f"{where}.skip_rows", "applies to CSV and XLSX files, not Parquet.")
     sheet = spec.get("sheet")
     if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
         raise c.fail(f"{where}.sheet", f"must be a sheet name or a 0-based sheet number, not {sheet!r}.")
@@ -242,6 +248,7 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         true_values=_booleans(c, f"{where}.true_values", spec.get("true_values")),
         false_values=_booleans(c, f"{where}.false_values", spec.get("false_values")),
         order_lines=order_lines,
+        skip_rows=skip_rows,
     )
 
 

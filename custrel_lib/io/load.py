@@ -28,8 +28,8 @@ from custrel_lib.io.contract import (
     SCHEMA,
     TABLES,
     TYPE_SYNONYMS,
-    column_mapping,
 )
+from custrel_lib.io.header import map_columns
 from custrel_lib.io.keys import (
     DUPLICATE_ORDER,
     NOT_IN_CUSTOMERS,
@@ -113,7 +113,7 @@ class _Table:
 
 def _map_columns(name: str, spec: TableSpec, df: pd.DataFrame) -> pd.DataFrame:
     df = df.rename(columns=lambda c: str(c).strip())
-    mapping = column_mapping(name, spec.columns, list(df.columns), str(spec.path))
+    mapping = map_columns(spec, list(df.columns))
     out = df[list(mapping.values())].rename(columns={v: k for k, v in mapping.items()})
     for canonical in SCHEMA[name]:
         if canonical not in out.columns:

@@ -32,6 +32,7 @@ from custrel_lib.io.contract import (
     SEPARATORS,
     TRUE_VALUES,
 )
+from custrel_lib.io.header import header_line
 
 _NUMBER_CLEAN = re.compile(NUMBER_NOISE)
 ENCODING_ALIASES = {"utf8": "utf-8", "utf-8-sig": "utf-8", "iso-8859-1": "latin-1"}
@@ -101,11 +102,6 @@ def utf8_copy(spec: TableSpec, encoding: str) -> Path:
     return Path(name)
 
 
-def _first_line(path: Path, encoding: str) -> str:
-    with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace") as fh:
-        return fh.readline()
-
-
 def detect_separator(header: str) -> str:
     """The candidate separator that splits the header line into the most fields."""
     counts = {sep: header.count(sep) for sep in SEPARATORS}
@@ -117,7 +113,7 @@ def csv_dialect(spec: TableSpec) -> tuple[str, str]:
     """The encoding (detected unless configured: UTF-8, UTF-16, cp1252 or latin-1) and separator of a CSV file."""
     encoding = spec.encoding or detect_encoding(spec.path)
     encoding = ENCODING_ALIASES.get(encoding.lower(), encoding.lower())
-    return encoding, spec.sep or detect_separator(_first_line(spec.path, encoding))
+    return encoding, spec.sep or detect_separator(header_line(spec.path, encoding, spec.skip_rows))
 
 
 def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
@@ -125,8 +121,9 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
 
     encoding, sep = csv_dialect(spec)
     fmt.update(encoding=encoding, sep=sep)
-    header = _first_line(spec.path, encoding)
-    _check_duplicate_columns(spec, next(csv.reader([header.lstrip("\ufeff")], delimiter=sep), []))
+    header = header_line(spec.path, encoding, spec.skip_rows)
+    where = f"line {spec.skip_rows + 1}"
+    _check_duplicate_columns(spec, next(csv.reader([header.lstrip("\ufeff")], delimiter=sep), []), where)
     source, duck_encoding = spec.path, encoding
     con = duckdb.connect()
     try:
@@ -134,8 +131,8 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
             source, duck_encoding = utf8_copy(spec, encoding), "utf-8"
         rel = con.sql(
             "SELECT * FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', "
-            "encoding = ?, store_rejects = true, ignore_errors = true, auto_detect = true)",
-            params=[str(source), sep, duck_encoding],
+            "encoding = ?, skip = ?, store_rejects = true, ignore_errors = true, auto_detect = true)",
+            params=[str(source), sep, duck_encoding, spec.skip_rows],
         )
         df = rel.df()
         rejects = con.sql(
@@ -153,9 +150,10 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
     )
     # The kept rows take the line numbers left free by the rejected ones and by the blank lines DuckDB skips, in
     # order. A rejected line may lie past len(df) + len(bad_lines), so the candidates reach past the last one.
-    upper = 2 + len(df) + len(bad_lines) + len(blank) + (int(bad_lines.max()) if len(bad_lines) else 0)
+    first = 2 + spec.skip_rows  # the line after the header
+    upper = first + len(df) + len(bad_lines) + len(blank) + (int(bad_lines.max()) if len(bad_lines) else 0)
     taken = np.union1d(bad_lines, blank)
-    kept_lines = np.setdiff1d(np.arange(2, upper, dtype=np.int64), taken, assume_unique=True)[: len(df)]
+    kept_lines = np.setdiff1d(np.arange(first, upper, dtype=np.int64), taken, assume_unique=True)[: len(df)]
     return df, kept_lines, rejects
 
 
@@ -203,8 +201,9 @@ def read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nda
             _check_duplicate_columns(spec, pq.read_schema(spec.path).names, "schema")
             df = pd.read_parquet(spec.path)
             return df, np.arange(1, len(df) + 1, dtype=np.int64), empty
-        df = pd.read_excel(spec.path, sheet_name=spec.sheet or 0, dtype=object)
-        return df, np.arange(2, len(df) + 2, dtype=np.int64), empty
+        df = pd.read_excel(spec.path, sheet_name=spec.sheet or 0, dtype=object, skiprows=spec.skip_rows)
+        first = 2 + spec.skip_rows
+        return df, np.arange(first, len(df) + first, dtype=np.int64), empty
     except DataContractError:
         raise
     except Exception as exc:

@@ -30,8 +30,8 @@ from custrel_lib.io.contract import (
     SCHEMA,
     TABLES,
     TRUE_VALUES,
-    column_mapping,
 )
+from custrel_lib.io.header import map_columns
 from custrel_lib.io.problems import COLUMNS, ProblemsReport
 from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, csv_dialect, needs_transcoding, utf8_copy
 from custrel_lib.io.scan_checks import (
@@ -74,6 +74,7 @@ def _source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, 
         raw.execute(
             f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv({lit(str(copy or spec.path))}, "
             f"all_varchar = true, header = true, delim = {lit(sep)}, quote = '\"', encoding = {lit(duck_encoding)}, "
+            f"skip = {int(spec.skip_rows)}, "
             f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{rejects}_scan', "
             "ignore_errors = true, auto_detect = true)"
         )
@@ -88,17 +89,19 @@ def _source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, 
         f"'malformed_line', 'rejected', csv_line, error_message FROM (SELECT *, row_number() OVER "
         f"(PARTITION BY line ORDER BY column_idx) AS n FROM {rejects}) WHERE n = 1"
     )
-    # Line of the i-th line read: i + 2 (header, 1-based) plus the malformed lines before it.
+    # Line of the i-th line read: i + 2 (header, 1-based) plus the lines above the header and the malformed lines
+    # before it (DuckDB numbers a rejected line in the file, the lines skipped above the header included).
+    top = 2 + int(spec.skip_rows)
     raw.execute(
-        f"CREATE OR REPLACE TEMP TABLE {rejects}_shift AS SELECT c, max(j) AS j FROM (SELECT line - 2 - "
+        f"CREATE OR REPLACE TEMP TABLE {rejects}_shift AS SELECT c, max(j) AS j FROM (SELECT line - {top} - "
         f"(row_number() OVER (ORDER BY line) - 1) AS c, row_number() OVER (ORDER BY line) AS j FROM "
         f"(SELECT DISTINCT line FROM {rejects})) GROUP BY c"
     )
     rel = (
-        f"SELECT r.*, r.rowid + 2 + coalesce(s.j, 0) AS __row FROM {table} r "
+        f"SELECT r.*, r.rowid + {top} + coalesce(s.j, 0) AS __row FROM {table} r "
         f"ASOF LEFT JOIN {rejects}_shift s ON r.rowid >= s.c"
         if bad
-        else f"SELECT *, rowid + 2 AS __row FROM {table}"
+        else f"SELECT *, rowid + {top} AS __row FROM {table}"
     )
     return rel, int(bad)
 
@@ -142,7 +145,7 @@ def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
     rel, malformed = _source(raw, name, spec, fmt)
     described = raw.sql(f"DESCRIBE SELECT * EXCLUDE (__row) FROM ({rel})").fetchall()
     types = {str(r[0]).strip(): (str(r[0]), str(r[1])) for r in described}
-    mapping = column_mapping(name, spec.columns, list(types), str(spec.path))
+    mapping = map_columns(spec, list(types))
     sources = {canonical: types[user] for canonical, user in mapping.items()}
     typed = typed_table(
         name,

@@ -1,0 +1,79 @@
+"""The header of a CSV or XLSX file: the line it is on (``skip_rows`` lines below the top), and, when the
+columns are not found there, the later line that holds them (exports often put a title or an export date above
+the header).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from typing import Any
+
+import pandas as pd
+
+from custrel_lib.exceptions import MissingColumnError
+from custrel_lib.io.contract import SCHEMA, SEPARATORS, column_mapping, fold
+
+#: How many lines from the top are searched for the header.
+SCAN_LINES = 30
+
+
+def header_line(path, encoding: str, skip: int = 0) -> str:
+    """Line ``skip + 1`` of a text file (the header when ``skip`` lines stand above it)."""
+    with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace") as fh:
+        return next(itertools.islice(fh, skip, None), "")
+
+
+def _rows(spec) -> list[list[Any]]:
+    if spec.format == "xlsx":
+        top = pd.read_excel(
+            spec.path, sheet_name=spec.sheet or 0, header=None, nrows=SCAN_LINES, dtype=object
+        )
+        return [[v for v in row if not pd.isna(v)] for row in top.itertuples(index=False)]
+    from custrel_lib.io.readers import csv_dialect
+
+    encoding = csv_dialect(spec)[0]
+    with open(spec.path, encoding=encoding, errors="replace") as fh:
+        lines = [line.lstrip("\ufeff") for line in itertools.islice(fh, SCAN_LINES)]
+    seps = [spec.sep] if spec.sep else list(SEPARATORS)
+    return [[f for sep in seps for f in next(csv.reader([line], delimiter=sep), [])] for line in lines]
+
+
+def header_below(spec) -> int | None:
+    """The number of lines above the line that holds the required columns, when that line comes after the
+    header line read (a title above the header), among the first :data:`SCAN_LINES`; else ``None``."""
+    if spec.format not in ("csv", "xlsx"):
+        return None
+    wanted = {
+        fold(spec.columns.get(c, c))
+        for c, (_, required) in SCHEMA[spec.name].items()
+        if required and c != "amount"  # line items give a quantity and a unit price instead
+    }
+    try:
+        rows = _rows(spec)
+    except Exception:  # a courtesy: the error it would replace says what is wrong
+        return None
+    return next(
+        (
+            k
+            for k, fields in enumerate(rows)
+            if k > spec.skip_rows and wanted <= {fold(str(f)) for f in fields}
+        ),
+        None,
+    )
+
+
+def map_columns(spec, found: list[str]) -> dict[str, str]:
+    """:func:`~custrel_lib.io.contract.column_mapping` of a file; when its columns are on a later line (a title
+    above the header), the error says which line, and the ``skip_rows`` that reads it."""
+    try:
+        return column_mapping(spec.name, spec.columns, found, str(spec.path))
+    except MissingColumnError as exc:
+        k = header_below(spec)
+        if k is not None:
+            exc.args = (
+                f"Table '{spec.name}' in {spec.path}: line {spec.skip_rows + 1} is not the header (it reads "
+                f"{', '.join(map(str, found))[:120]}); line {k + 1} holds the columns. If the lines above it are a "
+                f"title, set tables.{spec.name}.skip_rows: {k} in custrel.yml.",
+            )
+        raise

@@ -1,0 +1,69 @@
+"""Exports with a title above the header: the error says on which line the columns are and what to set;
+``skip_rows`` reads them, and every rejected row keeps the line number a spreadsheet shows."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from custrel_lib.config import parse_config
+from custrel_lib.exceptions import ConfigError, MissingColumnError
+from custrel_lib.io.load import load_tables
+from custrel_lib.io.scan import table_to_pandas
+
+MAPPING = "    columns: {customer_id: N° client, date: Date, amount: Montant TTC}\n"
+LINES = [
+    "Export ventes du 01/12/2025",  # line 1: a title
+    "",  # line 2: blank
+    "N° client;Date;Montant TTC",  # line 3: the header
+    "C1;05/01/2024;12,50",  # 4
+    "C2;06/01/2024",  # 5: a field missing (malformed)
+    "C3;31/02/2024;7",  # 6: no such date
+    "C1;07/03/2024;3,25",  # 7
+]
+
+
+def _config(folder, path: str, skip: int | None) -> str:
+    extra = f"    skip_rows: {skip}\n" if skip is not None else ""
+    text = f"tables:\n  transactions:\n    path: {path}\n{extra}{MAPPING}analysis:\n  as_of: 2024-12-31\n"
+    (folder / "custrel.yml").write_text(text, encoding="utf-8")
+    return folder / "custrel.yml"
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_a_title_above_the_header_of_a_csv(tmp_path, engine):
+    (tmp_path / "ventes.csv").write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    with pytest.raises(MissingColumnError) as err:
+        load_tables(_config(tmp_path, "ventes.csv", None), engine=engine)
+    message = str(err.value)
+    assert (
+        "line 1 is not the header (it reads Export ventes du 01/12/2025); line 3 holds the columns" in message
+    )
+    assert message.endswith("set tables.transactions.skip_rows: 2 in custrel.yml."), message
+    result = load_tables(_config(tmp_path, "ventes.csv", 2), engine=engine)
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    assert tx["customer_id"].tolist() == ["C1", "C1"] and tx["amount"].tolist() == [12.5, 3.25]
+    rows = result.problems.rows.sort_values("row")
+    assert rows[["row", "reason"]].values.tolist() == [[5, "malformed_line"], [6, "unparseable_date"]]
+    assert result.problems.counts["transactions"] == {"read": 4, "kept": 2, "rejected": 2}
+
+
+def test_a_title_above_the_header_of_an_xlsx(tmp_path):
+    rows = [line.split(";") if line else [] for line in LINES if line != LINES[4]]  # no malformed row in XLSX
+    pd.DataFrame(rows).to_excel(tmp_path / "ventes.xlsx", header=False, index=False)
+    with pytest.raises(MissingColumnError, match=r"line 3 holds the columns.*skip_rows: 2 in custrel\.yml"):
+        load_tables(_config(tmp_path, "ventes.xlsx", None))
+    result = load_tables(_config(tmp_path, "ventes.xlsx", 2))
+    assert result.tables["transactions"]["amount"].tolist() == [12.5, 3.25]
+    # The bad date is on the sheet's row 5 (row 5 of the CSV above was left out).
+    assert result.problems.rows[["row", "reason"]].values.tolist() == [[5, "unparseable_date"]]
+
+
+def test_skip_rows_is_checked(tmp_path):
+    for value, says in ((-1, "from 0 to 1000"), ("2", "from 0 to 1000"), (True, "from 0 to 1000")):
+        with pytest.raises(ConfigError, match=says):
+            parse_config(
+                {"tables": {"transactions": {"path": "t.csv", "skip_rows": value}}}, base_dir=tmp_path
+            )
+    with pytest.raises(ConfigError, match="not Parquet"):
+        parse_config({"tables": {"transactions": {"path": "t.parquet", "skip_rows": 1}}}, base_dir=tmp_path)
