@@ -67,3 +67,21 @@ def test_skip_rows_is_checked(tmp_path):
             )
     with pytest.raises(ConfigError, match="not Parquet"):
         parse_config({"tables": {"transactions": {"path": "t.parquet", "skip_rows": 1}}}, base_dir=tmp_path)
+
+
+def test_the_report_leads_with_the_data_error(tmp_path):
+    """`custrel report` on such a file: the terminal says what is wrong with the data first, not the first
+    line of the notebook cell that read it (it said "failed in cell 3: `import math`")."""
+    from custrel_lib.exceptions import ReportError
+    from custrel_lib.reports.run import run_report
+
+    (tmp_path / "ventes.csv").write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    config = _config(tmp_path, "ventes.csv", None)
+    with pytest.raises(ReportError) as err:
+        run_report(config, notebooks=["0.0-executive-summary"], reports_dir=tmp_path / "r", progress=False)
+    message = str(err.value)
+    assert message.startswith(
+        f"Table 'transactions' in {tmp_path / 'ventes.csv'}: line 1 is not the header"
+    ), message
+    assert "(MissingColumnError in notebook 0.0-executive-summary.ipynb, cell" in message
+    assert "Nothing was published" in message and "import math" not in message.splitlines()[0]

@@ -354,8 +354,26 @@ def failure_message(failed: NotebookResult | None, exc: BaseException, failed_di
             f"{ADVICE_KERNEL}\n"
             f"The executed notebook and the kernel's log are kept in {failed_dir}; earlier reports are untouched."
         )
+    if err.get("ename") in _user_errors():  # the data or custrel.yml, not the code: the cause leads
+        return (
+            f"{err['evalue']}\n"
+            f"({err['ename']} in notebook {failed.name}, {_where(err)}.) Nothing was published; `custrel validate` "
+            f"checks custrel.yml and the files in seconds. The executed notebook is kept in {failed_dir}."
+        )
     return (
         f"Notebook {failed.name} failed {'' if err.get('cell_index') is None else 'in '}{_where(err)}.\n"
         f"{err['ename']}: {err['evalue']}\n"
         f"The executed notebook is kept in {failed_dir} for diagnosis; earlier reports are untouched."
     )
+
+
+def _user_errors() -> set[str]:
+    """The names of the errors a user causes with custrel.yml or the files (ConfigError, DataContractError, ...)."""
+    from custrel_lib import exceptions
+
+    found, todo = set(), [exceptions.ConfigError, exceptions.DataContractError, exceptions.RuleError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.__name__)
+        todo += cls.__subclasses__()
+    return found
