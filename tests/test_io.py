@@ -504,3 +504,26 @@ def test_mapped_names_match_whatever_the_case_accents_and_blanks(tmp_path, engin
     assert "'Montnt TTC' (mapped to amount, did you mean 'montant  ttc'?)" in message, message
     assert "required columns 'Code client' (mapped to customer_id, did you mean 'n° CLIENT'?)" in message
     assert message.endswith("under tables.transactions.columns in custrel.yml."), message
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_repeated_rows_without_order_id_are_flagged_and_said(tmp_path, engine):
+    from custrel_lib.reports.data_note import data_sentence
+
+    # Rows 3 and 6 repeat row 2, row 5 repeats row 4; row 7 differs from row 2 by its amount only, and row 8 has
+    # an order id: neither is flagged.
+    lines = ["customer_id,date,amount,order_id", "A,2024-01-05,10,", "A,2024-01-05,10,", "B,2024-02-01,5,",
+             "B,2024-02-01,5,", "A,2024-01-05,10,", "A,2024-01-05,11,", "A,2024-01-05,10,X1"]  # fmt: skip
+    (tmp_path / "tx.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    body = "tables:\n  transactions: {path: tx.csv}\nanalysis:\n  as_of: 2024-12-31\n"
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    rows = result.problems.rows.sort_values("row")
+    assert rows[["row", "reason", "action"]].values.tolist() == [
+        [r, "duplicate_row", "flagged"] for r in (3, 5, 6)
+    ]
+    assert result.problems.counts["transactions"] == {"read": 7, "kept": 7, "rejected": 0}
+    sentence = data_sentence(result.problems, {"transactions": "tx.csv"}, "fr")
+    assert (
+        "tx.csv, 7 lignes, aucune rejetée ; 3 lignes sans n° de commande répètent une ligne précédente"
+        in sentence
+    )

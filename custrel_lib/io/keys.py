@@ -35,6 +35,13 @@ ZEROS_HINT = (
     " ({n} of the {total} ids missing there match one of its ids once letter case and leading zeros are ignored, "
     "such as {here!r} here and {there!r} there: write the ids the same way in both files)"
 )
+#: A transaction without order id identical to an earlier one in these columns is flagged (kept: two equal
+#: purchases on one day happen; an export that repeats rows happens too, and inflates spend).
+SAME_ROW = ("customer_id", "date", "amount", "category", "channel")
+SAME_ROW_MESSAGE = (
+    "kept, counted as another purchase: this row repeats an earlier one without order id (same customer, date, "
+    "amount, category and channel); if the export repeats rows, remove them or export the order id"
+)
 #: The messages of the order id checks (both loaders).
 DUPLICATE_ORDER = "an earlier row has this order id (one row per order line? set order_lines: true)"
 OTHER_CUSTOMER = "an earlier line of this order belongs to another customer"

@@ -34,6 +34,8 @@ from custrel_lib.io.keys import (
     DUPLICATE_ORDER,
     NOT_IN_CUSTOMERS,
     OTHER_CUSTOMER,
+    SAME_ROW,
+    SAME_ROW_MESSAGE,
     merge_order_lines,
     zeros_hint,
 )
@@ -237,9 +239,13 @@ def _check_transactions(t: _Table, tx: pd.DataFrame, as_of_ts: pd.Timestamp) -> 
         first = tx["customer_id"].where(order.notna()).groupby(order).transform("first")
         other = (order.notna() & tx["customer_id"].ne(first)).fillna(False).astype(bool)
         t.report(other, "order_id", "order_id_other_customer", "rejected", tx["order_id"], OTHER_CUSTOMER)
-        return
-    dup = order.notna() & order.duplicated(keep="first")
-    t.report(dup, "order_id", "duplicate_order_id", "rejected", tx["order_id"], DUPLICATE_ORDER)
+    else:
+        dup = order.notna() & order.duplicated(keep="first")
+        t.report(dup, "order_id", "duplicate_order_id", "rejected", tx["order_id"], DUPLICATE_ORDER)
+    alone = (tx["order_id"].isna() & ~t.reject).to_numpy()
+    same = pd.Series(False, index=tx.index)
+    same[alone] = tx.loc[alone, list(SAME_ROW)].duplicated(keep="first").to_numpy()
+    t.report(same, "customer_id", "duplicate_row", "flagged", tx["customer_id"], SAME_ROW_MESSAGE)
 
 
 def _check_customers(c: _Table, cu: pd.DataFrame, as_of_ts: pd.Timestamp) -> None:

@@ -28,6 +28,7 @@ REASONS = {
     "future_date": "the date is after the extraction date (as_of)",
     "unknown_customer": "the customer is in neither the customers nor the transactions table",
     "not_in_customers": "the customer buys but is missing from the customers table",
+    "duplicate_row": "the row repeats an earlier one without order id (kept)",
 }
 
 

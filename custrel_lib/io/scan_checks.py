@@ -75,22 +75,23 @@ def _rows_where(raw, table: str, label: str, condition: str) -> str:
     return _rows_in(raw, table, label, f"SELECT __row FROM __custrel_typed_{table} WHERE {condition}")
 
 
-def _dup(raw, table: str, column: str) -> str:
-    """Rows whose ``column`` repeats an earlier kept row's (in file order), among the rows kept so far.
+def _dup(raw, table: str, column: str, among: str | None = None, label: str | None = None) -> str:
+    """Rows whose ``column`` (one column, or several separated by commas) repeats an earlier kept row's, in
+    file order, among the rows kept so far (and meeting ``among``: by default, ``column`` is not null).
 
     The candidates are the rows whose value's hash repeats (integers group much faster than text); the exact
     test, by value and in file order, runs among them only, so that two values with the same hash stay apart.
     """
     typed, is_kept = f"__custrel_typed_{table}", kept(table)
+    among = among or f"{column} IS NOT NULL"
     repeated = (
-        f"SELECT hash({column}) FROM {typed} WHERE {column} IS NOT NULL AND {is_kept} "
-        "GROUP BY 1 HAVING count(*) > 1"
+        f"SELECT hash({column}) FROM {typed} WHERE {among} AND {is_kept} GROUP BY 1 HAVING count(*) > 1"
     )
     later = (
         f"SELECT __row FROM (SELECT __row, row_number() OVER (PARTITION BY {column} ORDER BY __row) AS n "
-        f"FROM {typed} WHERE {column} IS NOT NULL AND {is_kept} AND hash({column}) IN ({repeated})) WHERE n > 1"
+        f"FROM {typed} WHERE {among} AND {is_kept} AND hash({column}) IN ({repeated})) WHERE n > 1"
     )
-    return _rows_in(raw, table, f"dup_{column}", later)
+    return _rows_in(raw, table, label or f"dup_{column}", later)
 
 
 def _future(column: str, day: str, message: str) -> tuple:
@@ -142,7 +143,13 @@ def _other_customer(raw, table: str) -> str:
 
 def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_lines: bool = False) -> None:
     """The checks across rows and tables, in the pandas loader's order (each sees the rejections before it)."""
-    from custrel_lib.io.keys import DUPLICATE_ORDER, NOT_IN_CUSTOMERS, OTHER_CUSTOMER
+    from custrel_lib.io.keys import (
+        DUPLICATE_ORDER,
+        NOT_IN_CUSTOMERS,
+        OTHER_CUSTOMER,
+        SAME_ROW,
+        SAME_ROW_MESSAGE,
+    )
 
     day, files = lit(str(as_of.date())), {n: t.file for n, t in staged.items()}
     tx, cu, it = "transactions", "customers", "interactions"
@@ -154,6 +161,13 @@ def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_
         check = (_dup(raw, tx, "order_id"), "order_id", "duplicate_order_id", "rejected", "order_id",
                  lit(DUPLICATE_ORDER))  # fmt: skip
     _insert(raw, tx, files[tx], [check])
+    same = _dup(raw, tx, ", ".join(SAME_ROW), "order_id IS NULL", "dup_row")
+    _insert(
+        raw,
+        tx,
+        files[tx],
+        [(same, "customer_id", "duplicate_row", "flagged", "customer_id", lit(SAME_ROW_MESSAGE))],
+    )
     if cu in staged:
         message = lit("an earlier row describes this customer")
         dup = (

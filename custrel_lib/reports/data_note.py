@@ -23,6 +23,10 @@ TEXT = {
     "part_clean": {"fr": "{file}, {read} lignes, aucune rejetée", "en": "{file}, {read} rows, none rejected"},
     "why": {"fr": " ({reasons})", "en": " ({reasons})"},
     "reason": {"fr": "{label} : {n}", "en": "{label}: {n}"},
+    "same_rows": {
+        "fr": " ; {n} lignes sans n° de commande répètent une ligne précédente (gardées, comptées comme d'autres achats)",
+        "en": "; {n} rows without order id repeat an earlier row (kept, counted as further purchases)",
+    },
 }
 #: The reasons of rejection, as a reader of the report says them (codes: custrel_lib.io.problems.REASONS).
 REASON_LABELS = {
@@ -40,23 +44,25 @@ REASON_LABELS = {
 }
 
 
-def _rejected_by_reason(problems, table: str) -> dict[str, int]:
+def _rejected_by_reason(problems, table: str, action: str = "rejected") -> dict[str, int]:
     rows = problems.rows
     if rows.empty:
         return {}
-    rejected = rows[(rows["table"] == table) & (rows["action"] == "rejected")]
+    rejected = rows[(rows["table"] == table) & (rows["action"] == action)]
     counts = rejected.groupby("reason")["row"].nunique().sort_values(ascending=False, kind="stable")
     return {str(k): int(v) for k, v in counts.items()}
 
 
 def data_figures(problems, files: dict[str, str]) -> dict[str, Any]:
-    """Per table: ``file`` (its name, no folder), ``read``, ``kept``, ``rejected`` and ``rejected_by_reason``
-    (rows; a row rejected for two reasons counts under both), for ``key_figures.json``."""
+    """Per table: ``file`` (its name, no folder), ``read``, ``kept``, ``rejected``, ``rejected_by_reason``
+    (rows; a row rejected for two reasons counts under both) and ``flagged_by_reason`` (rows kept with a
+    warning), for ``key_figures.json``."""
     return {
         table: {
             "file": files.get(table, ""),
             **counts,
             "rejected_by_reason": _rejected_by_reason(problems, table),
+            "flagged_by_reason": _rejected_by_reason(problems, table, "flagged"),
         }
         for table, counts in problems.counts.items()
     }
@@ -68,8 +74,10 @@ def data_sentence(problems, files: dict[str, str], lang: str) -> str:
     for table, figures in data_figures(problems, files).items():
         file = figures["file"] or table
         read = format_number(figures["read"], lang)
+        same = figures["flagged_by_reason"].get("duplicate_row", 0)
+        same = tr(TEXT, "same_rows", lang, n=format_number(same, lang)) if same else ""
         if not figures["rejected"]:
-            parts.append(tr(TEXT, "part_clean", lang, file=file, read=read))
+            parts.append(tr(TEXT, "part_clean", lang, file=file, read=read) + same)
             continue
         reasons = [
             tr(TEXT, "reason", lang, label=REASON_LABELS.get(r, {}).get(lang, r), n=format_number(n, lang))
@@ -77,5 +85,5 @@ def data_sentence(problems, files: dict[str, str], lang: str) -> str:
         ]
         why = tr(TEXT, "why", lang, reasons=", ".join(reasons)) if reasons else ""
         rejected = format_number(figures["rejected"], lang)
-        parts.append(tr(TEXT, "part", lang, file=file, read=read, rejected=rejected, why=why))
+        parts.append(tr(TEXT, "part", lang, file=file, read=read, rejected=rejected, why=why) + same)
     return tr(TEXT, "data", lang, parts=" ; ".join(parts) if lang == "fr" else "; ".join(parts))
