@@ -298,7 +298,7 @@ DRAWN: list[tuple[str, float]] = []
 
 
 @settings(
-    max_examples=3,  # and the 2 explicit examples: 5 whole reports
+    max_examples=2,  # and the 2 explicit examples: 4 whole reports (a third drawn one took make test past 15 min)
     deadline=None,
     derandomize=True,  # the same shapes on every machine and every run
     database=None,
