@@ -86,6 +86,25 @@ def test_quantity_times_unit_price_is_the_amount(tmp_path, engine):
     assert result.formats["transactions"]["date_format"] == {"date": "%m/%d/%Y %H:%M"}
 
 
+def test_online_retail_headers_need_only_the_names_that_differ(tmp_path):
+    # "Customer ID" and "Quantity" are the contract's customer_id and quantity once case, blanks and underscores
+    # are set aside: only the date, the order and the price need a mapping.
+    lines = _retail_export(tmp_path)
+    config = tmp_path / "custrel.yml"
+    config.write_text(
+        "tables:\n  transactions:\n    path: retail.csv\n    order_lines: true\n"
+        "    columns: {date: InvoiceDate, order_id: Invoice, unit_price: Price}\n",
+        encoding="utf-8",
+    )
+    result = load_tables(config)
+    assert result.problems.counts["transactions"] == {
+        "read": len(lines),
+        "kept": len(lines) - 3,
+        "rejected": 3,
+    }
+    assert result.tables["transactions"]["customer_id"].str.endswith(".0").all()
+
+
 def test_without_amount_or_its_parts_the_message_names_both(tmp_path):
     pd.DataFrame({"customer_id": ["a"], "date": ["2025-01-02"], "Quantity": ["2"]}).to_csv(
         tmp_path / "t.csv", index=False

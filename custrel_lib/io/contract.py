@@ -137,9 +137,10 @@ def require_columns(df: Any, table: str, columns: Iterable[str]) -> None:
 
 
 def fold(name: str) -> str:
-    """A column name as a person reads it: no accents, no case, blanks collapsed (``Montant  TTC`` =
-    ``montant ttc``, ``Numéro client`` = ``Numero client``)."""
-    text = unicodedata.normalize("NFKD", str(name))
+    """A column name as a person reads it: no accents, no case, underscores and hyphens as blanks, blanks
+    collapsed (``Montant  TTC`` = ``montant ttc``, ``Numéro client`` = ``Numero client``, ``Customer ID`` =
+    ``customer_id``)."""
+    text = unicodedata.normalize("NFKD", str(name)).replace("_", " ").replace("-", " ")
     return " ".join("".join(c for c in text if not unicodedata.combining(c)).casefold().split())
 
 
