@@ -3,6 +3,8 @@ unseen between two ``make bench`` runs). Timings are never asserted."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -84,3 +86,16 @@ def test_load_step_keeps_the_same_rows_within_a_memory_limit(small):
     """The loading step with the run's DuckDB limit set (as the stages have it) keeps the rows it keeps without."""
     capped, free = bench.do_load(str(small), "500MB"), bench.do_load(str(small))
     assert capped["rows_kept"] == free["rows_kept"] > 1500
+
+
+def test_xlsx_benchmark_runs_and_compares_the_two_readers(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "xlsx.py"), "--rows", "3000", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "the same 3,000 rows read by both" in out.stdout and "openpyxl / calamine:" in out.stdout

@@ -26,8 +26,11 @@ def header_line(path, encoding: str, skip: int = 0) -> str:
 
 def _rows(spec) -> list[list[Any]]:
     if spec.format == "xlsx":
+        from custrel_lib.io.readers import excel_engine
+
+        sheet = spec.sheet or 0
         top = pd.read_excel(
-            spec.path, sheet_name=spec.sheet or 0, header=None, nrows=SCAN_LINES, dtype=object
+            spec.path, sheet_name=sheet, header=None, nrows=SCAN_LINES, dtype=object, engine=excel_engine()
         )
         return [[v for v in row if not pd.isna(v)] for row in top.itertuples(index=False)]
     from custrel_lib.io.readers import csv_dialect
