@@ -25,7 +25,8 @@ from custrel_lib.paths import SAMPLE_CONFIG
 TABLES = tuple(SCHEMA)
 #: The contract's column names per table (their types and loading rules: ``custrel_lib.io.contract.SCHEMA``).
 CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns) for name, columns in SCHEMA.items()}
-TOP_LEVEL_KEYS = ("data_dir", "language", "engine", "tables", "analysis", "survival", "stages", "report")
+TOP_LEVEL_KEYS = ("data_dir", "language", "currency", "engine", "tables", "analysis", "survival", "stages")
+TOP_LEVEL_KEYS += ("report",)
 TABLE_KEYS = ("path", "format", "columns", "date_format", "sep", "decimal", "encoding", "sheet")
 TABLE_KEYS += ("true_values", "false_values", "order_lines", "skip_rows")
 ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "max_rejected_share", "fit_sample", "fit_seed")
@@ -83,6 +84,7 @@ class CustrelConfig:
     path: Path | None
     data_dir: Path
     language: str = "fr"
+    currency: str = "€"  # of transactions.amount, as the reports write it (EUR, GBP, USD: their sign)
     tables: dict[str, TableSpec] = field(default_factory=dict)
     analysis: dict[str, Any] = field(default_factory=dict)
     survival: dict[str, Any] = field(default_factory=dict)
@@ -363,6 +365,13 @@ def parse_config(
     )
     data_dir_path = (base_dir / Path(data_dir).expanduser()).resolve()
     language = c.choice("language", doc.get("language") or "fr", LANGUAGES)
+    currency = c.text(
+        "currency", doc.get("currency", "€"), "a currency sign or code such as €, £, EUR or CHF"
+    )
+    if len(currency.strip()) > 4:
+        raise c.fail(
+            "currency", f"must be a currency sign or code such as €, £, EUR or CHF, not {currency!r}."
+        )
     tables_doc = c.mapping("tables", doc.get("tables"), "table name: its settings")
     c.keys("tables", tables_doc, TABLES)
     if "transactions" not in tables_doc:
@@ -373,6 +382,7 @@ def parse_config(
         path=path,
         data_dir=data_dir_path,
         language=language,
+        currency=currency.strip(),
         tables=tables,
         analysis=analysis,
         survival=_survival(c, doc.get("survival"), analysis),

@@ -41,11 +41,28 @@ def format_percent(share: float | None, lang: str = DEFAULT_LANGUAGE, decimals: 
     return f"{number}{NBSP}%" if lang == "fr" else f"{number}%"
 
 
+#: The currency of ``transactions.amount`` as the reports write it: ``currency:`` in custrel.yml, set for the
+#: process by :func:`set_currency` (``custrel_lib.workbench.prepare`` does, in every notebook of a report).
+CURRENCY = {"symbol": "€"}
+#: Codes written as their symbol; any other code or sign is written as given.
+CURRENCY_SIGNS = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥"}
+
+
+def set_currency(currency: str) -> str:
+    """Set the currency the reports write amounts in (``€``, ``£``, ``$``, ``CHF``, ...); returns its sign."""
+    CURRENCY["symbol"] = CURRENCY_SIGNS.get(currency.strip().upper(), currency.strip())
+    return CURRENCY["symbol"]
+
+
 def format_currency(
-    value: float | None, lang: str = DEFAULT_LANGUAGE, decimals: int = 0, symbol: str = "€"
+    value: float | None, lang: str = DEFAULT_LANGUAGE, decimals: int = 0, symbol: str | None = None
 ) -> str:
+    """``12 345 €`` in French, ``€12,345`` in English (``CHF 12,345``: a sign of letters takes a space)."""
     number = format_number(value, lang, decimals)
-    return f"{number}{NBSP}{symbol}" if lang == "fr" else f"{symbol}{number}"
+    symbol = symbol or CURRENCY["symbol"]
+    if lang == "fr":
+        return f"{number}{NBSP}{symbol}"
+    return f"{symbol}{NBSP}{number}" if symbol[-1:].isalpha() else f"{symbol}{number}"
 
 
 def plotly_separators(lang: str = DEFAULT_LANGUAGE) -> str:

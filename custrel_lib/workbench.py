@@ -37,7 +37,7 @@ from custrel_lib.engine import connect, settle, spill_folder, spilling_duckdb
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.flame.analysis import FlameResult, signal_sentence
 from custrel_lib.flame.extend import stage_signal
-from custrel_lib.i18n import LANGUAGES
+from custrel_lib.i18n import LANGUAGES, set_currency
 from custrel_lib.io.load import load_tables
 from custrel_lib.io.problems import ProblemsReport
 from custrel_lib.io.subsample import FIT_SAMPLE, analysis_tables
@@ -187,6 +187,7 @@ def prepare(
     Workbench
     """
     config = load_config(Path(config_path) if config_path else SAMPLE_CONFIG)
+    set_currency(config.currency)  # amounts in this process's report are written in it
     lang = lang or config.language or "fr"
     if lang not in LANGUAGES:
         raise ConfigError(f"Unknown language {lang!r}: use one of {', '.join(LANGUAGES)}.")

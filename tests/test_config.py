@@ -85,7 +85,11 @@ def test_yaml_booleans_in_true_false_values_keep_their_spellings():
 
 # (document, dotted key the error must name, text that must follow: the valid values or the expected kind)
 BAD = [
-    (_minimal(colour="red"), "colour", "valid keys at the top level: data_dir, language, engine, tables"),
+    (
+        _minimal(colour="red"),
+        "colour",
+        "valid keys at the top level: data_dir, language, currency, engine, tables",
+    ),
     (_minimal(langage="en"), "langage", "did you mean 'language'?"),
     ({"tables": {}}, "tables.transactions", "is required"),
     ({"tables": {"transactions": "t.csv", "orders": "o.csv"}}, "tables.orders", "transactions, customers"),

@@ -154,3 +154,38 @@ def test_the_report_says_how_many_rows_were_rejected_and_why(tmp_path):
     assert data_sentence(problems, files, "en").startswith(
         f"Data read: retail.csv, {len(lines):,} rows of which 3"
     )
+
+
+@pytest.fixture
+def restore_currency():
+    from custrel_lib.i18n import CURRENCY
+
+    before = dict(CURRENCY)
+    yield
+    CURRENCY.update(before)
+
+
+def test_amounts_are_written_in_the_currency_of_the_config(tmp_path, restore_currency):
+    """Online Retail is in pounds: `currency: GBP` writes £ in every amount of the report (set by prepare in each
+    notebook's process); the default stays €."""
+    from custrel_lib.flame.analysis import run_flame
+    from custrel_lib.i18n import format_currency
+    from custrel_lib.reports.summary import key_figures
+    from custrel_lib.workbench import prepare
+
+    _retail_export(tmp_path)
+    config = tmp_path / "custrel.yml"
+    body = f"language: en\ncurrency: GBP\ntables:\n  transactions:\n    path: retail.csv\n{MAPPING}"
+    config.write_text(body, encoding="utf-8")
+    wb = prepare(config, verbose=False)
+    assert format_currency(1234.5, "en") == "£1,234" and format_currency(1234.5, "fr") == "1\u202f234\u202f£"
+    assert key_figures(wb.history, lang="en")["currency"] == "£"
+    assert run_flame(wb.tables, wb.as_of).headline("en")["text"].startswith("£")
+    config.write_text(body.replace("currency: GBP", "currency: CHF"), encoding="utf-8")
+    prepare(config, verbose=False)
+    assert format_currency(1234.5, "en") == "CHF\u202f1,234"
+    with pytest.raises(ConfigError, match="currency must be a currency sign or code"):
+        parse_config({"currency": "Pounds sterling", "tables": {"transactions": {"path": "t.csv"}}})
+    config.write_text(body.replace("currency: GBP\n", ""), encoding="utf-8")
+    prepare(config, verbose=False)
+    assert format_currency(1234.5, "en") == "€1,234"

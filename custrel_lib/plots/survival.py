@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from custrel_lib.i18n import format_date, format_number, tr
+from custrel_lib.i18n import CURRENCY, format_date, format_number, tr
 from custrel_lib.plots.common import escape, style, titled
 from custrel_lib.stages import typology
 
@@ -83,8 +83,8 @@ COVARIATES = {
     "nps_missing": {"fr": "Score de recommandation non renseigné", "en": "No recommendation score"},
     "complaints": {"fr": "Réclamations (90 premiers jours)", "en": "Complaints (first 90 days)"},
     "spend_first": {
-        "fr": "Dépense des 90 premiers jours (par €)",
-        "en": "Spend in the first 90 days (per €)",
+        "fr": "Dépense des 90 premiers jours (par {currency})",
+        "en": "Spend in the first 90 days (per {currency})",
     },
     "acquisition_channel": {"fr": "Canal d'acquisition : {v}", "en": "Acquisition channel: {v}"},
     "region": {"fr": "Région : {v}", "en": "Region: {v}"},
@@ -248,11 +248,12 @@ def model_check_plot(check: pd.DataFrame, kind: str, lang: str = "fr") -> go.Fig
 
 def covariate_label(name: str, lang: str = "fr") -> str:
     """Reader's label of a model covariate (``acquisition_channel_web`` -> "Acquisition channel: web")."""
+    money = CURRENCY["symbol"]
     if name in COVARIATES:
-        return tr(COVARIATES, name, lang, v="")
+        return tr(COVARIATES, name, lang, v="", currency=money)
     for base in sorted(COVARIATES, key=len, reverse=True):
         if name.startswith(f"{base}_"):
-            return tr(COVARIATES, base, lang, v=name[len(base) + 1 :])
+            return tr(COVARIATES, base, lang, v=name[len(base) + 1 :], currency=money)
     return name
 
 

@@ -15,7 +15,15 @@ from typing import Any
 
 import pandas as pd
 
-from custrel_lib.i18n import check_lang, format_currency, format_date, format_number, format_percent, tr
+from custrel_lib.i18n import (
+    CURRENCY,
+    check_lang,
+    format_currency,
+    format_date,
+    format_number,
+    format_percent,
+    tr,
+)
 from custrel_lib.privacy import pseudonymize
 from custrel_lib.reports.csv_export import ARROW_CSV_ROWS, ordered, write_csv_arrow
 from custrel_lib.reports.render import render
@@ -203,6 +211,7 @@ def key_figures(
         "skipped": list(skipped or []),
         "stage_signal": signal,
         "data": data,
+        "currency": CURRENCY["symbol"],
     }
 
 
