@@ -67,8 +67,8 @@ TEXT = {
         "en": " Estimate: counted on a random sample of {n} customers (seed {seed}) and scaled up to all customers.",
     },
     "s_risk": {
-        "fr": "{n} clients actifs sur {active} ont au moins {p} de risque de séparation ; le chiffre d'affaires exposé sur {r} jours atteint {money}, dont {flagged} chez ces clients.",
-        "en": "{n} of {active} active customers have a {p} or higher risk of separation; revenue exposed over {r} days is {money}, of which {flagged} from these customers.",
+        "fr": "{n} clients actifs sur {active} (un achat dans les {h} derniers jours ou un contrat en cours ; un décompte qui ne suit pas les règles d'étapes) ont au moins {p} de risque de séparation ; le chiffre d'affaires exposé sur {r} jours atteint {money}, dont {flagged} chez ces clients.",
+        "en": "{n} of {active} active customers (a purchase within the last {h} days or a running contract; a count that does not follow the stage rules) have a {p} or higher risk of separation; revenue exposed over {r} days is {money}, of which {flagged} from these customers.",
     },
     "s_growth": {
         "fr": "Depuis le {prev}{same} la plus forte hausse concerne l'étape « {stage} » ({change}) et la plus forte baisse l'étape « {down} » ({change_down}).",
