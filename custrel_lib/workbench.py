@@ -34,7 +34,7 @@ from ibis.backends import BaseBackend
 
 from custrel_lib.config import CustrelConfig, load_config
 from custrel_lib.engine import connect, settle, spill_folder, spilling_duckdb
-from custrel_lib.exceptions import ConfigError
+from custrel_lib.exceptions import ConfigError, DataContractError
 from custrel_lib.flame.analysis import FlameResult, signal_sentence
 from custrel_lib.flame.extend import stage_signal
 from custrel_lib.i18n import LANGUAGES, set_currency
@@ -232,6 +232,8 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
     loaded = load_tables(
         config, as_of=pd.Timestamp(as_of) if as_of else None, engine=None if con else False, con=con
     )
+    if loaded.problems.is_fatal:  # what `custrel validate` calls UNUSABLE stops the analysis, saying why
+        raise DataContractError(loaded.problems.unusable_message())
     in_engine = loaded.con is not None
     timings["load"] = time.perf_counter() - t0
     if verbose:

@@ -534,3 +534,48 @@ def test_repeated_rows_without_order_id_are_flagged_and_said(tmp_path, engine):
         "tx.csv, 7 lignes, aucune rejetée ; 3 lignes sans n° de commande répètent une ligne précédente"
         in sentence
     )
+
+
+TIME_ZONES = [
+    "A,2025-03-01T10:00:00+01:00,5",
+    "B,2025-03-01T00:30:00+01:00,6",  # the 28th of February in UTC: the date is the one written
+    "C,2025-03-02T23:30:00Z,7",
+    "D,2025-03-03T08:00:00.123-05:00,8",
+]
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+@pytest.mark.parametrize("date_format", [None, "%Y-%m-%dT%H:%M:%S%z"], ids=["detected", "given"])
+def test_dates_with_a_time_zone_are_read_as_written(tmp_path, engine, date_format):
+    # An ISO export with offsets (a CRM in UTC, a shop in Paris): detected, or given with %z, which crashed.
+    (tmp_path / "tx.csv").write_text(
+        "customer_id,date,amount\n" + "\n".join(TIME_ZONES) + "\n", encoding="utf-8"
+    )
+    given = f"\n    date_format: '{date_format}'" if date_format else ""
+    body = f"tables:\n  transactions:\n    path: tx.csv{given}\nanalysis:\n  as_of: 2025-12-31\n"
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    assert tx["date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2025-03-01",
+        "2025-03-01",
+        "2025-03-02",
+        "2025-03-03",
+    ]
+    assert result.problems.rows.empty
+    assert result.formats["transactions"]["date_format"]["date"] == (date_format or "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def test_unreadable_dates_stop_the_analysis_with_the_reason(tmp_path):
+    from custrel_lib.workbench import prepare
+
+    # Excel serial numbers in a CSV: no format reads them; the message says so and what to set.
+    (tmp_path / "tx.csv").write_text("customer_id,date,amount\nA,45352,5\nB,45353.5,6\n", encoding="utf-8")
+    config = _write_config(
+        tmp_path, "tables:\n  transactions: {path: tx.csv}\nanalysis:\n  as_of: 2025-12-31\n"
+    )
+    with pytest.raises(DataContractError) as err:
+        prepare(config, verbose=False)
+    message = str(err.value)
+    assert message.startswith("The transactions are unusable: no transaction row could be kept.")
+    assert "unparseable_date in column date (2 rows; tx.csv, row 2: '45352')" in message
+    assert "no known format reads this column" in message and "set date_format" in message

@@ -82,6 +82,8 @@ DATE_FORMATS = (
     "%d/%m/%Y",
     "%Y%m%d",
     "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
     "%d/%m/%Y %H:%M:%S",
     "%d/%m/%Y %H:%M",
     "%d.%m.%Y",
@@ -92,6 +94,31 @@ DATE_FORMATS = (
     "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y %H:%M",
 )
+#: A time's fractional seconds and time zone (``10:00:00.123+01:00``, ``10:00Z``, ``10:00 UTC``): removed before
+#: a date is read, so that the date is the one written, in the time zone it was written in (group 1 is kept).
+#: The same pattern runs in DuckDB (RE2) and in pandas.
+ZONE = r"^(.*[T ]\d{1,2}:\d\d(?::\d\d)?)(\.\d+)?\s*(Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)?$"
+
+
+def split_zone(date_format: str) -> tuple[str, bool]:
+    """A date format without its fractional seconds and time zone (``%f``, ``%z``, ``%Z``), and whether the
+    values must lose theirs (:data:`ZONE`) before they are read with it."""
+    base = date_format
+    for directive in (".%f", "%f", "%z", "%Z"):
+        base = base.replace(directive, "")
+    return base.rstrip(), base != date_format
+
+
+def unreadable_date(used: str | None) -> str:
+    """The message of a date that cannot be read with the column's format, or with none (nothing matched)."""
+    if used is None:
+        return (
+            "cannot read this date: no known format reads this column (ISO, day/month/year, month/day/year, "
+            "with or without a time and a time zone); set date_format for this table in custrel.yml"
+        )
+    return f"cannot read this date (format {used})"
+
+
 SEPARATORS = (",", ";", "\t", "|")
 #: Characters removed from numbers before parsing (spaces, no-break spaces, currency signs).
 NUMBER_NOISE = r"[\s\u00a0\u202f€$£]"

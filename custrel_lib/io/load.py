@@ -28,6 +28,7 @@ from custrel_lib.io.contract import (
     SCHEMA,
     TABLES,
     TYPE_SYNONYMS,
+    unreadable_date,
 )
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.keys import (
@@ -151,9 +152,7 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
                 outside[bad] = [is_date(str(v), used) for v in clean_text(s[bad].reset_index(drop=True))]
             bad &= ~outside
             if required:
-                t.report(
-                    bad, column, "unparseable_date", "rejected", s, f"cannot read this date (format {used})"
-                )
+                t.report(bad, column, "unparseable_date", "rejected", s, unreadable_date(used))
             else:
                 t.report(
                     bad,
@@ -161,7 +160,7 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
                     "unparseable_date",
                     "repaired",
                     s,
-                    f"cannot read this date (format {used}): emptied",
+                    unreadable_date(used) + ": emptied",
                 )
             # Before 1900 is no customer event (1899-12-30 is the date Excel gives an empty cell).
             early = (out[column] < EARLIEST_DATE) | outside

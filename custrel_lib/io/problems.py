@@ -101,6 +101,23 @@ class ProblemsReport:
     def is_fatal(self) -> bool:
         return bool(self.fatal_reasons)
 
+    def unusable_message(self) -> str:
+        """Why the transactions cannot be analysed, with the reason most rows were rejected for and its message."""
+        out = f"The transactions are unusable: {'; '.join(self.fatal_reasons)}."
+        rows = self.rows
+        rejected = (
+            rows[(rows["table"] == "transactions") & (rows["action"] == "rejected")] if len(rows) else rows
+        )
+        if len(rejected):
+            top = rejected.groupby(["reason", "column"])["row"].nunique().sort_values(ascending=False)
+            (reason, column), n = top.index[0], int(top.iloc[0])
+            example = rejected[(rejected["reason"] == reason) & (rejected["column"] == column)].iloc[0]
+            out += (
+                f" Most were rejected for {reason} in column {column} ({n:,} rows; {example['file']}, row "
+                f"{example['row']}: {example['value']!r}): {example['message']}."
+            )
+        return out + " `custrel validate` lists every rejected row."
+
     def counts_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             [{"table": t, **c} for t, c in self.counts.items()], columns=["table", "read", "kept", "rejected"]

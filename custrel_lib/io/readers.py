@@ -31,6 +31,8 @@ from custrel_lib.io.contract import (
     SCHEMA,
     SEPARATORS,
     TRUE_VALUES,
+    ZONE,
+    split_zone,
 )
 from custrel_lib.io.header import header_line
 
@@ -291,7 +293,12 @@ def choose_date_format(first: pd.Series, wider: Callable[[], pd.Series] | None =
 
 
 def _scores(sample: pd.Series) -> dict[str, float]:
-    return {f: pd.to_datetime(sample, format=f, errors="coerce").notna().mean() for f in DATE_FORMATS}
+    """The share of ``sample`` each format reads; a value's fractional seconds and time zone (:data:`ZONE`) are
+    set aside, and a format that needs them set aside says so (``.%f``, ``%z``)."""
+    parts = sample.astype("string").str.extract(ZONE)
+    kept = parts[0].fillna(sample)
+    suffix = (".%f" if parts[1].notna().any() else "") + ("%z" if parts[2].notna().any() else "")
+    return {f + suffix: pd.to_datetime(kept, format=f, errors="coerce").notna().mean() for f in DATE_FORMATS}
 
 
 def to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series, str | None]:
@@ -304,7 +311,11 @@ def to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series
     )
     text = clean_text(s.where(~native))
     fmt = date_format or choose_date_format(text, lambda: spread(text))
-    parsed = pd.to_datetime(text, format=fmt, errors="coerce") if fmt else pd.Series(pd.NaT, index=s.index)
+    base, zoned = split_zone(fmt) if fmt else (None, False)
+    readable = text.str.replace(ZONE, r"\1", regex=True) if zoned else text
+    parsed = (
+        pd.to_datetime(readable, format=base, errors="coerce") if fmt else pd.Series(pd.NaT, index=s.index)
+    )
     if native.any():
         parsed = parsed.where(~native, pd.to_datetime(s.where(native), errors="coerce"))
     bad = text.notna() & parsed.isna()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from custrel_lib.config import TableSpec
-from custrel_lib.io.contract import AMOUNT_PARTS, SCHEMA
+from custrel_lib.io.contract import AMOUNT_PARTS, SCHEMA, ZONE, split_zone, unreadable_date
 
 #: Blanks trimmed from text (Arrow's ``utf8_trim_whitespace`` set, as the pandas loader trims).
 WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -86,7 +86,9 @@ def _date(t: str, duck_type: str, date_format: Callable[[str], str | None]) -> t
     fmt = date_format(t)
     if fmt is None:
         return "CAST(NULL AS DATE)", None
-    return f"CAST(try_strptime({t}, {lit(fmt)}) AS DATE)", fmt
+    base, zoned = split_zone(fmt)
+    text = f"regexp_replace({t}, {lit(ZONE)}, '\\1')" if zoned else t
+    return f"CAST(try_strptime({text}, {lit(base)}) AS DATE)", fmt
 
 
 def _bool(t: str, duck_type: str, spec: TableSpec, trues, falses) -> tuple[str, bool]:
@@ -131,7 +133,7 @@ def _checks(column: str, kind: str, required: bool, bad: str | None, empty: str,
     out: list[Check] = []
     value = f"__v_{column}"
     if bad and kind == "date":
-        message = f"cannot read this date (format {used})" + ("" if required else ": emptied")
+        message = unreadable_date(used) + ("" if required else ": emptied")
         out.append(
             (bad, column, "unparseable_date", "rejected" if required else "repaired", value, lit(message))
         )
