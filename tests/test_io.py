@@ -428,8 +428,15 @@ def test_ids_that_differ_by_leading_zeros_or_case_are_pointed_out(tmp_path, engi
         tmp_path / "cu.csv", index=False
     )
     body = "tables:\n  transactions: {path: tx.csv}\n  customers: {path: cu.csv}\nanalysis:\n  as_of: 2024-12-31\n"
-    rows = load_tables(_write_config(tmp_path, body), engine=engine).problems.rows
+    loaded = load_tables(_write_config(tmp_path, body), engine=engine)
+    rows = loaded.problems.rows
     assert rows["reason"].tolist() == ["not_in_customers"] * 4
+    from custrel_lib.reports.data_note import data_sentence
+
+    said = data_sentence(loaded.problems, {"transactions": "tx.csv", "customers": "cu.csv"}, "en")
+    assert (
+        "tx.csv, 4 rows, none rejected; 4 rows kept with a warning (buyer missing from customers: 4)" in said
+    )
     assert rows["message"].iloc[0] == (
         "kept: this customer buys but is missing from the customers table (2 of the 3 ids missing there match "
         "one of its ids once letter case and leading zeros are ignored, such as '42' here and '00000042' there: "
@@ -531,8 +538,8 @@ def test_repeated_rows_without_order_id_are_flagged_and_said(tmp_path, engine):
     assert result.problems.counts["transactions"] == {"read": 7, "kept": 7, "rejected": 0}
     sentence = data_sentence(result.problems, {"transactions": "tx.csv"}, "fr")
     assert (
-        "tx.csv, 7 lignes, aucune rejetée ; 3 lignes sans n° de commande répètent une ligne précédente"
-        in sentence
+        "tx.csv, 7 lignes, aucune rejetée ; 3 lignes gardées avec un signalement (ligne sans n° de commande qui "
+        "en répète une autre, comptée comme un autre achat : 3)" in sentence
     )
 
 

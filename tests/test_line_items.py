@@ -145,6 +145,7 @@ def test_the_report_says_how_many_rows_were_rejected_and_why(tmp_path):
         "rejected": 3,
         "rejected_by_reason": {"missing_customer_id": 1, "missing_value": 1, "non_numeric_amount": 1},
         "flagged_by_reason": {},
+        "repaired_by_reason": {},
     }
     assert data_sentence(problems, files, "fr") == (
         f"Données lues : retail.csv, {format_number(len(lines), 'fr')} lignes dont 3 rejetées (client non "

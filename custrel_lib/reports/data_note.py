@@ -23,9 +23,13 @@ TEXT = {
     "part_clean": {"fr": "{file}, {read} lignes, aucune rejetée", "en": "{file}, {read} rows, none rejected"},
     "why": {"fr": " ({reasons})", "en": " ({reasons})"},
     "reason": {"fr": "{label} : {n}", "en": "{label}: {n}"},
-    "same_rows": {
-        "fr": " ; {n} lignes sans n° de commande répètent une ligne précédente (gardées, comptées comme d'autres achats)",
-        "en": "; {n} rows without order id repeat an earlier row (kept, counted as further purchases)",
+    "flagged": {
+        "fr": " ; {n} lignes gardées avec un signalement ({reasons})",
+        "en": "; {n} rows kept with a warning ({reasons})",
+    },
+    "repaired": {
+        "fr": " ; {n} valeurs vidées ou corrigées ({reasons})",
+        "en": "; {n} values emptied or corrected ({reasons})",
     },
 }
 #: The reasons of rejection, as a reader of the report says them (codes: custrel_lib.io.problems.REASONS).
@@ -41,6 +45,13 @@ REASON_LABELS = {
     "duplicate_customer_id": {"fr": "client en double", "en": "duplicate customer"},
     "future_date": {"fr": "date postérieure à l'extraction", "en": "dated after the extraction"},
     "unknown_customer": {"fr": "client inconnu", "en": "unknown customer"},
+    "duplicate_row": {
+        "fr": "ligne sans n° de commande qui en répète une autre, comptée comme un autre achat",
+        "en": "row without order id repeating another, counted as a further purchase",
+    },
+    "not_in_customers": {"fr": "acheteur absent de la table clients", "en": "buyer missing from customers"},
+    "invalid_value": {"fr": "valeur hors de la liste admise", "en": "value outside the allowed set"},
+    "non_numeric_value": {"fr": "valeur non numérique", "en": "value not a number"},
 }
 
 
@@ -55,35 +66,45 @@ def _rejected_by_reason(problems, table: str, action: str = "rejected") -> dict[
 
 def data_figures(problems, files: dict[str, str]) -> dict[str, Any]:
     """Per table: ``file`` (its name, no folder), ``read``, ``kept``, ``rejected``, ``rejected_by_reason``
-    (rows; a row rejected for two reasons counts under both) and ``flagged_by_reason`` (rows kept with a
-    warning), for ``key_figures.json``."""
+    (rows; a row rejected for two reasons counts under both), ``flagged_by_reason`` (rows kept with a warning)
+    and ``repaired_by_reason`` (rows with a value emptied or corrected), for ``key_figures.json``."""
     return {
         table: {
             "file": files.get(table, ""),
             **counts,
             "rejected_by_reason": _rejected_by_reason(problems, table),
             "flagged_by_reason": _rejected_by_reason(problems, table, "flagged"),
+            "repaired_by_reason": _rejected_by_reason(problems, table, "repaired"),
         }
         for table, counts in problems.counts.items()
     }
 
 
+def _reasons(counts: dict[str, int], lang: str) -> str:
+    return ", ".join(
+        tr(TEXT, "reason", lang, label=REASON_LABELS.get(r, {}).get(lang, r), n=format_number(n, lang))
+        for r, n in list(counts.items())[:3]
+    )
+
+
 def data_sentence(problems, files: dict[str, str], lang: str) -> str:
-    """One sentence: each file's rows read and rejected, with the main reasons (three at most)."""
+    """One sentence: each file's rows read and rejected, with the main reasons (three at most), then the rows
+    kept with a warning and the values emptied or corrected, with theirs."""
     parts = []
     for table, figures in data_figures(problems, files).items():
         file = figures["file"] or table
         read = format_number(figures["read"], lang)
-        same = figures["flagged_by_reason"].get("duplicate_row", 0)
-        same = tr(TEXT, "same_rows", lang, n=format_number(same, lang)) if same else ""
-        if not figures["rejected"]:
-            parts.append(tr(TEXT, "part_clean", lang, file=file, read=read) + same)
-            continue
-        reasons = [
-            tr(TEXT, "reason", lang, label=REASON_LABELS.get(r, {}).get(lang, r), n=format_number(n, lang))
-            for r, n in list(figures["rejected_by_reason"].items())[:3]
-        ]
-        why = tr(TEXT, "why", lang, reasons=", ".join(reasons)) if reasons else ""
-        rejected = format_number(figures["rejected"], lang)
-        parts.append(tr(TEXT, "part", lang, file=file, read=read, rejected=rejected, why=why) + same)
+        if figures["rejected"]:
+            why = _reasons(figures["rejected_by_reason"], lang)
+            rejected = format_number(figures["rejected"], lang)
+            why = tr(TEXT, "why", lang, reasons=why) if why else ""
+            part = tr(TEXT, "part", lang, file=file, read=read, rejected=rejected, why=why)
+        else:
+            part = tr(TEXT, "part_clean", lang, file=file, read=read)
+        for kind in ("flagged", "repaired"):
+            counts = figures[f"{kind}_by_reason"]
+            if counts:
+                n = format_number(sum(counts.values()), lang)
+                part += tr(TEXT, kind, lang, n=n, reasons=_reasons(counts, lang))
+        parts.append(part)
     return tr(TEXT, "data", lang, parts=" ; ".join(parts) if lang == "fr" else "; ".join(parts))
