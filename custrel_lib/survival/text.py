@@ -108,6 +108,10 @@ TEXT = {
         "fr": "Concordance en validation croisée ({k} blocs) : {c} (0,5 : hasard) ; score de Brier intégré : {b}.",
         "en": "Cross-validated concordance ({k} folds): {c} (0.5: chance); integrated Brier score: {b}.",
     },
+    "cv_chance": {
+        "fr": "À ce niveau, le modèle ne classe pas les relations mieux que le hasard sur ces données (ses variables n'y distinguent pas les relations, ou les séparations sont trop peu nombreuses) : ses rapports de risques ne sont pas à interpréter.",
+        "en": "At this level the model ranks relationships no better than chance on this data (its variables do not tell relationships apart here, or there are too few separations): its hazard ratios are not to be read.",
+    },
     "logrank": {
         "fr": "Test du log-rank avec entrée différée entre les {g} groupes : p {p}.",
         "en": "Log-rank test with delayed entry across the {g} groups: p {p}.",
@@ -179,6 +183,25 @@ def exclusion_sentences(counts: dict, horizon_days: float, lang: str) -> list[st
             )
         )
     return out
+
+
+#: Below this cross-validated concordance a model is said to rank no better than chance (0.5 is chance).
+CHANCE_CONCORDANCE = 0.55
+
+
+def cox_notes(cox, lang: str) -> list[str]:
+    """What the report says under a Cox model: the covariates left out, those stratified, the cross-validated
+    concordance and Brier score, and, when the concordance is near or below chance, not to read the ratios."""
+    notes = [dropped_sentence(cox.dropped_, lang)]
+    if cox.stratified_:
+        notes.append(tr(TEXT, "stratified", lang, items=", ".join(cox.stratified_)))
+    if cox.cv_ is not None and len(cox.cv_):
+        c = float(cox.cv_["concordance"].mean())
+        b = format_number(cox.cv_["integrated_brier"].mean(), lang, 3)
+        notes.append(tr(TEXT, "cv", lang, k=len(cox.cv_), c=format_number(c, lang, 2), b=b))
+        if c < CHANCE_CONCORDANCE:
+            notes.append(tr(TEXT, "cv_chance", lang))
+    return [n for n in notes if n]
 
 
 def dropped_sentence(dropped: pd.DataFrame, lang: str) -> str | None:
