@@ -126,7 +126,10 @@ def test_key_outputs_match_the_library(report_run, sample_tables, sample_as_of):
             lines,
             0,
         )
-    assert "Données lues : transactions.csv, " in _outputs_text(run.path / "0.0-executive-summary.ipynb")
+    summary_text = _outputs_text(run.path / "0.0-executive-summary.ipynb")
+    assert "Données lues : transactions.csv, " in summary_text
+    # The sample has sign-up dates: the origin note says the rule survival.origin = auto used with them.
+    assert "Origine des relations : le premier achat, ou la date d'inscription" in summary_text
     at_risk = pd.read_csv(run.path / "at_risk.csv")
     assert at_risk["p_separation"].between(0, 1).all()
     assert history.loc[history["at_risk"], "customer_id"].nunique() == int(at_risk["at_risk"].sum())

@@ -209,7 +209,11 @@ def method_notes(wb, res: SurvivalResult, lang: str) -> list[str]:
         if res.sample:
             n, total = (format_number(res.sample[k], lang) for k in ("sampled", "customers"))
             notes.append(tr(TEXT, "sample", lang, n=n, total=total, seed=res.sample["seed"]))
-        notes.append(tr(TEXT, f"origin_{d.attrs['origin']}", lang))
+        origin = d.attrs["origin"]
+        customers = wb.tables.get("customers")
+        if origin == "auto" and isinstance(customers, pd.DataFrame) and "signup_date" in customers:
+            origin = "auto_signup" if customers["signup_date"].notna().any() else origin  # the rule it used
+        notes.append(tr(TEXT, f"origin_{origin}", lang))
         h = format_number(res.horizon_days, lang)
         notes.append(tr(TEXT, "censoring", lang, h=h, date=format_date(d.attrs["censor_date"], lang)))
         notes.extend(exclusion_sentences(res.counts, res.horizon_days, lang))

@@ -81,6 +81,10 @@ TEXT = {
         "fr": "Origine des relations : le premier achat ; les clients qui ont pu acheter avant le début des données sans date d'inscription connue sont écartés (règle prudente, survival.origin = auto).",
         "en": "Origin of relationships: the first purchase; customers who may have bought before the data begins, with no known sign-up date, are left out (cautious rule, survival.origin = auto).",
     },
+    "origin_auto_signup": {
+        "fr": "Origine des relations : le premier achat, ou la date d'inscription pour les clients inscrits avant le début des données (entrée différée) ; ceux qui ont pu acheter avant le début des données sans date d'inscription connue sont écartés (survival.origin = auto).",
+        "en": "Origin of relationships: the first purchase, or the sign-up date for customers who signed up before the data begins (delayed entry); those who may have bought before the data begins with no known sign-up date are left out (survival.origin = auto).",
+    },
     "km_check": {
         "fr": "Le modèle paramétrique et Kaplan-Meier diffèrent au plus de {gap} points de survie sur les mêmes relations.",
         "en": "The parametric model and Kaplan-Meier differ by at most {gap} survival points on the same relationships.",
