@@ -85,3 +85,36 @@ def test_the_report_leads_with_the_data_error(tmp_path):
     ), message
     assert "(MissingColumnError in notebook 0.0-executive-summary.ipynb, cell" in message
     assert "Nothing was published" in message and "import math" not in message.splitlines()[0]
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_a_survey_export_without_a_type_column(tmp_path, engine):
+    """An NPS survey tool exports e-mail, date and note only: the error says how to give the type, and
+    `type: "=nps"` (a constant) reads every row as an NPS answer."""
+    (tmp_path / "tx.csv").write_text("customer_id,date,amount\na@x.fr,2025-01-02,5\nb@x.fr,2025-01-03,6\n")
+    (tmp_path / "enquete.csv").write_text(
+        "Email client;Date réponse;Note\na@x.fr;05/01/2025 10:30;9\nb@x.fr;06/01/2025 11:00;10\n",
+        encoding="utf-8",
+    )
+    columns = "{customer_id: Email client, date: Date réponse, score: Note}"
+    body = (
+        "tables:\n  transactions: {path: tx.csv}\n  interactions:\n    path: enquete.csv\n"
+        f"    columns: {columns}\nanalysis: {{as_of: 2025-12-31}}\n"
+    )
+    (tmp_path / "custrel.yml").write_text(body, encoding="utf-8")
+    with pytest.raises(MissingColumnError, match='map it to a constant: type: "=nps"'):
+        load_tables(tmp_path / "custrel.yml", engine=engine)
+    constant = columns.replace("score: Note}", 'score: Note, type: "=nps"}')
+    (tmp_path / "custrel.yml").write_text(body.replace(columns, constant), encoding="utf-8")
+    result = load_tables(tmp_path / "custrel.yml", engine=engine)
+    it = table_to_pandas(result, "interactions") if engine else result.tables["interactions"]
+    assert it[["customer_id", "type", "score"]].values.tolist() == [
+        ["a@x.fr", "nps", 9.0],
+        ["b@x.fr", "nps", 10.0],
+    ]
+    assert result.problems.rows.empty
+    with pytest.raises(ConfigError, match="customer_id must name a column"):
+        parse_config(
+            {"tables": {"transactions": {"path": "t.csv", "columns": {"customer_id": "=A"}}}},
+            base_dir=tmp_path,
+        )

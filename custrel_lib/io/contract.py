@@ -163,6 +163,18 @@ def require_columns(df: Any, table: str, columns: Iterable[str]) -> None:
             raise MissingColumnError(table, col, found)
 
 
+#: Said of a missing interaction type: survey exports hold scores only.
+TYPE_HINT = (
+    ' (every interaction has one; for an export of NPS answers only, map it to a constant: type: "=nps")'
+)
+
+
+def is_constant(mapped: str) -> bool:
+    """A value mapped in ``custrel.yml`` that starts with ``=`` is a constant for every row, not a column
+    (``type: "=nps"``: a survey export whose rows are all NPS answers)."""
+    return str(mapped).startswith("=")
+
+
 def fold(name: str) -> str:
     """A column name as a person reads it: no accents, no case, underscores and hyphens as blanks, blanks
     collapsed (``Montant  TTC`` = ``montant ttc``, ``Numéro client`` = ``Numero client``, ``Customer ID`` =
@@ -178,6 +190,8 @@ def _find(canonical: str, user_columns: dict[str, str], found: list[str], missin
     for c in found:
         folded.setdefault(fold(c), []).append(c)
     user = user_columns.get(canonical)
+    if user is not None and is_constant(user):
+        return user
     wanted = user if user is not None else canonical
     if wanted in found:
         return wanted
@@ -216,7 +230,9 @@ def column_mapping(name: str, user_columns: dict[str, str], found: list[str], so
             else:
                 out.update(parts)
         elif required and canonical not in user_columns:
-            missing.append(f"'{canonical}'")
+            missing.append(
+                f"'{canonical}'" + (TYPE_HINT if (name, canonical) == ("interactions", "type") else "")
+            )
     if missing:
         raise MissingColumnError(name, missing, found, source)
     return out

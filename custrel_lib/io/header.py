@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from custrel_lib.exceptions import MissingColumnError
-from custrel_lib.io.contract import SCHEMA, SEPARATORS, column_mapping, fold
+from custrel_lib.io.contract import SCHEMA, SEPARATORS, column_mapping, fold, is_constant
 
 #: How many lines from the top are searched for the header.
 SCAN_LINES = 30
@@ -50,7 +50,9 @@ def header_below(spec) -> int | None:
     wanted = {
         fold(spec.columns.get(c, c))
         for c, (_, required) in SCHEMA[spec.name].items()
-        if required and c != "amount"  # line items give a quantity and a unit price instead
+        if required
+        and c != "amount"  # line items give a quantity and a unit price instead
+        and not is_constant(spec.columns.get(c, c))
     }
     try:
         rows = _rows(spec)

@@ -28,6 +28,7 @@ from custrel_lib.io.contract import (
     SCHEMA,
     TABLES,
     TYPE_SYNONYMS,
+    is_constant,
     unreadable_date,
 )
 from custrel_lib.io.header import map_columns
@@ -117,7 +118,11 @@ class _Table:
 def _map_columns(name: str, spec: TableSpec, df: pd.DataFrame) -> pd.DataFrame:
     df = df.rename(columns=lambda c: str(c).strip())
     mapping = map_columns(spec, list(df.columns))
-    out = df[list(mapping.values())].rename(columns={v: k for k, v in mapping.items()})
+    columns = {k: v for k, v in mapping.items() if not is_constant(v)}
+    out = df[list(columns.values())].rename(columns={v: k for k, v in columns.items()})
+    for canonical, value in mapping.items():
+        if is_constant(value):  # `type: "=nps"`: the same value on every row
+            out[canonical] = pd.Series(value[1:], index=out.index, dtype=object)
     for canonical in SCHEMA[name]:
         if canonical not in out.columns:
             out[canonical] = pd.Series(pd.NA, index=out.index, dtype=object)

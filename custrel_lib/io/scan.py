@@ -30,6 +30,7 @@ from custrel_lib.io.contract import (
     SCHEMA,
     TABLES,
     TRUE_VALUES,
+    is_constant,
 )
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.problems import COLUMNS, ProblemsReport
@@ -44,7 +45,7 @@ from custrel_lib.io.scan_checks import (
     problem_list,
     rejected,
 )
-from custrel_lib.io.scan_sql import TypedTable, lit, typed_table
+from custrel_lib.io.scan_sql import CONSTANT, TypedTable, lit, typed_table
 from custrel_lib.progress import Steps
 
 
@@ -146,7 +147,7 @@ def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
     described = raw.sql(f"DESCRIBE SELECT * EXCLUDE (__row) FROM ({rel})").fetchall()
     types = {str(r[0]).strip(): (str(r[0]), str(r[1])) for r in described}
     mapping = map_columns(spec, list(types))
-    sources = {canonical: types[user] for canonical, user in mapping.items()}
+    sources = {c: (user, CONSTANT) if is_constant(user) else types[user] for c, user in mapping.items()}
     typed = typed_table(
         name,
         spec,

@@ -28,6 +28,8 @@ NULL_TYPES = {
     "float": "DOUBLE",
     "bool": "BOOLEAN",
 }
+#: The "type" of a source that is a constant of custrel.yml (``type: "=nps"``), not a column of the file.
+CONSTANT = "CONSTANT"
 #: A check: (SQL condition, column, reason, action, SQL of the reported value, SQL of the message).
 Check = tuple[str, str, str, str, str, str]
 
@@ -107,7 +109,7 @@ def _column(column: str, kind: str, source: tuple[str, str] | None, spec, detect
     if source is None:
         return None, f"CAST(NULL AS {NULL_TYPES[kind]}) AS {column}", None, f"{column} IS NULL"
     user, duck_type = source
-    q = '"' + user.replace('"', '""') + '"'
+    q = lit(user[1:]) if duck_type == CONSTANT else '"' + user.replace('"', '""') + '"'
     t = f"__t_{column}"
     inner = f"CAST({q} AS VARCHAR) AS __v_{column}, {trimmed(q)} AS {t}, {q} AS __q_{column}"
     bad, empty = None, f"{t} IS NULL"
