@@ -118,3 +118,23 @@ def test_a_survey_export_without_a_type_column(tmp_path, engine):
             {"tables": {"transactions": {"path": "t.csv", "columns": {"customer_id": "=A"}}}},
             base_dir=tmp_path,
         )
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_survey_notes_written_with_their_scale_or_label(tmp_path, engine):
+    # 60 % of a real survey's notes were "9/10" or "7 - Plutôt probable", and all were emptied.
+    notes = ["9/10", "7 - Plutôt probable", "8 : satisfait", "10", "6.5", "", "excellent", "3 / 10"]
+    lines = [f"a@x.fr;0{i + 1}/02/2025;{n}" for i, n in enumerate(notes)]
+    (tmp_path / "tx.csv").write_text("customer_id,date,amount\na@x.fr,2025-01-02,5\n")
+    (tmp_path / "nps.csv").write_text("client;date;note\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    body = (
+        "tables:\n  transactions: {path: tx.csv}\n  interactions:\n    path: nps.csv\n"
+        '    columns: {customer_id: client, score: note, type: "=nps"}\nanalysis: {as_of: 2025-12-31}\n'
+    )
+    (tmp_path / "custrel.yml").write_text(body, encoding="utf-8")
+    result = load_tables(tmp_path / "custrel.yml", engine=engine)
+    it = table_to_pandas(result, "interactions") if engine else result.tables["interactions"]
+    assert it["score"].tolist()[:5] == [9.0, 7.0, 8.0, 10.0, 6.5] and it["score"].iloc[7] == 3.0
+    assert it["score"].iloc[5:7].isna().all()
+    rows = result.problems.rows
+    assert rows[["row", "reason", "value"]].values.tolist() == [[8, "non_numeric_value", "excellent"]]

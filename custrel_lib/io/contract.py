@@ -109,6 +109,11 @@ def split_zone(date_format: str) -> tuple[str, bool]:
     return base.rstrip(), base != date_format
 
 
+#: A survey note written with its scale or its label (``9/10``, ``7 - Plutôt probable``, ``8 : satisfait``): the
+#: number is group 1. Scores (``float`` columns) only; the same pattern runs in DuckDB (RE2) and in pandas.
+NOTE = r"^\s*(\d{1,2}(?:[.,]\d+)?)\s*(?:/\s*10\b.*|[-–:]\s*\D.*)$"
+
+
 def unreadable_date(used: str | None) -> str:
     """The message of a date that cannot be read with the column's format, or with none (nothing matched)."""
     if used is None:

@@ -25,6 +25,7 @@ from custrel_lib.io.contract import (
     END_REASON_SYNONYMS,
     END_REASONS,
     INTERACTION_TYPES,
+    NOTE,
     SCHEMA,
     TABLES,
     TYPE_SYNONYMS,
@@ -183,6 +184,8 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
             out[column] = _amount_of_parts(t, raw, fmt)
             continue
         elif kind in ("amount", "float"):
+            if kind == "float" and (s.dtype == object or pd.api.types.is_string_dtype(s)):
+                s = s.where(s.isna(), s.astype("string").str.replace(NOTE, r"\1", regex=True))  # "9/10": 9
             out[column], bad, used = to_number(s, t.spec.decimal)
             fmt.setdefault("decimal", {})[column] = used
             if kind == "amount":

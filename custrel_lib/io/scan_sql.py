@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from custrel_lib.config import TableSpec
-from custrel_lib.io.contract import AMOUNT_PARTS, SCHEMA, ZONE, split_zone, unreadable_date
+from custrel_lib.io.contract import AMOUNT_PARTS, NOTE, SCHEMA, ZONE, split_zone, unreadable_date
 
 #: Blanks trimmed from text (Arrow's ``utf8_trim_whitespace`` set, as the pandas loader trims).
 WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -121,7 +121,8 @@ def _column(column: str, kind: str, source: tuple[str, str] | None, spec, detect
         bad = f"{t} IS NOT NULL AND {column} IS NULL" if used != "native" else None
         empty = f"{column} IS NULL" if used == "native" else empty
     elif kind in ("amount", "float"):
-        expr, used = _number(t, duck_type, lambda e: detect("number", e))
+        note = f"regexp_replace({t}, {lit(NOTE)}, '\\1')" if kind == "float" else t  # "9/10": 9
+        expr, used = _number(note, duck_type, lambda e: detect("number", e))
         fmt.setdefault("decimal", {})[column] = used
         bad = f"{t} IS NOT NULL AND {column} IS NULL" if used != "native" else None
         empty = f"{column} IS NULL" if used == "native" else empty
