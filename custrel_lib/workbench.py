@@ -117,7 +117,16 @@ class Workbench:
         from custrel_lib.reports.data_note import data_sentence
 
         files = {n: spec.path.name for n, spec in self.config.tables.items()}
-        return data_sentence(self.problems, files, lang or self.lang)
+        return data_sentence(self.problems, files, lang or self.lang, unplaced=self.unplaced())
+
+    def unplaced(self) -> int:
+        """Customers of the customers table placed at no snapshot: no purchase and no sign-up date, so no date
+        from which they are known (0 when the tables are a sample of customers)."""
+        customers = self.tables.get("customers")
+        if self.sample or not isinstance(customers, pd.DataFrame) or customers.empty:
+            return 0
+        placed = self.history["customer_id"].astype("string").unique()
+        return int((~customers["customer_id"].astype("string").isin(placed)).sum())
 
     def signal_sentences(self, lang: str | None = None) -> list[str]:
         """What P(alive) did to the stages (how many customers it moved, the known limit), or why it did not."""

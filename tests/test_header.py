@@ -138,3 +138,27 @@ def test_survey_notes_written_with_their_scale_or_label(tmp_path, engine):
     assert it["score"].iloc[5:7].isna().all()
     rows = result.problems.rows
     assert rows[["row", "reason", "value"]].values.tolist() == [[8, "non_numeric_value", "excellent"]]
+
+
+def test_customers_placed_at_no_snapshot_are_counted(tmp_path):
+    """A prospect with no sign-up date has no date from which it is known: it is in no snapshot, and the
+    report's data sentence says how many such customers there are (61 vanished without a word)."""
+    from custrel_lib.workbench import prepare
+
+    tx = ["customer_id,date,amount"] + [f"C{i % 15},2025-0{1 + i % 6}-1{i % 9},{5 + i}" for i in range(30)]
+    (tmp_path / "tx.csv").write_text("\n".join(tx) + "\n")
+    cu = (
+        ["customer_id,signup_date"]
+        + [f"C{i},2024-12-01" for i in range(15)]
+        + ["P1,2025-02-01", "P2,", "P3,"]
+    )
+    (tmp_path / "cu.csv").write_text("\n".join(cu) + "\n")
+    body = "tables:\n  transactions: {path: tx.csv}\n  customers: {path: cu.csv}\nanalysis: {as_of: 2025-06-30}\n"
+    (tmp_path / "custrel.yml").write_text(body, encoding="utf-8")
+    wb = prepare(tmp_path / "custrel.yml", verbose=False, lang="en")
+    assert set(wb.history["customer_id"]) == {f"C{i}" for i in range(15)} | {"P1"}
+    assert wb.unplaced() == 2
+    assert wb.data_sentence("en").endswith(
+        " 2 customers of the customers table, with no purchase and no sign-up date, are counted at no date: "
+        "nothing says since when they are known."
+    )

@@ -23,6 +23,10 @@ TEXT = {
     "part_clean": {"fr": "{file}, {read} lignes, aucune rejetée", "en": "{file}, {read} rows, none rejected"},
     "why": {"fr": " ({reasons})", "en": " ({reasons})"},
     "reason": {"fr": "{label} : {n}", "en": "{label}: {n}"},
+    "unplaced": {
+        "fr": " {n} clients de la table clients, sans achat ni date d'inscription, ne sont comptés à aucune date : rien ne dit depuis quand ils sont connus.",
+        "en": " {n} customers of the customers table, with no purchase and no sign-up date, are counted at no date: nothing says since when they are known.",
+    },
     "flagged": {
         "fr": " ; {n} lignes gardées avec un signalement ({reasons})",
         "en": "; {n} rows kept with a warning ({reasons})",
@@ -87,9 +91,10 @@ def _reasons(counts: dict[str, int], lang: str) -> str:
     )
 
 
-def data_sentence(problems, files: dict[str, str], lang: str) -> str:
+def data_sentence(problems, files: dict[str, str], lang: str, unplaced: int = 0) -> str:
     """One sentence: each file's rows read and rejected, with the main reasons (three at most), then the rows
-    kept with a warning and the values emptied or corrected, with theirs."""
+    kept with a warning and the values emptied or corrected, with theirs; and the customers placed at no
+    snapshot (``unplaced``), if any."""
     parts = []
     for table, figures in data_figures(problems, files).items():
         file = figures["file"] or table
@@ -107,4 +112,5 @@ def data_sentence(problems, files: dict[str, str], lang: str) -> str:
                 n = format_number(sum(counts.values()), lang)
                 part += tr(TEXT, kind, lang, n=n, reasons=_reasons(counts, lang))
         parts.append(part)
-    return tr(TEXT, "data", lang, parts=" ; ".join(parts) if lang == "fr" else "; ".join(parts))
+    said = tr(TEXT, "data", lang, parts=" ; ".join(parts) if lang == "fr" else "; ".join(parts))
+    return said + (tr(TEXT, "unplaced", lang, n=format_number(unplaced, lang)) if unplaced else "")
