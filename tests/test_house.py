@@ -33,6 +33,7 @@ BASE = (
     "voice",
     "engine",
     "config",
+    "config_checker",
     "sections",
     "_startup",  # imported first by the custrel command and its workers; imports nothing of custrel_lib
 )

@@ -1,0 +1,72 @@
+"""The checks of ``custrel.yml`` values (:mod:`custrel_lib.config`): every error names the file and the dotted
+key at fault, and for an unknown key, the valid ones."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+from pathlib import Path
+from typing import Any
+
+from custrel_lib.exceptions import ConfigError
+
+
+class Checker:
+    """Builds :class:`ConfigError` messages that start with the file and the dotted key at fault."""
+
+    def __init__(self, path: Path | None, retired: dict[str, str] | None = None):
+        self.path, self.retired = path, retired or {}
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        exc = ConfigError(f"{self.path or 'configuration'}: {key} {message}")
+        exc.key = key
+        return exc
+
+    def keys(self, where: str, mapping: dict, allowed: tuple[str, ...]) -> None:
+        """Refuse unknown keys of ``mapping`` (found at ``where``), naming the first and listing the valid ones."""
+        for key in mapping:
+            full = f"{where}.{key}" if where else str(key)
+            if full in self.retired:
+                raise self.fail(full, self.retired[full])
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise self.fail(
+                    full,
+                    f"is an unknown key{hint}; valid keys {'under ' + where if where else 'at the top level'}: "
+                    f"{', '.join(allowed)}.",
+                )
+
+    def mapping(self, key: str, value: Any, example: str) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(key, f"must be a mapping ({example}), not {type(value).__name__} {value!r}.")
+        return value
+
+    def text(self, key: str, value: Any, what: str = "text") -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or str(value).strip() == "":
+            raise self.fail(key, f"must be {what}, not {value!r}.")
+        return str(value)
+
+    def choice(self, key: str, value: Any, allowed: tuple[str, ...]) -> str:
+        if value not in allowed:
+            raise self.fail(key, f"must be one of {', '.join(allowed)}, not {value!r}.")
+        return value
+
+    def number(self, key: str, value: Any, what: str, ok) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float) or not ok(value):
+            raise self.fail(key, f"must be {what}, not {value!r}.")
+
+    def date(self, key: str, value: Any) -> _dt.date:
+        """A date written ``YYYY-MM-DD`` (YAML gives a date; a quoted string is accepted too)."""
+        if isinstance(value, _dt.datetime):
+            return value.date()
+        if isinstance(value, _dt.date):
+            return value
+        try:
+            return _dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise self.fail(key, f"must be a date written YYYY-MM-DD, not {value!r}.") from None
