@@ -18,7 +18,7 @@ from custrel_lib.config_checker import Checker as _Checker
 from custrel_lib.engine import EngineSpec, check_engine
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.i18n import LANGUAGES
-from custrel_lib.io.contract import MAPPABLE, SCHEMA  # data only: the one definition of the contract
+from custrel_lib.io.contract import END_REASONS, INTERACTION_TYPES, MAPPABLE, SCHEMA  # data only
 from custrel_lib.paths import SAMPLE_CONFIG
 
 TABLES = tuple(SCHEMA)
@@ -27,7 +27,7 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns) for name, c
 TOP_LEVEL_KEYS = ("data_dir", "language", "currency", "engine", "tables", "analysis", "survival", "stages")
 TOP_LEVEL_KEYS += ("report",)
 TABLE_KEYS = ("path", "format", "columns", "date_format", "sep", "decimal", "encoding", "sheet")
-TABLE_KEYS += ("true_values", "false_values", "order_lines", "skip_rows")
+TABLE_KEYS += ("true_values", "false_values", "order_lines", "skip_rows", "values")
 ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "max_rejected_share", "fit_sample", "fit_seed")
 # The survival block (docs/data_contract.md, "Survival settings").
 SURVIVAL_KEYS = ("origin", "unknown_origin", "horizon_days", "horizon_quantile", "min_events")
@@ -74,6 +74,8 @@ class TableSpec:
     false_values: list[str] | None = None
     order_lines: bool = False  # transactions: one row per order line (rows sharing an order_id are one order)
     skip_rows: int = 0  # CSV and XLSX: lines above the header (a title, an export date)
+    #: column -> {a value of the file, lower case: the value custrel reads} (``Impayé: involuntary``)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -129,6 +131,27 @@ def _booleans(c: _Checker, key: str, values: Any) -> list[str] | None:
     return spelled
 
 
+def _values(c: _Checker, name: str, block: Any) -> dict[str, dict[str, str]]:
+    """``values: {end_reason: {Impayé: involuntary}}``: a text column's own words read as the contract's."""
+    where = f"tables.{name}.values"
+    block = c.mapping(where, block, "column: {your value: the contract's value}")
+    text = tuple(col for col, (kind, _) in SCHEMA[name].items() if kind == "str")
+    c.keys(where, block, text)
+    allowed = {"end_reason": END_REASONS, "type": tuple(INTERACTION_TYPES)}
+    out = {}
+    for column, words in block.items():
+        words = c.mapping(f"{where}.{column}", words, "your value: the contract's value")
+        for theirs, ours in words.items():
+            ours = c.text(f"{where}.{column}.{theirs}", ours, "a value")
+            if column in allowed and ours not in allowed[column]:
+                raise c.fail(
+                    f"{where}.{column}.{theirs}",
+                    f"must be one of {', '.join(allowed[column])}, not {ours!r}.",
+                )
+        out[column] = {str(k).strip().lower(): str(v) for k, v in words.items()}
+    return out
+
+
 def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
     where = f"tables.{name}"
     if isinstance(spec, str):
@@ -179,6 +202,7 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
     sheet = spec.get("sheet")
     if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
         raise c.fail(f"{where}.sheet", f"must be a sheet name or a 0-based sheet number, not {sheet!r}.")
+    values = _values(c, name, spec.get("values"))
     return TableSpec(
         name=name,
         path=file,
@@ -193,6 +217,7 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         false_values=_booleans(c, f"{where}.false_values", spec.get("false_values")),
         order_lines=order_lines,
         skip_rows=skip_rows,
+        values=values,
     )
 
 

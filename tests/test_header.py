@@ -162,3 +162,43 @@ def test_customers_placed_at_no_snapshot_are_counted(tmp_path):
         " 2 customers of the customers table, with no purchase and no sign-up date, are counted at no date: "
         "nothing says since when they are known."
     )
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_the_files_own_words_for_end_reasons_and_types(tmp_path, engine):
+    # A French CRM writes why a contract ended in its own words, and its contact types too.
+    (tmp_path / "tx.csv").write_text(
+        "customer_id,date,amount\nA,2024-01-05,10\nB,2024-02-05,5\nC,2024-03-05,7\n"
+    )
+    (tmp_path / "cu.csv").write_text(
+        "customer_id,contract_start,contract_end,end_reason\nA,2023-01-01,2024-06-01,Résiliation client\n"
+        "B,2023-01-01,2024-06-01,IMPAYÉ\nC,2023-01-01,2024-06-01,Déménagement\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "it.csv").write_text("customer_id,date,type\nA,2024-02-01,Chat\nB,2024-02-01,appel\n")
+    values = (
+        "    values:\n      end_reason: {Résiliation client: voluntary, Impayé: involuntary}\n"
+        "      type: {chat: support, appel: support}\n"
+    )
+    body = (
+        "tables:\n  transactions: {path: tx.csv}\n  customers:\n    path: cu.csv\n"
+        + values.split("      type")[0]
+        + "  interactions:\n    path: it.csv\n    values:\n      type"
+        + values.split("      type")[1]
+        + "analysis: {as_of: 2024-12-31}\n"
+    )
+    (tmp_path / "custrel.yml").write_text(body, encoding="utf-8")
+    result = load_tables(tmp_path / "custrel.yml", engine=engine)
+    cu = table_to_pandas(result, "customers") if engine else result.tables["customers"]
+    it = table_to_pandas(result, "interactions") if engine else result.tables["interactions"]
+    assert cu["end_reason"].tolist()[:2] == ["voluntary", "involuntary"] and pd.isna(cu["end_reason"].iloc[2])
+    assert it["type"].tolist() == ["support", "support"]
+    rows = result.problems.rows
+    assert rows[["table", "row", "reason", "value"]].values.tolist() == [
+        ["customers", 4, "invalid_value", "Déménagement"]
+    ]
+    with pytest.raises(ConfigError, match="must be one of voluntary, involuntary, not 'volontaire'"):
+        parse_config(
+            {"tables": {"transactions": "t.csv", "customers": {"path": "c.csv",
+             "values": {"end_reason": {"X": "volontaire"}}}}}, base_dir=tmp_path
+        )  # fmt: skip

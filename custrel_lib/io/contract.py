@@ -73,6 +73,10 @@ TYPE_SYNONYMS = {
     "sav": "support",
 }
 END_REASONS = ("voluntary", "involuntary")
+END_REASON_MESSAGE = (
+    "end_reason must be voluntary or involuntary (volontaire, involontaire; the file's own words are read with "
+    "tables.customers.values.end_reason in custrel.yml): emptied"
+)
 #: French words for the end reasons (lower case).
 END_REASON_SYNONYMS = {"volontaire": "voluntary", "involontaire": "involuntary"}
 TRUE_VALUES = ("true", "vrai", "oui", "yes", "y", "o", "1", "x")

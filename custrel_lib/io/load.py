@@ -22,6 +22,7 @@ import pandas as pd
 from custrel_lib.config import CustrelConfig, TableSpec, load_config
 from custrel_lib.io.contract import (
     AMOUNT_PARTS,
+    END_REASON_MESSAGE,
     END_REASON_SYNONYMS,
     END_REASONS,
     INTERACTION_TYPES,
@@ -149,6 +150,9 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
         s = raw[column].reset_index(drop=True)
         if kind in ("id", "str"):
             out[column] = clean_text(s)
+            if column in t.spec.values:  # the file's own words for the contract's (values: in custrel.yml)
+                mapped = out[column].str.lower().map(t.spec.values[column])
+                out[column] = mapped.fillna(out[column]).astype("string")
         elif kind == "date":
             out[column], bad, used = to_date(s, t.spec.date_format)
             fmt.setdefault("date_format", {})[column] = used
@@ -275,7 +279,7 @@ def _check_customers(c: _Table, cu: pd.DataFrame, as_of_ts: pd.Timestamp) -> Non
     )
     reason = cu["end_reason"].str.lower().replace(END_REASON_SYNONYMS)
     bad = reason.notna() & ~reason.isin(END_REASONS)
-    message = f"end_reason must be one of {', '.join(END_REASONS)}: emptied"
+    message = END_REASON_MESSAGE
     c.report(bad, "end_reason", "invalid_value", "repaired", cu["end_reason"], message)
     cu["end_reason"] = reason.mask(bad)
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from custrel_lib.io.contract import END_REASON_SYNONYMS, END_REASONS, INTERACTION_TYPES, TYPE_SYNONYMS
+from custrel_lib.io.contract import (
+    END_REASON_MESSAGE,
+    END_REASON_SYNONYMS,
+    END_REASONS,
+    INTERACTION_TYPES,
+    TYPE_SYNONYMS,
+)
 from custrel_lib.io.scan_sql import TypedTable, lit
 
 PROBLEMS = "__custrel_problems"
@@ -179,7 +185,7 @@ def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_
             message,
         )
         _insert(raw, cu, files[cu], [dup])
-        reasons = lit(f"end_reason must be one of {', '.join(END_REASONS)}: emptied")
+        reasons = lit(END_REASON_MESSAGE)
         bad_reason = f"end_reason IS NOT NULL AND {END_REASON} NOT IN ({in_list(END_REASONS)})"
         checks = [
             _future("signup_date", day, f"signed up after the extraction date {as_of.date()}"),

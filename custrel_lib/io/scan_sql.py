@@ -114,7 +114,9 @@ def _column(column: str, kind: str, source: tuple[str, str] | None, spec, detect
     inner = f"CAST({q} AS VARCHAR) AS __v_{column}, {trimmed(q)} AS {t}, {q} AS __q_{column}"
     bad, empty = None, f"{t} IS NULL"
     if kind in ("id", "str"):
-        expr = t
+        words = getattr(spec, "values", {}).get(column)
+        cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in (words or {}).items())
+        expr = f"CASE lower({t}) {cases} ELSE {t} END" if words else t  # values: in custrel.yml
     elif kind == "date":
         expr, used = _date(t, duck_type, lambda e: detect("date", e))
         fmt.setdefault("date_format", {})[column] = used
