@@ -104,10 +104,11 @@ def _columns(c: _Checker, name: str, columns: Any) -> dict[str, str]:
     columns = c.mapping(where, columns, "contract name: your column name")
     c.keys(where, columns, MAPPABLE[name])
     out = {key: c.text(f"{where}.{key}", value, "your column name (text)") for key, value in columns.items()}
-    if str(out.get("customer_id", "")).startswith("="):
-        raise c.fail(
-            f"{where}.customer_id", "must name a column: a constant (=...) would make one customer of all."
-        )
+    for key, value in out.items():  # a constant (=...) fills a text column, never an id, a date or a number
+        if value.startswith("=") and key in SCHEMA[name] and SCHEMA[name][key][0] != "str":
+            raise c.fail(
+                f"{where}.{key}", f"must name a column: a constant ({value}) fills text columns only."
+            )
     seen: dict[str, str] = {}
     for key, value in out.items():
         if value in seen:

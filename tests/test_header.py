@@ -113,7 +113,7 @@ def test_a_survey_export_without_a_type_column(tmp_path, engine):
         ["b@x.fr", "nps", 10.0],
     ]
     assert result.problems.rows.empty
-    with pytest.raises(ConfigError, match="customer_id must name a column"):
+    with pytest.raises(ConfigError, match=r"customer_id must name a column: a constant \(=A\) fills text"):
         parse_config(
             {"tables": {"transactions": {"path": "t.csv", "columns": {"customer_id": "=A"}}}},
             base_dir=tmp_path,

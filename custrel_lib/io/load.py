@@ -122,9 +122,7 @@ def _map_columns(name: str, spec: TableSpec, df: pd.DataFrame) -> pd.DataFrame:
     mapping = map_columns(spec, list(df.columns))
     columns = {k: v for k, v in mapping.items() if not is_constant(v)}
     out = df[list(columns.values())].rename(columns={v: k for k, v in columns.items()})
-    for canonical, value in mapping.items():
-        if is_constant(value):  # `type: "=nps"`: the same value on every row
-            out[canonical] = pd.Series(value[1:], index=out.index, dtype=object)
+    out = out.assign(**{c: v[1:] for c, v in mapping.items() if is_constant(v)})  # type: "=nps": every row
     for canonical in SCHEMA[name]:
         if canonical not in out.columns:
             out[canonical] = pd.Series(pd.NA, index=out.index, dtype=object)
@@ -189,7 +187,8 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
             continue
         elif kind in ("amount", "float"):
             if kind == "float" and (s.dtype == object or pd.api.types.is_string_dtype(s)):
-                s = s.where(s.isna(), s.astype("string").str.replace(NOTE, r"\1", regex=True))  # "9/10": 9
+                text = s.map(lambda v: isinstance(v, str)).astype(bool)  # numbers of an XLSX stay numbers
+                s = s.where(~text, s.astype("string").str.replace(NOTE, r"\1", regex=True))  # "9/10": 9
             out[column], bad, used = to_number(s, t.spec.decimal)
             fmt.setdefault("decimal", {})[column] = used
             if kind == "amount":
