@@ -106,18 +106,22 @@ class Workbench:
         """The separation horizon in days (set in the config or derived from the data)."""
         return self.stages.horizon_days_
 
+    @property
+    def files(self) -> dict[str, str]:
+        """The name of each table's file (no folder: reports show it)."""
+        return {n: spec.path.name for n, spec in self.config.tables.items()}
+
     def data_figures(self) -> dict[str, Any]:
         """Rows read, kept and rejected per table, with the reasons, for ``key_figures.json`` (``data``)."""
         from custrel_lib.reports.data_note import data_figures
 
-        return data_figures(self.problems, {n: spec.path.name for n, spec in self.config.tables.items()})
+        return data_figures(self.problems, self.files)
 
     def data_sentence(self, lang: str | None = None) -> str:
         """The same, as one sentence of the report: nothing rejected is left unsaid."""
         from custrel_lib.reports.data_note import data_sentence
 
-        files = {n: spec.path.name for n, spec in self.config.tables.items()}
-        return data_sentence(self.problems, files, lang or self.lang, unplaced=self.unplaced())
+        return data_sentence(self.problems, self.files, lang or self.lang, unplaced=self.unplaced())
 
     def unplaced(self) -> int:
         """Customers of the customers table placed at no snapshot: no purchase and no sign-up date, so no date
@@ -125,7 +129,7 @@ class Workbench:
         customers = self.tables.get("customers")
         if self.sample or not isinstance(customers, pd.DataFrame) or customers.empty:
             return 0
-        placed = self.history["customer_id"].astype("string").unique()
+        placed = self.stages.current_["customer_id"].astype("string")  # known customers stay to the end
         return int((~customers["customer_id"].astype("string").isin(placed)).sum())
 
     def signal_sentences(self, lang: str | None = None) -> list[str]:

@@ -59,13 +59,11 @@ REASON_LABELS = {
 }
 
 
-def _rejected_by_reason(problems, table: str, action: str = "rejected") -> dict[str, int]:
-    rows = problems.rows
-    if rows.empty:
-        return {}
-    rejected = rows[(rows["table"] == table) & (rows["action"] == action)]
-    counts = rejected.groupby("reason")["row"].nunique().sort_values(ascending=False, kind="stable")
-    return {str(k): int(v) for k, v in counts.items()}
+def _by_reason(problems, table: str, action: str) -> dict[str, int]:
+    """Rows per reason of ``table`` for ``action``, most first (:attr:`ProblemsReport.summary`'s counts)."""
+    s = problems.summary
+    s = s[(s["table"] == table) & (s["action"] == action)].sort_values("rows", ascending=False, kind="stable")
+    return {str(r): int(n) for r, n in zip(s["reason"], s["rows"], strict=True)}
 
 
 def data_figures(problems, files: dict[str, str]) -> dict[str, Any]:
@@ -76,9 +74,7 @@ def data_figures(problems, files: dict[str, str]) -> dict[str, Any]:
         table: {
             "file": files.get(table, ""),
             **counts,
-            "rejected_by_reason": _rejected_by_reason(problems, table),
-            "flagged_by_reason": _rejected_by_reason(problems, table, "flagged"),
-            "repaired_by_reason": _rejected_by_reason(problems, table, "repaired"),
+            **{f"{a}_by_reason": _by_reason(problems, table, a) for a in ("rejected", "flagged", "repaired")},
         }
         for table, counts in problems.counts.items()
     }
