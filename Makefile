@@ -4,9 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.custrel-installed
-# Two workers, one test file each (session fixtures such as the sample report stay per file): 13-16 min on this
-# 2-core machine; the 15 slowest tests are listed at the end, to see what to trim.
-PYTEST_ARGS ?= -n 2 --dist loadfile --durations=15
+# Two workers, one test file each (session fixtures such as the sample report stay per file), the longest files
+# first (tests/conftest.py, LONGEST_FIRST); the 15 slowest tests are listed at the end, to see what to trim.
+PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 .DEFAULT_GOAL := help
 

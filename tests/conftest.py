@@ -77,6 +77,30 @@ def report_run(tmp_path_factory):
     return run, reports
 
 
+# The longest test files, longest first (seconds of each in `make test`, read from its --durations, 2026-12-03).
+# `make test` runs two workers, each taking one file at a time in collection order (--no-loadscope-reorder): a
+# long file started last keeps one worker busy after the other has finished. A stale list only costs time.
+LONGEST_FIRST = (
+    "test_report.py",  # ~230: the session's sample report, a second one the other way, runs killed or locked
+    "test_shapes.py",  # ~200: four whole reports on drawn shapes, three more on named ones
+    "test_spark.py",  # ~160: the sample pipeline on a local Spark session
+    "test_wheel.py",  # ~145: a wheel installed in a fresh virtual environment
+    "test_notebooks.py",
+    "test_language.py",
+    "test_features.py",
+    "test_explore.py",
+    "test_hostile_report.py",
+    "test_cohort_report.py",
+    "test_report_parallel.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """Run the longest files first (:data:`LONGEST_FIRST`); the others keep their order after them."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 def pytest_terminal_summary(terminalreporter):
     """Print how many hostile inputs were tried (tests record them with ``record_property``), by category.
 

@@ -665,35 +665,28 @@ def test_prose_language():
 
 # ------------------------------------------------------------------------------------------ report tests
 
-_RUNS: dict[tuple[str, str], Any] = {}
-
 
 @pytest.fixture(scope="module")
-def report_runs(tmp_path_factory):
-    """Run a notebook in a language once for the whole module: ``get(notebook, lang) -> ReportRun``."""
+def report_runs(tmp_path_factory, report_run):
+    """The whole report once per language: ``get(lang) -> ReportRun``. French is the session's report on the
+    sample (``report_run``, the sample's ``language: fr``); English runs once for the module."""
     base = tmp_path_factory.mktemp("language-runs")
+    runs: dict[str, Any] = {"fr": report_run[0]}
 
-    def get(notebook: str, lang: str):
-        key = (notebook, lang)
-        if key not in _RUNS:
-            _RUNS[key] = run_report(
-                notebooks=[notebook],
-                reports_dir=base,
-                lang=lang,
-                run_id=f"{lang}-{notebook}",
-                progress=False,
-            )
-        return _RUNS[key]
+    def get(lang: str):
+        if lang not in runs:
+            runs[lang] = run_report(reports_dir=base, lang=lang, run_id=lang, progress=False)
+        assert runs[lang].manifest["lang"] == lang
+        return runs[lang]
 
-    yield get
-    _RUNS.clear()
+    return get
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_report_speaks_one_language(notebook, lang, report_runs, catalogue_index):
-    run = report_runs(notebook, lang)
+    run = report_runs(lang)
     pages = [run.path / f"{notebook}.html", run.path / "index.html"]
     findings: list[Finding] = []
     for page in pages:

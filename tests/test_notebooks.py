@@ -18,6 +18,7 @@ from papermill.inspection import inspect_notebook
 
 from custrel_lib.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 from custrel_lib.reports.execute import list_notebooks
+from custrel_lib.reports.parameters import CACHE_ENV
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 COMMON = {"config_path", "as_of", "cadence", "horizon_days", "lang"}
@@ -38,8 +39,10 @@ def test_committed_without_outputs_and_parameterized(path):
 
 
 @pytest.mark.slow
-def test_notebooks_run_under_nbval():
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+def test_notebooks_run_under_nbval(tmp_path):
+    # The notebooks share a run cache, as in `custrel report`: the first one prepares the data and runs the
+    # survival analysis, the next ones load them (the computation itself is run by every report test).
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", CACHE_ENV: str(tmp_path / "cache")}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", *map(str, NOTEBOOKS)],
         cwd=PROJECT_ROOT,

@@ -136,14 +136,24 @@ def test_key_outputs_match_the_library(report_run, sample_tables, sample_as_of):
     assert len(figures["sentences"]) >= 3 and "clients" in figures["sentences"][0]
 
 
-def test_same_inputs_give_the_same_report(report_run, tmp_path):
+def test_same_inputs_give_the_same_report_sequential_or_parallel(report_run, tmp_path):
+    """The session's report ran with the default jobs; the same report the other way (one notebook at a time,
+    or side by side) gives the same pages, exports and key figures, byte for byte."""
     run, _ = report_run
-    again = run_report(reports_dir=tmp_path, run_id="second", progress=False)
+    jobs = 1 if run.manifest["jobs"] > 1 else 2
+    again = run_report(reports_dir=tmp_path, run_id="second", progress=False, jobs=jobs)
+    both = (run.manifest["jobs"], again.manifest["jobs"])
+    assert min(both) == 1 and max(both) > 1  # one sequential run, one parallel
+    assert [n["name"] for n in again.manifest["notebooks"]] == [n["name"] for n in run.manifest["notebooks"]]
+    assert all(n["status"] == "ok" for n in again.manifest["notebooks"])
     a, b = _digest(run.path), _digest(again.path)
     same = [
         n for n in a if n.endswith((".html", ".csv", ".json")) and n not in ("index.html", "manifest.json")
     ]
-    assert same and all(a[n] == b[n] for n in same), [n for n in same if a[n] != b[n]]
+    assert {"at_risk.csv", "stage_history.csv", "stage_profiles.csv", "key_figures.json"} <= set(same)
+    assert all(a[n] == b[n] for n in same), [n for n in same if a[n] != b[n]]
+    figures = json.loads((run.path / "key_figures.json").read_text(encoding="utf-8"))
+    assert figures["stages"] and figures["headline"]  # not two empty files
 
     # The index differs only by the run id and the time stamp of its footer.
     def normalise(p: Path) -> str:
@@ -311,23 +321,18 @@ def test_a_run_killed_mid_way_leaves_earlier_reports_intact(tmp_path, signum):
 @pytest.mark.parametrize("wait", [False, True], ids=["exit", "wait"])
 def test_two_runs_at_once_one_proceeds_the_other_exits_or_waits(tmp_path, wait):
     reports = tmp_path / "r"
-    nbs = _tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(20)")
-    args = [
-        "report",
-        "--reports-dir",
-        str(reports),
-        "--no-progress",
-        "--notebook",
-        str(nbs / "1.0-tiny.ipynb"),
-    ]
-    first = _cli(*args, "--run-id", "a")
+    # The first run holds the lock for 20 s; the second one's notebook is quick, so that waiting costs no more.
+    nbs = _tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(20)", "print(lang)")
+    args = ["report", "--reports-dir", str(reports), "--no-progress", "--notebook"]
+    first = _cli(*args, str(nbs / "1.0-tiny.ipynb"), "--run-id", "a")
     _wait_for(lambda: any(reports.glob(".tmp-a-*")))
-    second = _cli(*args, "--run-id", "b", *(["--wait"] if wait else []))
+    second = _cli(*args, str(nbs / "2.0-tiny.ipynb"), "--run-id", "b", *(["--wait"] if wait else []))
     (_, err_a), (_, err_b) = first.communicate(timeout=300), second.communicate(timeout=300)
     assert first.returncode == 0, err_a
     if wait:
         assert second.returncode == 0, err_b
-        assert (reports / "a" / "index.html").is_file() and (reports / "b" / "index.html").is_file()
+        pages = [reports / run / "index.html" for run in ("a", "b")]
+        assert pages[1].stat().st_mtime >= pages[0].stat().st_mtime  # b, quick, waited for a to finish
     else:
         assert second.returncode == 1
         assert "Another report run is writing into" in err_b and "--wait" in err_b
