@@ -453,3 +453,34 @@ def test_stratified_fit_by_position_is_lifelines_own_fit(entry):
         theirs.predict_survival_function(rossi.iloc[:20], times=[10, 30, 50]),
         **same,
     )
+
+
+def test_a_group_too_small_for_a_curve_is_named_under_the_figure():
+    """A group with fewer episodes than ``min_size`` gets no curve, and the figure says which and how many
+    (it used to vanish without a word: two won-back relationships left the kind plot with two curves)."""
+    from custrel_lib.plots.common import caption
+
+    rng = np.random.default_rng(3)
+    groups = ["purchase"] * 40 + ["contract"] * 30 + ["winback"] * 2 + ["<b>x</b>"] * 3
+    d = pd.DataFrame(
+        {
+            "kind": groups,
+            "duration": rng.uniform(1, 300, len(groups)),
+            "event": rng.integers(0, 2, len(groups)),
+        }
+    )
+    km = KaplanMeier(group="kind").fit(d, entry_col=None)
+    assert set(km.fitters_) == {"purchase", "contract"} and km.dropped_groups_ == {
+        "winback": 2,
+        "<b>x</b>": 3,
+    }
+    labels = {"winback": "Relationship after a win-back"}
+    en = caption(km_plot(km, "en", labels=labels, title="T", subtitle="75 relationships"))
+    assert en.endswith(
+        "75 relationships. Not drawn, fewer than 10 relationships: <b>x</b> (3), Relationship after a win-back (2)"
+    )
+    fig = km_plot(km, "fr")
+    assert "Non tracé, moins de 10 relations : <b>x</b> (3), winback (2)" in caption(fig)
+    assert "<b>" not in fig.layout.title.subtitle.text  # the group's name stays text
+    whole = KaplanMeier(group="kind", min_size=2).fit(d, entry_col=None)
+    assert not whole.dropped_groups_ and "Not drawn" not in caption(km_plot(whole, "en", title="T"))

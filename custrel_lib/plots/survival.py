@@ -43,6 +43,10 @@ TEXT = {
         "fr": "{n} relations, {k} séparations ; données du {start} au {end}, relations suivies jusqu'au {censor} ; unité : jours",
         "en": "{n} relationships, {k} separations; data from {start} to {end}, relationships followed until {censor}; unit: days",
     },
+    "km_left_out": {
+        "fr": "Non tracé, moins de {m} relations : {items}",
+        "en": "Not drawn, fewer than {m} relationships: {items}",
+    },
     "model_title": {
         "fr": "Modèle paramétrique et Kaplan-Meier sur les mêmes relations",
         "en": "Parametric model and Kaplan-Meier on the same relationships",
@@ -155,9 +159,26 @@ def km_plot(
     fig.update_yaxes(title=tr(TEXT, "survival", lang), tickformat=".0%", range=[0, 1.02], row=1, col=1)
     fig.update_yaxes(title=tr(TEXT, "at_risk", lang), row=2, col=1, showgrid=False)
     fig.update_xaxes(title=tr(TEXT, "days", lang), row=2, col=1)
+    left_out = _left_out(km, labels or {}, lang)
+    subtitle = ". ".join(part for part in (subtitle, left_out) if part)
     if subtitle:
         return titled(fig, title or tr(TEXT, "km_title", lang), subtitle, lang, height=580)
     return style(fig, title or tr(TEXT, "km_title", lang), lang, height=560)
+
+
+def _left_out(km, labels: dict[str, str], lang: str) -> str | None:
+    """``Not drawn, fewer than 10 relationships: Relationship after a win-back (2)``: the groups too small
+    for a curve (``KaplanMeier.dropped_groups_``), as plain text (:func:`titled` escapes it)."""
+    dropped = getattr(km, "dropped_groups_", None)
+    if not dropped:
+        return None
+    stages = typology.stage_order()
+
+    def name(g: str) -> str:
+        return labels.get(g) or (typology.stage_label(g, lang) if g in stages else g)
+
+    items = ", ".join(f"{name(g)} ({format_number(n, lang)})" for g, n in dropped.items())
+    return tr(TEXT, "km_left_out", lang, m=format_number(km.min_size, lang), items=items)
 
 
 def _add_curve(fig: go.Figure, c: pd.DataFrame, group: str, name: str, colour: str) -> None:

@@ -96,7 +96,8 @@ class KaplanMeier:
     alpha : float
         1 - confidence level of the bands and the median's interval.
     min_size : int
-        Groups with fewer episodes are left out (and listed in ``dropped_groups_``).
+        Groups with fewer episodes are left out (``dropped_groups_``: each one's number of episodes; a figure
+        drawn from the fit says so, see :func:`custrel_lib.plots.survival.km_plot`).
     """
 
     def __init__(self, group: str | None = None, alpha: float = 0.05, min_size: int = 10):
@@ -115,11 +116,11 @@ class KaplanMeier:
         data = df.dropna(subset=cols)
         groups = data.groupby(self.group, observed=True) if self.group else [("all", data)]
         self.fitters_: dict[str, KaplanMeierFitter] = {}
-        self.dropped_groups_ = []
+        self.dropped_groups_: dict[str, int] = {}
         curves, medians = [], []
         for name, part in groups:
             if len(part) < self.min_size:
-                self.dropped_groups_.append(name)
+                self.dropped_groups_[str(name)] = len(part)
                 continue
             kmf = KaplanMeierFitter(alpha=self.alpha, label=str(name))
             entry = part[entry_col] if entry_col else None
