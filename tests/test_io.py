@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -570,6 +573,43 @@ def test_dates_with_a_time_zone_are_read_as_written(tmp_path, engine, date_forma
     ]
     assert result.problems.rows.empty
     assert result.formats["transactions"]["date_format"]["date"] == (date_format or "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+INSTANT_SCRIPT = """
+import sys
+from custrel_lib.io.load import load_tables
+from custrel_lib.io.scan import table_to_pandas
+con = None
+if sys.argv[2] == "engine":  # a connection of the user's, set to the machine's zone (Ibis's own is UTC)
+    import ibis
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone = 'Asia/Tokyo'")
+result = load_tables(sys.argv[1], engine=sys.argv[2] == "engine", con=con)
+tx = table_to_pandas(result, "transactions") if sys.argv[2] == "engine" else result.tables["transactions"]
+print(",".join(tx.sort_values("amount")["date"].dt.strftime("%Y-%m-%d")))
+"""
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_instants_in_parquet_are_read_at_their_utc_day_whatever_the_zones(tmp_path, engine):
+    """A Parquet TIMESTAMPTZ column (a warehouse export) holds instants, not written days: both loaders read
+    the UTC day, whatever the column's zone (Paris here) and the machine's or the connection's (Tokyo's).
+    The pandas loader read Paris's day and the engine UTC's: the same file gave two histories."""
+    paris = pd.to_datetime(["2025-03-01 00:30", "2025-03-01 12:00", "2025-03-02 23:30"]).tz_localize(
+        "Europe/Paris"
+    )
+    pd.DataFrame({"customer_id": ["a", "a", "b"], "date": paris, "amount": [1.0, 2.0, 3.0]}).to_parquet(
+        tmp_path / "tx.parquet"
+    )
+    config = _write_config(
+        tmp_path, "tables:\n  transactions: {path: tx.parquet}\nanalysis:\n  as_of: 2025-12-31\n"
+    )
+    env = {**os.environ, "TZ": "Asia/Tokyo", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run(
+        [sys.executable, "-c", INSTANT_SCRIPT, str(config), "engine" if engine else "pandas"],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    assert out.stdout.split() == ["2025-02-28,2025-03-01,2025-03-02"]
 
 
 def test_unreadable_dates_stop_the_analysis_with_the_reason(tmp_path):

@@ -304,7 +304,8 @@ def _scores(sample: pd.Series) -> dict[str, float]:
 def to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series, str | None]:
     """Parsed dates (day precision) and the mask of non-empty values that could not be parsed."""
     if pd.api.types.is_datetime64_any_dtype(s):
-        out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+        # An instant stored with a time zone (Parquet TIMESTAMPTZ) is read at its UTC day, in both loaders.
+        out = s.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
         return out.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=s.index), "native"
     native = (
         s.map(lambda v: isinstance(v, _dt.date)) if s.dtype == object else pd.Series(False, index=s.index)

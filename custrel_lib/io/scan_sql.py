@@ -83,6 +83,9 @@ def _date(t: str, duck_type: str, date_format: Callable[[str], str | None]) -> t
     upper = duck_type.upper()
     if upper == "DATE":
         return "__q", "native"
+    if upper.startswith("TIMESTAMPTZ") or "WITH TIME ZONE" in upper:
+        # An instant (TIMESTAMPTZ, _NS too): its UTC day whatever the session's zone, as the pandas loader reads it.
+        return "CAST(timezone('UTC', CAST(__q AS TIMESTAMPTZ)) AS DATE)", "native"
     if upper.startswith("TIMESTAMP"):
         return "CAST(__q AS DATE)", "native"
     fmt = date_format(t)
