@@ -36,12 +36,8 @@ TEXT = {
         "en": "the data has no '{table}' table: {enable}",
     },
     "no_column": {
-        "fr": "la table « {table} » n'a pas de colonne « {column} » (ou elle est vide) : {enable}",
-        "en": "the '{table}' table has no '{column}' column (or it is empty): {enable}",
-    },
-    "empty_column": {
-        "fr": "la colonne « {column} » de la table « {table} » n'a aucune valeur lisible (le rapport de problèmes de custrel validate dit pourquoi : valeurs inconnues ou illisibles, à lire avec values: dans custrel.yml)",
-        "en": "the '{column}' column of the '{table}' table holds no readable value (custrel validate's problems report says why: unknown or unreadable values, to read with values: in custrel.yml)",
+        "fr": "la table « {table} » n'a pas de colonne « {column} », ou aucune de ses valeurs n'a pu être lue : associez-la dans custrel.yml (tables.{table}.columns) pour obtenir cette section ; si elle l'est déjà, custrel validate dit pourquoi ses valeurs ont été vidées",
+        "en": "the '{table}' table has no '{column}' column, or none of its values could be read: map it in custrel.yml (tables.{table}.columns) to get this section; if it is mapped, custrel validate says why its values were emptied",
     },
     "too_few": {
         "fr": "{what} : {found}, il en faut au moins {needed}",
@@ -117,12 +113,8 @@ class Upstream(CustrelError):
 class MissingInput(CustrelError):
     """A section needs a table or column the data does not have."""
 
-    def __init__(self, table: str, column: str | None = None, empty: bool = False):
-        self.table, self.column, self.empty = (
-            table,
-            column,
-            empty,
-        )  # empty: the column is there, every value empty
+    def __init__(self, table: str, column: str | None = None):
+        self.table, self.column = table, column
         super().__init__(f"missing {table}.{column}" if column else f"missing table {table}")
 
 
@@ -132,7 +124,7 @@ def _missing(tables: Mapping, needs: Iterable[tuple[str, str | None]]) -> Missin
         if df is None:
             return MissingInput(table)
         if column is not None and (column not in df or df[column].isna().all()):
-            return MissingInput(table, column, empty=column in df)
+            return MissingInput(table, column)
     return None
 
 
@@ -145,9 +137,7 @@ def reason_of(exc: BaseException, lang: str) -> tuple[str, str]:
         enable = tr(TEXT, "enable_table", lang, table=exc.table)
         if exc.column is None:
             return "no_table", tr(TEXT, "no_table", lang, table=exc.table, enable=enable)
-        if exc.empty:
-            return "empty_column", tr(TEXT, "empty_column", lang, table=exc.table, column=exc.column)
-        return "no_column", tr(TEXT, "no_column", lang, table=exc.table, column=exc.column, enable=enable)
+        return "no_column", tr(TEXT, "no_column", lang, table=exc.table, column=exc.column)
     if isinstance(exc, Upstream):
         return "upstream", tr(TEXT, "upstream", lang)
     if isinstance(exc, InsufficientDataError):
