@@ -14,6 +14,7 @@ from _simulation import closed_form_survival, empirical_survival, simulate
 from lifelines.statistics import multivariate_logrank_test
 from sklearn.metrics import roc_auc_score
 
+from custrel_lib.exceptions import InsufficientDataError
 from custrel_lib.survival import (
     AFTModel,
     CompetingRisks,
@@ -150,6 +151,36 @@ def test_cohort_retention_blanks_cells_that_cannot_be_observed(cohort_sim):
     true3 = empirical_survival(truth["T"], [91])[0]
     print(f"\n3-month retention: cohorts {three.min():.2f}..{three.max():.2f}, truth {true3:.2f}")
     assert len(three) > 20 and three.max() < true3 + 0.15 and abs(three.mean() - true3) < 0.03
+
+
+def test_cohort_retention_of_a_subscription_business_reads_its_contracts():
+    """Contracts only (every customer a subscriber, one invoice at signing): the cohorts are the contracts',
+    observed until as_of, and the retention at k months matches exp(-rate k) (exponential lifetimes, median
+    548 days). The report used to skip the section ("relationships: 0, at least 1 needed"): the default kept
+    relationships without contract only."""
+    from custrel_lib.plots.common import caption
+    from custrel_lib.plots.survival import cohort_heatmap
+
+    rng = np.random.default_rng(5)
+    n, as_of, rate = 6000, pd.Timestamp("2025-12-31"), np.log(2) / 548
+    start = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 1000, n), "D")
+    end = start + pd.to_timedelta(rng.exponential(1 / rate, n).round(), "D")
+    ids = pd.array([f"S{i}" for i in range(n)], dtype="string")
+    customers = pd.DataFrame(
+        {"customer_id": ids, "contract_start": start, "contract_end": end.where(end <= as_of)}
+    )
+    tx = pd.DataFrame({"customer_id": ids, "date": start, "amount": 29.99})
+    d = _durations({"transactions": tx, "customers": customers}, as_of)
+    assert set(d["definition"]) == {"contractual"}
+    table = cohort_retention(d, as_of, max_months=12)
+    assert table.attrs == {"definition": "contractual", "observed_until": as_of}
+    six = table[6].dropna()  # cohorts whose sixth month ended by as_of
+    truth = np.exp(-rate * 6 * 365.25 / 12)
+    print(f"\n6-month retention of contracts: cohorts' mean {six.mean():.3f}, truth {truth:.3f}")
+    assert len(six) > 20 and abs(six.mean() - truth) < 0.02
+    assert "First contracts, by month the contract started" in caption(cohort_heatmap(table, "en"))
+    with pytest.raises(InsufficientDataError):  # asked for relationships without contract: there are none
+        cohort_retention(d, as_of, definition="non_contractual")
 
 
 def test_competing_risks_with_delayed_entry_match_the_closed_form():

@@ -72,6 +72,10 @@ TEXT = {
         "fr": "{base} ; relations encore en cours {d} jours après leur début (entrée à ce point de repère)",
         "en": "{base}; relationships still running {d} days after they began (entering at this landmark)",
     },
+    "cohort_sub_contract": {
+        "fr": "Premiers contrats, par mois de début du contrat ; part encore sous contrat k mois après ; cases vides : pas encore observables (fins de contrat connues jusqu'au {censor})",
+        "en": "First contracts, by month the contract started; share still under contract k months later; empty cells: not observable yet (contract ends known until {censor})",
+    },
     "cohort_sub": {
         "fr": "Premières relations sans contrat, par mois du premier achat ; part encore en relation k mois après ; cases vides : pas encore observables (séparations connues jusqu'au {censor})",
         "en": "First relationships without contract, by month of first purchase; share still in a relationship k months later; empty cells: not observable yet (separations known until {censor})",
@@ -324,7 +328,11 @@ def cumulative_incidence_plot(cr, lang: str = "fr") -> go.Figure:
 
 
 def cohort_heatmap(table: pd.DataFrame, lang: str = "fr", censor=None) -> go.Figure:
-    """Retention by monthly cohort (:func:`~custrel_lib.survival.cohort_retention`); empty cells stay empty."""
+    """Retention by monthly cohort (:func:`~custrel_lib.survival.cohort_retention`); empty cells stay empty.
+    The subtitle says which relationships (the table's ``attrs``: contracts, or relationships without one) and
+    until when separations are seen (the table's ``observed_until``, else ``censor``)."""
+    contracts = table.attrs.get("definition") == "contractual"
+    censor = table.attrs.get("observed_until", censor)
     months = [pd.Period(str(i), "M") for i in table.index]
     labels = [m.strftime("%m/%Y") if lang == "fr" else m.strftime("%Y-%m") for m in months]
     fig = go.Figure(
@@ -347,7 +355,9 @@ def cohort_heatmap(table: pd.DataFrame, lang: str = "fr", censor=None) -> go.Fig
     return titled(
         fig,
         tr(TEXT, "cohort_title", lang),
-        tr(TEXT, "cohort_sub", lang, censor=format_date(censor, lang)),
+        tr(
+            TEXT, "cohort_sub_contract" if contracts else "cohort_sub", lang, censor=format_date(censor, lang)
+        ),
         lang,
         height,
     )

@@ -220,7 +220,7 @@ def cohort_retention(
     as_of=None,
     max_months: int = 24,
     first_episode_only: bool = True,
-    definition: str | None = "non_contractual",
+    definition: str | None = "auto",
 ) -> pd.DataFrame:
     """Share of each monthly acquisition cohort still in a relationship ``k`` months after its start.
 
@@ -230,12 +230,16 @@ def cohort_retention(
     separations; ``as_of`` for contracts)). Cells that cannot be observed yet are empty (NaN), instead of
     showing the artificial 100 % retention of relationships whose end cannot be seen yet. Episodes that
     entered late (left-truncated) are left out: their cohort is not fully observed. ``definition`` keeps one
-    kind of relationship (default: without contract; ``None``: all), so that a cohort is never a mix whose
-    composition changes with its age.
+    kind of relationship (``non_contractual``, ``contractual``; ``None``: all), so that a cohort is never a mix
+    whose composition changes with its age; ``auto`` (default) keeps relationships without contract, or the
+    contracts when there are none (a subscription business). The result's ``attrs`` say which
+    (``definition``) and until when separations are seen (``observed_until``).
     """
     check_columns(durations, ["start", "end", "event", "definition"])
     d = durations[durations["episode"] == 1] if first_episode_only and "episode" in durations else durations
     d = d[d["entry"] == 0] if "entry" in d else d
+    if definition == "auto":
+        definition = "non_contractual" if (d["definition"] == "non_contractual").any() else "contractual"
     if definition is not None:
         d = d[d["definition"] == definition]
     if d.empty:
@@ -261,4 +265,5 @@ def cohort_retention(
     out = pd.DataFrame.from_dict(rows, orient="index", columns=range(max_months + 1))
     out.index.name = "cohort"
     out.columns.name = "months"
+    out.attrs.update(definition=definition, observed_until=as_of if definition == "contractual" else censor)
     return out
