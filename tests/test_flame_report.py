@@ -12,6 +12,7 @@ import pytest
 
 from custrel_lib.flame import analysis, btyd
 from custrel_lib.flame.rfm import non_contract
+from custrel_lib.i18n import format_percent
 from custrel_lib.privacy import MASK, pseudonymize
 from custrel_lib.stages import typology
 
@@ -144,6 +145,35 @@ def test_a_fit_at_the_models_limit_says_so(flame, sample_tables, sample_as_of):
         assert all(w in text for w in words), text
         assert f"{len(repeat):,}".replace(",", "\u202f" if lang == "fr" else ",") in text
         assert words[0] not in " ".join(analysis.flame_sentences(flame, lang))
+
+
+def test_a_log_of_one_time_buyers_gets_its_flame_and_says_the_dropout_is_the_same_for_all():
+    """97 % of 20,000 customers buy once (an Olist-like marketplace): BG/NBD lands at a, b -> infinity (one
+    dropout probability for everyone), where eq. 10 needs its limit (tests/test_btyd.py). The flame used to be
+    skipped ("no finite forecast"); it is computed, finite, and the sentence beside the parameters says so."""
+    rng = np.random.default_rng(9)
+    n, as_of = 20_000, pd.Timestamp("2018-08-31")
+    first = pd.Timestamp("2016-10-01") + pd.to_timedelta(rng.uniform(0, 700, n).round(), "D")
+    k = np.where(rng.random(n) < 0.97, 1, rng.integers(2, 4, n))
+    cid = np.repeat(np.arange(n), k)
+    j = np.concatenate([np.arange(m) for m in k])
+    gaps = pd.Series(pd.to_timedelta(np.where(j > 0, rng.exponential(90, len(j)).round() + 1, 0), "D"))
+    day = first[cid] + gaps.groupby(cid).cumsum().to_numpy()
+    ids = pd.array([f"c{i}" for i in cid], dtype="string")
+    tx = pd.DataFrame({"customer_id": ids, "date": day, "amount": rng.gamma(2, 70, len(cid)).round(2)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analysis.run_flame({"transactions": tx[tx["date"] <= as_of]}, as_of, 90)
+    p = res.bg.params_
+    assert p["a"] + p["b"] >= analysis.SAME_DROPOUT_AB and res.boundary() == ["same_dropout"]
+    assert np.isfinite(res.customers[["p_alive", "expected_purchases"]].to_numpy(dtype="float64")).all()
+    drop = float(p["a"] / (p["a"] + p["b"]))
+    for lang, words in (
+        ("fr", "la même probabilité d'abandon"),
+        ("en", "the same probability of dropping out"),
+    ):
+        text = " ".join(analysis.flame_sentences(res, lang))
+        assert words in text and format_percent(drop, lang, 1) in text, text
 
 
 # Relative errors allowed. Measured when the test was written: purchase days +6.3 %, spend -11.8 % (the spend per

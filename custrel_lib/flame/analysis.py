@@ -31,6 +31,9 @@ NO_DROPOUT_P = 0.99
 #: A fit "sees one purchase rate" when the Gamma shape r is at least this: the rates' coefficient of variation,
 #: 1/sqrt(r), is under 10 %.
 SAME_RATE_R = 100.0
+#: A fit "sees one dropout probability" when a + b is at least this: the Beta's standard deviation is under 1 %
+#: (0.5 / sqrt(a + b + 1)).
+SAME_DROPOUT_AB = 1e4
 TOP_SHARE = 0.1
 FADING_FILE = "flame_fading.csv"
 
@@ -76,7 +79,8 @@ class FlameResult:
     def boundary(self) -> list[str]:
         """Where the fit sits at a limit of the model (a short history, few repeat purchases): ``no_dropout``
         when every repeat buyer's P(alive) is at least :data:`NO_DROPOUT_P`, ``same_rate`` when ``r`` is at
-        least :data:`SAME_RATE_R`. The parameters are then printed with a sentence that says what they mean."""
+        least :data:`SAME_RATE_R`, ``same_dropout`` when ``a + b`` is at least :data:`SAME_DROPOUT_AB`. The
+        parameters are then printed with a sentence that says what they mean."""
         c = self.customers
         repeat = c.loc[c["frequency"] > 0, "p_alive"]
         out = []
@@ -84,6 +88,8 @@ class FlameResult:
             out.append("no_dropout")
         if float(self.bg.params_["r"]) >= SAME_RATE_R:
             out.append("same_rate")
+        if float(self.bg.params_["a"] + self.bg.params_["b"]) >= SAME_DROPOUT_AB:
+            out.append("same_dropout")
         return out
 
     def headline(self, lang: str) -> dict | None:
@@ -250,6 +256,9 @@ def _boundary_sentences(res: FlameResult, lang: str) -> list[str]:
                     days=format_number(days, lang),
                 )
             )
+        elif flag == "same_dropout":
+            drop = format_percent(float(p["a"] / (p["a"] + p["b"])), lang, 1)
+            out.append(tr(TEXT, flag, lang, ab=format_number(float(p["a"] + p["b"]), lang), drop=drop))
         else:
             cv = format_percent(float(1 / np.sqrt(p["r"])), lang, 1)
             out.append(tr(TEXT, flag, lang, r=format_number(float(p["r"]), lang), cv=cv))

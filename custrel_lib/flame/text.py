@@ -16,6 +16,10 @@ TEXT = {
         "fr": "Le modèle ne voit pas de différence de rythme d'achat entre clients (r = {r} : coefficient de variation du rythme 1/√r = {cv}) : ses prévisions individuelles diffèrent surtout par l'historique de chacun.",
         "en": "The model sees no difference in purchase rate between customers (r = {r}: the rate's coefficient of variation 1/√r = {cv}): its individual forecasts differ mostly by each customer's history.",
     },
+    "same_dropout": {
+        "fr": "Le modèle voit la même probabilité d'abandon après un achat pour tous les clients (a + b = {ab} : elle vaut {drop} pour chacun) : P(en vie) ne diffère que par le rythme d'achat et l'historique de chacun.",
+        "en": "The model sees the same probability of dropping out after a purchase for every customer (a + b = {ab}: it is {drop} for each): P(alive) differs only by each customer's purchase rate and history.",
+    },
     "base": {
         "fr": "Sur les {h} prochains jours, ces clients devraient faire {purchases} achats{value}.",
         "en": "Over the next {h} days, these customers should make {purchases} purchases{value}.",
