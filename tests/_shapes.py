@@ -289,7 +289,8 @@ def _output_text(output: dict) -> str:
 
 
 def check_notebook(path: Path) -> list[str]:
-    """Error outputs, tracebacks in any output, and nan/inf in printed text or markdown of an executed notebook.
+    """Error outputs, tracebacks in any output, nan/inf in printed text or markdown, and figures without a subtitle
+    (population, period, unit) in an executed notebook.
 
     DataFrame reprs (``text/plain`` next to a ``text/html`` table) are left out of the nan/inf check: a table
     may hold an empty cell on purpose; printed sentences and markdown may not.
@@ -309,6 +310,13 @@ def check_notebook(path: Path) -> list[str]:
                     f"{path.name} cell {index} (`{first}`): {output.get('ename')}: {output.get('evalue')}"
                 )
                 continue
+            figure = output.get("data", {}).get("application/vnd.plotly.v1+json")
+            if figure is not None:  # every figure says what it is: population, period, unit (a subtitle)
+                title = figure.get("layout", {}).get("title") or {}
+                if not ((title.get("subtitle") or {}).get("text") or "").strip():
+                    problems.append(
+                        f"{path.name} cell {index} (`{first}`): figure {title.get('text')!r} has no subtitle"
+                    )
             text = _ANSI.sub("", _output_text(output))
             if TRACEBACK in text:
                 problems.append(f"{path.name} cell {index} (`{first}`): a traceback is printed")

@@ -25,6 +25,10 @@ TEXT = {
         "fr": "AUC (0,5 : hasard ; 1 : parfait) parmi les {n} clients actifs au {date}, dont {k} sont partis depuis (aucun achat dans les {h} jours suivant leur dernier achat)",
         "en": "AUC (0.5: chance; 1: perfect) among the {n} customers active on {date}, of whom {k} have left since (no purchase within {h} days of their last purchase)",
     },
+    "calib_sub": {
+        "fr": "Les {n} clients actifs au {date}, par dixième de risque prédit : risque moyen prédit, et part de ceux partis depuis (aucun achat dans les {h} jours suivant leur dernier achat)",
+        "en": "The {n} customers active on {date}, by tenth of predicted risk: mean predicted risk, and share of them who have left since (no purchase within {h} days of their last purchase)",
+    },
     "auc_model": {"fr": "Score de risque", "en": "Risk score"},
     "auc": {"fr": "AUC", "en": "AUC"},
     "auc_recency": {"fr": "Ancienneté du dernier achat", "en": "Days since last purchase"},
@@ -55,9 +59,15 @@ def backtest_auc_plot(backtest: dict, horizon_days: float, lang: str = "fr") -> 
 
 
 def calibration_plot(
-    predicted: np.ndarray, observed: np.ndarray, lang: str = "fr", bins: int = 10
+    predicted: np.ndarray,
+    observed: np.ndarray,
+    lang: str = "fr",
+    bins: int = 10,
+    backtest=None,
+    horizon_days=None,
 ) -> go.Figure:
-    """Mean predicted probability against the observed share, by decile of prediction."""
+    """Mean predicted probability against the observed share, by decile of prediction; given the ``backtest``
+    it comes from (:func:`~custrel_lib.survival.backtest_lapse`) and H, the subtitle says who and when."""
     df = pd.DataFrame({"p": predicted, "y": observed}).dropna()
     df["bin"] = pd.qcut(df["p"].rank(method="first"), q=min(bins, len(df)), labels=False)
     g = df.groupby("bin").agg(p=("p", "mean"), y=("y", "mean"), n=("y", "size"))
@@ -85,4 +95,14 @@ def calibration_plot(
     )
     fig.update_xaxes(title=tr(TEXT, "predicted", lang), tickformat=".0%", range=[0, 1])
     fig.update_yaxes(title=tr(TEXT, "observed", lang), tickformat=".0%", range=[0, 1])
-    return style(fig, tr(TEXT, "calib_title", lang), lang, height=420)
+    if backtest is None:
+        return style(fig, tr(TEXT, "calib_title", lang), lang, height=420)
+    sub = tr(
+        TEXT,
+        "calib_sub",
+        lang,
+        n=format_number(backtest["customers"], lang),
+        date=format_date(backtest["cut"], lang),
+        h=format_number(horizon_days, lang),
+    )
+    return titled(fig, tr(TEXT, "calib_title", lang), sub, lang, height=440)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from custrel_lib.i18n import format_date, tr
-from custrel_lib.plots.common import date_axis, escape, style
+from custrel_lib.i18n import format_date, format_number, tr
+from custrel_lib.plots.common import date_axis, escape, style, titled
 from custrel_lib.stages import typology
 from custrel_lib.stages.features import feature_label
 
@@ -28,7 +28,38 @@ TEXT = {
     "stage": {"fr": "Étape", "en": "Stage"},
     "bar_title": {"fr": "Clients par étape au {date}", "en": "Customers by stage on {date}"},
     "feature_title": {"fr": "{feature} selon l'étape", "en": "{feature} by stage"},
+    # Subtitles: population, period, unit, definition.
+    "area_sub": {
+        "fr": "{n} clients, l'étape de chacun à {k} dates du {start} au {end}, selon les règles d'étapes ; unité : {unit}",
+        "en": "{n} customers, each one's stage at {k} dates from {start} to {end}, by the stage rules; unit: {unit}",
+    },
+    "area_sub_unit": {"fr": "clients", "en": "customers"},
+    "area_sub_unit_share": {
+        "fr": "part des clients à chaque date",
+        "en": "share of the customers at each date",
+    },
+    "area_sub_kept": {"fr": " ; sans les séparés", "en": "; separated customers left out"},
+    "bar_sub": {
+        "fr": "{n} clients, placés à cette date par les règles d'étapes ; unité : clients",
+        "en": "{n} customers, placed on that date by the stage rules; unit: customers",
+    },
+    "profiles_sub": {
+        "fr": "{n} clients à la dernière date : part de chaque étape parmi eux, et part du chiffre d'affaires de leurs 12 derniers mois",
+        "en": "{n} customers on the last date: each stage's share of them, and its share of their revenue over the last 12 months",
+    },
+    "heatmap_sub": {
+        "fr": "{n} clients à la dernière date ; couleur : part des clients du segment dans chaque étape (au survol : nombre de clients)",
+        "en": "{n} customers on the last date; colour: share of the segment's customers in each stage (on hover: number of customers)",
+    },
+    "feature_sub": {
+        "fr": "{n} clients au {date}, par étape ; boîte : médiane et quartiles, moustaches jusqu'à 1,5 écart interquartile",
+        "en": "{n} customers on {date}, by stage; box: median and quartiles, whiskers up to 1.5 interquartile ranges",
+    },
 }
+
+
+def _n(count, lang: str) -> str:
+    return format_number(int(count), lang)
 
 
 def _stages_in(codes) -> list[str]:
@@ -63,7 +94,20 @@ def stage_area(
         title=tr(TEXT, "share" if normalize else "customers", lang), tickformat=".0%" if normalize else ",d"
     )
     date_axis(fig, lang)
-    return style(fig, tr(TEXT, "area_title_share" if normalize else "area_title", lang), lang, height=450)
+    title = tr(TEXT, "area_title_share" if normalize else "area_title", lang)
+    if not len(counts):
+        return style(fig, title, lang, height=450)
+    sub = tr(
+        TEXT,
+        "area_sub",
+        lang,
+        n=_n(h["customer_id"].nunique(), lang),
+        k=_n(len(counts), lang),
+        start=format_date(pd.Timestamp(counts.index.min()), lang),
+        end=format_date(pd.Timestamp(counts.index.max()), lang),
+        unit=tr(TEXT, "area_sub_unit_share" if normalize else "area_sub_unit", lang),
+    ) + ("" if include_separated else tr(TEXT, "area_sub_kept", lang))
+    return titled(fig, title, sub, lang, height=470)
 
 
 def stage_bar(current: pd.DataFrame, lang: str = "fr") -> go.Figure:
@@ -89,7 +133,9 @@ def stage_bar(current: pd.DataFrame, lang: str = "fr") -> go.Figure:
         if "snapshot" in current and len(current)
         else ""
     )
-    return style(fig, tr(TEXT, "bar_title", lang, date=date), lang, height=420)
+    return titled(
+        fig, tr(TEXT, "bar_title", lang, date=date), tr(TEXT, "bar_sub", lang, n=_n(total, lang)), lang, 440
+    )
 
 
 def stage_profiles_chart(profiles: pd.DataFrame, lang: str = "fr") -> go.Figure:
@@ -109,7 +155,12 @@ def stage_profiles_chart(profiles: pd.DataFrame, lang: str = "fr") -> go.Figure:
     )
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickformat=".0%")
-    return style(fig, tr(TEXT, "profiles_title", lang), lang, height=420)
+    sub = (
+        tr(TEXT, "profiles_sub", lang, n=_n(profiles["customers"].sum(), lang))
+        if "customers" in profiles
+        else None
+    )
+    return titled(fig, tr(TEXT, "profiles_title", lang), sub, lang, height=440)
 
 
 def cluster_stage_heatmap(crosstab: pd.DataFrame, lang: str = "fr") -> go.Figure:
@@ -132,7 +183,8 @@ def cluster_stage_heatmap(crosstab: pd.DataFrame, lang: str = "fr") -> go.Figure
     )
     fig.update_xaxes(title=tr(TEXT, "stage", lang))
     fig.update_yaxes(title=tr(TEXT, "segment", lang), autorange="reversed")
-    return style(fig, tr(TEXT, "heatmap_title", lang), lang, height=120 + 40 * len(table))
+    sub = tr(TEXT, "heatmap_sub", lang, n=_n(table.to_numpy().sum(), lang))
+    return titled(fig, tr(TEXT, "heatmap_title", lang), sub, lang, height=140 + 40 * len(table))
 
 
 def feature_by_stage(
@@ -154,6 +206,8 @@ def feature_by_stage(
             )
         )
     fig.update_layout(showlegend=False)
-    return style(
-        fig, tr(TEXT, "feature_title", lang, feature=label or feature_label(feature, lang)), lang, height=420
-    )
+    title = tr(TEXT, "feature_title", lang, feature=label or feature_label(feature, lang))
+    if "snapshot" not in features or not len(features):
+        return style(fig, title, lang, height=420)
+    date = format_date(pd.Timestamp(features["snapshot"].max()), lang)
+    return titled(fig, title, tr(TEXT, "feature_sub", lang, n=_n(len(features), lang), date=date), lang, 440)

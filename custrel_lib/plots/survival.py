@@ -43,7 +43,15 @@ TEXT = {
         "fr": "{n} relations, {k} séparations ; données du {start} au {end}, relations suivies jusqu'au {censor} ; unité : jours",
         "en": "{n} relationships, {k} separations; data from {start} to {end}, relationships followed until {censor}; unit: days",
     },
+    "cox_sub": {
+        "fr": "{n} relations encore en cours {d} jours après leur début, {k} séparations ; données du {start} au {end}, suivies jusqu'au {censor} ; rapport de risque et son intervalle à 95 %, échelle logarithmique (au-dessus de 1 : une séparation plus rapide)",
+        "en": "{n} relationships still running {d} days after they began, {k} separations; data from {start} to {end}, followed until {censor}; hazard ratio with its 95% interval, log scale (above 1: a faster separation)",
+    },
     "km_left_out": {
+        "fr": "{base}. Non tracé, moins de {m} relations : {items}",
+        "en": "{base}. Not drawn, fewer than {m} relationships: {items}",
+    },
+    "km_left_out_alone": {
         "fr": "Non tracé, moins de {m} relations : {items}",
         "en": "Not drawn, fewer than {m} relationships: {items}",
     },
@@ -163,26 +171,28 @@ def km_plot(
     fig.update_yaxes(title=tr(TEXT, "survival", lang), tickformat=".0%", range=[0, 1.02], row=1, col=1)
     fig.update_yaxes(title=tr(TEXT, "at_risk", lang), row=2, col=1, showgrid=False)
     fig.update_xaxes(title=tr(TEXT, "days", lang), row=2, col=1)
-    left_out = _left_out(km, labels or {}, lang)
-    subtitle = ". ".join(part for part in (subtitle, left_out) if part)
+    subtitle = _left_out(km, labels or {}, lang, subtitle)
     if subtitle:
         return titled(fig, title or tr(TEXT, "km_title", lang), subtitle, lang, height=580)
     return style(fig, title or tr(TEXT, "km_title", lang), lang, height=560)
 
 
-def _left_out(km, labels: dict[str, str], lang: str) -> str | None:
-    """``Not drawn, fewer than 10 relationships: Relationship after a win-back (2)``: the groups too small
-    for a curve (``KaplanMeier.dropped_groups_``), as plain text (:func:`titled` escapes it)."""
+def _left_out(km, labels: dict[str, str], lang: str, base: str | None) -> str | None:
+    """``base``, then ``Not drawn, fewer than 10 relationships: Relationship after a win-back (2)``: the groups
+    too small for a curve (``KaplanMeier.dropped_groups_``), as plain text (:func:`titled` escapes it)."""
     dropped = getattr(km, "dropped_groups_", None)
     if not dropped:
-        return None
+        return base
     stages = typology.stage_order()
 
     def name(g: str) -> str:
         return labels.get(g) or (typology.stage_label(g, lang) if g in stages else g)
 
     items = ", ".join(f"{name(g)} ({format_number(n, lang)})" for g, n in dropped.items())
-    return tr(TEXT, "km_left_out", lang, m=format_number(km.min_size, lang), items=items)
+    m = format_number(km.min_size, lang)
+    if base:
+        return tr(TEXT, "km_left_out", lang, base=base, m=m, items=items)
+    return tr(TEXT, "km_left_out_alone", lang, m=m, items=items)
 
 
 def _add_curve(fig: go.Figure, c: pd.DataFrame, group: str, name: str, colour: str) -> None:
@@ -282,8 +292,9 @@ def covariate_label(name: str, lang: str = "fr") -> str:
     return name
 
 
-def forest_plot(summary: pd.DataFrame, lang: str = "fr") -> go.Figure:
-    """Hazard ratios with their intervals (from ``CoxModel.summary_``), log scale, 1 marked."""
+def forest_plot(summary: pd.DataFrame, lang: str = "fr", subtitle: str | None = None) -> go.Figure:
+    """Hazard ratios with their intervals (from ``CoxModel.summary_``), log scale, 1 marked; ``subtitle``: what
+    the model was fitted on (:func:`cox_subtitle`)."""
     s = summary.sort_values("hazard_ratio")
     names = [escape(covariate_label(str(i), lang)) for i in s.index]
     colours = ["#C62828" if v > 1 else "#2E7D32" for v in s["hazard_ratio"]]
@@ -305,10 +316,29 @@ def forest_plot(summary: pd.DataFrame, lang: str = "fr") -> go.Figure:
     )
     fig.add_vline(x=1, line_dash="dash", line_color="#9E9E9E")
     fig.update_xaxes(type="log", title=tr(TEXT, "hr", lang))
+    if subtitle:
+        return titled(fig, tr(TEXT, "forest_title", lang), subtitle, lang, height=200 + 28 * len(s))
     return style(fig, tr(TEXT, "forest_title", lang), lang, height=180 + 28 * len(s))
 
 
-def cumulative_incidence_plot(cr, lang: str = "fr") -> go.Figure:
+def cox_subtitle(table: pd.DataFrame, lang: str, landmark_days: float) -> str:
+    """Population, period and unit of a Cox model fitted on a landmark table (``landmark_table``)."""
+    a = table.attrs
+    return tr(
+        TEXT,
+        "cox_sub",
+        lang,
+        n=format_number(len(table), lang),
+        d=format_number(landmark_days, lang),
+        k=format_number(int(table["event"].sum()), lang),
+        start=format_date(a["window_start"], lang),
+        end=format_date(a["as_of"], lang),
+        censor=format_date(a["censor_date"], lang),
+    )
+
+
+def cumulative_incidence_plot(cr, lang: str = "fr", subtitle: str | None = None) -> go.Figure:
+    """Aalen-Johansen cumulative incidence of each reason; ``subtitle``: the relationships (:func:`km_subtitle`)."""
     fig = go.Figure()
     for i, r in enumerate(cr.reasons_):
         c = cr.incidence_[cr.incidence_["reason"] == r]
@@ -324,6 +354,8 @@ def cumulative_incidence_plot(cr, lang: str = "fr") -> go.Figure:
         )
     fig.update_yaxes(title=tr(TEXT, "incidence", lang), tickformat=".0%")
     fig.update_xaxes(title=tr(TEXT, "days", lang))
+    if subtitle:
+        return titled(fig, tr(TEXT, "cif_title", lang), subtitle, lang, height=440)
     return style(fig, tr(TEXT, "cif_title", lang), lang, height=420)
 
 
