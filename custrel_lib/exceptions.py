@@ -46,7 +46,15 @@ class RuleError(CustrelError):
 
 
 class AnalysisError(CustrelError):
-    """An analysis cannot run on the data it was given (too little data, no events, ...)."""
+    """An analysis cannot run on the data it was given (too little data, no events, ...).
+
+    ``code`` names the cause for a report, which says it in its language (``why_<code>`` in
+    :data:`custrel_lib.sections.TEXT`); without one, a report says only that the data does not allow it.
+    """
+
+    def __init__(self, message: str, code: str | None = None):
+        self.code = code
+        super().__init__(message)
 
 
 class InsufficientDataError(AnalysisError):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from custrel_lib.exceptions import CustrelError, InsufficientDataError
+from custrel_lib.exceptions import AnalysisError, CustrelError, InsufficientDataError
 from custrel_lib.i18n import tr
 
 TEXT = {
@@ -46,6 +46,31 @@ TEXT = {
     "no_convergence": {
         "fr": "le modèle n'a pas convergé sur ces données",
         "en": "the model did not converge on this data",
+    },
+    # Causes of an AnalysisError (its code), as a report says them.
+    "why_no_parametric_fit": {
+        "fr": "aucun modèle paramétrique (Weibull, log-normal, log-logistique) ne s'ajuste à ces données",
+        "en": "no parametric model (Weibull, log-normal, log-logistic) fits this data",
+    },
+    "why_no_end_reason": {
+        "fr": "aucune séparation n'a de motif de fin lisible (colonne end_reason)",
+        "en": "no separation has a readable end reason (end_reason column)",
+    },
+    "why_no_finite_forecast": {
+        "fr": "le modèle BG/NBD ne donne pas de prévision finie sur ces données",
+        "en": "the BG/NBD model gives no finite forecast on this data",
+    },
+    "why_no_maximum": {
+        "fr": "la vraisemblance du modèle n'a pas pu être maximisée sur ces données",
+        "en": "the model's likelihood could not be maximised on this data",
+    },
+    "why_no_journey_steps": {
+        "fr": "la table des interactions n'a aucune étape de parcours (besoin, recherche, choix, achat, ...)",
+        "en": "the interactions table has no journey step (besoin, recherche, choix, achat, ...)",
+    },
+    "why_no_positive_spend": {
+        "fr": "il faut au moins deux clients ayant racheté avec une dépense positive",
+        "en": "at least two customers who bought again with a positive spend are needed",
     },
     "cannot": {
         "fr": "ces données ne permettent pas ce calcul",
@@ -144,6 +169,8 @@ def reason_of(exc: BaseException, lang: str) -> tuple[str, str]:
         what = WHAT.get(exc.what, {"fr": exc.what, "en": exc.what})[lang]
         what = what[:1].upper() + what[1:]
         return f"too_few_{exc.what}", tr(TEXT, "too_few", lang, found=exc.found, what=what, needed=exc.needed)
+    if isinstance(exc, AnalysisError) and f"why_{exc.code}" in TEXT:
+        return exc.code, tr(TEXT, f"why_{exc.code}", lang)
     if isinstance(exc, np.linalg.LinAlgError) or type(exc).__name__ == "ConvergenceError":
         return "no_convergence", tr(TEXT, "no_convergence", lang)
     return "cannot", tr(TEXT, "cannot", lang)

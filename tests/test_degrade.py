@@ -139,3 +139,25 @@ def test_p_alive_below_a_threshold_flags_repeat_buyers_without_contract():
     assert cfg.survival["p_alive_threshold"] == 0.3
     with pytest.raises(ConfigError, match="p_alive_threshold"):
         parse_config({"tables": {"transactions": "t.csv"}, "survival": {"p_alive_threshold": 30}})
+
+
+def test_an_analysis_error_with_a_cause_is_said_in_the_reports_language():
+    """An analysis that fails on the data (no parametric fit, no finite BG/NBD forecast, ...) names its cause in
+    the report's language instead of "this data does not allow this computation"; without a cause, the generic
+    sentence stays."""
+    from custrel_lib.exceptions import AnalysisError
+
+    got = {}
+    for lang in ("fr", "en"):
+        sections = Sections(lang, display=False)
+        with sections.section("flame"):
+            raise AnalysisError("BG/NBD gives no finite forecast on this data.", code="no_finite_forecast")
+        with sections.section("other"):
+            raise AnalysisError("Something else.")
+        got[lang] = [(s.reason, s.message) for s in sections.skipped]
+    assert got["fr"][0] == (
+        "no_finite_forecast",
+        "le modèle BG/NBD ne donne pas de prévision finie sur ces données",
+    )
+    assert got["en"][0] == ("no_finite_forecast", "the BG/NBD model gives no finite forecast on this data")
+    assert got["en"][1] == ("cannot", "this data does not allow this computation")

@@ -154,7 +154,10 @@ def run_flame(tables: dict, as_of, horizon_days: float = 90.0, holdout_days: int
     tx, summary, repeat, bg = fit_bgnbd(tables, as_of)
     out = bg.predict(summary, horizon_days)
     if not np.isfinite(out[["p_alive", "expected_purchases"]].to_numpy(dtype="float64")).all():
-        raise AnalysisError(f"BG/NBD gives no finite forecast on this data ({bg!r}): the flame is not shown.")
+        raise AnalysisError(
+            f"BG/NBD gives no finite forecast on this data ({bg!r}): the flame is not shown.",
+            code="no_finite_forecast",
+        )
     out["frequency"] = summary["frequency"].to_numpy()
     out["T"] = summary["T"].to_numpy()
     gg = None

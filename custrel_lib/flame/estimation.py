@@ -59,7 +59,7 @@ def _fit_log(neg_ll, neg_grad, x0: np.ndarray, maxiter: int = 1000):
         options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-9},
     )
     if not np.isfinite(res.fun):
-        raise AnalysisError(f"The likelihood could not be maximised ({res.message}).")
+        raise AnalysisError(f"The likelihood could not be maximised ({res.message}).", code="no_maximum")
     try:
         cov = np.linalg.inv(_hessian(neg_grad, res.x))
         if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) < 0):

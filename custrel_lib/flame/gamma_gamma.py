@@ -55,7 +55,9 @@ class GammaGammaModel(_Estimator):
         x, m = _columns(summary, ["frequency", "monetary_value"])
         keep = (x > 0) & (m > 0)
         if keep.sum() < 2:
-            raise AnalysisError("Gamma-Gamma needs repeat buyers with a positive spend.")
+            raise AnalysisError(
+                "Gamma-Gamma needs repeat buyers with a positive spend.", code="no_positive_spend"
+            )
         x, m = x[keep], m[keep]
         self.frequency_spend_corr_ = float(np.corrcoef(x, m)[0, 1]) if np.std(x) > 0 else float("nan")
         (x, m), w = _compress(x, m)

@@ -35,7 +35,10 @@ def first_steps(interactions: pd.DataFrame, max_steps: int = 5, steps=STEPS) -> 
     step in a row merged, the first ``max_steps`` kept."""
     it = interactions[interactions["type"].isin(steps)]
     if it.empty:
-        raise AnalysisError("The interactions table has no journey steps (besoin, recherche, choix, ...).")
+        raise AnalysisError(
+            "The interactions table has no journey steps (besoin, recherche, choix, ...).",
+            code="no_journey_steps",
+        )
     rank = {s: i for i, s in enumerate(steps)}
     it = it.assign(_r=it["type"].map(rank)).sort_values(["customer_id", "date", "_r"], kind="stable")
     repeat = it["type"].eq(it.groupby("customer_id")["type"].shift())

@@ -92,7 +92,7 @@ class AFTModel(SurvivalModel):
             except Exception:  # a family that does not converge is skipped, and reported as NaN
                 aic[k] = np.nan
         if not fits:
-            raise AnalysisError("No parametric model converged on this data.")
+            raise AnalysisError("No parametric model converged on this data.", code="no_parametric_fit")
         self.aic_ = pd.Series(aic, name="AIC")
         self.kind_ = min(fits, key=lambda k: aic[k])
         self.model_ = fits[self.kind_]

@@ -36,7 +36,7 @@ class CompetingRisks:
         d = df.dropna(subset=[duration_col]).reset_index(drop=True)
         reasons = sorted(d.loc[d[event_col] == 1, self.reason_col].dropna().astype(str).unique())
         if not reasons:
-            raise AnalysisError("No event has an end reason: competing risks need one.")
+            raise AnalysisError("No event has an end reason: competing risks need one.", code="no_end_reason")
         code = {r: i + 1 for i, r in enumerate(reasons)}
         ev = pd.Series(
             np.where(d[event_col] == 1, d[self.reason_col].astype(str).map(code).fillna(0), 0).astype(int)
