@@ -546,6 +546,32 @@ def test_repeated_rows_without_order_id_are_flagged_and_said(tmp_path, engine):
     )
 
 
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_ids_that_differ_only_by_letter_case_are_flagged_and_said(tmp_path, engine):
+    from custrel_lib.reports.data_note import data_sentence
+
+    # E-mail addresses as customer ids, typed with capitals in one system: rows 3 and 5 spell row 2's id
+    # otherwise, row 6 spells row 4's; they stay other customers (not merged), and the note says how many.
+    lines = ["customer_id,date,amount", "marie@x.fr,2024-01-05,10", "Marie@x.fr,2024-02-05,12",
+             "Élise@y.fr,2024-02-01,5", "MARIE@X.FR,2024-03-01,7", "élise@y.fr,2024-03-02,9",
+             "paul@z.fr,2024-03-03,4", "marie@x.fr,2024-04-01,3"]  # fmt: skip
+    (tmp_path / "tx.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    body = "tables:\n  transactions: {path: tx.csv}\nanalysis:\n  as_of: 2024-12-31\n"
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    rows = result.problems.rows.sort_values("row")
+    assert rows[["row", "reason", "action", "value"]].values.tolist() == [
+        [3, "id_case", "flagged", "Marie@x.fr"],
+        [5, "id_case", "flagged", "MARIE@X.FR"],
+        [6, "id_case", "flagged", "élise@y.fr"],
+    ]
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    assert tx["customer_id"].nunique() == 6  # kept as written
+    sentence = data_sentence(result.problems, {"transactions": "tx.csv"}, "en")
+    assert "3 rows kept with a warning (customer id differing from another only by letter case" in sentence, (
+        sentence
+    )
+
+
 TIME_ZONES = [
     "A,2025-03-01T10:00:00+01:00,5",
     "B,2025-03-01T00:30:00+01:00,6",  # the 28th of February in UTC: the date is the one written

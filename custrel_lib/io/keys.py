@@ -42,9 +42,31 @@ SAME_ROW_MESSAGE = (
     "kept, counted as another purchase: this row repeats an earlier one without order id (same customer, date, "
     "amount, category and channel); if the export repeats rows, remove them or export the order id"
 )
+#: A kept transaction whose customer id differs from an earlier one's only by letter case ('Marie@x.fr' after
+#: 'marie@x.fr', e-mail addresses typed in two systems) is flagged: two customers, said, not merged.
+CASE_MESSAGE = (
+    "kept, counted as another customer: an earlier row's customer id differs from this one only by letter case; "
+    "if they are the same customer, write the ids the same way"
+)
 #: The messages of the order id checks (both loaders).
 DUPLICATE_ORDER = "an earlier row has this order id (one row per order line? set order_lines: true)"
 OTHER_CUSTOMER = "an earlier line of this order belongs to another customer"
+
+
+def same_rows(tx: pd.DataFrame, reject: pd.Series) -> pd.Series:
+    """Kept rows without order id that repeat an earlier such row in :data:`SAME_ROW` (pandas loader)."""
+    alone = (tx["order_id"].isna() & ~reject).to_numpy()
+    same = pd.Series(False, index=tx.index)
+    same[alone] = tx.loc[alone, list(SAME_ROW)].duplicated(keep="first").to_numpy()
+    return same
+
+
+def case_twins(ids: pd.Series, reject: pd.Series) -> pd.Series:
+    """Kept rows whose id differs only by letter case from the first spelling of it, in file order, among the
+    kept rows (pandas loader; ``scan_checks.cross_checks`` in the engine)."""
+    kept = ids.where(~reject)
+    first = kept.groupby(kept.str.lower(), sort=False).transform("first")
+    return (kept.notna() & kept.ne(first)).fillna(False).astype(bool)
 
 
 def merge_order_lines(tx: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:

@@ -35,12 +35,14 @@ from custrel_lib.io.contract import (
 )
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.keys import (
+    CASE_MESSAGE,
     DUPLICATE_ORDER,
     NOT_IN_CUSTOMERS,
     OTHER_CUSTOMER,
-    SAME_ROW,
     SAME_ROW_MESSAGE,
+    case_twins,
     merge_order_lines,
+    same_rows,
     zeros_hint,
 )
 from custrel_lib.io.problems import ProblemsReport
@@ -252,10 +254,9 @@ def _check_transactions(t: _Table, tx: pd.DataFrame, as_of_ts: pd.Timestamp) -> 
     else:
         dup = order.notna() & order.duplicated(keep="first")
         t.report(dup, "order_id", "duplicate_order_id", "rejected", tx["order_id"], DUPLICATE_ORDER)
-    alone = (tx["order_id"].isna() & ~t.reject).to_numpy()
-    same = pd.Series(False, index=tx.index)
-    same[alone] = tx.loc[alone, list(SAME_ROW)].duplicated(keep="first").to_numpy()
-    t.report(same, "customer_id", "duplicate_row", "flagged", tx["customer_id"], SAME_ROW_MESSAGE)
+    ids = tx["customer_id"]
+    t.report(same_rows(tx, t.reject), "customer_id", "duplicate_row", "flagged", ids, SAME_ROW_MESSAGE)
+    t.report(case_twins(ids, t.reject), "customer_id", "id_case", "flagged", ids, CASE_MESSAGE)
 
 
 def _check_customers(c: _Table, cu: pd.DataFrame, as_of_ts: pd.Timestamp) -> None:

@@ -29,6 +29,7 @@ REASONS = {
     "unknown_customer": "the customer is in neither the customers nor the transactions table",
     "not_in_customers": "the customer buys but is missing from the customers table",
     "duplicate_row": "the row repeats an earlier one without order id (kept)",
+    "id_case": "the customer id differs from an earlier one only by letter case (kept, another customer)",
 }
 
 

@@ -100,6 +100,23 @@ def _dup(raw, table: str, column: str, among: str | None = None, label: str | No
     return _rows_in(raw, table, label or f"dup_{column}", later)
 
 
+def _case_twins(raw, table: str) -> str:
+    """Kept rows whose customer id differs only by letter case from its first spelling in file order (as
+    ``keys.case_twins``). The candidates are the ids whose lower case (hashed) has several spellings."""
+    typed, is_kept = f"__custrel_typed_{table}", kept(table)
+    where = f"customer_id IS NOT NULL AND {is_kept}"
+    twins = (
+        f"SELECT hash(lower(customer_id)) FROM {typed} WHERE {where} GROUP BY 1 "
+        "HAVING count(DISTINCT hash(customer_id)) > 1"
+    )
+    later = (
+        f"SELECT __row FROM (SELECT __row, customer_id, first_value(customer_id) OVER (PARTITION BY "
+        f"lower(customer_id) ORDER BY __row) AS c0 FROM {typed} WHERE {where} "
+        f"AND hash(lower(customer_id)) IN ({twins})) WHERE customer_id <> c0"
+    )
+    return _rows_in(raw, table, "id_case", later)
+
+
 def _future(column: str, day: str, message: str) -> tuple:
     return (
         f"{column} > DATE {day}",
@@ -150,6 +167,7 @@ def _other_customer(raw, table: str) -> str:
 def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_lines: bool = False) -> None:
     """The checks across rows and tables, in the pandas loader's order (each sees the rejections before it)."""
     from custrel_lib.io.keys import (
+        CASE_MESSAGE,
         DUPLICATE_ORDER,
         NOT_IN_CUSTOMERS,
         OTHER_CUSTOMER,
@@ -174,6 +192,8 @@ def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_
         files[tx],
         [(same, "customer_id", "duplicate_row", "flagged", "customer_id", lit(SAME_ROW_MESSAGE))],
     )
+    case = (_case_twins(raw, tx), "customer_id", "id_case", "flagged", "customer_id", lit(CASE_MESSAGE))
+    _insert(raw, tx, files[tx], [case])
     if cu in staged:
         message = lit("an earlier row describes this customer")
         dup = (

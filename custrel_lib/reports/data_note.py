@@ -54,6 +54,10 @@ REASON_LABELS = {
         "en": "row without order id repeating another, counted as a further purchase",
     },
     "not_in_customers": {"fr": "acheteur absent de la table clients", "en": "buyer missing from customers"},
+    "id_case": {
+        "fr": "n° client qui ne diffère d'un autre que par les majuscules, compté comme un autre client",
+        "en": "customer id differing from another only by letter case, counted as another customer",
+    },
     "invalid_value": {"fr": "valeur hors de la liste admise", "en": "value outside the allowed set"},
     "non_numeric_value": {"fr": "valeur non numérique", "en": "value not a number"},
 }
