@@ -46,15 +46,7 @@ def backtest_auc_plot(backtest: dict, horizon_days: float, lang: str = "fr") -> 
         )
     )  # fmt: skip
     fig.update_xaxes(range=[0.5, 1.0], title=tr(TEXT, "auc", lang))
-    sub = tr(
-        TEXT,
-        "auc_sub",
-        lang,
-        n=format_number(backtest["customers"], lang),
-        k=format_number(backtest["lapsed"], lang),
-        date=format_date(backtest["cut"], lang),
-        h=format_number(horizon_days, lang),
-    )
+    sub = _backtest_sub("auc_sub", backtest, horizon_days, lang)
     return titled(fig, tr(TEXT, "auc_title", lang), sub, lang, 300)
 
 
@@ -97,12 +89,18 @@ def calibration_plot(
     fig.update_yaxes(title=tr(TEXT, "observed", lang), tickformat=".0%", range=[0, 1])
     if backtest is None:
         return style(fig, tr(TEXT, "calib_title", lang), lang, height=420)
-    sub = tr(
+    sub = _backtest_sub("calib_sub", backtest, horizon_days, lang)
+    return titled(fig, tr(TEXT, "calib_title", lang), sub, lang, height=440)
+
+
+def _backtest_sub(key: str, backtest, horizon_days, lang: str) -> str:
+    """The subtitle ``key`` of a figure of the risk score's back-test: who (active at the cut), how many left."""
+    return tr(
         TEXT,
-        "calib_sub",
+        key,
         lang,
         n=format_number(backtest["customers"], lang),
+        k=format_number(backtest["lapsed"], lang),
         date=format_date(backtest["cut"], lang),
         h=format_number(horizon_days, lang),
     )
-    return titled(fig, tr(TEXT, "calib_title", lang), sub, lang, height=440)
