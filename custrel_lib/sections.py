@@ -159,8 +159,8 @@ def reason_of(exc: BaseException, lang: str) -> tuple[str, str]:
     if isinstance(exc, CustrelError) and callable(explain):  # an error that says itself why, in each language
         return explain(lang)
     if isinstance(exc, MissingInput):
-        enable = tr(TEXT, "enable_table", lang, table=exc.table)
         if exc.column is None:
+            enable = tr(TEXT, "enable_table", lang, table=exc.table)
             return "no_table", tr(TEXT, "no_table", lang, table=exc.table, enable=enable)
         return "no_column", tr(TEXT, "no_column", lang, table=exc.table, column=exc.column)
     if isinstance(exc, Upstream):

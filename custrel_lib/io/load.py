@@ -279,8 +279,7 @@ def _check_customers(c: _Table, cu: pd.DataFrame, as_of_ts: pd.Timestamp) -> Non
     )
     reason = cu["end_reason"].str.lower().replace(END_REASON_SYNONYMS)
     bad = reason.notna() & ~reason.isin(END_REASONS)
-    message = END_REASON_MESSAGE
-    c.report(bad, "end_reason", "invalid_value", "repaired", cu["end_reason"], message)
+    c.report(bad, "end_reason", "invalid_value", "repaired", cu["end_reason"], END_REASON_MESSAGE)
     cu["end_reason"] = reason.mask(bad)
 
 

@@ -242,20 +242,23 @@ def km_title(grouping: str, lang: str = "fr") -> str:
 
 def km_subtitle(durations: pd.DataFrame, lang: str = "fr", landmark_days: float | None = None) -> str:
     """Population, period and unit of a figure drawn from a duration table (and its landmark, if any)."""
-    a = durations.attrs
-    text = tr(
-        TEXT,
-        "km_sub",
-        lang,
-        n=format_number(len(durations), lang),
-        k=format_number(int(durations["event"].sum()), lang),
-        start=format_date(a["window_start"], lang),
-        end=format_date(a["as_of"], lang),
-        censor=format_date(a["censor_date"], lang),
-    )
+    text = tr(TEXT, "km_sub", lang, **_counts_and_dates(durations, lang))
     if landmark_days is not None:
         text = tr(TEXT, "km_sub_landmark", lang, base=text, d=format_number(landmark_days, lang))
     return text
+
+
+def _counts_and_dates(durations: pd.DataFrame, lang: str) -> dict[str, str]:
+    """Relationships ``n``, separations ``k`` and the dates of a duration table (``start``, ``end``, ``censor``),
+    as a subtitle writes them."""
+    a = durations.attrs
+    return {
+        "n": format_number(len(durations), lang),
+        "k": format_number(int(durations["event"].sum()), lang),
+        "start": format_date(a["window_start"], lang),
+        "end": format_date(a["as_of"], lang),
+        "censor": format_date(a["censor_date"], lang),
+    }
 
 
 def model_check_plot(check: pd.DataFrame, kind: str, lang: str = "fr") -> go.Figure:
@@ -323,18 +326,7 @@ def forest_plot(summary: pd.DataFrame, lang: str = "fr", subtitle: str | None = 
 
 def cox_subtitle(table: pd.DataFrame, lang: str, landmark_days: float) -> str:
     """Population, period and unit of a Cox model fitted on a landmark table (``landmark_table``)."""
-    a = table.attrs
-    return tr(
-        TEXT,
-        "cox_sub",
-        lang,
-        n=format_number(len(table), lang),
-        d=format_number(landmark_days, lang),
-        k=format_number(int(table["event"].sum()), lang),
-        start=format_date(a["window_start"], lang),
-        end=format_date(a["as_of"], lang),
-        censor=format_date(a["censor_date"], lang),
-    )
+    return tr(TEXT, "cox_sub", lang, d=format_number(landmark_days, lang), **_counts_and_dates(table, lang))
 
 
 def cumulative_incidence_plot(cr, lang: str = "fr", subtitle: str | None = None) -> go.Figure:
