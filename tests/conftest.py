@@ -84,7 +84,7 @@ LONGEST_FIRST = (
     "test_report.py",  # ~230: the session's sample report, a second one the other way, runs killed or locked
     "test_shapes.py",  # ~200: four whole reports on drawn shapes, three more on named ones
     "test_spark.py",  # ~160: the sample pipeline on a local Spark session
-    "test_wheel.py",  # ~145: a wheel installed in a fresh virtual environment
+    "test_wheel.py",  # ~60: a wheel installed in a fresh virtual environment, its dependencies linked
     "test_notebooks.py",
     "test_language.py",
     "test_features.py",
