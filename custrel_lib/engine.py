@@ -45,6 +45,7 @@ SPARK_DEFAULTS = {
     "spark.app.name": "custrel",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",  # results to pandas through Arrow, not row by row
 }
 """Settings of a Spark session custrel creates itself; the config's ``settings`` override them."""
 JAVA_HINT = (

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import pickle
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -68,13 +72,28 @@ def sample_truth() -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="session")
-def report_run(tmp_path_factory):
-    """The full report on the sample, run once per test session (report and browser tests share it)."""
+def report_run(request, tmp_path_factory):
+    """The full report on the sample, run once per test session (report and browser tests share it).
+
+    Under pytest-xdist every worker is a session of its own: the first worker to ask runs the report in the
+    directory the workers share, the others wait for it (a file lock) and read the same run. Tests read it and
+    never write into its run folder (``test_failed_run_leaves_the_previous_report_untouched`` checks that a
+    failed run leaves it byte for byte).
+    """
     from custrel_lib.reports.run import run_report
 
-    reports = tmp_path_factory.mktemp("reports")
-    run = run_report(reports_dir=reports, run_id="first", progress=False)
-    return run, reports
+    def run(reports: Path):
+        return run_report(reports_dir=reports, run_id="first", progress=False), reports
+
+    if not hasattr(request.config, "workerinput"):  # one process: nothing to share
+        return run(tmp_path_factory.mktemp("reports"))
+    shared = tmp_path_factory.getbasetemp().parent  # pytest-N/, the parent of every worker's popen-gwK/
+    with open(shared / "report_run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the run fails
+        done = shared / "report_run.pickle"
+        if not done.exists():
+            done.write_bytes(pickle.dumps(run(shared / "reports")))
+        return pickle.loads(done.read_bytes())
 
 
 # The longest test files, longest first (seconds of each in `make test`, read from its --durations, 2026-12-03).
@@ -84,9 +103,9 @@ LONGEST_FIRST = (
     "test_report.py",  # ~230: the session's sample report, a second one the other way, runs killed or locked
     "test_shapes.py",  # ~200: four whole reports on drawn shapes, three more on named ones
     "test_spark.py",  # ~160: the sample pipeline on a local Spark session
-    "test_wheel.py",  # ~60: a wheel installed in a fresh virtual environment, its dependencies linked
     "test_notebooks.py",
     "test_language.py",
+    "test_wheel.py",  # ~60: a wheel installed in a fresh virtual environment, its dependencies linked
     "test_features.py",
     "test_explore.py",
     "test_hostile_report.py",
