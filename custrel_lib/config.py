@@ -27,7 +27,7 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns) for name, c
 TOP_LEVEL_KEYS = ("data_dir", "language", "currency", "engine", "tables", "analysis", "survival", "stages")
 TOP_LEVEL_KEYS += ("report",)
 TABLE_KEYS = ("path", "format", "columns", "date_format", "sep", "decimal", "encoding", "sheet")
-TABLE_KEYS += ("true_values", "false_values", "order_lines", "skip_rows", "values")
+TABLE_KEYS += ("true_values", "false_values", "order_lines", "skip_rows", "values", "exclude")
 ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "max_rejected_share", "fit_sample", "fit_seed")
 # The survival block (docs/data_contract.md, "Survival settings").
 SURVIVAL_KEYS = ("origin", "unknown_origin", "horizon_days", "horizon_quantile", "min_events")
@@ -76,6 +76,8 @@ class TableSpec:
     skip_rows: int = 0  # CSV and XLSX: lines above the header (a title, an export date)
     #: column -> {a value of the file, lower case: the value custrel reads} (``Impayé: involuntary``)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: column of the file -> values, lower case, whose rows are left out (``order_status: [canceled]``)
+    exclude: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -153,6 +155,20 @@ def _values(c: _Checker, name: str, block: Any) -> dict[str, dict[str, str]]:
     return out
 
 
+def _exclude(c: _Checker, name: str, block: Any) -> dict[str, list[str]]:
+    """``exclude: {order_status: [canceled, unavailable]}``: rows left out on purpose (custrel_lib.io.exclude)."""
+    where = f"tables.{name}.exclude"
+    block = c.mapping(where, block, "column: [value, ...]")
+    out = {}
+    for column, values in block.items():
+        column = c.text(f"{where}", column, "a column name").strip()
+        values = values if isinstance(values, list) else [values]
+        if not values:
+            raise c.fail(f"{where}.{column}", "must list at least one value whose rows are left out.")
+        out[column] = sorted({c.text(f"{where}.{column}", v, "a value").strip().lower() for v in values})
+    return out
+
+
 def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
     where = f"tables.{name}"
     if isinstance(spec, str):
@@ -219,6 +235,7 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         order_lines=order_lines,
         skip_rows=skip_rows,
         values=values,
+        exclude=_exclude(c, name, spec.get("exclude")),
     )
 
 

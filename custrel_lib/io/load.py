@@ -33,6 +33,7 @@ from custrel_lib.io.contract import (
     is_constant,
     unreadable_date,
 )
+from custrel_lib.io.exclude import leave_out
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.keys import (
     CASE_MESSAGE,
@@ -81,9 +82,6 @@ class LoadResult:
 # --- one table ----------------------------------------------------------------------------------------------
 
 
-# --- one table ----------------------------------------------------------------------------------------------
-
-
 class _Table:
     """Collects the problems of one table while its columns are coerced."""
 
@@ -93,6 +91,7 @@ class _Table:
         self.rows = pd.Series(rows, dtype="int64")
         self.reject = pd.Series(False, index=self.rows.index)
         self.frames: list[pd.DataFrame] = []
+        self.excluded = 0  # rows left out by exclude: in custrel.yml, before any check
 
     def report(
         self, mask: pd.Series, column: str, reason: str, action: str, values: pd.Series, message: str
@@ -215,7 +214,7 @@ def _finish(name: str, t: _Table, df: pd.DataFrame, problems: ProblemsReport, n_
     kept = df[~t.reject.to_numpy()].reset_index(drop=True)
     for frame in t.frames:
         problems.add(frame)
-    problems.set_counts(name, n_read, len(kept))
+    problems.set_counts(name, n_read + t.excluded, len(kept), t.excluded if t.spec.exclude else None)
     return kept
 
 
@@ -312,8 +311,10 @@ def _stage_table(
 ) -> tuple[_Table, pd.DataFrame, int]:
     """Read, map and coerce one table; row-level problems are reported on the returned :class:`_Table`."""
     raw, rows, rejects = read_raw(spec, fmt)
+    raw, rows, excluded = leave_out(spec, raw, rows, problems)  # exclude: in custrel.yml
     mapped = _map_columns(name, spec, raw)
     t = _Table(name, spec, rows)
+    t.excluded = excluded
     _report_rejects(t, rejects, problems)
     df = _coerce(name, t, mapped, fmt)
     return t, df, len(df) + len(rejects["line"].unique()) if len(rejects) else len(df)

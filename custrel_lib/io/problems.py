@@ -1,7 +1,8 @@
 """The problems report: every row that was rejected, repaired or flagged while loading, and why.
 
 Invariant (checked by :mod:`custrel_lib.io.load` and the tests): for each table, rows read = rows kept + rows
-rejected. A row can carry several problems; it is counted once as rejected.
+rejected (+ rows excluded, where ``custrel.yml`` leaves some out: :mod:`custrel_lib.io.exclude`). A row can
+carry several problems; it is counted once as rejected.
 """
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ REASONS = {
     "not_in_customers": "the customer buys but is missing from the customers table",
     "duplicate_row": "the row repeats an earlier one without order id (kept)",
     "id_case": "the customer id differs from an earlier one only by letter case (kept, another customer)",
+    "excluded": "custrel.yml's exclude: names this value of the row (left out on purpose, not an error)",
 }
 
 
 @dataclass
 class ProblemsReport:
-    """Rows rejected (not kept), repaired (kept, value fixed or emptied) or flagged (kept as is)."""
+    """Rows rejected (not kept), repaired (kept, value fixed or emptied), flagged (kept as is) or excluded (left
+    out by the configuration's ``exclude:``)."""
 
     rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COLUMNS))
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -46,13 +49,19 @@ class ProblemsReport:
             frame = frame.reindex(columns=COLUMNS)
             self.rows = frame if self.rows.empty else pd.concat([self.rows, frame], ignore_index=True)
 
-    def set_counts(self, table: str, read: int, kept: int) -> None:
-        rejected = read - kept
-        flagged = self.rows[(self.rows["table"] == table) & (self.rows["action"] == "rejected")]
-        n_rows = int(flagged["row"].nunique())
-        if n_rows != rejected:
-            raise AssertionError(f"{table}: {read} read, {kept} kept, but {n_rows} rows reported rejected")
+    def set_counts(self, table: str, read: int, kept: int, excluded: int | None = None) -> None:
+        """``excluded``: rows left out by ``exclude:`` (``None``: the table has no such rule, no count)."""
+        rejected = read - kept - (excluded or 0)
+        for action, n in (("rejected", rejected), ("excluded", excluded or 0)):
+            listed = self.rows[(self.rows["table"] == table) & (self.rows["action"] == action)]
+            n_rows = int(listed["row"].nunique())
+            if n_rows != n:
+                raise AssertionError(
+                    f"{table}: {read} read, {kept} kept, but {n_rows} rows reported {action}"
+                )
         self.counts[table] = {"read": read, "kept": kept, "rejected": rejected}
+        if excluded is not None:
+            self.counts[table]["excluded"] = excluded
 
     def rows_rejected(self, table: str) -> int:
         return self.counts.get(table, {}).get("rejected", 0)
@@ -91,9 +100,9 @@ class ProblemsReport:
             reasons.append("the transactions table was not loaded")
         elif tx["kept"] == 0:
             reasons.append("no transaction row could be kept")
-        elif tx["read"] and tx["rejected"] / tx["read"] > self.max_rejected_share:
+        elif tx["rejected"] / max(tx["read"] - tx.get("excluded", 0), 1) > self.max_rejected_share:
             reasons.append(
-                f"{tx['rejected']:,} of {tx['read']:,} transaction rows were rejected "
+                f"{tx['rejected']:,} of {tx['read'] - tx.get('excluded', 0):,} transaction rows were rejected "
                 f"(more than {self.max_rejected_share:.0%})"
             )
         return reasons
@@ -120,9 +129,9 @@ class ProblemsReport:
         return out + " `custrel validate` lists every rejected row."
 
     def counts_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            [{"table": t, **c} for t, c in self.counts.items()], columns=["table", "read", "kept", "rejected"]
-        )
+        columns = ["table", "read", "kept", "rejected"]
+        columns += ["excluded"] if any("excluded" in c for c in self.counts.values()) else []
+        return pd.DataFrame([{"table": t, **c} for t, c in self.counts.items()], columns=columns)
 
     def to_text(self, max_rows: int = 20) -> str:
         """Plain-text tables for the terminal."""

@@ -32,6 +32,7 @@ from custrel_lib.io.contract import (
     TRUE_VALUES,
     is_constant,
 )
+from custrel_lib.io.exclude import leave_out_sql
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.problems import COLUMNS, ProblemsReport
 from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, csv_dialect, needs_transcoding, utf8_copy
@@ -146,6 +147,7 @@ def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
     rel, malformed = _source(raw, name, spec, fmt)
     described = raw.sql(f"DESCRIBE SELECT * EXCLUDE (__row) FROM ({rel})").fetchall()
     types = {str(r[0]).strip(): (str(r[0]), str(r[1])) for r in described}
+    rel, excluded = leave_out_sql(raw, spec, rel, [str(r[0]) for r in described], PROBLEMS)  # exclude:
     mapping = map_columns(spec, list(types))
     sources = {c: (user, CONSTANT) if is_constant(user) else types[user] for c, user in mapping.items()}
     typed = typed_table(
@@ -158,7 +160,7 @@ def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
         TRUE_VALUES,
         FALSE_VALUES,
     )
-    typed.malformed = malformed
+    typed.malformed, typed.excluded = malformed, excluded
     _materialize(raw, name, spec.path.name, typed)
     return typed
 
@@ -284,7 +286,8 @@ def _problems(raw, config: CustrelConfig, staged: dict[str, TypedTable]) -> Prob
     for name, typed in staged.items():
         read = raw.sql(f"SELECT count(*) FROM __custrel_typed_{name}").fetchall()[0][0] + typed.malformed
         n_rejected = raw.sql(f"SELECT count(DISTINCT row) FROM {rejected(name)}").fetchall()[0][0]
-        problems.set_counts(name, int(read), int(read - n_rejected))
+        excluded = typed.excluded if config.tables[name].exclude else None
+        problems.set_counts(name, int(read + typed.excluded), int(read - n_rejected), excluded)
     problems.rows = problems.rows.reset_index(drop=True)
     return problems
 

@@ -57,6 +57,7 @@ class TypedTable:
     select: str
     checks: list[Check] = field(default_factory=list)
     malformed: int = 0
+    excluded: int = 0  # rows left out by exclude: in custrel.yml (custrel_lib.io.exclude)
     file: str = ""
 
 

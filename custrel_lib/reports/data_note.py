@@ -35,6 +35,10 @@ TEXT = {
         "fr": " ; {n} valeurs vidées ou corrigées ({reasons})",
         "en": "; {n} values emptied or corrected ({reasons})",
     },
+    "excluded": {
+        "fr": " ; {n} lignes écartées à dessein par custrel.yml ({reasons})",
+        "en": "; {n} rows left out on purpose by custrel.yml ({reasons})",
+    },
 }
 #: The reasons of rejection, as a reader of the report says them (codes: custrel_lib.io.problems.REASONS).
 REASON_LABELS = {
@@ -70,18 +74,33 @@ def _by_reason(problems, table: str, action: str) -> dict[str, int]:
     return {str(r): int(n) for r, n in zip(s["reason"], s["rows"], strict=True)}
 
 
+def _by_rule(problems, table: str) -> dict[str, int]:
+    """Rows left out by each rule of ``exclude:`` (``column = value``), most first."""
+    rows = problems.rows
+    rows = rows[(rows["table"] == table) & (rows["action"] == "excluded")] if len(rows) else rows
+    if not len(rows):
+        return {}
+    rule = rows["column"].astype(str) + " = " + rows["value"].astype("string").str.strip().str.lower()
+    return {
+        str(r): int(n) for r, n in rows.groupby(rule)["row"].nunique().sort_values(ascending=False).items()
+    }
+
+
 def data_figures(problems, files: dict[str, str]) -> dict[str, Any]:
     """Per table: ``file`` (its name, no folder), ``read``, ``kept``, ``rejected``, ``rejected_by_reason``
     (rows; a row rejected for two reasons counts under both), ``flagged_by_reason`` (rows kept with a warning)
-    and ``repaired_by_reason`` (rows with a value emptied or corrected), for ``key_figures.json``."""
-    return {
-        table: {
-            "file": files.get(table, ""),
-            **counts,
-            **{f"{a}_by_reason": _by_reason(problems, table, a) for a in ("rejected", "flagged", "repaired")},
-        }
-        for table, counts in problems.counts.items()
-    }
+    and ``repaired_by_reason`` (rows with a value emptied or corrected), for ``key_figures.json``; where
+    ``custrel.yml`` leaves rows out, ``excluded`` and ``excluded_by_rule`` (``column = value``: rows)."""
+    out = {}
+    for table, counts in problems.counts.items():
+        figures = {"file": files.get(table, ""), **counts}
+        figures.update(
+            {f"{a}_by_reason": _by_reason(problems, table, a) for a in ("rejected", "flagged", "repaired")}
+        )
+        if "excluded" in counts:
+            figures["excluded_by_rule"] = _by_rule(problems, table)
+        out[table] = figures
+    return out
 
 
 def _reasons(counts: dict[str, int], lang: str) -> str:
@@ -111,6 +130,9 @@ def data_sentence(problems, files: dict[str, str], lang: str, unplaced: int = 0)
             if counts:
                 n = format_number(sum(counts.values()), lang)
                 part += tr(TEXT, kind, lang, n=n, reasons=_reasons(counts, lang))
+        if figures.get("excluded"):
+            n = format_number(figures["excluded"], lang)
+            part += tr(TEXT, "excluded", lang, n=n, reasons=_reasons(figures["excluded_by_rule"], lang))
         parts.append(part)
     said = tr(TEXT, "data", lang, parts=" ; ".join(parts) if lang == "fr" else "; ".join(parts))
     return said + (tr(TEXT, "unplaced", lang, n=format_number(unplaced, lang)) if unplaced else "")

@@ -1,0 +1,92 @@
+"""Rows that ``custrel.yml`` leaves out on purpose: cancelled orders, test accounts, staff purchases.
+
+``tables.<name>.exclude`` maps a column of the file (or a contract column named in ``columns:``, followed to the
+file's column) to values: a row whose value, trimmed and in any letter case, is one of them is left out before the
+data contract is checked, the same way in both loaders (:mod:`custrel_lib.io.load`, :mod:`custrel_lib.io.scan`).
+Nothing is dropped silently: each row left out is listed in the problems report (reason and action
+``excluded``, the rule in its message) and counted apart, so that rows read = kept + rejected + excluded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from custrel_lib.config import TableSpec
+from custrel_lib.exceptions import DataContractError
+from custrel_lib.io.readers import clean_text
+from custrel_lib.io.scan_sql import lit, trimmed
+
+#: The message of a row left out (problems report; ``custrel validate``).
+MESSAGE = "{column} = {value}: left out by custrel.yml (tables.{table}.exclude)"
+
+
+def source_columns(spec: TableSpec, found: list[str]) -> dict[str, str]:
+    """The columns of ``exclude:`` as the file names them, or an error naming the file and its columns."""
+    names = {str(c).strip(): str(c) for c in found}
+    out = {}
+    for column in spec.exclude:
+        name = spec.columns.get(column, column)
+        if not isinstance(name, str) or name not in names:
+            raise DataContractError(
+                f"Table '{spec.name}' in {spec.path}: tables.{spec.name}.exclude names the column {column!r}, "
+                f"which the file does not have (its columns: {', '.join(list(names)[:30])})."
+            )
+        out[column] = names[name]
+    return out
+
+
+def _problem_rows(spec: TableSpec, file: str, column: str, rows, values, rules) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "table": spec.name,
+            "file": file,
+            "row": rows,
+            "column": column,
+            "reason": "excluded",
+            "action": "excluded",
+            "value": values,
+            "message": [MESSAGE.format(column=column, value=v, table=spec.name) for v in rules],
+        }
+    )
+
+
+def leave_out(
+    spec: TableSpec, raw: pd.DataFrame, rows: np.ndarray, problems
+) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """``raw`` and its row numbers without the rows ``spec.exclude`` names (pandas loader); how many left."""
+    if not spec.exclude:
+        return raw, rows, 0
+    out = np.zeros(len(raw), dtype=bool)
+    for column, source in source_columns(spec, list(raw.columns)).items():
+        text = clean_text(raw[source].reset_index(drop=True))
+        folded = text.str.lower()
+        hit = folded.isin(spec.exclude[column]).fillna(False).to_numpy(dtype=bool)
+        if hit.any():
+            problems.add(
+                _problem_rows(spec, spec.path.name, column, rows[hit], text[hit].to_numpy(), folded[hit])
+            )
+        out |= hit
+    return raw[~out].reset_index(drop=True), rows[~out], int(out.sum())
+
+
+def leave_out_sql(raw, spec: TableSpec, rel: str, found: list[str], problems_table: str) -> tuple[str, int]:
+    """The relation ``rel`` without the rows ``spec.exclude`` names (engine loader), their problems written to
+    ``problems_table``; how many rows were left out."""
+    if not spec.exclude:
+        return rel, 0
+    hits = []
+    for column, source in source_columns(spec, found).items():
+        value = trimmed('"' + source.replace('"', '""') + '"')
+        rules = ", ".join(lit(v) for v in spec.exclude[column])
+        hit = f"coalesce(lower({value}) IN ({rules}), false)"
+        before, after = MESSAGE.format(column=column, value="\0", table=spec.name).split("\0")
+        raw.execute(
+            f"INSERT INTO {problems_table} SELECT {lit(spec.name)}, {lit(spec.path.name)}, __row, "
+            f"{lit(column)}, 'excluded', 'excluded', v, {lit(before)} || lower(v) || {lit(after)} "
+            f"FROM (SELECT __row, {value} AS v FROM ({rel}) WHERE {hit})"
+        )
+        hits.append(hit)
+    where = " OR ".join(hits)
+    n = raw.sql(f"SELECT count(*) FROM ({rel}) WHERE {where}").fetchall()[0][0]
+    return f"SELECT * FROM ({rel}) WHERE NOT ({where})", int(n)
