@@ -60,3 +60,28 @@ def test_horizon_lines_with_a_configured_horizon():
     assert horizon_lines({"transactions": tx}, as_of, 200, "en")[1:] == []
     only_once = tx[tx["customer_id"] == "B"]
     assert "not derivable" in horizon_lines({"transactions": only_once}, as_of, None, "fr")[0]
+
+
+def test_validate_gives_formats_only_for_columns_the_file_has(tmp_path):
+    """A customers file without dates or scores: no date format or decimal mark is printed for it (the pandas
+    loader used to print the default format of the date columns it adds empty), and both loaders agree."""
+    from custrel_lib.io.load import load_tables
+
+    tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str).head(200)
+    tx.to_csv(tmp_path / "transactions.csv", index=False)
+    pd.DataFrame({"customer_id": tx["customer_id"].unique(), "region": "Nord"}).to_csv(
+        tmp_path / "customers.csv", index=False
+    )
+    config = tmp_path / "custrel.yml"
+    config.write_text(
+        "tables:\n  transactions: {path: transactions.csv}\n  customers: {path: customers.csv}\n",
+        encoding="utf-8",
+    )
+    formats = [load_tables(config, engine=engine).formats for engine in (False, True)]
+    assert formats[0] == formats[1]
+    assert formats[0]["customers"] == {"format": "csv", "encoding": "utf-8", "sep": ","}
+    assert formats[0]["transactions"]["date_format"] == {"date": "%Y-%m-%d"}
+    result = CliRunner().invoke(validate_command, ["--config", str(config)])
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.output.splitlines() if "customers.csv" in x]
+    assert "date_format" not in line and "signup_date" not in line

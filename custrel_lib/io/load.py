@@ -154,34 +154,19 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
                 out[column] = mapped.fillna(out[column]).astype("string")
         elif kind == "date":
             out[column], bad, used = to_date(s, t.spec.date_format)
-            fmt.setdefault("date_format", {})[column] = used
+            if s.notna().any():  # not for a column the file lacks (added empty): it has no format
+                fmt.setdefault("date_format", {})[column] = used
             # A valid date pandas cannot hold (before 1677 or after 2262) is out of range, not unreadable.
             outside = pd.Series(False, index=s.index)
             if bad.any():
                 outside[bad] = [is_date(str(v), used) for v in clean_text(s[bad].reset_index(drop=True))]
             bad &= ~outside
-            if required:
-                t.report(bad, column, "unparseable_date", "rejected", s, unreadable_date(used))
-            else:
-                t.report(
-                    bad,
-                    column,
-                    "unparseable_date",
-                    "repaired",
-                    s,
-                    unreadable_date(used) + ": emptied",
-                )
+            action, emptied = ("rejected", "") if required else ("repaired", ": emptied")
+            t.report(bad, column, "unparseable_date", action, s, unreadable_date(used) + emptied)
             # Before 1900 is no customer event (1899-12-30 is the date Excel gives an empty cell).
             early = (out[column] < EARLIEST_DATE) | outside
-            t.report(
-                early,
-                column,
-                "date_out_of_range",
-                "rejected" if required else "repaired",
-                s,
-                f"before {EARLIEST_DATE.date()} or after 2262: not a plausible date"
-                + ("" if required else ": emptied"),
-            )
+            message = f"before {EARLIEST_DATE.date()} or after 2262: not a plausible date{emptied}"
+            t.report(early, column, "date_out_of_range", action, s, message)
             out[column] = out[column].mask(early)
         elif kind == "amount" and "quantity" in raw.columns:
             out[column] = _amount_of_parts(t, raw, fmt)
@@ -191,7 +176,8 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
                 text = s.map(lambda v: isinstance(v, str)).astype(bool)  # numbers of an XLSX stay numbers
                 s = s.where(~text, s.astype("string").str.replace(NOTE, r"\1", regex=True))  # "9/10": 9
             out[column], bad, used = to_number(s, t.spec.decimal)
-            fmt.setdefault("decimal", {})[column] = used
+            if s.notna().any():
+                fmt.setdefault("decimal", {})[column] = used
             if kind == "amount":
                 t.report(bad, column, "non_numeric_amount", "rejected", s, "the amount is not a number")
             else:
