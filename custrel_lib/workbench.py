@@ -70,6 +70,8 @@ class Workbench:
     #: ``customers``, ``sampled``, ``seed`` when ``tables`` hold a seeded sample of customers (large data:
     #: ``analysis.fit_sample``); the stages and the flame's P(alive) are every customer's.
     sample: dict[str, int] | None = None
+    #: customers of the customers table placed at no snapshot (:meth:`unplaced`)
+    n_unplaced: int = 0
 
     @property
     def engine(self) -> BaseBackend:
@@ -125,12 +127,8 @@ class Workbench:
 
     def unplaced(self) -> int:
         """Customers of the customers table placed at no snapshot: no purchase and no sign-up date, so no date
-        from which they are known (0 when the tables are a sample of customers)."""
-        customers = self.tables.get("customers")
-        if self.sample or not isinstance(customers, pd.DataFrame) or customers.empty:
-            return 0
-        placed = self.stages.current_["customer_id"].astype("string")  # known customers stay to the end
-        return int((~customers["customer_id"].astype("string").isin(placed)).sum())
+        from which they are known (counted on every customer loaded, also when ``tables`` are a sample)."""
+        return self.n_unplaced
 
     def signal_sentences(self, lang: str | None = None) -> list[str]:
         """What P(alive) did to the stages (how many customers it moved, the known limit), or why it did not."""
@@ -271,6 +269,7 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
     if in_engine:
         settle(con)
     timings["stages"] = time.perf_counter() - t1
+    unplaced = _unplaced(loaded.tables.get("customers"), model)
     t2 = time.perf_counter()
     tables, sample = analysis_tables(
         loaded, int(analysis.get("fit_sample", FIT_SAMPLE)), int(analysis.get("fit_seed") or 1)
@@ -296,7 +295,17 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
         timings=timings,
         flame=flame,
         flame_error=error,
+        n_unplaced=unplaced,
     )
+
+
+def _unplaced(customers, model: StageModel) -> int:
+    """Customers of the loaded customers table (pandas or engine: its ids only come back) in no snapshot."""
+    if customers is None:
+        return 0
+    ids = customers if isinstance(customers, pd.DataFrame) else customers.select("customer_id").to_pandas()
+    placed = model.current_["customer_id"].astype("string")  # known customers stay to the end
+    return int((~ids["customer_id"].astype("string").isin(placed)).sum())
 
 
 def survival_analysis(

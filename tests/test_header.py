@@ -140,10 +140,16 @@ def test_survey_notes_written_with_their_scale_or_label(tmp_path, engine):
     assert rows[["row", "reason", "value"]].values.tolist() == [[8, "non_numeric_value", "excellent"]]
 
 
-def test_customers_placed_at_no_snapshot_are_counted(tmp_path):
+@pytest.mark.parametrize("path", ["pandas", "engine", "engine, fit sample"])
+def test_customers_placed_at_no_snapshot_are_counted(tmp_path, monkeypatch, path):
     """A prospect with no sign-up date has no date from which it is known: it is in no snapshot, and the
-    report's data sentence says how many such customers there are (61 vanished without a word)."""
+    report's data sentence says how many such customers there are (61 vanished without a word). Counted on
+    every customer, also on the engine path and when the analyses read a sample of customers (large data)."""
+    from custrel_lib.io import load as load_module
     from custrel_lib.workbench import prepare
+
+    if path != "pandas":
+        monkeypatch.setattr(load_module, "ENGINE_BYTES", 0)
 
     tx = ["customer_id,date,amount"] + [f"C{i % 15},2025-0{1 + i % 6}-1{i % 9},{5 + i}" for i in range(30)]
     (tmp_path / "tx.csv").write_text("\n".join(tx) + "\n")
@@ -153,9 +159,11 @@ def test_customers_placed_at_no_snapshot_are_counted(tmp_path):
         + ["P1,2025-02-01", "P2,", "P3,"]
     )
     (tmp_path / "cu.csv").write_text("\n".join(cu) + "\n")
-    body = "tables:\n  transactions: {path: tx.csv}\n  customers: {path: cu.csv}\nanalysis: {as_of: 2025-06-30}\n"
+    sample = ", fit_sample: 5" if "sample" in path else ""
+    body = f"tables:\n  transactions: {{path: tx.csv}}\n  customers: {{path: cu.csv}}\nanalysis: {{as_of: 2025-06-30{sample}}}\n"
     (tmp_path / "custrel.yml").write_text(body, encoding="utf-8")
     wb = prepare(tmp_path / "custrel.yml", verbose=False, lang="en")
+    assert bool(wb.sample) == ("sample" in path)
     assert set(wb.history["customer_id"]) == {f"C{i}" for i in range(15)} | {"P1"}
     assert wb.unplaced() == 2
     assert wb.data_sentence("en").endswith(
