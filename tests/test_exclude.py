@@ -115,14 +115,18 @@ def test_bad_exclude_blocks_are_refused_naming_the_key(tmp_path, exclude, messag
         load_config(_write(tmp_path, exclude))
 
 
-def test_the_report_says_how_many_rows_were_left_out_and_by_which_rule(tmp_path):
-    result = load_tables(_write(tmp_path, {"Statut": ["annulée"]}))
+def test_the_report_says_how_many_rows_were_left_out_and_by_which_column(tmp_path):
+    # Test accounts by their customer ids: the report counts them per column and never prints the ids.
+    config = _write(tmp_path, {"Statut": ["annulée"], "customer_id": ["c", "d"]})
+    result = load_tables(config)
     figures = data_figures(result.problems, {"transactions": "tx.csv"})["transactions"]
-    assert figures["excluded"] == 3 and figures["excluded_by_rule"] == {"Statut = annulée": 3}
+    assert figures["excluded"] == 4 and figures["excluded_by_column"] == {"Statut": 3, "customer_id": 3}
     fr = data_sentence(result.problems, {"transactions": "tx.csv"}, "fr")
     en = data_sentence(result.problems, {"transactions": "tx.csv"}, "en")
-    assert "3 lignes écartées à dessein par custrel.yml (Statut = annulée : 3)" in fr
-    assert "3 rows left out on purpose by custrel.yml (Statut = annulée: 3)" in en
+    assert "4 lignes écartées à dessein par custrel.yml (Statut : 3, customer_id : 3)" in fr
+    assert "4 rows left out on purpose by custrel.yml (Statut: 3, customer_id: 3)" in en
+    for said in (fr, en, str(figures)):
+        assert "annulée" not in said and "= c" not in said and "'c'" not in said
 
 
 @pytest.mark.slow
