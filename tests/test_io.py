@@ -652,3 +652,48 @@ def test_unreadable_dates_stop_the_analysis_with_the_reason(tmp_path):
     assert message.startswith("The transactions are unusable: no transaction row could be kept.")
     assert "unparseable_date in column date (2 rows; tx.csv, row 2: '45352')" in message
     assert "no known format reads this column" in message and "set date_format" in message
+
+
+def test_a_contract_ending_before_it_starts_is_read_without_a_contract(tmp_path):
+    """Five of the sample's contracts with their dates swapped (a data-entry error of a CRM extract): both loaders
+    empty both dates and say so (``contract_order``, repaired), and the survival analysis runs; before, the
+    episodes raised and the whole separation section of the report was skipped."""
+    from custrel_lib.sections import Sections
+    from custrel_lib.workbench import prepare, survival_analysis
+
+    cu = pd.read_csv(SAMPLE_DIR / "customers.csv", dtype=str, keep_default_na=False)
+    swapped = cu.index[(cu["contract_start"] != "") & (cu["contract_end"] != "")][:5]
+    dates = ["contract_start", "contract_end"]
+    cu.loc[swapped, dates] = cu.loc[swapped, dates[::-1]].to_numpy()
+    cu.to_csv(tmp_path / "customers.csv", index=False)
+    body = (
+        (SAMPLE_DIR / "custrel.yml")
+        .read_text(encoding="utf-8")
+        .replace("data_dir: .", f"data_dir: {SAMPLE_DIR}")
+    )
+    body = body.replace(
+        "customers: {path: customers.csv}", f"customers: {{path: {tmp_path / 'customers.csv'}}}"
+    )
+    (tmp_path / "custrel.yml").write_text(body, encoding="utf-8")
+    results = [load_tables(tmp_path / "custrel.yml", engine=engine) for engine in (False, True)]
+    for result in results:
+        rows = result.problems.rows
+        order = rows[rows["reason"] == "contract_order"]
+        assert order["row"].tolist() == [i + 2 for i in swapped]
+        assert set(order["action"]) == {"repaired"} and set(order["column"]) == {"contract_end"}
+        first = cu.loc[swapped[0]]
+        assert order["value"].iloc[0] == f"{first['contract_end']} < {first['contract_start']}"
+        kept = result.to_pandas()["customers"].set_index("customer_id")
+        assert kept.loc[cu.loc[swapped, "customer_id"], dates].isna().all().all()
+        assert (
+            kept[dates].notna().all(axis=1).sum()
+            == ((cu["contract_start"] != "") & (cu["contract_end"] != "")).sum() - 5
+        )
+        assert result.problems.counts["customers"]["rejected"] == 0
+    pandas, engine = (r.to_pandas()["customers"] for r in results)
+    pd.testing.assert_frame_equal(pandas, engine, check_dtype=False)
+    wb = prepare(tmp_path / "custrel.yml", verbose=False)
+    sections = Sections(lang="en", display=False)
+    survival_analysis(wb, sections)
+    assert sections.skipped == []
+    assert "contract ending before it starts, read without a contract: 5" in wb.data_sentence("en")

@@ -73,6 +73,11 @@ TYPE_SYNONYMS = {
     "sav": "support",
 }
 END_REASONS = ("voluntary", "involuntary")
+#: A contract that ends before it starts: which date is wrong cannot be told, so the customer is read without one.
+CONTRACT_ORDER_MESSAGE = (
+    "the contract ends before it starts: both contract dates emptied (the customer is read without a contract, "
+    "from its purchases)"
+)
 END_REASON_MESSAGE = (
     "end_reason must be voluntary or involuntary (volontaire, involontaire; the file's own words are read with "
     "tables.customers.values.end_reason in custrel.yml): emptied"

@@ -22,6 +22,7 @@ import pandas as pd
 from custrel_lib.config import CustrelConfig, TableSpec, load_config
 from custrel_lib.io.contract import (
     AMOUNT_PARTS,
+    CONTRACT_ORDER_MESSAGE,
     END_REASON_MESSAGE,
     END_REASON_SYNONYMS,
     END_REASONS,
@@ -262,6 +263,11 @@ def _check_customers(c: _Table, cu: pd.DataFrame, as_of_ts: pd.Timestamp) -> Non
         cu["signup_date"].dt.strftime("%Y-%m-%d"),
         f"signed up after the extraction date {as_of_ts.date()}",
     )
+    order = cu["contract_end"] < cu["contract_start"]  # a missing date compares False
+    shown = cu["contract_end"].dt.strftime("%Y-%m-%d") + " < " + cu["contract_start"].dt.strftime("%Y-%m-%d")
+    c.report(order, "contract_end", "contract_order", "repaired", shown, CONTRACT_ORDER_MESSAGE)
+    for column in ("contract_start", "contract_end"):
+        cu[column] = cu[column].mask(order)
     reason = cu["end_reason"].str.lower().replace(END_REASON_SYNONYMS)
     bad = reason.notna() & ~reason.isin(END_REASONS)
     c.report(bad, "end_reason", "invalid_value", "repaired", cu["end_reason"], END_REASON_MESSAGE)

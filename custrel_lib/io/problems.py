@@ -31,6 +31,7 @@ REASONS = {
     "not_in_customers": "the customer buys but is missing from the customers table",
     "duplicate_row": "the row repeats an earlier one without order id (kept)",
     "id_case": "the customer id differs from an earlier one only by letter case (kept, another customer)",
+    "contract_order": "the contract ends before it starts (both contract dates emptied)",
     "excluded": "custrel.yml's exclude: names this value of the row (left out on purpose, not an error)",
 }
 

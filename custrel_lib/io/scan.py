@@ -37,6 +37,7 @@ from custrel_lib.io.header import map_columns
 from custrel_lib.io.problems import COLUMNS, ProblemsReport
 from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, csv_dialect, needs_transcoding, utf8_copy
 from custrel_lib.io.scan_checks import (
+    CONTRACT_ORDER,
     END_REASON,
     FOLD,
     PROBLEMS,
@@ -192,7 +193,13 @@ def _materialize(raw, name: str, file: str, typed: TypedTable) -> None:
 def _repaired(name: str) -> dict[str, str]:
     """The values the checks repair: emptied or normalised in the kept table."""
     if name == "customers":
-        return {"end_reason": f"CASE WHEN {END_REASON} IN ({in_list(END_REASONS)}) THEN {END_REASON} END"}
+        return {
+            "end_reason": f"CASE WHEN {END_REASON} IN ({in_list(END_REASONS)}) THEN {END_REASON} END",
+            **{
+                c: f"CASE WHEN {CONTRACT_ORDER} THEN NULL ELSE {c} END"
+                for c in ("contract_start", "contract_end")
+            },
+        }
     if name == "interactions":
         return {
             "type": FOLD,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from custrel_lib.io.contract import (
+    CONTRACT_ORDER_MESSAGE,
     END_REASON_MESSAGE,
     END_REASON_SYNONYMS,
     END_REASONS,
@@ -40,6 +41,11 @@ def problem_list(checks: list[tuple[str, str, str, str, str, str]]) -> tuple[str
     )
     where = " OR ".join(f"coalesce({c[0]}, false)" for c in checks)
     return f"list_filter([{items}], lambda x: x IS NOT NULL)", where
+
+
+#: A contract ending before it starts (both dates emptied in the kept table: scan._repaired), and how it is shown.
+CONTRACT_ORDER = "contract_end < contract_start"
+CONTRACT_ORDER_SHOWN = "strftime(contract_end, '%Y-%m-%d') || ' < ' || strftime(contract_start, '%Y-%m-%d')"
 
 
 def _insert(raw, table: str, file: str, checks: list[tuple[str, str, str, str, str, str]]) -> None:
@@ -210,6 +216,14 @@ def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_
         checks = [
             _future("signup_date", day, f"signed up after the extraction date {as_of.date()}"),
             (bad_reason, "end_reason", "invalid_value", "repaired", "end_reason", reasons),
+            (
+                CONTRACT_ORDER,
+                "contract_end",
+                "contract_order",
+                "repaired",
+                CONTRACT_ORDER_SHOWN,
+                lit(CONTRACT_ORDER_MESSAGE),
+            ),
         ]
         _insert(raw, cu, files[cu], checks)
     if it in staged:

@@ -63,6 +63,10 @@ REASON_LABELS = {
         "en": "customer id differing from another only by letter case, counted as another customer",
     },
     "invalid_value": {"fr": "valeur hors de la liste admise", "en": "value outside the allowed set"},
+    "contract_order": {
+        "fr": "contrat qui finit avant de commencer, lu sans contrat",
+        "en": "contract ending before it starts, read without a contract",
+    },
     "non_numeric_value": {"fr": "valeur non numérique", "en": "value not a number"},
 }
 
