@@ -99,3 +99,22 @@ def test_xlsx_benchmark_runs_and_compares_the_two_readers(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "the same 3,000 rows read by both" in out.stdout and "openpyxl / calamine:" in out.stdout
+
+
+def test_the_exclude_benchmark_runs_and_leaves_a_channel_out(small):
+    """``benchmarks/exclude_cost.py`` on the small data set: the rule that matches nothing leaves no row out, the
+    channel rule leaves out exactly that channel's transactions (counted in DuckDB on the file)."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "exclude_cost.py"
+    out = subprocess.run(
+        [sys.executable, str(script), str(small), "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    (app,) = _count(small / "transactions.parquet", "SELECT count(*) FROM {f} WHERE channel = 'app'")
+    assert app > 0
+    lines = out.stdout.splitlines()
+    assert any("no match" in x and x.endswith("rows excluded 0") for x in lines)
+    assert any("channel app" in x and x.endswith(f"rows excluded {app:,}") for x in lines)
+    assert any(x.startswith("channel app") and "ratio to no rule" in x for x in lines)

@@ -72,21 +72,33 @@ def leave_out(
 
 def leave_out_sql(raw, spec: TableSpec, rel: str, found: list[str], problems_table: str) -> tuple[str, int]:
     """The relation ``rel`` without the rows ``spec.exclude`` names (engine loader), their problems written to
-    ``problems_table``; how many rows were left out."""
+    ``problems_table``; how many rows were left out.
+
+    The rules are matched on the column's distinct values (a status column has a handful), and rows are then
+    picked by exact value: trimming and folding every row of a large table cost more than the load's scan.
+    """
     if not spec.exclude:
         return rel, 0
     hits = []
     for column, source in source_columns(spec, found).items():
-        value = trimmed('"' + source.replace('"', '""') + '"')
+        text = "CAST(" + '"' + source.replace('"', '""') + '"' + " AS VARCHAR)"
         rules = ", ".join(lit(v) for v in spec.exclude[column])
-        hit = f"coalesce(lower({value}) IN ({rules}), false)"
+        values = raw.sql(
+            f"SELECT v FROM (SELECT DISTINCT {text} AS v FROM ({rel})) WHERE lower({trimmed('v')}) IN ({rules})"
+        ).fetchall()
+        if not values:
+            continue
+        hit = f"coalesce({text} IN ({', '.join(lit(v) for (v,) in values)}), false)"
         before, after = MESSAGE.format(column=column, value="\0", table=spec.name).split("\0")
         raw.execute(
             f"INSERT INTO {problems_table} SELECT {lit(spec.name)}, {lit(spec.path.name)}, __row, "
             f"{lit(column)}, 'excluded', 'excluded', v, {lit(before)} || lower(v) || {lit(after)} "
-            f"FROM (SELECT __row, {value} AS v FROM ({rel}) WHERE {hit})"
+            f"FROM (SELECT __row, {trimmed(text)} AS v FROM ({rel}) WHERE {hit})"
         )
         hits.append(hit)
-    where = " OR ".join(hits)
-    n = raw.sql(f"SELECT count(*) FROM ({rel}) WHERE {where}").fetchall()[0][0]
-    return f"SELECT * FROM ({rel}) WHERE NOT ({where})", int(n)
+    if not hits:
+        return rel, 0
+    n = raw.sql(
+        f"SELECT count(DISTINCT row) FROM {problems_table} WHERE \"table\" = {lit(spec.name)} AND action = 'excluded'"
+    ).fetchall()[0][0]
+    return f"SELECT * FROM ({rel}) WHERE NOT ({' OR '.join(hits)})", int(n)
