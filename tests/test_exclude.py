@@ -65,6 +65,28 @@ def test_both_loaders_leave_out_the_same_rows_and_list_them(tmp_path, fmt):
     pd.testing.assert_frame_equal(pandas_rows, engine_rows, check_dtype=False)
 
 
+def test_a_numeric_status_code_in_parquet_matches_in_both_loaders(tmp_path):
+    """A status code column that pandas wrote as float (a missing value makes 3 a 3.0): ``exclude: {code: [3]}``
+    leaves out the same rows in both loaders (DuckDB alone would read 3.0 as the text "3.0")."""
+    pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "d"],
+            "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-05", "2024-03-05", "2024-03-06"]),
+            "amount": [10.0, 20.0, 30.0, 5.0, 7.0],
+            "code": [1.0, 3.0, None, 3.0, 2.5],
+        }
+    ).to_parquet(tmp_path / "tx.parquet")
+    doc = {"tables": {"transactions": {"path": "tx.parquet", "exclude": {"code": [3, "2.5"]}}}}
+    (tmp_path / "custrel.yml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    results = [load_tables(tmp_path / "custrel.yml", engine=engine) for engine in (False, True)]
+    for result in results:
+        assert result.problems.counts["transactions"]["excluded"] == 3
+        assert result.to_pandas()["transactions"]["amount"].tolist() == [10.0, 30.0]
+    rows = [r.problems.rows.reset_index(drop=True) for r in results]
+    assert rows[0]["value"].tolist() == ["3", "3", "2.5"]
+    pd.testing.assert_frame_equal(rows[0], rows[1], check_dtype=False)
+
+
 def test_without_exclude_nothing_changes(tmp_path):
     config = _write(tmp_path, None)
     result = load_tables(config)

@@ -15,7 +15,7 @@ import pandas as pd
 from custrel_lib.config import TableSpec
 from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.readers import clean_text
-from custrel_lib.io.scan_sql import lit, trimmed
+from custrel_lib.io.scan_sql import lit
 
 #: The message of a row left out (problems report; ``custrel validate``).
 MESSAGE = "{column} = {value}: left out by custrel.yml (tables.{table}.exclude)"
@@ -74,26 +74,31 @@ def leave_out_sql(raw, spec: TableSpec, rel: str, found: list[str], problems_tab
     """The relation ``rel`` without the rows ``spec.exclude`` names (engine loader), their problems written to
     ``problems_table``; how many rows were left out.
 
-    The rules are matched on the column's distinct values (a status column has a handful), and rows are then
-    picked by exact value: trimming and folding every row of a large table cost more than the load's scan.
+    The rules are matched on the column's distinct values (a status column has a handful), read as the pandas
+    loader reads values (:func:`~custrel_lib.io.readers.clean_text`: a Parquet 3.0 is "3" in both), and rows are
+    then picked by exact value: trimming and folding every row of a large table cost more than the load's scan.
     """
     if not spec.exclude:
         return rel, 0
     hits = []
     for column, source in source_columns(spec, found).items():
-        text = "CAST(" + '"' + source.replace('"', '""') + '"' + " AS VARCHAR)"
-        rules = ", ".join(lit(v) for v in spec.exclude[column])
-        values = raw.sql(
-            f"SELECT v FROM (SELECT DISTINCT {text} AS v FROM ({rel})) WHERE lower({trimmed('v')}) IN ({rules})"
-        ).fetchall()
-        if not values:
+        quoted = '"' + source.replace('"', '""') + '"'
+        text = f"CAST({quoted} AS VARCHAR)"
+        distinct = raw.sql(f"SELECT DISTINCT {quoted} AS v, {text} AS t FROM ({rel})").df()
+        shown = clean_text(distinct["v"])
+        match = shown.str.lower().isin(spec.exclude[column]).fillna(False).to_numpy(dtype=bool)
+        if not match.any():
             continue
-        hit = f"coalesce({text} IN ({', '.join(lit(v) for (v,) in values)}), false)"
-        before, after = MESSAGE.format(column=column, value="\0", table=spec.name).split("\0")
+        pairs = list(zip(distinct["t"][match], shown[match], strict=True))
+        hit = f"coalesce({text} IN ({', '.join(lit(t) for t, _ in pairs)}), false)"
+        value = "CASE " + " ".join(f"WHEN {text} = {lit(t)} THEN {lit(v)}" for t, v in pairs) + " END"
+        message = "CASE " + " ".join(
+            f"WHEN {text} = {lit(t)} THEN {lit(MESSAGE.format(column=column, value=v.lower(), table=spec.name))}"
+            for t, v in pairs
+        )
         raw.execute(
             f"INSERT INTO {problems_table} SELECT {lit(spec.name)}, {lit(spec.path.name)}, __row, "
-            f"{lit(column)}, 'excluded', 'excluded', v, {lit(before)} || lower(v) || {lit(after)} "
-            f"FROM (SELECT __row, {trimmed(text)} AS v FROM ({rel}) WHERE {hit})"
+            f"{lit(column)}, 'excluded', 'excluded', {value}, {message} END FROM ({rel}) WHERE {hit}"
         )
         hits.append(hit)
     if not hits:
