@@ -96,20 +96,24 @@ def report_run(request, tmp_path_factory):
         return pickle.loads(done.read_bytes())
 
 
-# The longest test files, longest first (seconds of each in `make test`, read from its --durations, 2026-12-03).
+# The longest test files, longest first (seconds of each in `make test` on a slow hour, from its --durations,
+# 2026-12-03 18:00).
 # `make test` runs two workers, each taking one file at a time in collection order (--no-loadscope-reorder): a
 # long file started last keeps one worker busy after the other has finished. A stale list only costs time.
 LONGEST_FIRST = (
-    "test_report.py",  # ~230: the session's sample report, a second one the other way, runs killed or locked
-    "test_shapes.py",  # ~200: four whole reports on drawn shapes, three more on named ones
-    "test_spark.py",  # ~160: the sample pipeline on a local Spark session
-    "test_notebooks.py",
-    "test_language.py",
+    "test_shapes.py",  # ~230: four whole reports on drawn shapes, three more on named ones
+    "test_report.py",  # ~200: the sample report (shared by the workers), a second one the other way, runs locked
+    "test_spark.py",  # ~180: the sample pipeline on a local Spark session
+    "test_notebooks.py",  # ~100: the notebooks under nbval
+    "test_hostile_report.py",  # ~90: a report on hostile strings, every page opened
+    "test_benchmarks.py",  # ~70: the bench's steps on a small data set, one report on a sample of customers
     "test_wheel.py",  # ~60: a wheel installed in a fresh virtual environment, its dependencies linked
+    "test_language.py",  # ~60: the English report (the French one is the shared sample report)
+    "test_cohort_report.py",
+    "test_memory.py",
+    "test_lab_browser.py",
     "test_features.py",
     "test_explore.py",
-    "test_hostile_report.py",
-    "test_cohort_report.py",
     "test_report_parallel.py",
 )
 
