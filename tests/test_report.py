@@ -244,14 +244,8 @@ def test_unknown_or_mistyped_parameters_are_refused_before_anything_runs(tmp_pat
 def _cli(*args: str, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     code = "from custrel_lib.cli import main; main()"
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        **kwargs,
-    )
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kwargs}
+    return subprocess.Popen([sys.executable, "-c", code, *args], text=True, env=env, **pipes)
 
 
 def test_a_dying_kernel_is_explained_without_transport_noise(tmp_path):
@@ -320,19 +314,33 @@ def test_a_run_killed_mid_way_leaves_earlier_reports_intact(tmp_path, signum):
 
 @pytest.mark.parametrize("wait", [False, True], ids=["exit", "wait"])
 def test_two_runs_at_once_one_proceeds_the_other_exits_or_waits(tmp_path, wait):
-    reports = tmp_path / "r"
-    # The first run holds the lock for 20 s; the second one's notebook is quick, so that waiting costs no more.
-    nbs = _tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(20)", "print(lang)")
+    reports, release = tmp_path / "r", tmp_path / "release"
+    # The first run holds the lock until the test releases it: after the second has exited, or said it waits.
+    hold = f"import os, time\nend = time.time() + 240\nwhile not os.path.exists({str(release)!r}) and time.time() < end:\n    time.sleep(0.1)"
+    nbs = _tiny_notebooks(tmp_path / "nbs", hold, "print(lang)")
     args = ["report", "--reports-dir", str(reports), "--no-progress", "--notebook"]
     first = _cli(*args, str(nbs / "1.0-tiny.ipynb"), "--run-id", "a")
     _wait_for(lambda: any(reports.glob(".tmp-a-*")))
-    second = _cli(*args, str(nbs / "2.0-tiny.ipynb"), "--run-id", "b", *(["--wait"] if wait else []))
-    (_, err_a), (_, err_b) = first.communicate(timeout=300), second.communicate(timeout=300)
+    with open(tmp_path / "second.err", "w+", encoding="utf-8") as err:
+        extra = ["--wait"] if wait else []
+        second = _cli(*args, str(nbs / "2.0-tiny.ipynb"), "--run-id", "b", *extra, stderr=err)
+        if wait:  # it says why it has not started, and blocks
+            _wait_for(
+                lambda: "waiting for it to finish" in (tmp_path / "second.err").read_text(encoding="utf-8")
+            )
+            assert second.poll() is None and not (reports / "b").exists()
+        else:
+            second.wait(timeout=300)
+        release.touch()
+        (_, err_a), _ = first.communicate(timeout=300), second.communicate(timeout=300)
+        err.seek(0)
+        err_b = err.read()
     assert first.returncode == 0, err_a
     if wait:
         assert second.returncode == 0, err_b
+        assert "Another report run is writing into" in err_b and "held by pid" in err_b
         pages = [reports / run / "index.html" for run in ("a", "b")]
-        assert pages[1].stat().st_mtime >= pages[0].stat().st_mtime  # b, quick, waited for a to finish
+        assert pages[1].stat().st_mtime >= pages[0].stat().st_mtime  # b waited for a to finish
     else:
         assert second.returncode == 1
         assert "Another report run is writing into" in err_b and "--wait" in err_b

@@ -17,6 +17,7 @@ import errno
 import fcntl
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def report_lock(reports_dir: str | Path, wait: bool = False) -> Iterator[Path]:
     ----------
     reports_dir : str or Path
     wait : bool
-        Block until the other run finishes instead of failing.
+        Block until the other run finishes instead of failing (saying so on stderr first).
 
     Raises
     ------
@@ -55,16 +56,24 @@ def report_lock(reports_dir: str | Path, wait: bool = False) -> Iterator[Path]:
     fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 -- closed in finally, after the lock is released
     try:
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
             fh.seek(0)
             holder = fh.read().strip() or "unknown"
-            raise ReportError(
-                f"Another report run is writing into {reports_dir} (lock {path}, held by {holder}). "
-                "Wait for it to finish, or run again with --wait."
-            ) from exc
+            if not wait:
+                raise ReportError(
+                    f"Another report run is writing into {reports_dir} (lock {path}, held by {holder}). "
+                    "Wait for it to finish, or run again with --wait."
+                ) from exc
+            # Said before blocking: a scheduled run that waits says why it has not started.
+            print(
+                f"Another report run is writing into {reports_dir} (held by {holder}): waiting for it to finish.",
+                file=sys.stderr,
+                flush=True,
+            )
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         fh.seek(0)
         fh.truncate()
         fh.write(f"pid {os.getpid()} since {dt.datetime.now().astimezone().isoformat(timespec='seconds')}\n")
