@@ -124,6 +124,13 @@ def test_an_unknown_column_is_named_with_the_files_columns(tmp_path):
             load_tables(config, engine=engine)
 
 
+def test_a_column_name_is_found_as_columns_are_found(tmp_path):
+    """Case, accents and blanks aside, as ``columns:`` names are matched (``STATUT`` finds ``Statut``)."""
+    config = _write(tmp_path, {"STATUT": ["annulée"], " Canal ": ["test"]})
+    for engine in (False, True):
+        assert load_tables(config, engine=engine).problems.counts["transactions"]["excluded"] == 4
+
+
 @pytest.mark.parametrize(
     ("exclude", "message"),
     [

@@ -9,11 +9,14 @@ Nothing is dropped silently: each row left out is listed in the problems report 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from custrel_lib.config import TableSpec
 from custrel_lib.exceptions import DataContractError
+from custrel_lib.io.contract import fold
 from custrel_lib.io.readers import clean_text
 from custrel_lib.io.scan_sql import lit
 
@@ -21,18 +24,23 @@ from custrel_lib.io.scan_sql import lit
 MESSAGE = "{column} = {value}: left out by custrel.yml (tables.{table}.exclude)"
 
 
-def source_columns(spec: TableSpec, found: list[str]) -> dict[str, str]:
-    """The columns of ``exclude:`` as the file names them, or an error naming the file and its columns."""
-    names = {str(c).strip(): str(c) for c in found}
+def source_columns(spec: TableSpec, found: list) -> dict[str, Any]:
+    """The columns of ``exclude:`` as the file names them (exactly, else once folded as ``columns:`` are:
+    :func:`~custrel_lib.io.contract.fold`), or an error naming the file and its columns."""
+    names = {str(c).strip(): c for c in found}
+    folded: dict[str, list] = {}
+    for name, c in names.items():
+        folded.setdefault(fold(name), []).append(c)
     out = {}
     for column in spec.exclude:
-        name = spec.columns.get(column, column)
-        if not isinstance(name, str) or name not in names:
+        name = str(spec.columns.get(column, column))
+        same = folded.get(fold(name), [])
+        if name not in names and len(same) != 1:
             raise DataContractError(
                 f"Table '{spec.name}' in {spec.path}: tables.{spec.name}.exclude names the column {column!r}, "
                 f"which the file does not have (its columns: {', '.join(list(names)[:30])})."
             )
-        out[column] = names[name]
+        out[column] = names[name] if name in names else same[0]
     return out
 
 
@@ -82,7 +90,7 @@ def leave_out_sql(raw, spec: TableSpec, rel: str, found: list[str], problems_tab
         return rel, 0
     hits = []
     for column, source in source_columns(spec, found).items():
-        quoted = '"' + source.replace('"', '""') + '"'
+        quoted = '"' + str(source).replace('"', '""') + '"'
         text = f"CAST({quoted} AS VARCHAR)"
         distinct = raw.sql(f"SELECT DISTINCT {quoted} AS v, {text} AS t FROM ({rel})").df()
         shown = clean_text(distinct["v"])
