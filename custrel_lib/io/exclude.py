@@ -59,6 +59,23 @@ def _problem_rows(spec: TableSpec, file: str, column: str, rows, values, rules) 
     )
 
 
+def _matches(values: pd.Series, rules: list[str]) -> tuple[pd.Series, np.ndarray]:
+    """``values`` as the loaders read text (trimmed, empty as missing), and which of them a rule names."""
+    text = clean_text(values)
+    return text, text.str.lower().isin(rules).fillna(False).to_numpy(dtype=bool)
+
+
+def _case(text: str, pairs: list[tuple[str, str]], said: list[str] | None = None) -> str:
+    """SQL of what the problems report says of each matched value (``pairs``: its text in SQL, as read):
+    the value as read, or ``said``."""
+    out = said or [v for _, v in pairs]
+    return (
+        "CASE "
+        + " ".join(f"WHEN {text} = {lit(t)} THEN {lit(o)}" for (t, _), o in zip(pairs, out, strict=True))
+        + " END"
+    )
+
+
 def leave_out(
     spec: TableSpec, raw: pd.DataFrame, rows: np.ndarray, problems
 ) -> tuple[pd.DataFrame, np.ndarray, int]:
@@ -67,12 +84,12 @@ def leave_out(
         return raw, rows, 0
     out = np.zeros(len(raw), dtype=bool)
     for column, source in source_columns(spec, list(raw.columns)).items():
-        text = clean_text(raw[source].reset_index(drop=True))
-        folded = text.str.lower()
-        hit = folded.isin(spec.exclude[column]).fillna(False).to_numpy(dtype=bool)
+        text, hit = _matches(raw[source].reset_index(drop=True), spec.exclude[column])
         if hit.any():
             problems.add(
-                _problem_rows(spec, spec.path.name, column, rows[hit], text[hit].to_numpy(), folded[hit])
+                _problem_rows(
+                    spec, spec.path.name, column, rows[hit], text[hit].to_numpy(), text[hit].str.lower()
+                )
             )
         out |= hit
     return raw[~out].reset_index(drop=True), rows[~out], int(out.sum())
@@ -93,20 +110,16 @@ def leave_out_sql(raw, spec: TableSpec, rel: str, found: list[str], problems_tab
         quoted = '"' + str(source).replace('"', '""') + '"'
         text = f"CAST({quoted} AS VARCHAR)"
         distinct = raw.sql(f"SELECT DISTINCT {quoted} AS v, {text} AS t FROM ({rel})").df()
-        shown = clean_text(distinct["v"])
-        match = shown.str.lower().isin(spec.exclude[column]).fillna(False).to_numpy(dtype=bool)
+        shown, match = _matches(distinct["v"], spec.exclude[column])
         if not match.any():
             continue
         pairs = list(zip(distinct["t"][match], shown[match], strict=True))
         hit = f"coalesce({text} IN ({', '.join(lit(t) for t, _ in pairs)}), false)"
-        value = "CASE " + " ".join(f"WHEN {text} = {lit(t)} THEN {lit(v)}" for t, v in pairs) + " END"
-        message = "CASE " + " ".join(
-            f"WHEN {text} = {lit(t)} THEN {lit(MESSAGE.format(column=column, value=v.lower(), table=spec.name))}"
-            for t, v in pairs
-        )
+
+        said = [MESSAGE.format(column=column, value=v.lower(), table=spec.name) for _, v in pairs]
         raw.execute(
             f"INSERT INTO {problems_table} SELECT {lit(spec.name)}, {lit(spec.path.name)}, __row, "
-            f"{lit(column)}, 'excluded', 'excluded', {value}, {message} END FROM ({rel}) WHERE {hit}"
+            f"{lit(column)}, 'excluded', 'excluded', {_case(text, pairs)}, {_case(text, pairs, said)} FROM ({rel}) WHERE {hit}"
         )
         hits.append(hit)
     if not hits:
