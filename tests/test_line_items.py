@@ -190,3 +190,100 @@ def test_amounts_are_written_in_the_currency_of_the_config(tmp_path, restore_cur
     config.write_text(body.replace("currency: GBP\n", ""), encoding="utf-8")
     prepare(config, verbose=False)
     assert format_currency(1234.5, "en") == "€1,234"
+
+
+SHOPIFY = (
+    "    order_lines: true\n"
+    "    columns: {customer_id: Email, date: Created at, amount: Total, order_id: Name, category: Lineitem name}\n"
+)
+
+
+def _shopify_export(folder) -> pd.DataFrame:
+    """The sample's first 300 customers as Shopify's orders export: one row per line item, the order's total
+    (and, on one order in five, its date) on its first line only, the later lines' cells empty; dates with their
+    time zone. Then three orders that cannot be read: every line without a total (a draft), every line without a
+    date, and a line without order id nor total. Returns the sample's rows of those customers (the truth)."""
+    tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
+    tx = tx[tx["customer_id"].isin(sorted(tx["customer_id"].unique())[:300])].reset_index(drop=True)
+    rows = []
+    for i, r in enumerate(tx.itertuples(index=False)):
+        for k in range(1 + i % 3):
+            later = k > 0
+            rows.append(
+                {
+                    "Name": f"#{r.order_id}",
+                    "Email": f"{r.customer_id.lower()}@example.com",
+                    "Created at": "" if later and i % 5 == 0 else f"{r.date} 10:3{k}:00 +0100",
+                    "Total": "" if later else r.amount,
+                    "Lineitem name": r.category,
+                }
+            )
+    rows += [
+        {"Name": "#D1", "Email": "d@example.com", "Created at": "2025-03-01 09:00:00 +0100", "Total": ""},
+        {"Name": "#D1", "Email": "d@example.com", "Created at": "2025-03-01 09:00:00 +0100", "Total": ""},
+        {"Name": "#D2", "Email": "d@example.com", "Created at": "", "Total": "12.00"},
+        {"Name": "", "Email": "d@example.com", "Created at": "2025-03-02 09:00:00 +0100", "Total": ""},
+    ]
+    pd.DataFrame(rows).to_csv(folder / "orders_export.csv", index=False)
+    return tx
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_shopify_orders_with_the_total_on_the_first_line_load_as_the_orders(tmp_path, engine):
+    truth = _shopify_export(tmp_path)
+    config = tmp_path / "custrel.yml"
+    config.write_text(f"tables:\n  transactions:\n    path: orders_export.csv\n{SHOPIFY}", encoding="utf-8")
+    result = load_tables(config, engine=engine)
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    # The loaded orders are the sample's rows: same customer, day, amount and category, one per order.
+    expected = pd.DataFrame(
+        {
+            "customer_id": truth["customer_id"].str.lower() + "@example.com",
+            "date": pd.to_datetime(truth["date"]),
+            "amount": truth["amount"].astype(float),
+            "order_id": "#" + truth["order_id"],
+            "category": truth["category"],
+        }
+    )
+    got = tx[list(expected.columns)].astype({"customer_id": object, "order_id": object, "category": object})
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
+    n_lines = sum(1 + i % 3 for i in range(len(truth)))
+    later = n_lines - len(truth)
+    no_date = sum(i % 3 for i in range(len(truth)) if i % 5 == 0)
+    assert result.formats["transactions"]["order_lines"] == {
+        "lines": n_lines,
+        "orders": len(truth),
+        "lines_without_date": no_date,
+        "lines_without_amount": later,
+    }
+    problems = result.problems.rows.sort_values(["row", "column"])
+    first = n_lines + 2  # the header is line 1
+    assert problems[["row", "column", "reason"]].values.tolist() == [
+        [first, "amount", "missing_value"],
+        [first + 1, "amount", "missing_value"],
+        [first + 2, "date", "missing_value"],
+        [first + 3, "amount", "missing_value"],
+    ]
+    assert problems["message"].tolist() == [
+        "amount is empty on every line of this order",
+        "amount is empty on every line of this order",
+        "date is empty on every line of this order",
+        "amount is empty",
+    ]
+    assert result.problems.counts["transactions"] == {"read": n_lines + 4, "kept": n_lines, "rejected": 4}
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_without_order_lines_an_empty_total_says_the_setting(tmp_path, engine):
+    truth = _shopify_export(tmp_path)
+    config = tmp_path / "custrel.yml"
+    config.write_text(
+        "tables:\n  transactions:\n    path: orders_export.csv\n" + SHOPIFY.replace("    order_lines: true\n", ""),
+        encoding="utf-8",
+    )
+    problems = load_tables(config, engine=engine).problems.rows
+    empty = problems[(problems["reason"] == "missing_value") & (problems["column"] == "amount")]
+    n_lines = sum(1 + i % 3 for i in range(len(truth)))
+    assert len(empty) == n_lines - len(truth) + 3
+    hint = "amount is empty (if another line of this order holds it, set order_lines: true)"
+    assert empty["message"].value_counts().to_dict() == {hint: len(empty) - 1, "amount is empty": 1}

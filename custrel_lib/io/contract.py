@@ -47,6 +47,22 @@ TABLES = tuple(SCHEMA)
 #: amount: when the transactions have no amount column, both are read and amount = quantity x unit price
 #: (rounded to 6 decimals). They are not kept in the loaded table.
 AMOUNT_PARTS = ("quantity", "unit_price")
+#: Order-level values on one line of an order: exports with one row per order line (Shopify's orders export)
+#: write the order's total, and sometimes its date, on its first line only. With ``order_lines: true`` an empty
+#: amount or date on a line whose order has a kept line with one is not missing: the order's lines add up to
+#: it. Without the setting, or when no line of the order has one, the line is rejected with these messages.
+ORDER_LEVEL = ("date", "amount")
+
+
+def empty_message(column: str, order_lines: bool, has_order: bool) -> str:
+    """The message of an empty ``date`` or ``amount`` of a transaction (both loaders)."""
+    if order_lines and has_order:
+        return f"{column} is empty on every line of this order"
+    if has_order:
+        return f"{column} is empty (if another line of this order holds it, set order_lines: true)"
+    return f"{column} is empty"
+
+
 #: The columns ``custrel.yml`` may map, per table: the contract's, and the parts of a computed amount.
 MAPPABLE = {
     name: (*columns, *(AMOUNT_PARTS if name == "transactions" else ())) for name, columns in SCHEMA.items()

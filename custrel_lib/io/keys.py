@@ -8,6 +8,8 @@ import re
 
 import pandas as pd
 
+from custrel_lib.io.contract import ORDER_LEVEL
+
 NOT_IN_CUSTOMERS = "kept: this customer buys but is missing from the customers table"
 
 
@@ -69,6 +71,24 @@ def case_twins(ids: pd.Series, reject: pd.Series) -> pd.Series:
     return (kept.notna() & kept.ne(first)).fillna(False).astype(bool)
 
 
+def order_lines_note(lines: int, orders: int, no_date: int = 0, no_amount: int = 0) -> dict[str, int]:
+    """What ``custrel validate`` prints of ``order_lines: true``: the kept lines with an order id, the orders
+    they make, and how many of those lines had no date or no amount of their own (the order's on another
+    line, :data:`~custrel_lib.io.contract.ORDER_LEVEL`), when some had not."""
+    note = {"lines": int(lines), "orders": int(orders)}
+    for key, n in (("lines_without_date", no_date), ("lines_without_amount", no_amount)):
+        if n:
+            note[key] = int(n)
+    return note
+
+
+def order_blank(order: pd.Series, values: pd.Series) -> pd.Series:
+    """Lines with an empty value (date or amount) whose order has no line with one (``order_lines: true``):
+    ``order`` is the order id of the kept lines, missing elsewhere (``scan_checks._order_blank`` in the engine)."""
+    valued = order[values.notna()].dropna().unique()
+    return (order.notna() & values.isna() & ~order.isin(valued)).astype(bool)
+
+
 def merge_order_lines(tx: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     """One row per order for a file of order lines (``order_lines: true``), in file order: the order's first
     line, dated at its earliest line, with the sum of its lines' amounts (rounded to 6 decimals, as the
@@ -77,11 +97,13 @@ def merge_order_lines(tx: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     has = tx["order_id"].notna()
     lines = tx[has]
     by = lines.groupby("order_id", sort=False)
-    largest = lines.sort_values("amount", ascending=False, kind="stable").drop_duplicates("order_id")
+    largest = lines.sort_values("amount", ascending=False, kind="stable", na_position="last")
+    largest = largest.drop_duplicates("order_id")
     orders = lines.drop_duplicates("order_id").copy()
     key = orders["order_id"]
     orders["date"] = key.map(by["date"].min())
     orders["amount"] = key.map(by["amount"].sum()).round(6)
     orders["category"] = key.map(largest.set_index("order_id")["category"]).astype(tx["category"].dtype)
     out = pd.concat([orders, tx[~has]]).sort_index(kind="stable").reset_index(drop=True)
-    return out, {"lines": int(has.sum()), "orders": len(orders)}
+    blank = [int(lines[c].isna().sum()) for c in ORDER_LEVEL]
+    return out, order_lines_note(int(has.sum()), len(orders), *blank)

@@ -22,33 +22,24 @@ import pandas as pd
 from custrel_lib.config import CustrelConfig, TableSpec, load_config
 from custrel_lib.io.contract import (
     AMOUNT_PARTS,
-    CONTRACT_ORDER_MESSAGE,
-    END_REASON_MESSAGE,
-    END_REASON_SYNONYMS,
-    END_REASONS,
-    INTERACTION_TYPES,
     NOTE,
+    ORDER_LEVEL,
     SCHEMA,
     TABLES,
-    TYPE_SYNONYMS,
+    empty_message,
     is_constant,
     unreadable_date,
 )
 from custrel_lib.io.exclude import leave_out
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.keys import (
-    CASE_MESSAGE,
-    DUPLICATE_ORDER,
     NOT_IN_CUSTOMERS,
-    OTHER_CUSTOMER,
-    SAME_ROW_MESSAGE,
-    case_twins,
     merge_order_lines,
-    same_rows,
     zeros_hint,
 )
 from custrel_lib.io.problems import ProblemsReport
-from custrel_lib.io.readers import ascii_lower, clean_text, is_date, read_raw, to_bool, to_date, to_number
+from custrel_lib.io.readers import clean_text, is_date, read_raw, to_bool, to_date, to_number
+from custrel_lib.io.table_checks import check_customers, check_interactions, check_transactions
 
 #: Above this total input size (bytes), ``load_tables(engine=None)`` takes the engine path.
 ENGINE_BYTES = 200 * 1024 * 1024
@@ -191,10 +182,22 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
             empty = s.isna()
             if s.dtype == object or pd.api.types.is_string_dtype(s):
                 empty |= out[column].isna() if kind in ("id", "str") else clean_text(s).isna()
-            reason = "missing_customer_id" if column == "customer_id" else "missing_value"
-            t.report(empty, column, reason, "rejected", s, f"{column} is empty")
-    df = pd.DataFrame(out)
-    return df
+            _report_empty(t, name, column, empty, s, raw)
+    return pd.DataFrame(out)
+
+
+def _report_empty(
+    t: _Table, name: str, column: str, empty: pd.Series, s: pd.Series, raw: pd.DataFrame
+) -> None:
+    """Rows without a required value, rejected; a transaction's date or amount on a line with an order id is
+    left to the check across the order's lines with ``order_lines: true`` (``keys.order_blank``)."""
+    reason = "missing_customer_id" if column == "customer_id" else "missing_value"
+    if name == "transactions" and column in ORDER_LEVEL:
+        has_order = clean_text(raw["order_id"].reset_index(drop=True)).notna()
+        if not t.spec.order_lines:
+            t.report(empty & has_order, column, reason, "rejected", s, empty_message(column, False, True))
+        empty &= ~has_order
+    t.report(empty, column, reason, "rejected", s, f"{column} is empty")
 
 
 def _finish(name: str, t: _Table, df: pd.DataFrame, problems: ProblemsReport, n_read: int) -> pd.DataFrame:
@@ -221,81 +224,6 @@ def _report_rejects(t: _Table, rejects: pd.DataFrame, problems: ProblemsReport) 
                 }
             ).drop_duplicates(subset=["row"])
         )
-
-
-def _check_transactions(t: _Table, tx: pd.DataFrame, as_of_ts: pd.Timestamp) -> None:
-    t.report(
-        tx["date"] > as_of_ts,
-        "date",
-        "future_date",
-        "rejected",
-        tx["date"].dt.strftime("%Y-%m-%d"),
-        f"after the extraction date {as_of_ts.date()}",
-    )
-    order = tx["order_id"].where(~t.reject)
-    if t.spec.order_lines:  # lines of one order share its id, and its customer
-        first = tx["customer_id"].where(order.notna()).groupby(order).transform("first")
-        other = (order.notna() & tx["customer_id"].ne(first)).fillna(False).astype(bool)
-        t.report(other, "order_id", "order_id_other_customer", "rejected", tx["order_id"], OTHER_CUSTOMER)
-    else:
-        dup = order.notna() & order.duplicated(keep="first")
-        t.report(dup, "order_id", "duplicate_order_id", "rejected", tx["order_id"], DUPLICATE_ORDER)
-    ids = tx["customer_id"]
-    t.report(same_rows(tx, t.reject), "customer_id", "duplicate_row", "flagged", ids, SAME_ROW_MESSAGE)
-    t.report(case_twins(ids, t.reject), "customer_id", "id_case", "flagged", ids, CASE_MESSAGE)
-
-
-def _check_customers(c: _Table, cu: pd.DataFrame, as_of_ts: pd.Timestamp) -> None:
-    dup = ~c.reject & cu["customer_id"].where(~c.reject).duplicated(keep="first")
-    c.report(
-        dup & cu["customer_id"].notna(),
-        "customer_id",
-        "duplicate_customer_id",
-        "rejected",
-        cu["customer_id"],
-        "an earlier row describes this customer",
-    )
-    c.report(
-        cu["signup_date"] > as_of_ts,
-        "signup_date",
-        "future_date",
-        "rejected",
-        cu["signup_date"].dt.strftime("%Y-%m-%d"),
-        f"signed up after the extraction date {as_of_ts.date()}",
-    )
-    order = cu["contract_end"] < cu["contract_start"]  # a missing date compares False
-    shown = cu["contract_end"].dt.strftime("%Y-%m-%d") + " < " + cu["contract_start"].dt.strftime("%Y-%m-%d")
-    c.report(order, "contract_end", "contract_order", "repaired", shown, CONTRACT_ORDER_MESSAGE)
-    for column in ("contract_start", "contract_end"):
-        cu[column] = cu[column].mask(order)
-    reason = cu["end_reason"].str.lower().replace(END_REASON_SYNONYMS)
-    bad = reason.notna() & ~reason.isin(END_REASONS)
-    c.report(bad, "end_reason", "invalid_value", "repaired", cu["end_reason"], END_REASON_MESSAGE)
-    cu["end_reason"] = reason.mask(bad)
-
-
-def _check_interactions(i: _Table, it: pd.DataFrame, as_of_ts: pd.Timestamp, known: pd.Series | None) -> None:
-    i.report(
-        it["date"] > as_of_ts,
-        "date",
-        "future_date",
-        "rejected",
-        it["date"].dt.strftime("%Y-%m-%d"),
-        f"after the extraction date {as_of_ts.date()}",
-    )
-    folded = ascii_lower(it["type"]).replace(TYPE_SYNONYMS)
-    unknown_type = folded.notna() & ~folded.isin(INTERACTION_TYPES)
-    message = "unknown interaction type: kept, ignored by the analyses"
-    i.report(unknown_type, "type", "invalid_value", "flagged", it["type"], message)
-    it["type"] = folded
-    nps = (folded == "nps") & it["score"].notna() & ~it["score"].between(0, 10)
-    message = "an NPS score must be between 0 and 10: emptied"
-    i.report(nps, "score", "invalid_value", "repaired", it["score"], message)
-    it["score"] = it["score"].mask(nps)
-    if known is not None:
-        unknown = it["customer_id"].notna() & ~it["customer_id"].isin(known)
-        message = "this customer is in neither customers nor transactions"
-        i.report(unknown, "customer_id", "unknown_customer", "rejected", it["customer_id"], message)
 
 
 def _stage_table(
@@ -365,16 +293,16 @@ def load_tables(
         # The last valid date, but never after today: a transaction dated in the future is an error.
         today = pd.Timestamp.today().normalize()
         as_of_ts = min(valid.max(), today) if valid.notna().any() else today
-    _check_transactions(t, tx, as_of_ts)
+    check_transactions(t, tx, as_of_ts)
     if "customers" in staged:
         c, cu, _ = staged["customers"]
-        _check_customers(c, cu, as_of_ts)
+        check_customers(c, cu, as_of_ts)
     if "interactions" in staged:
         i, it, _ = staged["interactions"]
         ids = [tx["customer_id"][~t.reject]] + (
             [cu["customer_id"][~c.reject]] if "customers" in staged else []
         )
-        _check_interactions(i, it, as_of_ts, pd.concat(ids).dropna().unique())
+        check_interactions(i, it, as_of_ts, pd.concat(ids).dropna().unique())
     if "customers" in staged:
         ids = cu["customer_id"][~c.reject]
         missing = ~t.reject & tx["customer_id"].notna() & ~tx["customer_id"].isin(ids)

@@ -26,6 +26,7 @@ from custrel_lib.io.contract import (
     DECIMAL_COMMA,
     END_REASONS,
     FALSE_VALUES,
+    ORDER_LEVEL,
     PANDAS_DTYPES,
     SCHEMA,
     TABLES,
@@ -34,6 +35,7 @@ from custrel_lib.io.contract import (
 )
 from custrel_lib.io.exclude import leave_out_sql
 from custrel_lib.io.header import map_columns
+from custrel_lib.io.keys import order_lines_note
 from custrel_lib.io.problems import COLUMNS, ProblemsReport
 from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, csv_dialect, needs_transcoding, utf8_copy
 from custrel_lib.io.scan_checks import (
@@ -348,11 +350,12 @@ def scan_tables(
     problems = _problems(raw, config, staged)
     views = {name: _views(raw, name, lines and name == "transactions") for name in staged}
     if lines:
+        blank = ", ".join(f"count(order_id) FILTER (WHERE {c} IS NULL)" for c in ORDER_LEVEL)
         counts = raw.sql(
-            f"SELECT count(order_id), count(DISTINCT order_id) FROM __custrel_typed_transactions "
+            f"SELECT count(order_id), count(DISTINCT order_id), {blank} FROM __custrel_typed_transactions "
             f"WHERE {kept('transactions')}"
         ).fetchall()[0]
-        formats["transactions"]["order_lines"] = {"lines": int(counts[0]), "orders": int(counts[1])}
+        formats["transactions"]["order_lines"] = order_lines_note(*counts)
     if _heavy(con):
         _persist(con, views)
     steps.done()

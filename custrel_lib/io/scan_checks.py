@@ -14,7 +14,9 @@ from custrel_lib.io.contract import (
     END_REASON_SYNONYMS,
     END_REASONS,
     INTERACTION_TYPES,
+    ORDER_LEVEL,
     TYPE_SYNONYMS,
+    empty_message,
 )
 from custrel_lib.io.scan_sql import TypedTable, lit
 
@@ -170,6 +172,20 @@ def _other_customer(raw, table: str) -> str:
     return _rows_in(raw, table, "other_customer", other)
 
 
+def _order_blank(raw, column: str) -> tuple[str, str, str, str, str, str]:
+    """Kept lines with an empty ``column`` (date or amount, left to this check by ``scan_sql._order_level``)
+    whose order has no kept line with one: rejected as ``keys.order_blank`` finds them in the pandas loader."""
+    typed, is_kept = "__custrel_typed_transactions", kept("transactions")
+    valued = f"SELECT order_id FROM {typed} WHERE {is_kept} AND {column} IS NOT NULL AND order_id IS NOT NULL"
+    rows = (
+        f"SELECT __row FROM {typed} WHERE {is_kept} AND {column} IS NULL AND order_id IS NOT NULL "
+        f"AND order_id NOT IN ({valued})"
+    )
+    condition = _rows_in(raw, "transactions", f"order_blank_{column}", rows)
+    message = lit(empty_message(column, True, True))
+    return condition, column, "missing_value", "rejected", "NULL", message
+
+
 def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_lines: bool = False) -> None:
     """The checks across rows and tables, in the pandas loader's order (each sees the rejections before it)."""
     from custrel_lib.io.keys import (
@@ -191,6 +207,8 @@ def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_
         check = (_dup(raw, tx, "order_id"), "order_id", "duplicate_order_id", "rejected", "order_id",
                  lit(DUPLICATE_ORDER))  # fmt: skip
     _insert(raw, tx, files[tx], [check])
+    if order_lines:
+        _insert(raw, tx, files[tx], [_order_blank(raw, c) for c in ORDER_LEVEL])
     same = _dup(raw, tx, ", ".join(SAME_ROW), "order_id IS NULL", "dup_row")
     _insert(
         raw,

@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from custrel_lib.config import TableSpec
-from custrel_lib.io.contract import AMOUNT_PARTS, NOTE, SCHEMA, ZONE, split_zone, unreadable_date
+from custrel_lib.io.contract import (
+    AMOUNT_PARTS,
+    NOTE,
+    ORDER_LEVEL,
+    SCHEMA,
+    ZONE,
+    empty_message,
+    split_zone,
+    unreadable_date,
+)
 
 #: Blanks trimmed from text (Arrow's ``utf8_trim_whitespace`` set, as the pandas loader trims).
 WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -159,6 +168,20 @@ def _checks(column: str, kind: str, required: bool, bad: str | None, empty: str,
     return out
 
 
+def _order_level(check: Check, order_lines: bool) -> Check:
+    """The missing-value check of a transaction's date or amount on a line with an order id
+    (:data:`~custrel_lib.io.contract.ORDER_LEVEL`): with ``order_lines: true`` the line waits for the check across
+    the order's lines (:func:`custrel_lib.io.scan_checks.cross_checks`); without, its message says the setting."""
+    empty, column, reason, action, value, _ = check
+    if order_lines:
+        return (f"({empty}) AND order_id IS NULL", column, reason, action, value, lit(f"{column} is empty"))
+    message = (
+        f"CASE WHEN order_id IS NULL THEN {lit(empty_message(column, False, False))} "
+        f"ELSE {lit(empty_message(column, False, True))} END"
+    )
+    return empty, column, reason, action, value, message
+
+
 def typed_table(
     name: str,
     spec: TableSpec,
@@ -192,6 +215,8 @@ def typed_table(
         outer.append(o)
         used = fmt.get("date_format", {}).get(column) if kind == "date" else None
         checks += _checks(column, kind, required, bad, empty, used)
+        if name == "transactions" and column in ORDER_LEVEL:
+            checks[-1] = _order_level(checks[-1], spec.order_lines)
     if parts:
         outer.append("round(quantity * unit_price, 6) AS amount")
     select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM ({rel}))"
