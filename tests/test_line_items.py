@@ -201,7 +201,7 @@ SHOPIFY = (
 def _shopify_export(folder) -> pd.DataFrame:
     """The sample's first 300 customers as Shopify's orders export: one row per line item, the order's total
     (and, on one order in five, its date) on its first line only, the later lines' cells empty; dates with their
-    time zone. Then three orders that cannot be read: every line without a total (a draft), every line without a
+    time zone; the status (refunded: one order in ten) on the first line only. Then three orders that cannot be read: every line without a total (a draft), every line without a
     date, and a line without order id nor total. Returns the sample's rows of those customers (the truth)."""
     tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
     tx = tx[tx["customer_id"].isin(sorted(tx["customer_id"].unique())[:300])].reset_index(drop=True)
@@ -216,6 +216,7 @@ def _shopify_export(folder) -> pd.DataFrame:
                     "Created at": "" if later and i % 5 == 0 else f"{r.date} 10:3{k}:00 +0100",
                     "Total": "" if later else r.amount,
                     "Lineitem name": r.category,
+                    "Financial Status": "" if later else ("refunded" if i % 10 == 3 else "paid"),
                 }
             )
     rows += [
@@ -278,7 +279,8 @@ def test_without_order_lines_an_empty_total_says_the_setting(tmp_path, engine):
     truth = _shopify_export(tmp_path)
     config = tmp_path / "custrel.yml"
     config.write_text(
-        "tables:\n  transactions:\n    path: orders_export.csv\n" + SHOPIFY.replace("    order_lines: true\n", ""),
+        "tables:\n  transactions:\n    path: orders_export.csv\n"
+        + SHOPIFY.replace("    order_lines: true\n", ""),
         encoding="utf-8",
     )
     problems = load_tables(config, engine=engine).problems.rows
@@ -287,3 +289,40 @@ def test_without_order_lines_an_empty_total_says_the_setting(tmp_path, engine):
     assert len(empty) == n_lines - len(truth) + 3
     hint = "amount is empty (if another line of this order holds it, set order_lines: true)"
     assert empty["message"].value_counts().to_dict() == {hint: len(empty) - 1, "amount is empty": 1}
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_a_rule_on_the_first_line_leaves_out_the_whole_order(tmp_path, engine):
+    """Shopify writes the status on an order's first line only: with order_lines, a rule that leaves out that
+    line leaves out the order's other lines too (not rejected for their missing total), each one listed."""
+    from custrel_lib.reports.data_note import data_figures, data_sentence
+
+    truth = _shopify_export(tmp_path)
+    config = tmp_path / "custrel.yml"
+    rule = "    exclude: {Financial Status: [Refunded]}\n"
+    config.write_text(
+        f"tables:\n  transactions:\n    path: orders_export.csv\n{rule}{SHOPIFY}", encoding="utf-8"
+    )
+    result = load_tables(config, engine=engine)
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    refunded = [i % 10 == 3 for i in range(len(truth))]
+    kept = truth[[not r for r in refunded]]
+    assert tx["order_id"].astype(object).tolist() == ("#" + kept["order_id"]).tolist()
+    assert tx["amount"].tolist() == kept["amount"].astype(float).tolist()
+    lines = [1 + i % 3 for i in range(len(truth))]
+    first = sum(refunded)
+    others = sum(n - 1 for n, r in zip(lines, refunded, strict=True) if r)
+    rows = result.problems.rows
+    left = rows[rows["action"] == "excluded"]
+    assert left["column"].value_counts().to_dict() == {"Financial Status": first, "order_lines": others}
+    split = [r and n > 1 for n, r in zip(lines, refunded, strict=True)]  # refunded orders of several lines
+    assert set(left.loc[left["column"] == "order_lines", "value"]) == set("#" + truth["order_id"][split])
+    assert (rows[rows["action"] == "rejected"]["row"] > sum(lines) + 1).all()  # only the four bad lines
+    counts = result.problems.counts["transactions"]
+    assert counts == {"read": sum(lines) + 4, "kept": sum(lines) - first - others, "rejected": 4,
+                      "excluded": first + others}  # fmt: skip
+    figures = data_figures(result.problems, {"transactions": "orders_export.csv"})["transactions"]
+    assert figures["excluded_by_column"] == {"order_lines": others, "Financial Status": first}
+    sentence = data_sentence(result.problems, {"transactions": "orders_export.csv"}, "en")
+    assert f"{first + others:,} rows left out on purpose" in sentence
+    assert f"other lines of those orders: {others:,}" in sentence and f"Financial Status: {first:,}" in sentence

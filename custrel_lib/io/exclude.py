@@ -16,12 +16,16 @@ import pandas as pd
 
 from custrel_lib.config import TableSpec
 from custrel_lib.exceptions import DataContractError
-from custrel_lib.io.contract import fold
+from custrel_lib.io.contract import fold, is_constant
+from custrel_lib.io.header import map_columns
 from custrel_lib.io.readers import clean_text
-from custrel_lib.io.scan_sql import lit
+from custrel_lib.io.scan_sql import lit, trimmed
 
 #: The message of a row left out (problems report; ``custrel validate``).
 MESSAGE = "{column} = {value}: left out by custrel.yml (tables.{table}.exclude)"
+#: With ``order_lines: true``, the other lines of an order a rule leaves out (Shopify's status is on the first
+#: line only): left out with it, under the order id.
+ORDER_MESSAGE = "a line of an order left out by custrel.yml (tables.{table}.exclude)"
 
 
 def source_columns(spec: TableSpec, found: list) -> dict[str, Any]:
@@ -44,7 +48,17 @@ def source_columns(spec: TableSpec, found: list) -> dict[str, Any]:
     return out
 
 
-def _problem_rows(spec: TableSpec, file: str, column: str, rows, values, rules) -> pd.DataFrame:
+def _order_source(spec: TableSpec, found: list):
+    """The file's column of the order id when ``order_lines: true`` asks that an order be left out whole, else
+    None (no setting, or no order id column)."""
+    if not (spec.order_lines and spec.name == "transactions"):
+        return None
+    names = {str(c).strip(): c for c in found}
+    source = map_columns(spec, list(names)).get("order_id")
+    return None if source is None or is_constant(source) else names[source]
+
+
+def _problem_rows(spec: TableSpec, file: str, column: str, rows, values, messages) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "table": spec.name,
@@ -54,7 +68,7 @@ def _problem_rows(spec: TableSpec, file: str, column: str, rows, values, rules) 
             "reason": "excluded",
             "action": "excluded",
             "value": values,
-            "message": [MESSAGE.format(column=column, value=v, table=spec.name) for v in rules],
+            "message": messages,
         }
     )
 
@@ -86,12 +100,20 @@ def leave_out(
     for column, source in source_columns(spec, list(raw.columns)).items():
         text, hit = _matches(raw[source].reset_index(drop=True), spec.exclude[column])
         if hit.any():
-            problems.add(
-                _problem_rows(
-                    spec, spec.path.name, column, rows[hit], text[hit].to_numpy(), text[hit].str.lower()
-                )
-            )
+            values = text[hit]
+            said = [MESSAGE.format(column=column, value=v, table=spec.name) for v in values.str.lower()]
+            problems.add(_problem_rows(spec, spec.path.name, column, rows[hit], values.to_numpy(), said))
         out |= hit
+    order = _order_source(spec, list(raw.columns))
+    if order is not None and out.any():
+        ids = clean_text(raw[order].reset_index(drop=True))
+        more = (~out & ids.isin(ids[out].dropna().unique())).to_numpy(dtype=bool)
+        if more.any():
+            said = ORDER_MESSAGE.format(table=spec.name)
+            problems.add(
+                _problem_rows(spec, spec.path.name, "order_lines", rows[more], ids[more].to_numpy(), said)
+            )
+        out |= more
     return raw[~out].reset_index(drop=True), rows[~out], int(out.sum())
 
 
@@ -124,6 +146,17 @@ def leave_out_sql(raw, spec: TableSpec, rel: str, found: list[str], problems_tab
         hits.append(hit)
     if not hits:
         return rel, 0
+    order = _order_source(spec, found)
+    if order is not None:  # the other lines of an order left out (order_lines: true)
+        ids = trimmed('"' + str(order).replace('"', '""') + '"')
+        left = f"({' OR '.join(hits)})"
+        more = f"NOT {left} AND {ids} IN (SELECT {ids} FROM ({rel}) WHERE {left} AND {ids} IS NOT NULL)"
+        said = lit(ORDER_MESSAGE.format(table=spec.name))
+        raw.execute(
+            f"INSERT INTO {problems_table} SELECT {lit(spec.name)}, {lit(spec.path.name)}, __row, 'order_lines', "
+            f"'excluded', 'excluded', {ids}, {said} FROM ({rel}) WHERE {more}"
+        )
+        hits.append(f"coalesce({more}, false)")
     n = raw.sql(
         f"SELECT count(DISTINCT row) FROM {problems_table} WHERE \"table\" = {lit(spec.name)} AND action = 'excluded'"
     ).fetchall()[0][0]

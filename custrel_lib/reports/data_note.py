@@ -106,9 +106,16 @@ def data_figures(problems, files: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def _reasons(counts: dict[str, int], lang: str) -> str:
+#: Rows left out are counted per column of the rules; the other lines of an order a rule left out
+#: (``order_lines: true``: custrel_lib.io.exclude) are counted under ``order_lines``.
+EXCLUDED_LABELS = {
+    "order_lines": {"fr": "autres lignes de ces commandes", "en": "other lines of those orders"}
+}
+
+
+def _reasons(counts: dict[str, int], lang: str, labels: dict = REASON_LABELS) -> str:
     return ", ".join(
-        tr(TEXT, "reason", lang, label=REASON_LABELS.get(r, {}).get(lang, r), n=format_number(n, lang))
+        tr(TEXT, "reason", lang, label=labels.get(r, {}).get(lang, r), n=format_number(n, lang))
         for r, n in list(counts.items())[:3]
     )
 
@@ -135,7 +142,13 @@ def data_sentence(problems, files: dict[str, str], lang: str, unplaced: int = 0)
                 part += tr(TEXT, kind, lang, n=n, reasons=_reasons(counts, lang))
         if figures.get("excluded"):
             n = format_number(figures["excluded"], lang)
-            part += tr(TEXT, "excluded", lang, n=n, reasons=_reasons(figures["excluded_by_column"], lang))
+            part += tr(
+                TEXT,
+                "excluded",
+                lang,
+                n=n,
+                reasons=_reasons(figures["excluded_by_column"], lang, EXCLUDED_LABELS),
+            )
         parts.append(part)
     said = tr(TEXT, "data", lang, parts=" ; ".join(parts) if lang == "fr" else "; ".join(parts))
     return said + (tr(TEXT, "unplaced", lang, n=format_number(unplaced, lang)) if unplaced else "")
