@@ -272,6 +272,15 @@ CASES = [
         kept={TX: {"amount": [12.5, 1234.56, 1234.56, 1234.56, -3.1]}},
     ),
     Case(
+        "amounts-accounting",
+        "odd amounts",
+        {TX: "amounts_accounting.csv"},
+        # A currency code before or after, a negative in parentheses or with a trailing minus (SAP): read; letters
+        # that are not a currency code: not a number.
+        problems={(TX, r, "amount", "non_numeric_amount", "rejected") for r in (10, 11)},
+        kept={TX: {"amount": [12.5, 7.0, -3.2, -3.2, 1234.5, 5.0, 4.0, 4.0]}},
+    ),
+    Case(
         "amounts-parquet",
         "odd amounts",
         {
@@ -607,3 +616,56 @@ def test_markup_in_values_stays_text_in_the_problems_report(tmp_path):
     config, _ = _write(CASES[[c.id for c in CASES].index("html-in-values")], tmp_path)
     page = load_tables(config).problems._repr_html_()
     assert "<b>6</b>" not in page and "&lt;b&gt;6&lt;/b&gt;" in page
+
+
+#: Where the engine loader (large files) still differs from the pandas loader on a hostile file.
+ENGINE_GAPS = {
+    "duplicate-columns": "DuckDB renames a repeated column (amount_1): the engine reads the first, silently",
+    "duplicate-columns-parquet": "DuckDB renames a repeated column (amount_1): the engine reads the first, silently",
+    "blank-lines-between": "the engine numbers the lines it reads: a row after a blank line is one line early",
+}
+
+
+def _loaded(config: Path, engine: bool):
+    """What a loader makes of a file: the error it raises (a CustrelError), or its problems and kept tables."""
+    from custrel_lib.io.scan import table_to_pandas
+
+    try:
+        result = load_tables(config, engine=engine)
+    except CustrelError as exc:
+        return "refused", str(exc)
+    problems = {
+        (r.table, int(r.row), r.column, r.reason, r.action) for r in result.problems.rows.itertuples()
+    }
+    tables = {t: table_to_pandas(result, t) if engine else result.tables[t] for t in result.tables}
+    kept = {t: df.astype("string").fillna("").values.tolist() for t, df in tables.items()}
+    return "loaded", problems, kept, result.problems.counts
+
+
+ENGINE_PARAMS = [
+    pytest.param(
+        c,
+        id=c.id,
+        marks=[pytest.mark.xfail(strict=True, reason=ENGINE_GAPS[c.id])] if c.id in ENGINE_GAPS else [],
+    )
+    for c in CASES
+    if not any(str(f[0] if isinstance(f, tuple) else f).endswith(".xlsx") for f in c.tables.values())
+]
+
+
+@pytest.mark.parametrize("case", ENGINE_PARAMS)
+def test_the_engine_loader_reads_a_hostile_file_as_the_pandas_loader(case: Case, tmp_path):
+    """The engine path (files above 200 MB) keeps the same rows, reports the same problems at the same rows and
+    refuses the same files, naming them: it once kept 1e309 as an infinite amount, read 12,5 as 125 in a column
+    of decimal points, kept a date in 1600 (then failed converting it), and let a corrupt Parquet raise DuckDB's
+    own exception."""
+    config, paths = _write(case, tmp_path)
+    pandas_way, engine_way = _loaded(config, False), _loaded(config, True)
+    if pandas_way[0] == "refused":
+        assert engine_way[0] == "refused", engine_way
+        assert any(p.name in engine_way[1] for p in paths.values()), engine_way[1]
+        return
+    assert engine_way[0] == "loaded", engine_way
+    assert engine_way[1] == pandas_way[1]
+    assert engine_way[2] == pandas_way[2]
+    assert engine_way[3] == pandas_way[3]

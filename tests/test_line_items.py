@@ -325,4 +325,6 @@ def test_a_rule_on_the_first_line_leaves_out_the_whole_order(tmp_path, engine):
     assert figures["excluded_by_column"] == {"order_lines": others, "Financial Status": first}
     sentence = data_sentence(result.problems, {"transactions": "orders_export.csv"}, "en")
     assert f"{first + others:,} rows left out on purpose" in sentence
-    assert f"other lines of those orders: {others:,}" in sentence and f"Financial Status: {first:,}" in sentence
+    assert (
+        f"other lines of those orders: {others:,}" in sentence and f"Financial Status: {first:,}" in sentence
+    )

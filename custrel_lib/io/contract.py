@@ -139,6 +139,16 @@ def split_zone(date_format: str) -> tuple[str, bool]:
 NOTE = r"^\s*(\d{1,2}(?:[.,]\d+)?)\s*(?:/\s*10\b.*|[-–:]\s*\D.*)$"
 
 
+#: The dates a customer event may have: before 1900 none (1899-12-30 is the date Excel gives an empty cell), after
+#: 2262-04-11 none that pandas can hold. Outside, a date is rejected (required) or emptied (optional).
+EARLIEST_DATE, LATEST_DATE = "1900-01-01", "2262-04-11"
+
+
+def out_of_range_message(emptied: bool) -> str:
+    """The message of a date outside EARLIEST_DATE .. LATEST_DATE (both loaders)."""
+    return f"before {EARLIEST_DATE} or after 2262: not a plausible date" + (": emptied" if emptied else "")
+
+
 def unreadable_date(used: str | None) -> str:
     """The message of a date that cannot be read with the column's format, or with none (nothing matched)."""
     if used is None:
@@ -154,6 +164,21 @@ SEPARATORS = (",", ";", "\t", "|")
 NUMBER_NOISE = r"[\s\u00a0\u202f€$£]"
 #: A number written with a decimal comma (French Excel): ``1.234,56``.
 DECIMAL_COMMA = r"[-+]?\d+(?:\.\d{3})*,\d+"
+#: Currency codes written before or after an amount (``12,50 EUR``, ``EUR 12.50``), set aside as the signs are.
+CURRENCY_CODES = ("EUR", "USD", "GBP", "CHF", "CAD", "AUD", "JPY", "CNY", "SEK", "NOK", "DKK", "PLN", "CZK",
+                  "HUF", "RON", "MAD", "TND", "DZD", "XOF", "XAF", "BRL", "MXN", "INR")  # fmt: skip
+NUMBER_CODE = "^(?:{codes})|(?:{codes})$".format(codes="|".join(CURRENCY_CODES))
+#: A negative amount as accounting and SAP exports write it, ``(12,50)`` and ``12,50-``: read as ``-12,50``
+#: (replaced by ``-\1\2``, after the noise and the code are removed). Both patterns run in DuckDB (RE2) and pandas.
+NUMBER_NEGATIVE = r"^\((.+)\)$|^([^-+()]+)-$"
+
+
+def number_shape(decimal: str) -> str:
+    """The shape of a number once cleaned, with its decimal mark: the other mark may only group thousands
+    (``1.234,56`` / ``1,234.56``), so that ``12,5`` in a column of decimal points is not read as 125."""
+    group, point = (r"\.", ",") if decimal == "," else (",", r"\.")
+    return rf"[-+]?(?:\d+|\d{{1,3}}(?:{group}\d{{3}})+)?(?:{point}\d*)?(?:[eE][-+]?\d+)?"
+
 
 # The columns the stage features read: required ones, and optional ones filled with nulls when absent.
 FEATURE_REQUIRED = {

@@ -28,7 +28,11 @@ from custrel_lib.io.contract import (
     TABLES,
     empty_message,
     is_constant,
+    out_of_range_message,
     unreadable_date,
+)
+from custrel_lib.io.contract import (
+    EARLIEST_DATE as EARLIEST,
 )
 from custrel_lib.io.exclude import leave_out
 from custrel_lib.io.header import map_columns
@@ -44,7 +48,7 @@ from custrel_lib.io.table_checks import check_customers, check_interactions, che
 #: Above this total input size (bytes), ``load_tables(engine=None)`` takes the engine path.
 ENGINE_BYTES = 200 * 1024 * 1024
 PARQUET_WEIGHT = 5  # measured: the benchmark transactions as CSV are 5.5 times their Parquet file
-EARLIEST_DATE = pd.Timestamp("1900-01-01")  # before it, no customer event (Excel's empty cell is 1899-12-30)
+EARLIEST_DATE = pd.Timestamp(EARLIEST)  # before it, no customer event (Excel's empty cell is 1899-12-30)
 
 
 @dataclass
@@ -157,7 +161,7 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
             t.report(bad, column, "unparseable_date", action, s, unreadable_date(used) + emptied)
             # Before 1900 is no customer event (1899-12-30 is the date Excel gives an empty cell).
             early = (out[column] < EARLIEST_DATE) | outside
-            message = f"before {EARLIEST_DATE.date()} or after 2262: not a plausible date{emptied}"
+            message = out_of_range_message(bool(emptied))
             t.report(early, column, "date_out_of_range", action, s, message)
             out[column] = out[column].mask(early)
         elif kind == "amount" and "quantity" in raw.columns:

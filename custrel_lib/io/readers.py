@@ -27,11 +27,14 @@ from custrel_lib.io.contract import (
     DATE_FORMATS,
     DECIMAL_COMMA,
     FALSE_VALUES,
+    NUMBER_CODE,
+    NUMBER_NEGATIVE,
     NUMBER_NOISE,
     SCHEMA,
     SEPARATORS,
     TRUE_VALUES,
     ZONE,
+    number_shape,
     split_zone,
 )
 from custrel_lib.io.header import header_line
@@ -332,14 +335,13 @@ def to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series, 
         s.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)) if s.dtype == object else None
     )
     text = clean_text(s)
-    cleaned = text.str.replace(_NUMBER_CLEAN, "", regex=True)
+    cleaned = text.str.replace(_NUMBER_CLEAN, "", regex=True).str.replace(NUMBER_CODE, "", regex=True)
+    cleaned = cleaned.str.replace(NUMBER_NEGATIVE, r"-\1\2", regex=True)  # (12,50) and 12,50-: -12,50
     if decimal is None:
         sample = cleaned.dropna().head(SAMPLE_SIZE)
         comma = sample.str.fullmatch(DECIMAL_COMMA).mean() if len(sample) else 0.0
         decimal = "," if comma and comma >= 0.5 else "."
-    # The other mark may only group thousands (1.234,56 / 1,234.56): "12,5" with a decimal point is not 125.
-    group, point = (r"\.", ",") if decimal == "," else (",", r"\.")
-    shape = rf"[-+]?(?:\d+|\d{{1,3}}(?:{group}\d{{3}})+)?(?:{point}\d*)?(?:[eE][-+]?\d+)?"
+    shape = number_shape(decimal)  # "12,5" in a column of decimal points is not 125
     import pyarrow as pa
     import pyarrow.compute as pc
 

@@ -60,6 +60,12 @@ def _source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, 
     fmt["format"] = spec.format
     path = lit(str(spec.path))
     if spec.format == "parquet":
+        try:  # a corrupt file is said, with its name, as the pandas loader says it
+            raw.execute(f"SELECT * FROM read_parquet({path}) LIMIT 0")
+        except Exception as exc:  # duckdb.Error and its subclasses
+            raise DataContractError(
+                f"Cannot read {spec.path} as parquet: {type(exc).__name__}: {exc}"
+            ) from exc
         return (
             f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row "
             f"FROM read_parquet({path}, file_row_number = true)",
@@ -282,7 +288,8 @@ def _as_of(raw, config: CustrelConfig, as_of) -> pd.Timestamp:
     last = raw.sql(
         f"SELECT max(date) FROM __custrel_typed_transactions WHERE {kept('transactions')}"
     ).fetchall()[0][0]
-    return pd.Timestamp(last).normalize() if last is not None else pd.Timestamp.today().normalize()
+    today = pd.Timestamp.today().normalize()  # never after today: a transaction dated later is an error
+    return min(pd.Timestamp(last).normalize(), today) if last is not None else today
 
 
 def _problems(raw, config: CustrelConfig, staged: dict[str, TypedTable]) -> ProblemsReport:

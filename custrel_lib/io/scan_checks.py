@@ -144,16 +144,15 @@ def _interaction_checks(raw, staged: dict, day: str, as_of: pd.Timestamp) -> lis
         (f"{FOLD} = 'nps' AND score IS NOT NULL AND NOT (score BETWEEN 0 AND 10)", "score", "invalid_value",
          "repaired", "score", lit("an NPS score must be between 0 and 10: emptied")),
     ]  # fmt: skip
+    # A known customer is in the transactions or, when there is one, the customers table (as the pandas loader).
+    known = f"SELECT customer_id FROM __custrel_typed_transactions WHERE {kept('transactions')}"
     if "customers" in staged:
-        known = (
-            f"(SELECT customer_id FROM __custrel_typed_transactions WHERE {kept('transactions')} UNION "
-            f"SELECT customer_id FROM __custrel_typed_customers WHERE {kept('customers')})"
-        )
-        unknown = _rows_where(
-            raw, "interactions", "unknown", f"customer_id IS NOT NULL AND customer_id NOT IN {known}"
-        )
-        checks.append((unknown, "customer_id", "unknown_customer", "rejected", "customer_id",
-                       lit("this customer is in neither customers nor transactions")))  # fmt: skip
+        known += f" UNION SELECT customer_id FROM __custrel_typed_customers WHERE {kept('customers')}"
+    unknown = _rows_where(
+        raw, "interactions", "unknown", f"customer_id IS NOT NULL AND customer_id NOT IN ({known})"
+    )
+    checks.append((unknown, "customer_id", "unknown_customer", "rejected", "customer_id",
+                   lit("this customer is in neither customers nor transactions")))  # fmt: skip
     return checks
 
 

@@ -13,11 +13,17 @@ from typing import Any
 from custrel_lib.config import TableSpec
 from custrel_lib.io.contract import (
     AMOUNT_PARTS,
+    EARLIEST_DATE,
+    LATEST_DATE,
     NOTE,
+    NUMBER_CODE,
+    NUMBER_NEGATIVE,
     ORDER_LEVEL,
     SCHEMA,
     ZONE,
     empty_message,
+    number_shape,
+    out_of_range_message,
     split_zone,
     unreadable_date,
 )
@@ -77,16 +83,25 @@ def _is(duck_type: str, prefixes: tuple[str, ...]) -> bool:
 
 def _number(t: str, duck_type: str, decimal: Callable[[str], str]) -> tuple[str, str]:
     if _is(duck_type, NUMERIC_TYPES):
-        v = "CAST(__q AS DOUBLE)"
-        return f"CASE WHEN isnan({v}) THEN NULL ELSE {v} END", "native"
-    cleaned = f"regexp_replace({t}, {lit(NOISE)}, '', 'g')"
-    used = decimal(cleaned)
-    if used == ",":
-        cleaned = f"replace(replace({cleaned}, '.', ''), ',', '.')"
-    else:
-        cleaned = f"replace({cleaned}, ',', '')"
-    v = f"TRY_CAST({cleaned} AS DOUBLE)"
-    return f"CASE WHEN isnan({v}) THEN NULL ELSE {v} END", used
+        v = "CAST(__q AS DOUBLE)"  # NaN is empty, as pandas reads it; an infinity is not a number (_column)
+        return f"CASE WHEN isnan({v}) OR isinf({v}) THEN NULL ELSE {v} END", "native"
+    plain = f"regexp_replace({t}, {lit(NOISE)}, '', 'g')"
+    cleaned = f"regexp_replace(regexp_replace({plain}, {lit(NUMBER_CODE)}, '', 'g'), {lit(NUMBER_NEGATIVE)}, '-\\1\\2')"
+    used = decimal(
+        cleaned
+    )  # detected as the pandas loader does: codes set aside, (12,50) and 12,50- as -12,50
+    # Most values hold only digits, a sign and the decimal mark: cast at once. The others are cleaned and checked
+    # against the shape of a number ("12,5" with decimal points is not 125; 1_000 is not a number).
+    mark = "," if used == "," else "."
+    fast = f"replace({plain}, ',', '.')" if used == "," else plain
+    marks = (
+        f"replace(replace({cleaned}, '.', ''), ',', '.')" if used == "," else f"replace({cleaned}, ',', '')"
+    )
+    v = (
+        f"TRY_CAST(CASE WHEN NOT regexp_matches({plain}, {lit(f'[^0-9{mark}+-]|.-$')}) THEN {fast} "
+        f"WHEN regexp_full_match({cleaned}, {lit(number_shape(used))}) THEN {marks} END AS DOUBLE)"
+    )
+    return f"CASE WHEN isnan({v}) OR isinf({v}) THEN NULL ELSE {v} END", used
 
 
 def _date(t: str, duck_type: str, date_format: Callable[[str], str | None]) -> tuple[str, str | None]:
@@ -120,7 +135,13 @@ def _bool(t: str, duck_type: str, spec: TableSpec, trues, falses) -> tuple[str, 
 def _column(column: str, kind: str, source: tuple[str, str] | None, spec, detect, fmt, trues, falses):
     """(inner SQL, outer SQL, bad-value condition or None, emptiness condition) of one canonical column."""
     if source is None:
-        return None, f"CAST(NULL AS {NULL_TYPES[kind]}) AS {column}", None, f"{column} IS NULL"
+        empty = f"CAST(NULL AS {NULL_TYPES[kind]}) AS {column}"
+        return (
+            None,
+            (f"CAST(NULL AS DATE) AS __d_{column}, " if kind == "date" else "") + empty,
+            None,
+            f"{column} IS NULL",
+        )
     user, duck_type = source
     q = lit(user[1:]) if duck_type == CONSTANT else '"' + user.replace('"', '""') + '"'
     t = f"__t_{column}"
@@ -133,14 +154,19 @@ def _column(column: str, kind: str, source: tuple[str, str] | None, spec, detect
     elif kind == "date":
         expr, used = _date(t, duck_type, lambda e: detect("date", e))
         fmt.setdefault("date_format", {})[column] = used
-        bad = f"{t} IS NOT NULL AND {column} IS NULL" if used != "native" else None
-        empty = f"{column} IS NULL" if used == "native" else empty
+        # The date as read (__d_), and kept when plausible: the other is out of range (_checks).
+        d = f"__d_{column}"
+        expr = f"{expr} AS {d}, CASE WHEN {d} BETWEEN DATE {lit(EARLIEST_DATE)} AND DATE {lit(LATEST_DATE)} THEN {d} END"
+        bad = f"{t} IS NOT NULL AND {d} IS NULL" if used != "native" else None
+        empty = f"{d} IS NULL" if used == "native" else empty
     elif kind in ("amount", "float"):
         note = f"regexp_replace({t}, {lit(NOTE)}, '\\1')" if kind == "float" else t  # "9/10": 9
         expr, used = _number(note, duck_type, lambda e: detect("number", e))
         fmt.setdefault("decimal", {})[column] = used
-        bad = f"{t} IS NOT NULL AND {column} IS NULL" if used != "native" else None
-        empty = f"{column} IS NULL" if used == "native" else empty
+        bad = f"{t} IS NOT NULL AND {column} IS NULL"
+        if used == "native":  # NaN is empty; an infinity is not a number
+            bad = f"isinf(CAST(__q_{column} AS DOUBLE))"
+            empty = f"{column} IS NULL AND {bad} IS NOT TRUE"
     else:
         expr, native = _bool(t, duck_type, spec, trues, falses)
         bad = None if native else f"{t} IS NOT NULL AND {column} IS NULL"
@@ -150,11 +176,14 @@ def _column(column: str, kind: str, source: tuple[str, str] | None, spec, detect
 def _checks(column: str, kind: str, required: bool, bad: str | None, empty: str, used: Any) -> list[Check]:
     out: list[Check] = []
     value = f"__v_{column}"
-    if bad and kind == "date":
-        message = unreadable_date(used) + ("" if required else ": emptied")
-        out.append(
-            (bad, column, "unparseable_date", "rejected" if required else "repaired", value, lit(message))
-        )
+    if kind == "date":
+        action = "rejected" if required else "repaired"
+        if bad:
+            message = unreadable_date(used) + ("" if required else ": emptied")
+            out.append((bad, column, "unparseable_date", action, value, lit(message)))
+        outside = f"__d_{column} IS NOT NULL AND {column} IS NULL"
+        message = lit(out_of_range_message(not required))
+        out.append((outside, column, "date_out_of_range", action, value, message))
     elif bad and kind == "amount":
         what = column if column in AMOUNT_PARTS else "amount"
         out.append((bad, column, "non_numeric_amount", "rejected", value, lit(f"the {what} is not a number")))
@@ -214,6 +243,8 @@ def typed_table(
             inner.append(i)
         outer.append(o)
         used = fmt.get("date_format", {}).get(column) if kind == "date" else None
+        if source is None:  # an optional column the file lacks (a required one stopped the load): no check
+            continue
         checks += _checks(column, kind, required, bad, empty, used)
         if name == "transactions" and column in ORDER_LEVEL:
             checks[-1] = _order_level(checks[-1], spec.order_lines)
