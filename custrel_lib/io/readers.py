@@ -136,9 +136,7 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
 
     encoding, sep = csv_dialect(spec)
     fmt.update(encoding=encoding, sep=sep)
-    header = header_line(spec.path, encoding, spec.skip_rows)
-    where = f"line {spec.skip_rows + 1}"
-    _check_duplicate_columns(spec, next(csv.reader([header.lstrip("\ufeff")], delimiter=sep), []), where)
+    check_csv_header(spec, encoding, sep)
     source, duck_encoding = spec.path, encoding
     con = duckdb.connect()
     try:
@@ -153,7 +151,7 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
         rejects = con.sql(
             "SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
         ).df()
-        blank = _blank_lines(source, sep)
+        blank = blank_lines(source, sep)
     except duckdb.Error as exc:
         raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
     finally:
@@ -172,13 +170,15 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
     return df, kept_lines, rejects
 
 
-def _blank_lines(path: Path, sep: str, chunk: int = 1 << 20) -> np.ndarray:
+def blank_lines(path: Path, sep: str, chunk: int = 1 << 20) -> np.ndarray:
     """Numbers of the lines (1-based) holding only blanks, which DuckDB skips: read by chunks, never whole.
 
     A line of separators (``\t\t`` in a tab-separated file) is a row of empty fields, and a blank line inside a
     quoted value is part of that value: neither is a blank line.
     """
     blanks = bytes(c for c in b" \t\r\f\v" if chr(c) != sep)
+    if not _may_have_blank(path, blanks, chunk):  # most files: one pass of a compiled search, no Python loop
+        return np.array([], dtype=np.int64)
     found: list[int] = []
     line, tail, quoted = 1, b"", False
     with open(path, "rb") as fh:
@@ -191,6 +191,20 @@ def _blank_lines(path: Path, sep: str, chunk: int = 1 << 20) -> np.ndarray:
                 quoted ^= part.count(b'"') % 2 == 1
                 line += 1
     return np.array(found, dtype=np.int64)
+
+
+def _may_have_blank(path: Path, blanks: bytes, chunk: int) -> bool:
+    """Whether some line (the last one aside) holds only ``blanks``: a line between two line ends, the start of
+    the file counting as one. Quoted values are not told apart here: :func:`blank_lines` then looks closer."""
+    pattern = re.compile(rb"\n[" + re.escape(blanks) + rb"]*\n")
+    tail = b"\n"
+    with open(path, "rb") as fh:
+        while data := fh.read(chunk):
+            text = tail + data
+            if pattern.search(text):
+                return True
+            tail = text[text.rfind(b"\n") :]  # the line not yet ended, from its line end on
+    return False
 
 
 def read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
@@ -213,7 +227,7 @@ def read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nda
         if spec.format == "parquet":
             import pyarrow.parquet as pq
 
-            _check_duplicate_columns(spec, pq.read_schema(spec.path).names, "schema")
+            check_duplicate_columns(spec, pq.read_schema(spec.path).names, "schema")
             df = pd.read_parquet(spec.path)
             return df, np.arange(1, len(df) + 1, dtype=np.int64), empty
         df = pd.read_excel(
@@ -233,7 +247,14 @@ def read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nda
         ) from exc
 
 
-def _check_duplicate_columns(spec: TableSpec, names: list[str], where: str = "line 1") -> None:
+def check_csv_header(spec: TableSpec, encoding: str, sep: str) -> None:
+    """:func:`check_duplicate_columns` on the header line of a CSV file (both loaders)."""
+    header = header_line(spec.path, encoding, spec.skip_rows)
+    where = f"line {spec.skip_rows + 1}"
+    check_duplicate_columns(spec, next(csv.reader([header.lstrip("\ufeff")], delimiter=sep), []), where)
+
+
+def check_duplicate_columns(spec: TableSpec, names: list[str], where: str = "line 1") -> None:
     """Refuse a header that names a column the contract uses twice: which one holds the data is a guess."""
     used = {c.lower() for c in SCHEMA[spec.name]} | {c.lower() for c in spec.columns.values()}
     positions: dict[str, list[int]] = {}

@@ -21,7 +21,6 @@ import pandas as pd
 
 from custrel_lib.config import CustrelConfig, TableSpec, load_config
 from custrel_lib.engine import connect, memory_limit_bytes, spill_folder
-from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.contract import (
     DECIMAL_COMMA,
     END_REASONS,
@@ -37,7 +36,7 @@ from custrel_lib.io.exclude import leave_out_sql
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.keys import order_lines_note
 from custrel_lib.io.problems import COLUMNS, ProblemsReport
-from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, csv_dialect, needs_transcoding, utf8_copy
+from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format
 from custrel_lib.io.scan_checks import (
     CONTRACT_ORDER,
     END_REASON,
@@ -49,72 +48,9 @@ from custrel_lib.io.scan_checks import (
     problem_list,
     rejected,
 )
+from custrel_lib.io.scan_source import read_source
 from custrel_lib.io.scan_sql import CONSTANT, TypedTable, lit, typed_table
 from custrel_lib.progress import Steps
-
-
-def _source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, int]:
-    """A relation of the file with a ``__row`` column (the row a user sees), and the count of malformed lines."""
-    if not spec.path.is_file():
-        raise DataContractError(f"Table '{spec.name}': file not found: {spec.path}")
-    fmt["format"] = spec.format
-    path = lit(str(spec.path))
-    if spec.format == "parquet":
-        try:  # a corrupt file is said, with its name, as the pandas loader says it
-            raw.execute(f"SELECT * FROM read_parquet({path}) LIMIT 0")
-        except Exception as exc:  # duckdb.Error and its subclasses
-            raise DataContractError(
-                f"Cannot read {spec.path} as parquet: {type(exc).__name__}: {exc}"
-            ) from exc
-        return (
-            f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row "
-            f"FROM read_parquet({path}, file_row_number = true)",
-            0,
-        )
-    if spec.format != "csv":
-        raise DataContractError(f"Table '{name}': the engine reads CSV and Parquet, not {spec.format}.")
-    encoding, sep = csv_dialect(spec)
-    fmt.update(encoding=encoding, sep=sep)
-    table, rejects = f"__custrel_raw_{name}", f"__custrel_rejects_{name}"
-    # DuckDB reads UTF-8 and latin-1 only: a cp1252 (French Excel) or UTF-16 file is read from a UTF-8 copy, as
-    # the pandas loader does (DuckDB refuses a € read as latin-1).
-    copy = utf8_copy(spec, encoding) if needs_transcoding(encoding) else None
-    duck_encoding = "utf-8" if copy else encoding
-    try:
-        # A table keeps the file's order: its rowid is the index of the line among the lines read.
-        raw.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv({lit(str(copy or spec.path))}, "
-            f"all_varchar = true, header = true, delim = {lit(sep)}, quote = '\"', encoding = {lit(duck_encoding)}, "
-            f"skip = {int(spec.skip_rows)}, "
-            f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{rejects}_scan', "
-            "ignore_errors = true, auto_detect = true)"
-        )
-    except Exception as exc:  # duckdb.Error and its subclasses
-        raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
-    finally:
-        if copy is not None:
-            copy.unlink(missing_ok=True)
-    bad = raw.sql(f"SELECT count(DISTINCT line) FROM {rejects}").fetchall()[0][0]
-    raw.execute(
-        f"INSERT INTO {PROBLEMS} SELECT {lit(name)}, {lit(spec.path.name)}, line, coalesce(column_name, ''), "
-        f"'malformed_line', 'rejected', csv_line, error_message FROM (SELECT *, row_number() OVER "
-        f"(PARTITION BY line ORDER BY column_idx) AS n FROM {rejects}) WHERE n = 1"
-    )
-    # Line of the i-th line read: i + 2 (header, 1-based) plus the lines above the header and the malformed lines
-    # before it (DuckDB numbers a rejected line in the file, the lines skipped above the header included).
-    top = 2 + int(spec.skip_rows)
-    raw.execute(
-        f"CREATE OR REPLACE TEMP TABLE {rejects}_shift AS SELECT c, max(j) AS j FROM (SELECT line - {top} - "
-        f"(row_number() OVER (ORDER BY line) - 1) AS c, row_number() OVER (ORDER BY line) AS j FROM "
-        f"(SELECT DISTINCT line FROM {rejects})) GROUP BY c"
-    )
-    rel = (
-        f"SELECT r.*, r.rowid + {top} + coalesce(s.j, 0) AS __row FROM {table} r "
-        f"ASOF LEFT JOIN {rejects}_shift s ON r.rowid >= s.c"
-        if bad
-        else f"SELECT *, rowid + {top} AS __row FROM {table}"
-    )
-    return rel, int(bad)
 
 
 def _sample(raw, rel: str, expr: str) -> pd.Series:
@@ -153,7 +89,7 @@ def _detect(raw, rel: str, kind: str, expr: str, spec: TableSpec) -> str | None:
 
 
 def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
-    rel, malformed = _source(raw, name, spec, fmt)
+    rel, malformed = read_source(raw, name, spec, fmt)
     described = raw.sql(f"DESCRIBE SELECT * EXCLUDE (__row) FROM ({rel})").fetchall()
     types = {str(r[0]).strip(): (str(r[0]), str(r[1])) for r in described}
     rel, excluded = leave_out_sql(raw, spec, rel, [str(r[0]) for r in described], PROBLEMS)  # exclude:

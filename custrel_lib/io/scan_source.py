@@ -1,0 +1,98 @@
+"""The engine loader's reading of a file (:mod:`custrel_lib.io.scan`): a relation of its rows with ``__row``, the
+row a user sees. Parquet is read in place; CSV once into a DuckDB table of text, DuckDB's reject table listing the
+lines it cannot split (``malformed_line``). A header that names a column twice, or a file DuckDB cannot read, is
+refused with the file's name, as the pandas loader refuses it (:mod:`custrel_lib.io.readers`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from custrel_lib.config import TableSpec
+from custrel_lib.exceptions import DataContractError
+from custrel_lib.io.readers import (
+    blank_lines,
+    check_csv_header,
+    check_duplicate_columns,
+    csv_dialect,
+    needs_transcoding,
+    utf8_copy,
+)
+from custrel_lib.io.scan_checks import PROBLEMS
+from custrel_lib.io.scan_sql import lit
+
+
+def read_source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, int]:
+    """A relation of the file with a ``__row`` column (the row a user sees), and the count of malformed lines."""
+    if not spec.path.is_file():
+        raise DataContractError(f"Table '{spec.name}': file not found: {spec.path}")
+    fmt["format"] = spec.format
+    path = lit(str(spec.path))
+    if spec.format == "parquet":
+        try:  # a corrupt file is said, with its name, as the pandas loader says it
+            raw.execute(f"SELECT * FROM read_parquet({path}) LIMIT 0")
+        except Exception as exc:  # duckdb.Error and its subclasses
+            raise DataContractError(
+                f"Cannot read {spec.path} as parquet: {type(exc).__name__}: {exc}"
+            ) from exc
+        import pyarrow.parquet as pq
+
+        check_duplicate_columns(spec, pq.read_schema(spec.path).names, "schema")  # DuckDB would rename one
+        return (
+            f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row "
+            f"FROM read_parquet({path}, file_row_number = true)",
+            0,
+        )
+    if spec.format != "csv":
+        raise DataContractError(f"Table '{name}': the engine reads CSV and Parquet, not {spec.format}.")
+    encoding, sep = csv_dialect(spec)
+    fmt.update(encoding=encoding, sep=sep)
+    check_csv_header(spec, encoding, sep)  # a column used twice: DuckDB would rename one (amount_1)
+    table, rejects = f"__custrel_raw_{name}", f"__custrel_rejects_{name}"
+    # DuckDB reads UTF-8 and latin-1 only: a cp1252 (French Excel) or UTF-16 file is read from a UTF-8 copy, as
+    # the pandas loader does (DuckDB refuses a € read as latin-1).
+    copy = utf8_copy(spec, encoding) if needs_transcoding(encoding) else None
+    duck_encoding = "utf-8" if copy else encoding
+    try:
+        # A table keeps the file's order: its rowid is the index of the line among the lines read.
+        raw.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv({lit(str(copy or spec.path))}, "
+            f"all_varchar = true, header = true, delim = {lit(sep)}, quote = '\"', encoding = {lit(duck_encoding)}, "
+            f"skip = {int(spec.skip_rows)}, "
+            f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{rejects}_scan', "
+            "ignore_errors = true, auto_detect = true)"
+        )
+        blank = blank_lines(copy or spec.path, sep)  # skipped by DuckDB: the rows after one keep their line
+    except Exception as exc:  # duckdb.Error and its subclasses
+        raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
+    finally:
+        if copy is not None:
+            copy.unlink(missing_ok=True)
+    bad = raw.sql(f"SELECT count(DISTINCT line) FROM {rejects}").fetchall()[0][0]
+    raw.execute(
+        f"INSERT INTO {PROBLEMS} SELECT {lit(name)}, {lit(spec.path.name)}, line, coalesce(column_name, ''), "
+        f"'malformed_line', 'rejected', csv_line, error_message FROM (SELECT *, row_number() OVER "
+        f"(PARTITION BY line ORDER BY column_idx) AS n FROM {rejects}) WHERE n = 1"
+    )
+    # Line of the i-th line read: i + 2 (header, 1-based) plus the lines above the header, and the malformed and
+    # blank lines before it (DuckDB numbers a rejected line in the file, the lines skipped above the header
+    # included), as the pandas loader numbers them.
+    top = 2 + int(spec.skip_rows)
+    taken = f"SELECT DISTINCT line FROM {rejects}"
+    blank = blank[blank >= top]  # a blank line above the header (a title's) moves no row
+    if len(blank):
+        raw.execute(
+            f"CREATE OR REPLACE TEMP TABLE {rejects}_blank AS SELECT unnest(?::BIGINT[]) AS line", [blank]
+        )
+        taken += f" UNION SELECT line FROM {rejects}_blank"
+    raw.execute(
+        f"CREATE OR REPLACE TEMP TABLE {rejects}_shift AS SELECT c, max(j) AS j FROM (SELECT line - {top} - "
+        f"(row_number() OVER (ORDER BY line) - 1) AS c, row_number() OVER (ORDER BY line) AS j FROM "
+        f"({taken})) GROUP BY c"
+    )
+    rel = (
+        f"SELECT r.*, r.rowid + {top} + coalesce(s.j, 0) AS __row FROM {table} r "
+        f"ASOF LEFT JOIN {rejects}_shift s ON r.rowid >= s.c"
+        if bad or len(blank)
+        else f"SELECT *, rowid + {top} AS __row FROM {table}"
+    )
+    return rel, int(bad)
