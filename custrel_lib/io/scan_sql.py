@@ -118,7 +118,9 @@ def _date(t: str, duck_type: str, date_format: Callable[[str], str | None]) -> t
         return "CAST(NULL AS DATE)", None
     base, zoned = split_zone(fmt)
     text = f"regexp_replace({t}, {lit(ZONE)}, '\\1')" if zoned else t
-    return f"CAST(try_strptime({text}, {lit(base)}) AS DATE)", fmt
+    d = f"CAST(try_strptime({text}, {lit(base)}) AS DATE)"
+    # DuckDB reads %Y from fewer than four digits (24-01-05 is the year 24); Python, and so the pandas loader, not.
+    return f"CASE WHEN year({d}) < 1000 AND NOT regexp_matches({t}, '[0-9]{{4}}') THEN NULL ELSE {d} END", fmt
 
 
 def _bool(t: str, duck_type: str, spec: TableSpec, trues, falses) -> tuple[str, bool]:
