@@ -27,7 +27,21 @@ EXAMPLES = 60
 BAD = {
     "customer_id": ["", "   "],
     "date": ["", "soon", "2024-02-30", "2024-13-01", "1899-12-30", "24-1-5"],
-    "amount": ["", "abc", "NaN", "inf", "-inf", "1..2", "--3", "1e309", "x12"],
+    "amount": [
+        "",
+        "abc",
+        "NaN",
+        "inf",
+        "-inf",
+        "1..2",
+        "--3",
+        "1e309",
+        "x12",
+        "1_000",
+        "0x10",
+        "12 ABC",
+        "(3",
+    ],
 }
 REASON = {"customer_id": "missing_customer_id", "date": "unparseable_date", "amount": "non_numeric_amount"}
 
@@ -47,12 +61,21 @@ def _encodable(encoding: str) -> str:
     return "".join(c for c in TEXT if c.encode(encoding, errors="ignore"))
 
 
+#: Amounts as accounting exports and ERPs write them, and their value.
+WRITTEN = {"(12.50)": -12.5, "12.50-": -12.5, "EUR 3": 3.0, "4.25 USD": 4.25, "$1,234.50": 1234.5}
+
+
+def _value(amount: str) -> float:
+    return WRITTEN[amount] if amount in WRITTEN else float(amount)
+
+
 ids = st.from_regex(r"[0-9A-Za-z][0-9A-Za-z_-]{0,7}", fullmatch=True)
 dates = st.dates(dt.date(1990, 1, 1), dt.date(2024, 12, 31))
 amounts = st.one_of(
     st.integers(-10_000, 10_000).map(str),
     st.decimals("-9999.99", "9999.99", places=2).map(str),
     st.sampled_from(["1e3", "-2.5E2", ".5", "0", "-0", "1e308"]),
+    st.sampled_from(list(WRITTEN)),
 )
 
 
@@ -103,7 +126,7 @@ def _check(path: Path, sep: str, encoding: str, rows, good, bad, engine: bool = 
     tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
     assert tx["customer_id"].tolist() == [r["customer_id"] for r in good]
     assert tx["date"].tolist() == [pd.Timestamp(r["date"]) for r in good]
-    assert tx["amount"].tolist() == pytest.approx([float(r["amount"]) for r in good])
+    assert tx["amount"].tolist() == pytest.approx([_value(r["amount"]) for r in good])
     expected = [r["category"].strip() or None for r in good]
     assert [None if pd.isna(v) else v for v in tx["category"]] == expected
     rejected = result.problems.rows[result.problems.rows["action"] == "rejected"]
