@@ -601,6 +601,40 @@ def test_dates_with_a_time_zone_are_read_as_written(tmp_path, engine, date_forma
     assert result.formats["transactions"]["date_format"]["date"] == (date_format or "%Y-%m-%dT%H:%M:%S.%f%z")
 
 
+#: Dates as exports write them (WooCommerce, French Excel's short date, German, Oracle's DD-MON-YY, English and
+#: French month names, US Excel with AM/PM), and the format detected: each row is the 15th and the 28th of a month.
+WRITTEN_DATES = [
+    ("2024-03-15 14:22", "2024-03-28 09:05", "%Y-%m-%d %H:%M", "03"),
+    ("15/03/24", "28/03/24", "%d/%m/%y", "03"),
+    ("15.03.2024 14:22", "28.03.2024 09:05", "%d.%m.%Y %H:%M", "03"),
+    ("2024/03/15 14:22:31", "2024/03/28 09:05:00", "%Y/%m/%d %H:%M:%S", "03"),
+    ("15-MAR-24", "28-MAR-24", "%d-%b-%y", "03"),
+    ("Mar 15, 2024", "Mar 28, 2024", "%b %d, %Y", "03"),
+    ("15 mars 2024", "28 mars 2024", "%d %b %Y", "03"),
+    ("15 janv. 2024", "28 janvier 2024", "%d %b %Y", "01"),
+    ("15-févr.-2024", "28-Févr.-2024", "%d-%b-%Y", "02"),
+    ("15 août 2024", "28 Août 2024", "%d %b %Y", "08"),
+    ("15 décembre 2024", "28 déc. 2024", "%d %b %Y", "12"),
+    ("3/15/2024 2:22:31 PM", "3/28/2024 12:05:00 AM", "%m/%d/%Y %I:%M:%S %p", "03"),
+    ("3/15/24 8:26", "3/28/24 17:00", "%m/%d/%y %H:%M", "03"),
+]
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+@pytest.mark.parametrize(
+    "first,second,expected,month", WRITTEN_DATES, ids=[w[2] + " " + w[0] for w in WRITTEN_DATES]
+)
+def test_dates_as_exports_write_them_are_detected(tmp_path, engine, first, second, expected, month):
+    rows = f'A,"{first}",5\nB,"{second}",6\n'  # quoted: Mar 15, 2024 holds the separator
+    (tmp_path / "tx.csv").write_text("customer_id,date,amount\n" + rows, encoding="utf-8")
+    body = "tables:\n  transactions:\n    path: tx.csv\nanalysis:\n  as_of: 2024-12-31\n"
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    assert tx["date"].dt.strftime("%Y-%m-%d").tolist() == [f"2024-{month}-15", f"2024-{month}-28"]
+    assert result.problems.rows.empty
+    assert result.formats["transactions"]["date_format"]["date"] == expected
+
+
 INSTANT_SCRIPT = """
 import sys
 from custrel_lib.io.load import load_tables

@@ -107,18 +107,66 @@ DATE_FORMATS = (
     "%d/%m/%Y",
     "%Y%m%d",
     "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%dT%H:%M",
     "%d/%m/%Y %H:%M:%S",
     "%d/%m/%Y %H:%M",
+    "%d/%m/%y",  # French Excel's short date
+    "%d/%m/%y %H:%M",
     "%d.%m.%Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
     "%d-%m-%Y",
+    "%d-%m-%Y %H:%M",
     "%Y/%m/%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    # Month names (English, or French read as English: FRENCH_MONTHS): 05-Mar-2024 (Oracle), 5 mars 2024.
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
     # Month first (US exports) after day first: a sample that reads both ways (every day <= 12) is day first.
     "%m/%d/%Y",
     "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y %H:%M",
+    "%m/%d/%y",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%Y %I:%M:%S %p",  # 3/5/2024 2:22:31 PM (Excel, Salesforce, SQL Server in English)
+    "%m/%d/%Y %I:%M %p",
 )
+#: French month names and their usual abbreviations, read as the English abbreviations ``%b`` reads
+#: (``5 mars 2024``, ``05-janv.-2024``, ``1er`` aside): (words, English) pairs, case ignored.
+FRENCH_MONTHS = (
+    ("janvier|janv\\.?", "Jan"),
+    ("février|fevrier|févr\\.?|fevr\\.?|fév\\.?", "Feb"),
+    ("mars", "Mar"),
+    ("avril|avr\\.?", "Apr"),
+    ("mai", "May"),
+    ("juin", "Jun"),
+    ("juillet|juil\\.?", "Jul"),
+    ("août|aout", "Aug"),
+    ("septembre|sept\\.?", "Sep"),
+    ("octobre", "Oct"),
+    ("novembre", "Nov"),
+    ("décembre|decembre|déc\\.?", "Dec"),
+)
+_LETTERS = "a-zA-ZÀ-ÿ"
+#: FRENCH_MONTHS as (pattern, replacement) for a regular expression, the same in DuckDB (RE2) and pandas: the
+#: word between two non-letters.
+MONTH_WORDS = tuple(
+    (f"(^|[^{_LETTERS}])(?:{words})([^{_LETTERS}]|$)", f"\\1{english}\\2") for words, english in FRENCH_MONTHS
+)
+
+
+def has_month_name(date_format: str | None) -> bool:
+    """Whether values in ``date_format`` name the month (FRENCH_MONTHS are then read as English)."""
+    return bool(date_format) and ("%b" in date_format or "%B" in date_format)
+
+
 #: A time's fractional seconds and time zone (``10:00:00.123+01:00``, ``10:00Z``, ``10:00 UTC``): removed before
 #: a date is read, so that the date is the one written, in the time zone it was written in (group 1 is kept).
 #: The same pattern runs in DuckDB (RE2) and in pandas.
@@ -154,7 +202,8 @@ def unreadable_date(used: str | None) -> str:
     if used is None:
         return (
             "cannot read this date: no known format reads this column (ISO, day/month/year, month/day/year, "
-            "with or without a time and a time zone); set date_format for this table in custrel.yml"
+            "two-digit years, month names in English or French, with or without a time and a time zone); set "
+            "date_format for this table in custrel.yml"
         )
     return f"cannot read this date (format {used})"
 

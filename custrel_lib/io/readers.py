@@ -26,6 +26,7 @@ from custrel_lib.io.contract import (
     DATE_FORMATS,
     DECIMAL_COMMA,
     FALSE_VALUES,
+    MONTH_WORDS,
     NUMBER_CODE,
     NUMBER_NEGATIVE,
     NUMBER_NOISE,
@@ -33,6 +34,7 @@ from custrel_lib.io.contract import (
     SEPARATORS,
     TRUE_VALUES,
     ZONE,
+    has_month_name,
     number_shape,
     split_zone,
 )
@@ -262,7 +264,9 @@ def _scores(sample: pd.Series) -> dict[str, float]:
     """The share of ``sample`` each format reads; a value's fractional seconds and time zone (:data:`ZONE`) are
     set aside, and a format that needs them set aside says so (``.%f``, ``%z``)."""
     parts = sample.astype("string").str.extract(ZONE)
-    kept = parts[0].fillna(sample)
+    kept = english_months(
+        parts[0].fillna(sample)
+    )  # 5 mars 2024: 5 Mar 2024 (a format without %b reads neither)
     suffix = (".%f" if parts[1].notna().any() else "") + ("%z" if parts[2].notna().any() else "")
     return {f + suffix: pd.to_datetime(kept, format=f, errors="coerce").notna().mean() for f in DATE_FORMATS}
 
@@ -280,6 +284,7 @@ def to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series
     fmt = date_format or choose_date_format(text, lambda: spread(text))
     base, zoned = split_zone(fmt) if fmt else (None, False)
     readable = text.str.replace(ZONE, r"\1", regex=True) if zoned else text
+    readable = english_months(readable) if has_month_name(base) else readable
     parsed = (
         pd.to_datetime(readable, format=base, errors="coerce") if fmt else pd.Series(pd.NaT, index=s.index)
     )
@@ -346,8 +351,18 @@ def ascii_lower(s: pd.Series) -> pd.Series:
     return s.map({u: fold(u) for u in uniques}).astype("string")
 
 
+def english_months(text: pd.Series) -> pd.Series:
+    """French month names as the English abbreviations ``%b`` reads (:data:`MONTH_WORDS`; SQL:
+    ``scan_sql._english_months``)."""
+    for pattern, english in MONTH_WORDS:
+        text = text.str.replace(pattern, english, regex=True, case=False)
+    return text
+
+
 def is_date(value: str, fmt: str | None) -> bool:
     """Whether ``value`` is a calendar date in ``fmt`` (any year), for the few values pandas could not hold."""
+    if has_month_name(fmt):
+        value = english_months(pd.Series([value], dtype="string")).iloc[0]
     try:
         return fmt not in (None, "native") and bool(_dt.datetime.strptime(value, fmt))
     except ValueError:

@@ -15,6 +15,7 @@ from custrel_lib.io.contract import (
     AMOUNT_PARTS,
     EARLIEST_DATE,
     LATEST_DATE,
+    MONTH_WORDS,
     NOTE,
     NUMBER_CODE,
     NUMBER_NEGATIVE,
@@ -22,6 +23,7 @@ from custrel_lib.io.contract import (
     SCHEMA,
     ZONE,
     empty_message,
+    has_month_name,
     number_shape,
     out_of_range_message,
     split_zone,
@@ -118,9 +120,17 @@ def _date(t: str, duck_type: str, date_format: Callable[[str], str | None]) -> t
         return "CAST(NULL AS DATE)", None
     base, zoned = split_zone(fmt)
     text = f"regexp_replace({t}, {lit(ZONE)}, '\\1')" if zoned else t
+    text = _english_months(text) if has_month_name(base) else text
     d = f"CAST(try_strptime({text}, {lit(base)}) AS DATE)"
     # DuckDB reads %Y from fewer than four digits (24-01-05 is the year 24); Python, and so the pandas loader, not.
     return f"CASE WHEN year({d}) < 1000 AND NOT regexp_matches({t}, '[0-9]{{4}}') THEN NULL ELSE {d} END", fmt
+
+
+def _english_months(text: str) -> str:
+    """SQL of ``readers.english_months``: French month names as English abbreviations."""
+    for pattern, english in MONTH_WORDS:
+        text = f"regexp_replace({text}, {lit(pattern)}, {lit(english)}, 'i')"
+    return text
 
 
 def _bool(t: str, duck_type: str, spec: TableSpec, trues, falses) -> tuple[str, bool]:
