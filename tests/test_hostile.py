@@ -404,6 +404,20 @@ CASES = [
         xfail="DuckDB's dialect sniffer fails on the open quote: the error names the file, not the line",
     ),
     Case(
+        "excel-sep-line",
+        "malformed lines",
+        # Excel's "sep=;" first line (with a BOM, CRLF): the separator, the header on line 2, rows numbered as in
+        # the file; it was read as the header ("line 1 is not the header (it reads sep=, column1)").
+        {
+            TX: (
+                "sep_line.csv",
+                _text("\ufeffsep=;\r\ncustomer_id;date;amount\r\nC1;2024-01-01;5\r\nC2;soon;6\r\n", "utf-8"),
+            )
+        },
+        problems={(TX, 4, "date", "unparseable_date", "rejected")},
+        kept={TX: {"customer_id": ["C1"]}},
+    ),
+    Case(
         "blank-lines-between",
         "malformed lines",
         {TX: "blank_lines_between.csv"},
@@ -548,7 +562,11 @@ def rows_in_file(path: Path, encoding: str | None = None) -> int:
             break
         except UnicodeDecodeError:
             continue
-    sep = max(",;\t|", key=text.splitlines()[0].count)
+    first = text.splitlines()[0]
+    if first.startswith("sep=") and len(first) == 5:  # Excel's separator line, not a row
+        sep, text = first[4], text.split("\n", 1)[1]
+    else:
+        sep = max(",;\t|", key=first.count)
     records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sep) if r]
     return max(len(records) - 1, 0)
 

@@ -72,3 +72,15 @@ def check_duplicate_columns(spec: TableSpec, names: list[str], where: str = "lin
                 f"Table '{spec.name}' in {spec.path}, {where}: column '{name}' appears {len(at)} times in "
                 f"the header (columns {', '.join(map(str, at))}); rename or remove the extra ones."
             )
+
+
+def excel_sep(path: Path) -> str | None:
+    """The separator a first line ``sep=;`` names (Excel writes it, and reads the file with it), or None: no such
+    line, or no file yet (the loader then says so)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return None
+    found = re.match(rb"(?:\xef\xbb\xbf)?sep=([,;\t|])\r?\n", head)
+    return found.group(1).decode("ascii") if found else None
