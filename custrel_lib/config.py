@@ -216,11 +216,6 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         raise c.fail(f"{where}.skip_rows", f"must be a number of lines from 0 to 1000, not {skip_rows!r}.")
     if skip_rows and fmt == "parquet":
         raise c.fail(f"{where}.skip_rows", "applies to CSV and XLSX files, not Parquet.")
-    if fmt == "csv" and not skip_rows:  # Excel's "sep=;" first line: the separator, then the header
-        from custrel_lib.io.csv_lines import excel_sep
-
-        found = excel_sep(file)
-        sep, skip_rows = (sep or found, 1) if found else (sep, skip_rows)
     sheet = spec.get("sheet")
     if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
         raise c.fail(f"{where}.sheet", f"must be a sheet name or a 0-based sheet number, not {sheet!r}.")

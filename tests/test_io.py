@@ -731,3 +731,33 @@ def test_a_contract_ending_before_it_starts_is_read_without_a_contract(tmp_path)
     survival_analysis(wb, sections)
     assert sections.skipped == []
     assert "contract ending before it starts, read without a contract: 5" in wb.data_sentence("en")
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_ids_written_as_decimals_meet_the_same_customers_elsewhere(tmp_path, engine):
+    """A column of numbers with a gap, saved by pandas or a BI tool, writes 17850 as 17850.0: its customers then
+    met nobody in the customers file (every buyer flagged as missing there, every interaction rejected)."""
+    (tmp_path / "t.csv").write_text(
+        "customer_id,date,amount\n17850.0,2024-03-05,5\n13047.0,2024-03-06,6\n,2024-03-07,7\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "c.csv").write_text("customer_id,signup_date\n17850,2024-01-01\n13047,2024-01-02\n")
+    (tmp_path / "i.csv").write_text(
+        "customer_id,date,type,score\n17850.0,2024-03-08,nps,9\nA7.0,2024-03-09,nps,3\n"
+    )
+    body = (
+        "tables:\n  transactions: {path: t.csv}\n  customers: {path: c.csv}\n  interactions: {path: i.csv}\n"
+        "analysis: {as_of: 2024-12-31}\n"
+    )
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    tables = {n: table_to_pandas(result, n) if engine else result.tables[n] for n in result.tables}
+    assert tables["transactions"]["customer_id"].tolist() == ["17850", "13047"]
+    assert result.formats["transactions"]["decimal_ids"] == ["customer_id"]
+    # Not every id of the interactions is a number written as a decimal: they are read as written.
+    assert "decimal_ids" not in result.formats["interactions"]
+    rows = result.problems.rows
+    assert rows[["table", "row", "reason"]].values.tolist() == [
+        ["interactions", 2, "unknown_customer"],
+        ["interactions", 3, "unknown_customer"],
+        ["transactions", 4, "missing_customer_id"],
+    ]

@@ -213,6 +213,10 @@ SEPARATORS = (",", ";", "\t", "|")
 NUMBER_NOISE = r"[\s\u00a0\u202f€$£]"
 #: A number written with a decimal comma (French Excel): ``1.234,56``.
 DECIMAL_COMMA = r"[-+]?\d+(?:\.\d{3})*,\d+"
+#: Customer ids written as decimals (``17850.0``: a column of numbers with a gap, saved by pandas or a BI tool):
+#: when every one of the first values of the column looks so, each such id is read without its ``.0``, so that
+#: it meets the same customer written ``17850`` in another file. The same patterns run in DuckDB and pandas.
+DECIMAL_ID, DECIMAL_ID_STRIP = r"\d+\.0+", (r"^(\d+)\.0+$", r"\1")
 #: Currency codes written before or after an amount (``12,50 EUR``, ``EUR 12.50``), set aside as the signs are.
 CURRENCY_CODES = ("EUR", "USD", "GBP", "CHF", "CAD", "AUD", "JPY", "CNY", "SEK", "NOK", "DKK", "PLN", "CZK",
                   "HUF", "RON", "MAD", "TND", "DZD", "XOF", "XAF", "BRL", "MXN", "INR")  # fmt: skip

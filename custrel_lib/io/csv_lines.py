@@ -5,6 +5,7 @@ their line number) and a header that names a column twice (DuckDB would rename o
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 from pathlib import Path
 
@@ -72,6 +73,12 @@ def check_duplicate_columns(spec: TableSpec, names: list[str], where: str = "lin
                 f"Table '{spec.name}' in {spec.path}, {where}: column '{name}' appears {len(at)} times in "
                 f"the header (columns {', '.join(map(str, at))}); rename or remove the extra ones."
             )
+
+
+def with_excel_sep(spec: TableSpec) -> TableSpec:
+    """``spec`` reading a CSV file whose first line is ``sep=;`` (Excel's): that separator, the header below."""
+    found = excel_sep(spec.path) if spec.format == "csv" and not spec.skip_rows else None
+    return dataclasses.replace(spec, sep=spec.sep or found, skip_rows=1) if found else spec
 
 
 def excel_sep(path: Path) -> str | None:

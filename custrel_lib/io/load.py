@@ -22,6 +22,7 @@ import pandas as pd
 from custrel_lib.config import CustrelConfig, TableSpec, load_config
 from custrel_lib.io.contract import (
     AMOUNT_PARTS,
+    DECIMAL_ID_STRIP,
     NOTE,
     ORDER_LEVEL,
     SCHEMA,
@@ -34,6 +35,7 @@ from custrel_lib.io.contract import (
 from custrel_lib.io.contract import (
     EARLIEST_DATE as EARLIEST,
 )
+from custrel_lib.io.csv_lines import with_excel_sep
 from custrel_lib.io.exclude import leave_out
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.keys import (
@@ -42,7 +44,7 @@ from custrel_lib.io.keys import (
     zeros_hint,
 )
 from custrel_lib.io.problems import ProblemsReport
-from custrel_lib.io.readers import clean_text, is_date, read_raw, to_bool, to_date, to_number
+from custrel_lib.io.readers import clean_text, decimal_ids, is_date, read_raw, to_bool, to_date, to_number
 from custrel_lib.io.table_checks import check_customers, check_interactions, check_transactions
 
 #: Above this total input size (bytes), ``load_tables(engine=None)`` takes the engine path.
@@ -145,6 +147,9 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
         s = raw[column].reset_index(drop=True)
         if kind in ("id", "str"):
             out[column] = clean_text(s)
+            if kind == "id" and decimal_ids(out[column]):  # 17850.0: 17850
+                out[column] = out[column].str.replace(*DECIMAL_ID_STRIP, regex=True)
+                fmt.setdefault("decimal_ids", []).append(column)
             if column in t.spec.values:  # the file's own words for the contract's (values: in custrel.yml)
                 mapped = out[column].str.lower().map(t.spec.values[column])
                 out[column] = mapped.fillna(out[column]).astype("string")
@@ -234,6 +239,7 @@ def _stage_table(
     name: str, spec: TableSpec, problems: ProblemsReport, fmt: dict
 ) -> tuple[_Table, pd.DataFrame, int]:
     """Read, map and coerce one table; row-level problems are reported on the returned :class:`_Table`."""
+    spec = with_excel_sep(spec)  # a first line sep=;
     raw, rows, rejects = read_raw(spec, fmt)
     raw, rows, excluded = leave_out(spec, raw, rows, problems)  # exclude: in custrel.yml
     mapped = _map_columns(name, spec, raw)

@@ -25,6 +25,7 @@ from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.contract import (
     DATE_FORMATS,
     DECIMAL_COMMA,
+    DECIMAL_ID,
     FALSE_VALUES,
     MONTH_WORDS,
     NUMBER_CODE,
@@ -349,6 +350,12 @@ def ascii_lower(s: pd.Series) -> pd.Series:
 
     uniques = s.dropna().unique()
     return s.map({u: fold(u) for u in uniques}).astype("string")
+
+
+def decimal_ids(ids: pd.Series) -> bool:
+    """Whether the first :data:`SAMPLE_SIZE` ids of a column are all written as decimals (``17850.0``)."""
+    sample = ids.dropna().head(SAMPLE_SIZE)
+    return bool(len(sample)) and bool(sample.str.fullmatch(DECIMAL_ID).all())
 
 
 def english_months(text: pd.Series) -> pd.Series:

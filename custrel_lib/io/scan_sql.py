@@ -13,6 +13,7 @@ from typing import Any
 from custrel_lib.config import TableSpec
 from custrel_lib.io.contract import (
     AMOUNT_PARTS,
+    DECIMAL_ID_STRIP,
     EARLIEST_DATE,
     LATEST_DATE,
     MONTH_WORDS,
@@ -163,6 +164,9 @@ def _column(column: str, kind: str, source: tuple[str, str] | None, spec, detect
         words = getattr(spec, "values", {}).get(column)
         cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in (words or {}).items())
         expr = f"CASE lower({t}) {cases} ELSE {t} END" if words else t  # values: in custrel.yml
+        if kind == "id" and detect("id", t):  # 17850.0: 17850 (readers.decimal_ids)
+            expr = f"regexp_replace({t}, {lit(DECIMAL_ID_STRIP[0])}, {lit(DECIMAL_ID_STRIP[1])})"
+            fmt.setdefault("decimal_ids", []).append(column)
     elif kind == "date":
         expr, used = _date(t, duck_type, lambda e: detect("date", e))
         fmt.setdefault("date_format", {})[column] = used
