@@ -54,13 +54,18 @@ def _retail_export(folder) -> pd.DataFrame:
     return frame
 
 
+def _load(folder, path: str, mapping: str, engine: bool):
+    """The load of ``path`` with ``mapping`` under the transactions table, and the loaded transactions."""
+    config = folder / "custrel.yml"
+    config.write_text(f"tables:\n  transactions:\n    path: {path}\n{mapping}", encoding="utf-8")
+    result = load_tables(config, engine=engine)
+    return result, table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+
+
 @pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
 def test_quantity_times_unit_price_is_the_amount(tmp_path, engine):
     lines = _retail_export(tmp_path)
-    config = tmp_path / "custrel.yml"
-    config.write_text(f"tables:\n  transactions:\n    path: retail.csv\n{MAPPING}", encoding="utf-8")
-    result = load_tables(config, engine=engine)
-    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    result, tx = _load(tmp_path, "retail.csv", MAPPING, engine)
     assert "quantity" not in tx.columns and "unit_price" not in tx.columns
     # Expected, computed here from the text: each order's amount is the sum of its lines' quantity x price.
     good = lines.iloc[:-3]
@@ -232,10 +237,7 @@ def _shopify_export(folder) -> pd.DataFrame:
 @pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
 def test_shopify_orders_with_the_total_on_the_first_line_load_as_the_orders(tmp_path, engine):
     truth = _shopify_export(tmp_path)
-    config = tmp_path / "custrel.yml"
-    config.write_text(f"tables:\n  transactions:\n    path: orders_export.csv\n{SHOPIFY}", encoding="utf-8")
-    result = load_tables(config, engine=engine)
-    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    result, tx = _load(tmp_path, "orders_export.csv", SHOPIFY, engine)
     # The loaded orders are the sample's rows: same customer, day, amount and category, one per order.
     expected = pd.DataFrame(
         {
@@ -298,13 +300,8 @@ def test_a_rule_on_the_first_line_leaves_out_the_whole_order(tmp_path, engine):
     from custrel_lib.reports.data_note import data_figures, data_sentence
 
     truth = _shopify_export(tmp_path)
-    config = tmp_path / "custrel.yml"
     rule = "    exclude: {Financial Status: [Refunded]}\n"
-    config.write_text(
-        f"tables:\n  transactions:\n    path: orders_export.csv\n{rule}{SHOPIFY}", encoding="utf-8"
-    )
-    result = load_tables(config, engine=engine)
-    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    result, tx = _load(tmp_path, "orders_export.csv", rule + SHOPIFY, engine)
     refunded = [i % 10 == 3 for i in range(len(truth))]
     kept = truth[[not r for r in refunded]]
     assert tx["order_id"].astype(object).tolist() == ("#" + kept["order_id"]).tolist()
