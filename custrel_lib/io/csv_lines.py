@@ -1,4 +1,4 @@
-"""Lines of a CSV file that DuckDB's reader does not tell: the blank lines it skips (the rows after one keep
+"""Lines of a CSV file that DuckDB's reader does not tell: the header line, the blank lines it skips (the rows after one keep
 their line number) and a header that names a column twice (DuckDB would rename one). Both loaders use them
 (:mod:`custrel_lib.io.readers`, :mod:`custrel_lib.io.scan_source`)."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import itertools
 import re
 from pathlib import Path
 
@@ -14,7 +15,6 @@ import numpy as np
 from custrel_lib.config import TableSpec
 from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.contract import SCHEMA
-from custrel_lib.io.header import header_line
 
 
 def blank_lines(path: Path, sep: str, chunk: int = 1 << 20) -> np.ndarray:
@@ -52,6 +52,12 @@ def _may_have_blank(path: Path, blanks: bytes, chunk: int) -> bool:
                 return True
             tail = text[text.rfind(b"\n") :]  # the line not yet ended, from its line end on
     return False
+
+
+def header_line(path, encoding: str, skip: int = 0) -> str:
+    """Line ``skip + 1`` of a text file (the header when ``skip`` lines stand above it)."""
+    with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace") as fh:
+        return next(itertools.islice(fh, skip, None), "")
 
 
 def check_csv_header(spec: TableSpec, encoding: str, sep: str) -> None:

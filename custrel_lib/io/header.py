@@ -18,12 +18,6 @@ from custrel_lib.io.contract import SCHEMA, SEPARATORS, column_mapping, fold, is
 SCAN_LINES = 30
 
 
-def header_line(path, encoding: str, skip: int = 0) -> str:
-    """Line ``skip + 1`` of a text file (the header when ``skip`` lines stand above it)."""
-    with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace") as fh:
-        return next(itertools.islice(fh, skip, None), "")
-
-
 def _rows(spec) -> list[list[Any]]:
     if spec.format == "xlsx":
         from custrel_lib.io.readers import excel_engine

@@ -39,8 +39,7 @@ from custrel_lib.io.contract import (
     number_shape,
     split_zone,
 )
-from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns
-from custrel_lib.io.header import header_line
+from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns, header_line
 
 _NUMBER_CLEAN = re.compile(NUMBER_NOISE)
 ENCODING_ALIASES = {"utf8": "utf-8", "utf-8-sig": "utf-8", "iso-8859-1": "latin-1"}

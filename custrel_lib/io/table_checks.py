@@ -3,10 +3,11 @@ run them (:func:`custrel_lib.io.scan_checks.cross_checks`): each sees the reject
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pandas as pd
 
+from custrel_lib.config import TableSpec
 from custrel_lib.io.contract import (
     CONTRACT_ORDER_MESSAGE,
     END_REASON_MESSAGE,
@@ -28,8 +29,17 @@ from custrel_lib.io.keys import (
 )
 from custrel_lib.io.readers import ascii_lower
 
-if TYPE_CHECKING:
-    from custrel_lib.io.load import _Table
+
+class _Table(Protocol):
+    """What a check needs of the table it checks (``load._Table``): its rows rejected so far, and where to
+    report."""
+
+    spec: TableSpec
+    reject: pd.Series
+
+    def report(
+        self, mask: pd.Series, column: str, reason: str, action: str, values: pd.Series, message: str
+    ) -> None: ...
 
 
 def check_transactions(t: _Table, tx: pd.DataFrame, as_of_ts: pd.Timestamp) -> None:
