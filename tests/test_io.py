@@ -615,6 +615,8 @@ WRITTEN_DATES = [
     ("15-févr.-2024", "28-Févr.-2024", "%d-%b-%Y", "02"),
     ("15 août 2024", "28 Août 2024", "%d %b %Y", "08"),
     ("15 décembre 2024", "28 déc. 2024", "%d %b %Y", "12"),
+    ("15 oct. 2024", "28 octobre 2024", "%d %b %Y", "10"),
+    ("15 nov. 2024", "28 Nov. 2024", "%d %b %Y", "11"),
     ("3/15/2024 2:22:31 PM", "3/28/2024 12:05:00 AM", "%m/%d/%Y %I:%M:%S %p", "03"),
     ("3/15/24 8:26", "3/28/24 17:00", "%m/%d/%y %H:%M", "03"),
 ]
@@ -633,6 +635,16 @@ def test_dates_as_exports_write_them_are_detected(tmp_path, engine, first, secon
     assert tx["date"].dt.strftime("%Y-%m-%d").tolist() == [f"2024-{month}-15", f"2024-{month}-28"]
     assert result.problems.rows.empty
     assert result.formats["transactions"]["date_format"]["date"] == expected
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_the_first_of_the_month_written_in_french(tmp_path, engine):
+    rows = "A,1er mars 2024,5\nB,1er oct. 2024,6\nC,31 oct. 2024,7\n"
+    (tmp_path / "tx.csv").write_text("customer_id,date,amount\n" + rows, encoding="utf-8")
+    body = "tables:\n  transactions:\n    path: tx.csv\nanalysis:\n  as_of: 2024-12-31\n"
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    assert tx["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-01", "2024-10-01", "2024-10-31"]
 
 
 INSTANT_SCRIPT = """

@@ -139,7 +139,7 @@ DATE_FORMATS = (
     "%m/%d/%Y %I:%M %p",
 )
 #: French month names and their usual abbreviations, read as the English abbreviations ``%b`` reads
-#: (``5 mars 2024``, ``05-janv.-2024``, ``1er`` aside): (words, English) pairs, case ignored.
+#: (``5 mars 2024``, ``05-janv.-2024``, ``1er mars 2024``): (words, English) pairs, case ignored.
 FRENCH_MONTHS = (
     ("janvier|janv\\.?", "Jan"),
     ("février|fevrier|févr\\.?|fevr\\.?|fév\\.?", "Feb"),
@@ -150,15 +150,19 @@ FRENCH_MONTHS = (
     ("juillet|juil\\.?", "Jul"),
     ("août|aout", "Aug"),
     ("septembre|sept\\.?", "Sep"),
-    ("octobre", "Oct"),
-    ("novembre", "Nov"),
+    ("octobre|oct\\.", "Oct"),
+    ("novembre|nov\\.", "Nov"),
     ("décembre|decembre|déc\\.?", "Dec"),
 )
 _LETTERS = "a-zA-ZÀ-ÿ"
 #: FRENCH_MONTHS as (pattern, replacement) for a regular expression, the same in DuckDB (RE2) and pandas: the
 #: word between two non-letters.
-MONTH_WORDS = tuple(
-    (f"(^|[^{_LETTERS}])(?:{words})([^{_LETTERS}]|$)", f"\\1{english}\\2") for words, english in FRENCH_MONTHS
+MONTH_WORDS = (
+    *(
+        (f"(^|[^{_LETTERS}])(?:{words})([^{_LETTERS}]|$)", f"\\1{english}\\2")
+        for words, english in FRENCH_MONTHS
+    ),
+    (r"\b1er\b", "1"),  # 1er mars 2024: the first of March
 )
 
 
