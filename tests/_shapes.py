@@ -192,6 +192,59 @@ def write_french_excel(folder: str | Path, n_customers: int | None = None, seed:
     )
 
 
+FRENCH_MONTHS = (
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+)
+
+
+def french_long_date(day: pd.Timestamp) -> str:
+    """``2023-10-01`` -> ``1er oct. 2023`` (a French ERP's or Excel's long date, exported as text)."""
+    return f"{'1er' if day.day == 1 else day.day} {FRENCH_MONTHS[day.month - 1]} {day.year}"
+
+
+def erp_amount(text: str) -> str:
+    """``-12.50`` -> ``12,50-`` (SAP's trailing minus), ``12.50`` -> ``12,50 €``."""
+    value = text.replace(".", ",")
+    return value[1:] + "-" if value.startswith("-") else value + " €"
+
+
+def write_french_erp(folder: str | Path, n_customers: int | None = None, seed: int = 0) -> Path:
+    """The sample's transactions only, as a French ERP exports them, with nothing but the columns in the config:
+    a first line ``sep=;``, cp1252, CRLF, long dates (``1er oct. 2023``), amounts ``38,13 €`` and ``3,20-``,
+    customer numbers written as decimals (``80.0`` for C0080). Returns the config path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = sample_tables()
+    keep = keep_customers(tables, n_customers, seed)
+    tx = tables["transactions"]
+    if keep is not None:
+        tx = tx[tx["customer_id"].isin(keep)]
+    out = pd.DataFrame(
+        {
+            FRENCH_COLUMNS["customer_id"]: tx["customer_id"].str[1:].astype(int).astype(float).astype(str),
+            FRENCH_COLUMNS["date"]: pd.to_datetime(tx["date"], format="%Y-%m-%d").map(french_long_date),
+            FRENCH_COLUMNS["amount"]: tx["amount"].map(erp_amount),
+            FRENCH_COLUMNS["category"]: tx["category"],
+        }
+    )
+    with open(folder / "ventes.csv", "w", encoding="cp1252", newline="") as fh:
+        fh.write("sep=;\r\n")
+        out.to_csv(fh, sep=";", index=False, lineterminator="\r\n")
+    columns = {k: v for k, v in FRENCH_COLUMNS.items() if k != "channel"}
+    return _config(folder / "custrel.yml", {"transactions": {"path": "ventes.csv", "columns": columns}})
+
+
 # ---------------------------------------------------------------------------------------------- checker
 
 TRACEBACK = "Traceback (most recent call last)"

@@ -31,6 +31,7 @@ from _shapes import (
     keep_customers,
     page_text,
     sample_tables,
+    write_french_erp,
     write_french_excel,
     write_shape,
 )
@@ -251,6 +252,35 @@ def test_french_excel_transactions_only(tmp_path):
     config = write_french_excel(tmp_path / "data")
     folder = _report(config, tmp_path / "reports", "fr", notebooks=list(FRENCH_NOTEBOOKS))
     _assert_clean(folder, FRENCH_NOTEBOOKS, shape="French Excel transactions")
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_french_erp_export_reads_as_the_sample(tmp_path, engine):
+    """200 customers as a French ERP exports them (write_french_erp), nothing set but the columns: every row
+    read, each the sample's own (day, amount, customer), in both loaders. Before, the sep=; line stopped the
+    load; once past it, the long dates, the euro amounts with a trailing minus and the ids written as decimals
+    were each rejected or met nobody."""
+    from custrel_lib.io.load import load_tables
+    from custrel_lib.io.scan import table_to_pandas
+
+    config = write_french_erp(tmp_path / "data", n_customers=200)
+    result = load_tables(config, engine=engine)
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    truth = sample_tables()["transactions"]
+    truth = truth[truth["customer_id"].isin(keep_customers(sample_tables(), 200, 0))]
+    assert result.problems.rows.empty
+    assert tx["customer_id"].tolist() == truth["customer_id"].str[1:].astype(int).astype(str).tolist()
+    assert tx["date"].dt.strftime("%Y-%m-%d").tolist() == truth["date"].tolist()
+    assert tx["amount"].tolist() == pytest.approx(truth["amount"].astype(float).tolist())
+    assert result.formats["transactions"]["date_format"] == {"date": "%d %b %Y"}
+    assert result.formats["transactions"]["decimal_ids"] == ["customer_id"]
+
+
+def test_french_erp_export_report(tmp_path):
+    """The executive summary on that export: a clean page (the other notebooks read the same loaded tables)."""
+    config = write_french_erp(tmp_path / "data", n_customers=200)
+    folder = _report(config, tmp_path / "reports", "fr", notebooks=["0.0-executive-summary"])
+    _assert_clean(folder, ("0.0-executive-summary",), shape="French ERP transactions")
 
 
 def test_six_week_window(tmp_path):
