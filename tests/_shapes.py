@@ -153,6 +153,14 @@ def french_amount(text: str) -> str:
     return text.replace(".", ",")
 
 
+def _transactions_of(n_customers: int | None, seed: int) -> pd.DataFrame:
+    """The sample's transactions, of ``n_customers`` customers drawn by :func:`keep_customers` (all: None)."""
+    tables = sample_tables()
+    keep = keep_customers(tables, n_customers, seed)
+    tx = tables["transactions"]
+    return tx if keep is None else tx[tx["customer_id"].isin(keep)]
+
+
 def write_french_excel(folder: str | Path, n_customers: int | None = None, seed: int = 0) -> Path:
     """The sample's transactions only, as French Excel saves them ("CSV (séparateur : point-virgule)").
 
@@ -162,11 +170,7 @@ def write_french_excel(folder: str | Path, n_customers: int | None = None, seed:
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tables = sample_tables()
-    keep = keep_customers(tables, n_customers, seed)
-    tx = tables["transactions"]
-    if keep is not None:
-        tx = tx[tx["customer_id"].isin(keep)]
+    tx = _transactions_of(n_customers, seed)
     out = pd.DataFrame(
         {
             FRENCH_COLUMNS["customer_id"]: tx["customer_id"],
@@ -225,11 +229,7 @@ def write_french_erp(folder: str | Path, n_customers: int | None = None, seed: i
     customer numbers written as decimals (``80.0`` for C0080). Returns the config path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tables = sample_tables()
-    keep = keep_customers(tables, n_customers, seed)
-    tx = tables["transactions"]
-    if keep is not None:
-        tx = tx[tx["customer_id"].isin(keep)]
+    tx = _transactions_of(n_customers, seed)
     out = pd.DataFrame(
         {
             FRENCH_COLUMNS["customer_id"]: tx["customer_id"].str[1:].astype(int).astype(float).astype(str),

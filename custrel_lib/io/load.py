@@ -23,6 +23,7 @@ from custrel_lib.config import CustrelConfig, TableSpec, load_config
 from custrel_lib.io.contract import (
     AMOUNT_PARTS,
     DECIMAL_ID_STRIP,
+    EARLIEST_DATE,
     NOTE,
     ORDER_LEVEL,
     SCHEMA,
@@ -31,9 +32,6 @@ from custrel_lib.io.contract import (
     is_constant,
     out_of_range_message,
     unreadable_date,
-)
-from custrel_lib.io.contract import (
-    EARLIEST_DATE as EARLIEST,
 )
 from custrel_lib.io.csv_lines import with_excel_sep
 from custrel_lib.io.exclude import leave_out
@@ -50,7 +48,6 @@ from custrel_lib.io.table_checks import check_customers, check_interactions, che
 #: Above this total input size (bytes), ``load_tables(engine=None)`` takes the engine path.
 ENGINE_BYTES = 200 * 1024 * 1024
 PARQUET_WEIGHT = 5  # measured: the benchmark transactions as CSV are 5.5 times their Parquet file
-EARLIEST_DATE = pd.Timestamp(EARLIEST)  # before it, no customer event (Excel's empty cell is 1899-12-30)
 
 
 @dataclass
@@ -165,7 +162,7 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
             action, emptied = ("rejected", "") if required else ("repaired", ": emptied")
             t.report(bad, column, "unparseable_date", action, s, unreadable_date(used) + emptied)
             # Before 1900 is no customer event (1899-12-30 is the date Excel gives an empty cell).
-            early = (out[column] < EARLIEST_DATE) | outside
+            early = (out[column] < pd.Timestamp(EARLIEST_DATE)) | outside
             message = out_of_range_message(bool(emptied))
             t.report(early, column, "date_out_of_range", action, s, message)
             out[column] = out[column].mask(early)

@@ -10,11 +10,7 @@ from typing import Any
 from custrel_lib.config import TableSpec
 from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns
-from custrel_lib.io.readers import (
-    csv_dialect,
-    needs_transcoding,
-    utf8_copy,
-)
+from custrel_lib.io.readers import csv_dialect, needs_transcoding, utf8_copy
 from custrel_lib.io.scan_checks import PROBLEMS
 from custrel_lib.io.scan_sql import lit
 

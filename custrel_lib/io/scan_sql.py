@@ -90,9 +90,8 @@ def _number(t: str, duck_type: str, decimal: Callable[[str], str]) -> tuple[str,
         return f"CASE WHEN isnan({v}) OR isinf({v}) THEN NULL ELSE {v} END", "native"
     plain = f"regexp_replace({t}, {lit(NOISE)}, '', 'g')"
     cleaned = f"regexp_replace(regexp_replace({plain}, {lit(NUMBER_CODE)}, '', 'g'), {lit(NUMBER_NEGATIVE)}, '-\\1\\2')"
-    used = decimal(
-        cleaned
-    )  # detected as the pandas loader does: codes set aside, (12,50) and 12,50- as -12,50
+    # The decimal mark, detected as the pandas loader does: codes set aside, (12,50) and 12,50- as -12,50.
+    used = decimal(cleaned)
     # Most values hold only digits, a sign and the decimal mark: cast at once. The others are cleaned and checked
     # against the shape of a number ("12,5" with decimal points is not 125; 1_000 is not a number).
     mark = "," if used == "," else "."
