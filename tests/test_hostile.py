@@ -636,12 +636,6 @@ def test_markup_in_values_stays_text_in_the_problems_report(tmp_path):
     assert "<b>6</b>" not in page and "&lt;b&gt;6&lt;/b&gt;" in page
 
 
-#: Where the engine loader (large files) still differs from the pandas loader on a hostile file (case id: why).
-#: None today; this test found, and fixed, a repeated column read silently, rows after a blank line numbered one
-#: line early, and the six differences its docstring lists.
-ENGINE_GAPS: dict[str, str] = {}
-
-
 def _loaded(config: Path, engine: bool):
     """What a loader makes of a file: the error it raises (a CustrelError), or its problems and kept tables."""
     from custrel_lib.io.scan import table_to_pandas
@@ -658,12 +652,9 @@ def _loaded(config: Path, engine: bool):
     return "loaded", problems, kept, result.problems.counts
 
 
+#: The hostile cases the engine loader reads too (it reads CSV and Parquet; XLSX goes through pandas).
 ENGINE_PARAMS = [
-    pytest.param(
-        c,
-        id=c.id,
-        marks=[pytest.mark.xfail(strict=True, reason=ENGINE_GAPS[c.id])] if c.id in ENGINE_GAPS else [],
-    )
+    pytest.param(c, id=c.id)
     for c in CASES
     if not any(str(f[0] if isinstance(f, tuple) else f).endswith(".xlsx") for f in c.tables.values())
 ]
@@ -673,8 +664,8 @@ ENGINE_PARAMS = [
 def test_the_engine_loader_reads_a_hostile_file_as_the_pandas_loader(case: Case, tmp_path):
     """The engine path (files above 200 MB) keeps the same rows, reports the same problems at the same rows and
     refuses the same files, naming them: it once kept 1e309 as an infinite amount, read 12,5 as 125 in a column
-    of decimal points, kept a date in 1600 (then failed converting it), and let a corrupt Parquet raise DuckDB's
-    own exception."""
+    of decimal points, kept a date in 1600 (then failed converting it), let a corrupt Parquet raise DuckDB's
+    own exception, read one of two same-named columns silently and numbered rows after a blank line early."""
     config, paths = _write(case, tmp_path)
     pandas_way, engine_way = _loaded(config, False), _loaded(config, True)
     if pandas_way[0] == "refused":

@@ -1,6 +1,6 @@
-"""Lines of a CSV file that DuckDB's reader does not tell: the header line, the blank lines it skips (the rows after one keep
-their line number) and a header that names a column twice (DuckDB would rename one). Both loaders use them
-(:mod:`custrel_lib.io.readers`, :mod:`custrel_lib.io.scan_source`)."""
+"""Lines of a CSV file that DuckDB's reader does not tell: the header line, the blank lines it skips (the rows
+after one keep their line number), a header that names a column twice (DuckDB would rename one) and Excel's
+first line ``sep=;``. Both loaders use them (:mod:`custrel_lib.io.readers`, :mod:`custrel_lib.io.scan_source`)."""
 
 from __future__ import annotations
 

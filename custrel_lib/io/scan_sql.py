@@ -218,7 +218,8 @@ def _order_level(check: Check, order_lines: bool) -> Check:
     the order's lines (:func:`custrel_lib.io.scan_checks.cross_checks`); without, its message says the setting."""
     empty, column, reason, action, value, _ = check
     if order_lines:
-        return (f"({empty}) AND order_id IS NULL", column, reason, action, value, lit(f"{column} is empty"))
+        message = lit(empty_message(column, True, False))
+        return (f"({empty}) AND order_id IS NULL", column, reason, action, value, message)
     message = (
         f"CASE WHEN order_id IS NULL THEN {lit(empty_message(column, False, False))} "
         f"ELSE {lit(empty_message(column, False, True))} END"
