@@ -238,6 +238,51 @@ def stages_command(
     )
 
 
+@click.command("init")
+@click.argument("files", nargs=-1, required=True)
+@click.option(
+    "--out",
+    "out_path",
+    default="custrel.yml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The custrel.yml to write (never overwritten without --force).",
+)
+@click.option(
+    "--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Reports' language."
+)
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def init_command(files: tuple[str, ...], out_path: str, lang: str, force: bool) -> None:
+    """Write a first custrel.yml from your files, guessing each one's table and columns.
+
+    FILES are paths, or TABLE=PATH to say which table a file holds (transactions, customers, interactions):
+    custrel init ventes.csv clients.xlsx, or custrel init transactions=export.csv. Read the file written,
+    correct what was guessed wrong, then run custrel validate.
+    """
+    from custrel_lib.exceptions import ConfigError
+    from custrel_lib.io.contract import TABLES
+    from custrel_lib.io.starter import guess_file, write_config
+
+    out = Path(out_path)
+    if out.exists() and not force:
+        raise ConfigError(
+            f"{out} exists: custrel init does not overwrite it (use --force, or --out another.yml)."
+        )
+    guesses = []
+    for item in files:
+        table, _, path = item.partition("=") if item.partition("=")[0] in TABLES else ("", "", item)
+        guess = guess_file(Path(path), table or None)
+        guesses.append(guess)
+        mapped = ", ".join(f"{k} <- {v!r}" for k, v in guess.columns.items())
+        click.echo(f"{path}: {guess.table} ({mapped})")
+        for note in guess.notes:
+            click.echo(f"  {note}")
+    text = write_config(guesses, out, lang)
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {out}. Check each guess in it, then: custrel validate --config {out}")
+
+
+main.add_command(init_command)
 main.add_command(sample_command)
 main.add_command(stages_command)
 main.add_command(validate_command)

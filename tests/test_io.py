@@ -520,7 +520,10 @@ def test_mapped_names_match_whatever_the_case_accents_and_blanks(tmp_path, engin
     message = str(err.value)
     assert "'Montnt TTC' (mapped to amount, did you mean 'montant  ttc'?)" in message, message
     assert "required columns 'Code client' (mapped to customer_id, did you mean 'n° CLIENT'?)" in message
-    assert message.endswith("under tables.transactions.columns in custrel.yml."), message
+    assert message.endswith(
+        'could read tables.transactions.columns: {customer_id: "n° CLIENT", date: "date", amount: "montant  ttc"} '
+        "(a guess: check it against the file; custrel init <file> writes a whole custrel.yml)."
+    ), message
 
 
 @pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])

@@ -346,5 +346,7 @@ def column_mapping(name: str, user_columns: dict[str, str], found: list[str], so
                 f"'{canonical}'" + (TYPE_HINT if (name, canonical) == ("interactions", "type") else "")
             )
     if missing:
-        raise MissingColumnError(name, missing, found, source)
+        error = MissingColumnError(name, missing, found, source)
+        error.mapped = out
+        raise error
     return out

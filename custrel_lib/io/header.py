@@ -13,12 +13,14 @@ import pandas as pd
 
 from custrel_lib.exceptions import MissingColumnError
 from custrel_lib.io.contract import SCHEMA, SEPARATORS, column_mapping, fold, is_constant
+from custrel_lib.io.guess import suggestion
 
 #: How many lines from the top are searched for the header.
 SCAN_LINES = 30
 
 
-def _rows(spec) -> list[list[Any]]:
+def top_rows(spec) -> list[list[Any]]:
+    """The first :data:`SCAN_LINES` lines of a CSV or XLSX file, split into their non-empty fields."""
     if spec.format == "xlsx":
         from custrel_lib.io.readers import excel_engine
 
@@ -49,7 +51,7 @@ def header_below(spec) -> int | None:
         and not is_constant(spec.columns.get(c, c))
     }
     try:
-        rows = _rows(spec)
+        rows = top_rows(spec)
     except Exception:  # a courtesy: the error it would replace says what is wrong
         return None
     return next(
@@ -64,7 +66,8 @@ def header_below(spec) -> int | None:
 
 def map_columns(spec, found: list[str]) -> dict[str, str]:
     """:func:`~custrel_lib.io.contract.column_mapping` of a file; when its columns are on a later line (a title
-    above the header), the error says which line, and the ``skip_rows`` that reads it."""
+    above the header), the error says which line, and the ``skip_rows`` that reads it; else it proposes the
+    mapping that the names suggest (:func:`~custrel_lib.io.guess.suggestion`)."""
     try:
         return column_mapping(spec.name, spec.columns, found, str(spec.path))
     except MissingColumnError as exc:
@@ -75,4 +78,8 @@ def map_columns(spec, found: list[str]) -> dict[str, str]:
                 f"{', '.join(map(str, found))[:120]}); line {k + 1} holds the columns. If the lines above it are a "
                 f"title, set tables.{spec.name}.skip_rows: {k} in custrel.yml.",
             )
+        else:
+            hint = suggestion(spec.name, found, exc.mapped)
+            if hint:
+                exc.args = (f"{exc.args[0]} {hint}",)
         raise

@@ -1,0 +1,206 @@
+"""Which column of a file is which column of the contract: a guess from the names that exports use, checked
+against the values when there are some.
+
+Used where a user has not mapped a column yet: the error of a missing required column proposes the mapping to
+write in ``custrel.yml`` (:func:`suggestion`), and ``custrel init`` writes a first ``custrel.yml`` from the files
+(:mod:`custrel_lib.io.starter`). A guess is never applied silently: the user reads it in ``custrel.yml``.
+
+Names are compared folded (:func:`~custrel_lib.io.contract.fold`: no case, no accents, ``_`` and ``-`` as
+blanks). The lists hold the names of common exports: French ERPs and Excel files (``N° client``, ``Montant
+TTC``), Shopify (``Email``, ``Created at``, ``Total``, ``Lineitem quantity``), Stripe (``Customer ID``,
+``Created (UTC)``), WooCommerce, Online Retail (``Invoice``, ``InvoiceDate``, ``Price``, ``Customer ID``) and
+Olist (``order_purchase_timestamp``, ``payment_value``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from custrel_lib.io.contract import AMOUNT_PARTS, MAPPABLE, SCHEMA, fold
+
+#: canonical column -> folded names of exports, the most telling first (one canonical column per line; a line
+#: that begins with blanks goes on with the one above).
+_NAMES_TEXT = """
+customer_id: customer id | customerid | customer | customer number | customer no | customer code |
+    customer unique id | client id | id client | idclient | client | n° client | no client | n client |
+    num client | numero client | numero de client | code client | ref client | reference client |
+    identifiant client | user id | userid | member id | account id | contact id | cust id | custid |
+    household key | email | e mail | customer email | client email | courriel | adresse email | adresse
+    e mail | mail
+date: date | order date | invoice date | invoicedate | orderdate | transaction date | purchase date |
+    sale date | sales date | date de commande | date commande | date d'achat | date achat | date de
+    vente | date vente | date facture | date de facture | date piece | date transaction | date de la
+    commande | created at | created (utc) | created | paid at | order purchase timestamp | datetime |
+    timestamp | jour | day
+amount: amount | montant | montant ttc | montant total | montant ht | montant net | total | order total
+    | total ttc | total ht | total amount | total price | total paid | amount paid | net amount | order
+    amount | order value | transaction amount | sale amount | sales amount | payment value | revenue |
+    sales | net sales | ca | ca ttc | ca ht | chiffre d'affaires | chiffre d affaires | prix total |
+    valeur | value | spend | line total | subtotal
+order_id: order id | orderid | order | order number | order no | order ref | invoice | invoiceno |
+    invoice no | invoice number | invoice id | id commande | n° commande | no commande | n commande |
+    numero commande | numero de commande | ref commande | reference commande | commande | n° facture |
+    numero facture | numero de facture | facture | transaction id | receipt | ticket | n° ticket |
+    basket id
+category: category | categorie | product category | categorie produit | product type | type produit |
+    rayon | famille | famille produit | univers | department
+channel: channel | canal | sales channel | canal de vente | canal vente | order channel | source
+quantity: quantity | qty | quantite | qte | lineitem quantity | quantity ordered | quantite commandee |
+    units | nb articles
+unit_price: unit price | unitprice | price | prix | prix unitaire | prix unitaire ttc | pu | lineitem
+    price | price each | item price | prix ttc
+signup_date: signup date | sign up date | registration date | date inscription | date d'inscription |
+    inscription | date de creation | date creation | creation date | created at | customer since |
+    client depuis | join date | date adhesion | date d'adhesion
+contract_start: contract start | date debut contrat | debut contrat | date de debut | date debut | start
+    date | subscription start
+contract_end: contract end | date fin contrat | fin contrat | date de fin | date fin | end date |
+    subscription end | date resiliation | date de resiliation | cancellation date | churn date |
+    canceled at | cancelled at | ended at
+end_reason: end reason | motif resiliation | motif de resiliation | motif | churn reason | cancellation
+    reason | reason | raison
+loyalty_member: loyalty member | loyalty | fidelite | carte fidelite | programme fidelite | membre
+    fidelite | adherent
+acquisition_channel: acquisition channel | canal acquisition | canal d'acquisition | source
+    d'acquisition | acquisition source | origine | utm source
+region: region | country | pays | state | departement | province | zone | ville | city
+type: type | interaction type | type interaction | type de contact | type contact | event type
+score: score | nps | nps score | note | note nps | note recommandation | recommendation | likelihood to
+    recommend | ltr | rating
+resolved: resolved | resolu | is resolved | clos | closed
+"""
+
+
+def _names(text: str) -> dict[str, tuple[str, ...]]:
+    joined = re.sub(r"\n\s+", " ", text.strip())
+    out = {}
+    for line in joined.splitlines():
+        canonical, _, names = line.partition(":")
+        out[canonical.strip()] = tuple(n.strip() for n in names.split("|"))
+    return out
+
+
+NAMES: dict[str, tuple[str, ...]] = _names(_NAMES_TEXT)
+#: Words that make a name a candidate when no listed name matches (``Date de la facture``, ``Montant payé``);
+#: ``a+b``: both words (``Customer Note`` is not an id, ``Customer User ID`` is).
+_ID = ("id", "no", "n°", "number", "code", "num", "numero", "ref", "key")
+WORDS: dict[str, tuple[str, ...]] = {
+    "customer_id": ("email", "mail", *(f"{who}+{i}" for who in ("client", "customer") for i in _ID)),
+    "date": ("date", "datum", "fecha"),
+    "amount": ("montant", "amount", "total", "revenue"),
+    "order_id": tuple(f"{what}+{i}" for what in ("order", "commande", "invoice", "facture") for i in _ID),
+    "quantity": ("quantity", "quantite", "qty"),
+    "unit_price": ("price", "prix"),
+    "score": ("note", "nps", "score", "rating"),
+}
+#: Exports whose names are too common to list: when a file holds all the names of a signature, these columns
+#: are taken first (Shopify's orders export numbers its orders in ``Name``: #1001).
+SIGNATURES: tuple[tuple[frozenset[str], dict[str, str]], ...] = (
+    (frozenset({"name", "email", "financial status", "lineitem quantity"}), {"order_id": "name"}),
+)
+#: Kinds of value a column must hold, checked on the values when there are some.
+_NUMBER = ("amount", "float")
+_SHARE = 0.8  # of the non-empty values of the sample that must read as the kind
+
+
+def _kind(table: str, canonical: str) -> str:
+    return "amount" if canonical in AMOUNT_PARTS else SCHEMA[table][canonical][0]
+
+
+def _reads_as(values: pd.Series, kind: str) -> bool:
+    """Whether the non-empty values read as ``kind`` (dates, numbers); any text is an id or a label."""
+    from custrel_lib.io.readers import to_date, to_number
+
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    if text.empty:
+        return kind not in ("date", *_NUMBER)  # an empty column cannot be told a date or a number
+    if kind == "date":
+        parsed, bad, _ = to_date(text, None)
+        return parsed.notna().mean() >= _SHARE
+    if kind in _NUMBER:
+        _, bad, _ = to_number(text, None)
+        return 1 - bad.mean() >= _SHARE
+    return True
+
+
+def _word_match(name: str, words: Iterable[str]) -> bool:
+    tokens = set(name.replace("'", " ").replace(".", " ").replace("(", " ").replace(")", " ").split())
+    return any(set(w.split("+")) <= tokens for w in words)
+
+
+def guess_columns(table: str, columns: Sequence[str], sample: pd.DataFrame | None = None) -> dict[str, str]:
+    """Canonical column -> the file's column that most likely holds it, for the columns of ``table`` (and a
+    transaction's quantity and unit price when there is no amount). A name is first compared with the contract's
+    name, then with :data:`NAMES` in their order, then by its words (:data:`WORDS`); with ``sample`` (the first
+    rows, as read), a date must hold dates and a number numbers. Each column is used once."""
+    folded = {c: fold(c) for c in columns}
+    taken: set[str] = set()
+    out: dict[str, str] = {}
+    for names, known in SIGNATURES:
+        if names <= set(folded.values()):
+            for canonical, name in known.items():
+                if canonical in MAPPABLE[table]:
+                    out[canonical] = next(c for c in columns if folded[c] == name)
+                    taken.add(out[canonical])
+
+    def fits(column: str, canonical: str) -> bool:
+        return sample is None or column not in sample or _reads_as(sample[column], _kind(table, canonical))
+
+    def pick(canonical: str) -> str | None:
+        free = [c for c in columns if c not in taken]
+        exact = [c for c in free if folded[c] == fold(canonical)]
+        listed = [c for name in NAMES.get(canonical, ()) for c in free if folded[c] == name]
+        worded = [c for c in free if _word_match(folded[c], WORDS.get(canonical, ()))]
+        return next((c for c in (*exact, *listed, *worded) if fits(c, canonical)), None)
+
+    # The required columns first (a date before a signup date, an id before anything that mentions a client),
+    # then the optional ones; a transaction's amount before its parts, which are read only without one.
+    wanted = [c for c, (_, required) in SCHEMA[table].items() if required]
+    wanted += [c for c in MAPPABLE[table] if c not in wanted]
+    for canonical in wanted:
+        if canonical in out or (canonical in AMOUNT_PARTS and "amount" in out):
+            continue
+        found = pick(canonical)
+        if found is not None:
+            out[canonical] = found
+            taken.add(found)
+    if table == "transactions" and "amount" not in out and not all(p in out for p in AMOUNT_PARTS):
+        for part in AMOUNT_PARTS:
+            out.pop(part, None)
+    return out
+
+
+def missing_required(table: str, mapping: dict[str, str]) -> list[str]:
+    """The required columns of ``table`` that ``mapping`` leaves out (an amount may be its two parts)."""
+    out = [c for c, (_, required) in SCHEMA[table].items() if required and c not in mapping]
+    if "amount" in out and all(p in mapping for p in AMOUNT_PARTS):
+        out.remove("amount")
+    return out
+
+
+def yaml_columns(mapping: dict[str, str]) -> str:
+    """A ``columns:`` mapping as ``custrel.yml`` writes it on one line (names quoted)."""
+    from json import dumps
+
+    return "{" + ", ".join(f"{k}: {dumps(v, ensure_ascii=False)}" for k, v in mapping.items()) + "}"
+
+
+def suggestion(table: str, found: Sequence[str], mapped: dict[str, str]) -> str | None:
+    """What the error of a missing required column proposes: the whole ``columns:`` line, the columns found
+    (``mapped``) and those still missing that the names suggest, or None when the names tell nothing."""
+    rest = [c for c in found if c not in mapped.values()]
+    guess = {k: v for k, v in guess_columns(table, rest).items() if k not in mapped}
+    needed = missing_required(table, mapped)
+    useful = {k: v for k, v in guess.items() if k in needed or (k in AMOUNT_PARTS and "amount" in needed)}
+    if not useful:
+        return None
+    line = {**mapped, **useful}
+    line = {k: line[k] for k in MAPPABLE[table] if k in line}
+    return (
+        f"From the names, custrel.yml could read tables.{table}.columns: {yaml_columns(line)} "
+        "(a guess: check it against the file; custrel init <file> writes a whole custrel.yml)."
+    )

@@ -1,0 +1,301 @@
+"""``custrel init``: a first ``custrel.yml`` written from the user's files, to read and correct.
+
+Each file is read as the loaders read it (encoding, separator, Excel's ``sep=`` line, a title above the header)
+but only its first :data:`HEAD_ROWS` rows. Which table a file holds and which column is which are guesses
+(:mod:`custrel_lib.io.guess`); the file written says what was guessed and from what, and what to check. It is
+a starting point: ``custrel validate`` then reads the whole files with it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+from json import dumps
+from pathlib import Path
+
+import pandas as pd
+
+from custrel_lib.config import FORMATS, TableSpec
+from custrel_lib.exceptions import DataContractError
+from custrel_lib.io.contract import AMOUNT_PARTS, CURRENCY_CODES, TABLES, fold, is_constant
+from custrel_lib.io.guess import NAMES, SIGNATURES, guess_columns, missing_required, yaml_columns
+
+#: How many rows of each file the guesses read.
+HEAD_ROWS = 2000
+#: Names of the column that says an order was cancelled or refunded, and the values that say so.
+STATUS_NAMES = ("status", "statut", "financial status", "order status", "etat", "state", "payment status")
+STATUS_WORDS = re.compile(r"cancel|annul|refund|rembours|void|rejet|fail|echou", re.IGNORECASE)
+PARTIAL = re.compile(r"partial|partiel", re.IGNORECASE)  # a partly refunded order is still a purchase
+CURRENCY_SIGNS = ("€", "£", "$", "¥")
+CURRENCY_NAMES = ("currency", "devise", "monnaie")
+
+
+@dataclass
+class FileGuess:
+    """What one file seems to hold."""
+
+    path: Path
+    table: str
+    columns: dict[str, str]
+    skip_rows: int = 0
+    order_lines: bool = False
+    exclude: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)  # the file's columns no canonical column reads
+
+
+def read_head(path: Path, skip_rows: int = 0) -> tuple[pd.DataFrame, int]:
+    """The first :data:`HEAD_ROWS` rows of a file, as text, and the lines above its header (``sep=``
+    included)."""
+    from custrel_lib.io.csv_lines import with_excel_sep
+    from custrel_lib.io.readers import csv_dialect, excel_engine
+
+    fmt = FORMATS.get(path.suffix.lower())
+    if not path.is_file():
+        raise DataContractError(f"{path}: file not found.")
+    if fmt is None:
+        raise DataContractError(
+            f"{path}: cannot tell the format of {path.name}; custrel reads csv, parquet, xlsx."
+        )
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            batch = next(pq.ParquetFile(path).iter_batches(batch_size=HEAD_ROWS), None)
+            return (batch.to_pandas() if batch is not None else pd.read_parquet(path)), 0
+        if fmt == "xlsx":
+            df = pd.read_excel(path, dtype=object, nrows=HEAD_ROWS, skiprows=skip_rows, engine=excel_engine())
+            return df, skip_rows
+        spec = with_excel_sep(TableSpec(name="transactions", path=path, format="csv", skip_rows=skip_rows))
+        encoding, sep = csv_dialect(spec)
+        df = pd.read_csv(
+            path,
+            sep=sep,
+            encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+            dtype=str,
+            keep_default_na=False,
+            nrows=HEAD_ROWS,
+            skiprows=spec.skip_rows,
+            on_bad_lines="skip",
+        )
+        return df, spec.skip_rows
+    except (OSError, ValueError, UnicodeError) as exc:
+        raise DataContractError(f"Cannot read {path} as {fmt}: {type(exc).__name__}: {exc}") from exc
+
+
+def _fits(table: str, mapping: dict[str, str]) -> bool:
+    return not missing_required(table, mapping)
+
+
+def _mapping(table: str, columns: list[str], head: pd.DataFrame | None) -> dict[str, str]:
+    """:func:`guess_columns`, and a survey export's scores without a type column read as NPS answers."""
+    mapping = guess_columns(table, columns, head)
+    if table == "interactions" and "type" not in mapping and "score" in mapping:
+        mapping["type"] = "=nps"
+    return mapping
+
+
+def _guess_table(columns: list[str], head: pd.DataFrame) -> tuple[str, dict[str, str]] | None:
+    """The table whose required columns the file holds, the one that maps the most columns (transactions,
+    then interactions, then customers when they tie); an NPS export without a type column is interactions."""
+    options = []
+    for table in TABLES:
+        mapping = _mapping(table, columns, head)
+        if _fits(table, mapping):
+            rank = -("transactions", "interactions", "customers").index(table)
+            options.append((len(mapping), rank, table, mapping))
+    if not options:
+        return None
+    _, _, table, mapping = max(options)
+    return table, mapping
+
+
+def _header_line(path: Path) -> int | None:
+    """The lines above the header when a title comes first: the first of the top lines whose fields hold the
+    required columns of a table, by their names."""
+    from custrel_lib.io.header import top_rows
+
+    spec = TableSpec(name="transactions", path=path, format=FORMATS.get(path.suffix.lower(), "csv"))
+    for k, fields in enumerate(top_rows(spec)):
+        names = [str(f) for f in fields]
+        if any(_fits(t, _mapping(t, names, None)) for t in ("transactions", "interactions")):
+            return k
+    return None
+
+
+def guess_file(path: Path, table: str | None = None) -> FileGuess:
+    """Read the head of ``path`` and guess its table (unless given) and columns."""
+    head, skip = read_head(path)
+    columns = [str(c) for c in head.columns]
+    chosen = (table, _mapping(table, columns, head)) if table else _guess_table(columns, head)
+    if (chosen is None or not _fits(*chosen)) and path.suffix.lower() != ".parquet":
+        below = _header_line(path)
+        if below:
+            head, skip = read_head(path, below)
+            columns = [str(c) for c in head.columns]
+            chosen = (table, _mapping(table, columns, head)) if table else _guess_table(columns, head)
+    if chosen is None:
+        raise DataContractError(
+            f"{path}: no column reads as a customer id with a date and an amount, nor as a customer list or "
+            f"interactions (columns: {', '.join(columns)[:300]}). Name the table (custrel init "
+            f"transactions={path.name}) or write custrel.yml by hand (docs/data_contract.md)."
+        )
+    name, mapping = chosen
+    guess = FileGuess(path, name, mapping, skip_rows=skip)
+    guess.unused = [c for c in columns if c not in mapping.values()]
+    for canonical in missing_required(name, mapping):
+        guess.notes.append(f"no column found for {canonical}: map it by hand (columns: {', '.join(columns)})")
+    if mapping.get("type") == "=nps":
+        guess.notes.append('no type column: every row is read as an NPS answer (type: "=nps")')
+    if name == "transactions":
+        _order_lines(guess, head)
+        _status(guess, head, columns)
+    return guess
+
+
+def _order_lines(guess: FileGuess, head: pd.DataFrame) -> None:
+    """``order_lines: true`` when order ids repeat, with a warning when the amount repeats with them."""
+    order = guess.columns.get("order_id")
+    if order is None or order not in head:
+        return
+    ids = head[order].astype(str).str.strip()
+    ids = ids[ids != ""]
+    repeated = ids.duplicated(keep=False)
+    if not repeated.any():
+        return
+    guess.order_lines = True
+    n_orders = ids[repeated].nunique()
+    guess.notes.append(
+        f"order ids repeat: {n_orders:,} order{'s' if n_orders > 1 else ''} on several rows in the first "
+        f"{len(head):,} rows; one row per order line, an order's lines make one purchase (order_lines: true)"
+    )
+    amount = guess.columns.get("amount")
+    if amount is None or amount not in head:
+        return
+    lines = pd.DataFrame(
+        {"order": ids[repeated], "amount": head.loc[ids[repeated].index, amount].astype(str)}
+    )
+    lines = lines[lines["amount"].str.strip() != ""]
+    per_order = lines.groupby("order")["amount"].agg(["size", "nunique"])
+    same = per_order[(per_order["size"] > 1) & (per_order["nunique"] == 1)]
+    if len(same) and len(same) >= 0.8 * len(per_order[per_order["size"] > 1]):
+        guess.notes.append(
+            f"warning: {amount!r} is the same on every line of {len(same):,} orders: if it is the order's total "
+            "repeated on each line, the lines would add it up several times; map a line amount, or quantity "
+            "and unit_price, instead"
+        )
+
+
+def _status(guess: FileGuess, head: pd.DataFrame, columns: list[str]) -> None:
+    """An ``exclude:`` rule, left commented, for a status column whose values say cancelled or refunded."""
+    for column in columns:
+        if fold(column) not in STATUS_NAMES or column in guess.columns.values():
+            continue
+        values = sorted(
+            {
+                str(v).strip().lower()
+                for v in head[column].dropna()
+                if STATUS_WORDS.search(str(v)) and not PARTIAL.search(str(v))
+            }
+        )
+        if values:
+            guess.exclude[column] = values[:6]
+            return
+
+
+def currency_of(guesses: list[FileGuess]) -> str | None:
+    """The currency sign or code written beside the amounts of the transactions, if any."""
+    for g in guesses:
+        if g.table != "transactions":
+            continue
+        head, _ = read_head(g.path, g.skip_rows)
+        for column in head.columns:
+            if fold(str(column)) in CURRENCY_NAMES:
+                codes = head[column].astype(str).str.strip().str.upper()
+                codes = codes[codes.isin(CURRENCY_CODES)]
+                if len(codes):
+                    return str(codes.mode().iloc[0])
+        for canonical in ("amount", "unit_price"):
+            column = g.columns.get(canonical)
+            if column is None or column not in head:
+                continue
+            text = " ".join(head[column].astype(str).head(200))
+            for sign in CURRENCY_SIGNS:
+                if sign in text:
+                    return sign
+            codes = re.findall(r"\b(" + "|".join(CURRENCY_CODES) + r")\b", text)
+            if codes:
+                return max(set(codes), key=codes.count)
+    return None
+
+
+def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
+    """The text of ``custrel.yml`` for ``guesses``, with paths relative to ``out``'s folder."""
+    tables = [g.table for g in guesses]
+    twice = sorted({t for t in tables if tables.count(t) > 1})
+    if twice:
+        raise DataContractError(
+            f"Several files look like the {twice[0]} table ({', '.join(g.path.name for g in guesses if g.table == twice[0])}): "
+            f"name each one's table (custrel init transactions=ventes.csv customers=clients.csv)."
+        )
+    if "transactions" not in tables:
+        raise DataContractError(
+            "None of the files looks like the transactions table, the one custrel needs (a customer id, a date and "
+            "an amount on each row): name it (custrel init transactions=ventes.csv ...)."
+        )
+    base = out.resolve().parent
+    lines = [
+        f"# custrel.yml written by custrel init on {_dt.date.today():%Y-%m-%d} from the first {HEAD_ROWS:,} rows of "
+        "each file.",
+        "# Every mapping below is a guess from the column names and values: check each one, then run",
+        f"#   custrel validate --config {out}",
+        "# Every setting is explained in docs/data_contract.md of custrel.",
+        f"language: {lang}",
+    ]
+    currency = currency_of(guesses)
+    if currency:
+        lines.append(f"currency: {dumps(currency, ensure_ascii=False)}")
+    lines.append("tables:")
+    for g in sorted(guesses, key=lambda g: TABLES.index(g.table)):
+        try:
+            where = g.path.resolve().relative_to(base).as_posix()
+        except ValueError:
+            where = g.path.resolve().as_posix()
+        lines += [f"  {g.table}:", f"    path: {dumps(where, ensure_ascii=False)}"]
+        lines.append(f"    columns: {yaml_columns(g.columns)}")
+        for canonical, column in g.columns.items():
+            if _why(canonical, column):
+                lines.append(f"    #   {canonical:<19} <- {column!r}{_why(canonical, column)}")
+        if g.unused:
+            lines.append(f"    #   not read: {', '.join(map(repr, g.unused))[:200]}")
+        if g.skip_rows:
+            lines.append(f"    skip_rows: {g.skip_rows}  # the lines above the header (a title, sep=)")
+        if g.order_lines:
+            lines.append("    order_lines: true")
+        for column, values in g.exclude.items():
+            rule = f"{{{dumps(column, ensure_ascii=False)}: [{', '.join(dumps(v, ensure_ascii=False) for v in values)}]}}"
+            lines.append(f"    # exclude: {rule}  # to leave these orders out, remove the #")
+        lines += [f"    # {note}" for note in g.notes]
+    absent = [t for t in TABLES if t not in tables]
+    if absent:
+        lines.append(
+            f"# Without {' and '.join(absent)}, the sections that need them are skipped, each saying why "
+            "(add a table with: custrel init <files> or by hand)."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _why(canonical: str, column: str) -> str:
+    """How a column was recognised, for the comment beside it."""
+    if fold(column) == fold(canonical):
+        return ""
+    if is_constant(column):
+        return "  (not a column: the same value for every row)"
+    if any(known.get(canonical) == fold(column) for _, known in SIGNATURES):
+        return "  (the name this export gives it)"
+    if fold(column) in NAMES.get(canonical, ()):
+        return "  (a usual name)"
+    if canonical in AMOUNT_PARTS:
+        return "  (amount = quantity x unit_price)"
+    return "  (a word of its name; check it)"

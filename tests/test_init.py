@@ -1,0 +1,317 @@
+"""``custrel init`` and the mapping proposed by a missing column's error: the guesses on exports as real tools
+write them (Online Retail, Shopify, Stripe, WooCommerce, French ERPs and Excel files, NPS surveys), and the
+written custrel.yml read by both loaders as a hand-written one."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from _shapes import sample_tables, write_french_erp, write_french_excel
+from click.testing import CliRunner
+
+from custrel_lib.cli import main
+from custrel_lib.config import load_config
+from custrel_lib.exceptions import DataContractError, MissingColumnError
+from custrel_lib.io.guess import guess_columns
+from custrel_lib.io.load import load_tables
+from custrel_lib.io.starter import guess_file
+
+SAMPLE = sample_tables()
+
+
+def _rows(columns: dict[str, list[str]]) -> pd.DataFrame:
+    return pd.DataFrame(columns)
+
+
+# Exports as their tools write them: the header and a few rows of values, the table and mapping expected.
+EXPORTS = {
+    "online_retail": (
+        {
+            "Invoice": ["489434", "489434", "C489449"],
+            "StockCode": ["85048", "79323P", "22087"],
+            "Description": ["15CM CHRISTMAS GLASS BALL", "PINK CHERRY LIGHTS", "PAPER BUNTING"],
+            "Quantity": ["12", "12", "-12"],
+            "InvoiceDate": ["2009-12-01 07:45:00", "2009-12-01 07:45:00", "2009-12-01 10:33:00"],
+            "Price": ["6.95", "6.75", "2.95"],
+            "Customer ID": ["13085.0", "13085.0", "16321.0"],
+            "Country": ["United Kingdom", "United Kingdom", "Australia"],
+        },
+        "transactions",
+        {
+            "customer_id": "Customer ID",
+            "date": "InvoiceDate",
+            "order_id": "Invoice",
+            "quantity": "Quantity",
+            "unit_price": "Price",
+        },
+    ),
+    "shopify_orders": (
+        {
+            "Name": ["#1001", "#1001", "#1002"],
+            "Email": ["marie@example.com", "marie@example.com", "paul@example.com"],
+            "Financial Status": ["paid", "", "refunded"],
+            "Paid at": ["2024-03-15 10:31:00 +0100", "", "2024-03-16 09:00:00 +0100"],
+            "Subtotal": ["40.00", "", "12.00"],
+            "Total": ["45.90", "", "12.00"],
+            "Discount Amount": ["0.00", "", "0.00"],
+            "Created at": ["2024-03-15 10:30:00 +0100", "", "2024-03-16 08:59:00 +0100"],
+            "Lineitem quantity": ["1", "2", "1"],
+            "Lineitem name": ["Robe", "Ceinture", "Foulard"],
+            "Lineitem price": ["30.00", "5.00", "12.00"],
+        },
+        "transactions",
+        {"customer_id": "Email", "date": "Created at", "amount": "Total", "order_id": "Name"},
+    ),
+    "stripe_payments": (
+        {
+            "id": ["ch_1", "ch_2"],
+            "Created (UTC)": ["2024-03-15 10:30:00", "2024-03-16 08:59:00"],
+            "Amount": ["45.90", "12.00"],
+            "Amount Refunded": ["0.00", "12.00"],
+            "Currency": ["eur", "eur"],
+            "Status": ["Paid", "Refunded"],
+            "Customer ID": ["cus_A", "cus_B"],
+            "Customer Email": ["marie@example.com", "paul@example.com"],
+        },
+        "transactions",
+        {"customer_id": "Customer ID", "date": "Created (UTC)", "amount": "Amount"},
+    ),
+    "woocommerce": (
+        {
+            "Order Number": ["1201", "1202"],
+            "Order Status": ["completed", "cancelled"],
+            "Order Date": ["2024-03-15 10:30", "2024-03-16 08:59"],
+            "Customer Note": ["", "livrer au voisin"],
+            "Email (Billing)": ["marie@example.com", "paul@example.com"],
+            "Order Total Amount": ["45.90", "12.00"],
+        },
+        "transactions",
+        {
+            "customer_id": "Email (Billing)",
+            "date": "Order Date",
+            "amount": "Order Total Amount",
+            "order_id": "Order Number",
+        },
+    ),
+    "french_customers": (
+        {
+            "Code client": ["C001", "C002"],
+            "Date d'inscription": ["15/03/2021", "02/11/2022"],
+            "Région": ["Bretagne", "Occitanie"],
+            "Canal d'acquisition": ["web", "magasin"],
+            "Carte fidélité": ["oui", "non"],
+        },
+        "customers",
+        {
+            "customer_id": "Code client",
+            "signup_date": "Date d'inscription",
+            "loyalty_member": "Carte fidélité",
+            "acquisition_channel": "Canal d'acquisition",
+            "region": "Région",
+        },
+    ),
+    "nps_survey": (
+        {
+            "ID client": ["C001", "C002"],
+            "Date de réponse": ["15/03/2024", "16/03/2024"],
+            "Note de recommandation": ["9", "4"],
+            "Commentaire": ["Très bien", "Livraison lente"],
+        },
+        "interactions",
+        {
+            "customer_id": "ID client",
+            "date": "Date de réponse",
+            "score": "Note de recommandation",
+            "type": "=nps",
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("export", list(EXPORTS))
+def test_init_guesses_the_table_and_columns_of_usual_exports(tmp_path, export):
+    columns, table, expected = EXPORTS[export]
+    path = tmp_path / f"{export}.csv"
+    _rows(columns).to_csv(path, index=False)
+    guess = guess_file(path)
+    assert (guess.table, guess.columns) == (table, expected)
+
+
+def test_a_name_alone_is_not_enough_the_values_must_read_as_the_kind():
+    """``Date`` holding text and ``Total`` holding words are not taken; the next candidate that reads is."""
+    head = _rows(
+        {
+            "Client": ["C1", "C2"],
+            "Date": ["bientôt", "hier"],
+            "Date de commande": ["15/03/2024", "16/03/2024"],
+            "Total": ["beaucoup", "peu"],
+            "Montant payé": ["12,50", "3,00"],
+        }
+    )
+    assert guess_columns("transactions", list(head.columns), head) == {
+        "customer_id": "Client",
+        "date": "Date de commande",
+        "amount": "Montant payé",
+    }
+    # Without values, the names decide.
+    assert guess_columns("transactions", list(head.columns))["date"] == "Date"
+
+
+def test_shopify_order_lines_and_a_commented_exclude_rule(tmp_path):
+    """Order ids that repeat set order_lines; a status column whose values say refunded gives an exclude rule
+    to uncomment (a partly refunded order stays a purchase)."""
+    columns, _, _ = EXPORTS["shopify_orders"]
+    rows = _rows(columns)
+    rows.loc[len(rows)] = [
+        "#1003",
+        "a@b.fr",
+        "partially_refunded",
+        "",
+        "1",
+        "1",
+        "0",
+        "2024-03-17 08:00",
+        "1",
+        "x",
+        "1",
+    ]
+    rows.to_csv(tmp_path / "orders_export.csv", index=False)
+    out = tmp_path / "custrel.yml"
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "orders_export.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "order_lines: true" in text
+    assert '# exclude: {"Financial Status": ["refunded"]}' in text
+    config = load_config(out)
+    spec = config.tables["transactions"]
+    assert spec.order_lines and spec.columns["order_id"] == "Name" and not spec.exclude
+
+
+def test_a_total_repeated_on_every_line_is_warned(tmp_path):
+    """An export that writes the order's total on each of its lines: summing the lines would count it several
+    times, and the file written says so."""
+    rows = _rows(
+        {
+            "Order ID": ["A1", "A1", "A2", "A2", "A3"],
+            "Customer": ["C1", "C1", "C2", "C2", "C3"],
+            "Order Date": ["2024-03-15"] * 5,
+            "Order Total": ["45.90", "45.90", "12.00", "12.00", "8.00"],
+        }
+    )
+    rows.to_csv(tmp_path / "orders.csv", index=False)
+    guess = guess_file(tmp_path / "orders.csv")
+    assert guess.order_lines
+    assert any("same on every line of 2 orders" in note for note in guess.notes)
+
+
+def _same_load(config_a, config_b, engine):
+    a, b = load_tables(config_a, engine=engine), load_tables(config_b, engine=engine)
+    if engine:
+        from custrel_lib.io.scan import table_to_pandas
+
+        tables_a = {name: table_to_pandas(a, name) for name in a.tables}
+        tables_b = {name: table_to_pandas(b, name) for name in b.tables}
+    else:
+        tables_a, tables_b = a.tables, b.tables
+    assert set(tables_a) == set(tables_b)
+    for name in tables_a:
+        pd.testing.assert_frame_equal(tables_a[name], tables_b[name])
+    assert len(a.problems.rows) == len(b.problems.rows)
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_init_on_french_exports_reads_as_the_hand_written_config(tmp_path, engine):
+    """The French ERP export (sep= line, cp1252, long dates, euro amounts) and the French Excel file: the
+    custrel.yml that init writes loads the same tables and problems as the hand-written one, in both loaders."""
+    erp = write_french_erp(tmp_path / "erp", n_customers=60)
+    excel = write_french_excel(tmp_path / "excel", n_customers=60)
+    for hand in (erp, excel):
+        out = hand.with_name("init.yml")
+        result = CliRunner().invoke(main, ["init", str(hand.with_name("ventes.csv")), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        _same_load(load_config(hand), load_config(out), engine)
+    assert 'currency: "€"' in erp.with_name("init.yml").read_text(encoding="utf-8")
+
+
+def test_init_on_the_sample_folder_finds_the_three_tables(tmp_path):
+    """The sample's three files, named in any order: each table found, and the sample's tables loaded."""
+    from custrel_lib.paths import SAMPLE_CONFIG
+
+    folder = SAMPLE_CONFIG.parent
+    out = tmp_path / "custrel.yml"
+    files = [str(folder / f"{name}.csv") for name in ("interactions", "transactions", "customers")]
+    result = CliRunner().invoke(main, ["init", *files, "--out", str(out), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    config = load_config(out)
+    assert config.language == "en"
+    assert {name: spec.path.name for name, spec in config.tables.items()} == {
+        "transactions": "transactions.csv",
+        "customers": "customers.csv",
+        "interactions": "interactions.csv",
+    }
+    _same_load(load_config(SAMPLE_CONFIG), config, engine=False)
+
+
+def test_init_finds_the_header_below_a_title(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "Export des ventes du 01/04/2024\n\nN° client;Date;Montant TTC\nC1;15/03/2024;12,50\nC2;16/03/2024;3,00\n",
+        encoding="utf-8",
+    )
+    guess = guess_file(path)
+    assert (guess.table, guess.skip_rows) == ("transactions", 2)
+    assert guess.columns == {"customer_id": "N° client", "date": "Date", "amount": "Montant TTC"}
+
+
+def test_init_refuses_what_it_cannot_do_with_a_clear_message(tmp_path):
+    """An existing custrel.yml is not overwritten; two files of the same table are named; a file with nothing
+    to recognise says what to do; an explicit table=path is taken as said."""
+    runner = CliRunner()
+    out = tmp_path / "custrel.yml"
+    out.write_text("language: fr\n", encoding="utf-8")
+    a = tmp_path / "a.csv"
+    _rows({"Client": ["C1"], "Date": ["2024-03-15"], "Montant": ["1"]}).to_csv(a, index=False)
+    result = runner.invoke(main, ["init", str(a), "--out", str(out)])
+    assert result.exit_code == 1 and "exists" in result.output and out.read_text() == "language: fr\n"
+    b = tmp_path / "b.csv"
+    a.write_bytes(a.read_bytes())
+    b.write_bytes(a.read_bytes())
+    result = runner.invoke(main, ["init", str(a), str(b), "--out", str(tmp_path / "new.yml")])
+    assert result.exit_code == 1 and "a.csv, b.csv" in result.output and "customers=" in result.output
+    odd = tmp_path / "odd.csv"
+    _rows({"foo": ["1"], "bar": ["2"]}).to_csv(odd, index=False)
+    with pytest.raises(DataContractError, match=r"odd\.csv.*transactions=odd\.csv"):
+        guess_file(odd)
+    result = runner.invoke(main, ["init", f"customers={a}", "--out", str(tmp_path / "c.yml")])
+    assert result.exit_code == 1 and "transactions table" in result.output
+    assert not (tmp_path / "c.yml").exists()
+    result = runner.invoke(
+        main, ["init", f"transactions={a}", f"customers={b}", "--out", str(tmp_path / "c.yml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert load_config(tmp_path / "c.yml").tables["customers"].columns == {"customer_id": "Client"}
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_the_missing_column_error_proposes_the_mapping(tmp_path, engine):
+    """A file whose names the contract does not use: the error gives the whole columns: line to write (with a
+    name mapped wrongly, the one its "did you mean" names); names that tell nothing give no proposal."""
+    columns, _, _ = EXPORTS["online_retail"]
+    _rows(columns).to_csv(tmp_path / "online_retail.csv", index=False)
+    _rows({"foo": ["1"], "bar": ["2"]}).to_csv(tmp_path / "odd.csv", index=False)
+    line = (
+        'could read tables.transactions.columns: {customer_id: "Customer ID", date: "InvoiceDate", quantity: '
+        '"Quantity", unit_price: "Price"} (a guess'
+    )
+    cases = {
+        "{path: online_retail.csv}": [line],
+        "{path: online_retail.csv, columns: {date: Invoice_Date}}": ["did you mean 'InvoiceDate'?)", line],
+        "{path: odd.csv}": [],
+    }
+    for table, expected in cases.items():
+        (tmp_path / "custrel.yml").write_text(f"tables:\n  transactions: {table}\n", encoding="utf-8")
+        with pytest.raises(MissingColumnError) as err:
+            load_tables(load_config(tmp_path / "custrel.yml"), engine=engine)
+        message = str(err.value)
+        assert all(part in message for part in expected), message
+        assert expected or message.endswith("under tables.transactions.columns in custrel.yml."), message
