@@ -325,3 +325,31 @@ def test_a_rule_on_the_first_line_leaves_out_the_whole_order(tmp_path, engine):
     assert (
         f"other lines of those orders: {others:,}" in sentence and f"Financial Status: {first:,}" in sentence
     )
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_an_order_total_repeated_on_every_line_is_flagged(tmp_path, engine):
+    """An export that writes the order's total on each of its lines: the lines add it up once per line, so the
+    later lines of those orders are flagged (kept, summed), with how many orders do it. On the same export with
+    the total on the first line only, and on the retail export's line prices (whose lines differ), nothing is
+    flagged."""
+    truth = _shopify_export(tmp_path)
+    frame = pd.read_csv(tmp_path / "orders_export.csv", dtype=str, keep_default_na=False)
+    frame = frame[~frame["Name"].isin(["#D1", "#D2", ""])]
+    total = frame.groupby("Name")["Total"].transform("first")
+    frame.assign(Total=total).to_csv(tmp_path / "repeated.csv", index=False)
+    result, tx = _load(tmp_path, "repeated.csv", SHOPIFY, engine)
+    flagged = result.problems.rows[result.problems.rows["reason"] == "order_total_repeated"]
+    multi = sum(1 for i in range(len(truth)) if i % 3)
+    later = sum(i % 3 for i in range(len(truth)))
+    assert len(flagged) == later and set(flagged["action"]) == {"flagged"}
+    assert flagged["column"].unique().tolist() == ["amount"]
+    assert f"as do {multi:,} of the {multi:,} orders with several lines" in flagged["message"].iloc[0]
+    # Kept and summed as the setting says: an order of three lines counts its total three times.
+    lines = pd.Series([1 + i % 3 for i in range(len(truth))])
+    assert tx["amount"].tolist() == pytest.approx((truth["amount"].astype(float) * lines).tolist())
+    for path, mapping in (("orders_export.csv", SHOPIFY), ("retail.csv", MAPPING)):
+        if path == "retail.csv":
+            _retail_export(tmp_path)
+        result, _ = _load(tmp_path, path, mapping, engine)
+        assert "order_total_repeated" not in set(result.problems.rows["reason"]), path

@@ -71,6 +71,41 @@ def case_twins(ids: pd.Series, reject: pd.Series) -> pd.Series:
     return (kept.notna() & kept.ne(first)).fillna(False).astype(bool)
 
 
+#: With ``order_lines: true``: when at least this many orders, and :data:`REPEATED_SHARE` of the orders with
+#: several valued lines, carry one amount on every line, the export most likely writes the order's total on
+#: each line, which the lines then add up once per line. Their later lines are flagged (kept, summed).
+REPEATED_MIN = 5
+REPEATED_SHARE = 0.8
+REPEATED_MESSAGE = (
+    "kept, summed: every line of this order carries the same amount, as do {same} of the {multi} orders with "
+    "several lines; if that amount is the order's total written on each line, the order counts it once per "
+    "line: map a line amount (or quantity and unit_price) instead"
+)
+
+
+def repeated_message(multi: int, same: int) -> str:
+    """The message of the later lines of orders whose lines repeat one amount, or ``""`` when too few orders
+    do to say the export repeats its totals (:data:`REPEATED_MIN`, :data:`REPEATED_SHARE`)."""
+    if same < REPEATED_MIN or same < REPEATED_SHARE * multi:
+        return ""
+    return REPEATED_MESSAGE.format(same=f"{same:,}", multi=f"{multi:,}")
+
+
+def repeated_total(order: pd.Series, amount: pd.Series) -> tuple[pd.Series, str]:
+    """The lines after the first of each order whose valued lines all carry one non-zero amount, and their
+    message, when :func:`repeated_message` says the export repeats totals; else no line. ``order``: the order
+    id of the kept lines, missing elsewhere (pandas loader; ``scan_checks._repeated_total`` in the engine)."""
+    has = order.notna() & amount.notna()
+    by = amount[has].groupby(order[has], sort=False)
+    n, k, first = by.size(), by.nunique(), by.first()
+    same = (n >= 2) & (k == 1) & (first != 0)
+    message = repeated_message(int((n >= 2).sum()), int(same.sum()))
+    if not message:
+        return pd.Series(False, index=order.index), ""
+    later = has & order.isin(same[same].index) & order.where(has).duplicated(keep="first")
+    return later.astype(bool), message
+
+
 def order_lines_note(lines: int, orders: int, no_date: int = 0, no_amount: int = 0) -> dict[str, int]:
     """What ``custrel validate`` prints of ``order_lines: true``: the kept lines with an order id, the orders
     they make, and how many of those lines had no date or no amount of their own (the order's on another

@@ -30,6 +30,7 @@ REASONS = {
     "unknown_customer": "the customer is in neither the customers nor the transactions table",
     "not_in_customers": "the customer buys but is missing from the customers table",
     "duplicate_row": "the row repeats an earlier one without order id (kept)",
+    "order_total_repeated": "every line of the order carries one amount, as in most orders (kept, summed)",
     "id_case": "the customer id differs from an earlier one only by letter case (kept, another customer)",
     "contract_order": "the contract ends before it starts (both contract dates emptied)",
     "excluded": "custrel.yml's exclude: names this value of the row (left out on purpose, not an error)",

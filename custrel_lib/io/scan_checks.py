@@ -185,6 +185,32 @@ def _order_blank(raw, column: str) -> tuple[str, str, str, str, str, str]:
     return condition, column, "missing_value", "rejected", "NULL", message
 
 
+def _repeated_total(raw) -> tuple[str, str, str, str, str, str] | None:
+    """Later lines of orders whose kept valued lines all carry one non-zero amount, when the export seems to
+    repeat its orders' totals (``keys.repeated_total`` in the pandas loader); None when it does not."""
+    from custrel_lib.io.keys import repeated_message
+
+    typed, is_kept = "__custrel_typed_transactions", kept("transactions")
+    raw.execute(
+        "CREATE OR REPLACE TEMP TABLE __custrel_order_amounts AS SELECT order_id, count(*) AS n, "
+        f"count(DISTINCT amount) AS k, min(amount) AS a FROM {typed} WHERE {is_kept} AND order_id IS NOT NULL "
+        "AND amount IS NOT NULL GROUP BY order_id HAVING count(*) > 1"
+    )
+    multi, same = raw.sql(
+        "SELECT count(*), count(*) FILTER (WHERE k = 1 AND a <> 0) FROM __custrel_order_amounts"
+    ).fetchall()[0]
+    message = repeated_message(multi, same)
+    if not message:
+        return None
+    later = (
+        f"SELECT __row FROM (SELECT __row, row_number() OVER (PARTITION BY order_id ORDER BY __row) AS r "
+        f"FROM {typed} WHERE {is_kept} AND amount IS NOT NULL AND order_id IN (SELECT order_id FROM "
+        "__custrel_order_amounts WHERE k = 1 AND a <> 0)) WHERE r > 1"
+    )
+    condition = _rows_in(raw, "transactions", "repeated_total", later)
+    return condition, "amount", "order_total_repeated", "flagged", "amount", lit(message)
+
+
 def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_lines: bool = False) -> None:
     """The checks across rows and tables, in the pandas loader's order (each sees the rejections before it)."""
     from custrel_lib.io.keys import (
@@ -208,6 +234,8 @@ def cross_checks(raw, staged: dict[str, TypedTable], as_of: pd.Timestamp, order_
     _insert(raw, tx, files[tx], [check])
     if order_lines:
         _insert(raw, tx, files[tx], [_order_blank(raw, c) for c in ORDER_LEVEL])
+        repeated = _repeated_total(raw)
+        _insert(raw, tx, files[tx], [repeated] if repeated else [])
     same = _dup(raw, tx, ", ".join(SAME_ROW), "order_id IS NULL", "dup_row")
     _insert(
         raw,

@@ -25,6 +25,7 @@ from custrel_lib.io.keys import (
     SAME_ROW_MESSAGE,
     case_twins,
     order_blank,
+    repeated_total,
     same_rows,
 )
 from custrel_lib.io.readers import ascii_lower
@@ -61,6 +62,8 @@ def check_transactions(t: _Table, tx: pd.DataFrame, as_of_ts: pd.Timestamp) -> N
         for column, rows in zip(ORDER_LEVEL, blank, strict=True):
             message = empty_message(column, True, True)
             t.report(rows, column, "missing_value", "rejected", tx[column].astype("string"), message)
+        repeated, message = repeated_total(tx["order_id"].where(~t.reject), tx["amount"])
+        t.report(repeated, "amount", "order_total_repeated", "flagged", tx["amount"], message)
     else:
         dup = order.notna() & order.duplicated(keep="first")
         t.report(dup, "order_id", "duplicate_order_id", "rejected", tx["order_id"], DUPLICATE_ORDER)

@@ -62,6 +62,10 @@ REASON_LABELS = {
         "fr": "n° client qui ne diffère d'un autre que par les majuscules, compté comme un autre client",
         "en": "customer id differing from another only by letter case, counted as another customer",
     },
+    "order_total_repeated": {
+        "fr": "ligne de commande qui répète le montant des autres lignes (total de la commande répété ?), additionnée",
+        "en": "order line repeating the amount of the order's other lines (the order total repeated?), added up",
+    },
     "invalid_value": {"fr": "valeur hors de la liste admise", "en": "value outside the allowed set"},
     "contract_order": {
         "fr": "contrat qui finit avant de commencer, lu sans contrat",
