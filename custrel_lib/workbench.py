@@ -72,6 +72,8 @@ class Workbench:
     sample: dict[str, int] | None = None
     #: customers of the customers table placed at no snapshot (:meth:`unplaced`)
     n_unplaced: int = 0
+    #: with ``order_lines: true``: the purchases the kept lines make (the reports say it beside the lines read)
+    n_orders: int | None = None
 
     @property
     def engine(self) -> BaseBackend:
@@ -117,13 +119,15 @@ class Workbench:
         """Rows read, kept and rejected per table, with the reasons, for ``key_figures.json`` (``data``)."""
         from custrel_lib.reports.data_note import data_figures
 
-        return data_figures(self.problems, self.files)
+        return data_figures(self.problems, self.files, self.n_orders)
 
     def data_sentence(self, lang: str | None = None) -> str:
         """The same, as one sentence of the report: nothing rejected is left unsaid."""
         from custrel_lib.reports.data_note import data_sentence
 
-        return data_sentence(self.problems, self.files, lang or self.lang, unplaced=self.unplaced())
+        return data_sentence(
+            self.problems, self.files, lang or self.lang, unplaced=self.unplaced(), orders=self.n_orders
+        )
 
     def unplaced(self) -> int:
         """Customers of the customers table placed at no snapshot: no purchase and no sign-up date, so no date
@@ -225,6 +229,15 @@ def prepare(
     return wb
 
 
+def _purchases(loaded) -> int | None:
+    """With ``order_lines: true``, the purchases of the loaded transactions: an order per order id of the kept
+    lines, and each kept row without one; else None (a row is a purchase)."""
+    note = loaded.formats.get("transactions", {}).get("order_lines")
+    if not note:
+        return None
+    return loaded.problems.counts["transactions"]["kept"] - note["lines"] + note["orders"]
+
+
 def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str, verbose: bool) -> Workbench:
     """Load the tables and fit the stage model (what :func:`prepare` does without a cache)."""
     timings: dict[str, float] = {}
@@ -296,6 +309,7 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
         flame=flame,
         flame_error=error,
         n_unplaced=unplaced,
+        n_orders=_purchases(loaded),
     )
 
 

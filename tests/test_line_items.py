@@ -353,3 +353,27 @@ def test_an_order_total_repeated_on_every_line_is_flagged(tmp_path, engine):
             _retail_export(tmp_path)
         result, _ = _load(tmp_path, path, mapping, engine)
         assert "order_total_repeated" not in set(result.problems.rows["reason"]), path
+
+
+def test_the_report_says_how_many_purchases_the_lines_make(tmp_path):
+    """A file of order lines: the report's data sentence gives the lines read and the purchases they make (the
+    orders, and a row without order id as one), not the lines alone; key_figures.json says it under data."""
+    from custrel_lib.workbench import prepare
+
+    truth = _shopify_export(tmp_path)
+    (tmp_path / "custrel.yml").write_text(
+        f"tables:\n  transactions:\n    path: orders_export.csv\n{SHOPIFY}", encoding="utf-8"
+    )
+    wb = prepare(tmp_path / "custrel.yml", "", "", 0, "fr", verbose=False)
+    n_lines = sum(1 + i % 3 for i in range(len(truth)))
+    purchases = len(truth)  # the four unreadable lines are rejected: every kept line has its order id
+    assert len(wb.tables["transactions"]) == purchases
+    fr = wb.data_sentence("fr").replace("\u202f", " ")
+    en = wb.data_sentence("en")
+    read, made = f"{n_lines + 4:,}", f"{purchases:,}"
+    said = f"lignes (les lignes gardées font {made} achats) dont 4 rejetées".replace(",", " ")
+    assert f"orders_export.csv, {read.replace(',', ' ')} {said}" in fr, fr
+    assert (
+        f"orders_export.csv, {read} rows (the rows kept make {made} purchases) of which 4 rejected" in en
+    ), en
+    assert wb.data_figures()["transactions"]["orders"] == purchases

@@ -17,10 +17,14 @@ TEXT = {
         "en": "Data read: {parts}. `custrel validate` lists every row left out, with its reason.",
     },
     "part": {
-        "fr": "{file}, {read} lignes dont {rejected} rejetées{why}",
-        "en": "{file}, {read} rows of which {rejected} rejected{why}",
+        "fr": "{file}, {read} lignes{orders} dont {rejected} rejetées{why}",
+        "en": "{file}, {read} rows{orders} of which {rejected} rejected{why}",
     },
-    "part_clean": {"fr": "{file}, {read} lignes, aucune rejetée", "en": "{file}, {read} rows, none rejected"},
+    "part_clean": {
+        "fr": "{file}, {read} lignes{orders}, aucune rejetée",
+        "en": "{file}, {read} rows{orders}, none rejected",
+    },
+    "orders": {"fr": " (les lignes gardées font {n} achats)", "en": " (the rows kept make {n} purchases)"},
     "why": {"fr": " ({reasons})", "en": " ({reasons})"},
     "reason": {"fr": "{label} : {n}", "en": "{label}: {n}"},
     "unplaced": {
@@ -93,14 +97,17 @@ def _by_column(problems, table: str) -> dict[str, int]:
     return {str(c): int(n) for c, n in counts.items()}
 
 
-def data_figures(problems, files: dict[str, str]) -> dict[str, Any]:
+def data_figures(problems, files: dict[str, str], orders: int | None = None) -> dict[str, Any]:
     """Per table: ``file`` (its name, no folder), ``read``, ``kept``, ``rejected``, ``rejected_by_reason``
     (rows; a row rejected for two reasons counts under both), ``flagged_by_reason`` (rows kept with a warning)
     and ``repaired_by_reason`` (rows with a value emptied or corrected), for ``key_figures.json``; where
-    ``custrel.yml`` leaves rows out, ``excluded`` and ``excluded_by_column`` (rows left out per column)."""
+    ``custrel.yml`` leaves rows out, ``excluded`` and ``excluded_by_column`` (rows left out per column); with
+    ``order_lines: true``, the transactions' ``orders``: the purchases their kept lines make (``orders``)."""
     out = {}
     for table, counts in problems.counts.items():
         figures = {"file": files.get(table, ""), **counts}
+        if table == "transactions" and orders is not None:
+            figures["orders"] = int(orders)
         figures.update(
             {f"{a}_by_reason": _by_reason(problems, table, a) for a in ("rejected", "flagged", "repaired")}
         )
@@ -124,21 +131,25 @@ def _reasons(counts: dict[str, int], lang: str, labels: dict = REASON_LABELS) ->
     )
 
 
-def data_sentence(problems, files: dict[str, str], lang: str, unplaced: int = 0) -> str:
+def data_sentence(
+    problems, files: dict[str, str], lang: str, unplaced: int = 0, orders: int | None = None
+) -> str:
     """One sentence: each file's rows read and rejected, with the main reasons (three at most), then the rows
     kept with a warning and the values emptied or corrected, with theirs; and the customers placed at no
-    snapshot (``unplaced``), if any."""
+    snapshot (``unplaced``), if any. ``orders``: the purchases that a file of order lines makes."""
     parts = []
-    for table, figures in data_figures(problems, files).items():
+    for table, figures in data_figures(problems, files, orders).items():
         file = figures["file"] or table
         read = format_number(figures["read"], lang)
+        made = figures.get("orders")
+        made = "" if made is None else tr(TEXT, "orders", lang, n=format_number(made, lang))
         if figures["rejected"]:
             why = _reasons(figures["rejected_by_reason"], lang)
             rejected = format_number(figures["rejected"], lang)
             why = tr(TEXT, "why", lang, reasons=why) if why else ""
-            part = tr(TEXT, "part", lang, file=file, read=read, rejected=rejected, why=why)
+            part = tr(TEXT, "part", lang, file=file, read=read, orders=made, rejected=rejected, why=why)
         else:
-            part = tr(TEXT, "part_clean", lang, file=file, read=read)
+            part = tr(TEXT, "part_clean", lang, file=file, read=read, orders=made)
         for kind in ("flagged", "repaired"):
             counts = figures[f"{kind}_by_reason"]
             if counts:
