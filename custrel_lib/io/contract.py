@@ -221,6 +221,10 @@ DECIMAL_COMMA = r"[-+]?\d+(?:\.\d{3})*,\d+"
 #: when every one of the first values of the column looks so, each such id is read without its ``.0``, so that
 #: it meets the same customer written ``17850`` in another file. The same patterns run in DuckDB and pandas.
 DECIMAL_ID, DECIMAL_ID_STRIP = r"\d+\.0+", (r"^(\d+)\.0+$", r"\1")
+#: Customer ids that are e-mail addresses (Shopify's, Stripe's and most e-commerce exports): when at least
+#: :data:`EMAIL_ID_SHARE` of the first values of the column are, every id of the column is read in lower case,
+#: so that ``Marie@X.fr`` and ``marie@x.fr`` are one customer, as mail servers treat them.
+EMAIL_ID, EMAIL_ID_SHARE = r"[^@\s]+@[^@\s]+\.[^@\s]+", 0.95
 #: Currency codes written before or after an amount (``12,50 EUR``, ``EUR 12.50``), set aside as the signs are.
 CURRENCY_CODES = ("EUR", "USD", "GBP", "CHF", "CAD", "AUD", "JPY", "CNY", "SEK", "NOK", "DKK", "PLN", "CZK",
                   "HUF", "RON", "MAD", "TND", "DZD", "XOF", "XAF", "BRL", "MXN", "INR")  # fmt: skip

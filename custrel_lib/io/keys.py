@@ -44,8 +44,9 @@ SAME_ROW_MESSAGE = (
     "kept, counted as another purchase: this row repeats an earlier one without order id (same customer, date, "
     "amount, category and channel); if the export repeats rows, remove them or export the order id"
 )
-#: A kept transaction whose customer id differs from an earlier one's only by letter case ('Marie@x.fr' after
-#: 'marie@x.fr', e-mail addresses typed in two systems) is flagged: two customers, said, not merged.
+#: A kept transaction whose customer id differs from an earlier one's only by letter case ('AB-12' after 'ab-12',
+#: codes typed in two systems) is flagged: two customers, said, not merged (e-mail addresses are read in lower
+#: case before: contract.EMAIL_ID).
 CASE_MESSAGE = (
     "kept, counted as another customer: an earlier row's customer id differs from this one only by letter case; "
     "if they are the same customer, write the ids the same way"

@@ -42,7 +42,7 @@ from custrel_lib.io.keys import (
     zeros_hint,
 )
 from custrel_lib.io.problems import ProblemsReport
-from custrel_lib.io.readers import clean_text, decimal_ids, is_date, read_raw, to_bool, to_date, to_number
+from custrel_lib.io.readers import clean_text, id_writing, is_date, read_raw, to_bool, to_date, to_number
 from custrel_lib.io.table_checks import check_customers, check_interactions, check_transactions
 
 #: Above this total input size (bytes), ``load_tables(engine=None)`` takes the engine path.
@@ -144,9 +144,13 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
         s = raw[column].reset_index(drop=True)
         if kind in ("id", "str"):
             out[column] = clean_text(s)
-            if kind == "id" and decimal_ids(out[column]):  # 17850.0: 17850
+            writing = id_writing(out[column]) if kind == "id" else None
+            if writing == "decimal":  # 17850.0: 17850
                 out[column] = out[column].str.replace(*DECIMAL_ID_STRIP, regex=True)
-                fmt.setdefault("decimal_ids", []).append(column)
+            elif writing == "email":  # Marie@X.fr: marie@x.fr
+                out[column] = out[column].str.lower()
+            if writing:
+                fmt.setdefault(f"{writing}_ids", []).append(column)
             if column in t.spec.values:  # the file's own words for the contract's (values: in custrel.yml)
                 mapped = out[column].str.lower().map(t.spec.values[column])
                 out[column] = mapped.fillna(out[column]).astype("string")

@@ -26,6 +26,8 @@ from custrel_lib.io.contract import (
     DATE_FORMATS,
     DECIMAL_COMMA,
     DECIMAL_ID,
+    EMAIL_ID,
+    EMAIL_ID_SHARE,
     FALSE_VALUES,
     MONTH_WORDS,
     NUMBER_CODE,
@@ -351,10 +353,16 @@ def ascii_lower(s: pd.Series) -> pd.Series:
     return s.map({u: fold(u) for u in uniques}).astype("string")
 
 
-def decimal_ids(ids: pd.Series) -> bool:
-    """Whether the first :data:`SAMPLE_SIZE` ids of a column are all written as decimals (``17850.0``)."""
+def id_writing(ids: pd.Series) -> str | None:
+    """How the first :data:`SAMPLE_SIZE` ids of a column are written: ``decimal`` when all are decimals
+    (``17850.0``: read as ``17850``), ``email`` when nearly all are e-mail addresses (read in lower case), else
+    None (read as they are). Both loaders decide on this sample."""
     sample = ids.dropna().head(SAMPLE_SIZE)
-    return bool(len(sample)) and bool(sample.str.fullmatch(DECIMAL_ID).all())
+    if not len(sample):
+        return None
+    if sample.str.fullmatch(DECIMAL_ID).all():
+        return "decimal"
+    return "email" if sample.str.fullmatch(EMAIL_ID).mean() >= EMAIL_ID_SHARE else None
 
 
 def english_months(text: pd.Series) -> pd.Series:

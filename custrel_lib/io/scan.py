@@ -37,7 +37,7 @@ from custrel_lib.io.exclude import leave_out_sql
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.keys import order_lines_note
 from custrel_lib.io.problems import COLUMNS, ProblemsReport
-from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, decimal_ids
+from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, id_writing
 from custrel_lib.io.scan_checks import (
     CONTRACT_ORDER,
     END_REASON,
@@ -78,8 +78,8 @@ def _spread(raw, rel: str, expr: str) -> pd.Series:
 
 def _detect(raw, rel: str, kind: str, expr: str, spec: TableSpec) -> str | None:
     """The date format or the decimal separator of a text column, from a sample, as the pandas loader does."""
-    if kind == "id":  # ids written as decimals, 17850.0 (readers.decimal_ids)
-        return decimal_ids(_sample(raw, rel, expr))
+    if kind == "id":  # ids written as decimals, 17850.0, or e-mail addresses (readers.id_writing)
+        return id_writing(_sample(raw, rel, expr))
     if kind == "date":
         return spec.date_format or choose_date_format(
             _sample(raw, rel, expr), lambda: _spread(raw, rel, expr)

@@ -163,9 +163,13 @@ def _column(column: str, kind: str, source: tuple[str, str] | None, spec, detect
         words = getattr(spec, "values", {}).get(column)
         cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in (words or {}).items())
         expr = f"CASE lower({t}) {cases} ELSE {t} END" if words else t  # values: in custrel.yml
-        if kind == "id" and detect("id", t):  # 17850.0: 17850 (readers.decimal_ids)
+        writing = detect("id", t) if kind == "id" else None  # readers.id_writing
+        if writing == "decimal":  # 17850.0: 17850
             expr = f"regexp_replace({t}, {lit(DECIMAL_ID_STRIP[0])}, {lit(DECIMAL_ID_STRIP[1])})"
-            fmt.setdefault("decimal_ids", []).append(column)
+        elif writing == "email":  # Marie@X.fr: marie@x.fr
+            expr = f"lower({t})"
+        if writing:
+            fmt.setdefault(f"{writing}_ids", []).append(column)
     elif kind == "date":
         expr, used = _date(t, duck_type, lambda e: detect("date", e))
         fmt.setdefault("date_format", {})[column] = used
