@@ -727,8 +727,9 @@ def test_instants_in_parquet_are_read_at_their_utc_day_whatever_the_zones(tmp_pa
 def test_unreadable_dates_stop_the_analysis_with_the_reason(tmp_path):
     from custrel_lib.workbench import prepare
 
-    # Excel serial numbers in a CSV: no format reads them; the message says so and what to set.
-    (tmp_path / "tx.csv").write_text("customer_id,date,amount\nA,45352,5\nB,45353.5,6\n", encoding="utf-8")
+    # Dates no format reads (Excel's serial numbers are read: test_dates_written_as_excel_serial_numbers_are_read):
+    # the message says so and what to set.
+    (tmp_path / "tx.csv").write_text("customer_id,date,amount\nA,4535-2,5\nB,4535-3,6\n", encoding="utf-8")
     config = _write_config(
         tmp_path, "tables:\n  transactions: {path: tx.csv}\nanalysis:\n  as_of: 2025-12-31\n"
     )
@@ -736,7 +737,7 @@ def test_unreadable_dates_stop_the_analysis_with_the_reason(tmp_path):
         prepare(config, verbose=False)
     message = str(err.value)
     assert message.startswith("The transactions are unusable: no transaction row could be kept.")
-    assert "unparseable_date in column date (2 rows; tx.csv, row 2: '45352')" in message
+    assert "unparseable_date in column date (2 rows; tx.csv, row 2: '4535-2')" in message
     assert "no known format reads this column" in message and "set date_format" in message
 
 
@@ -813,3 +814,64 @@ def test_ids_written_as_decimals_meet_the_same_customers_elsewhere(tmp_path, eng
         ["interactions", 3, "unknown_customer"],
         ["transactions", 4, "missing_customer_id"],
     ]
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_round_amounts_with_a_few_decimal_commas_are_read_with_the_comma(tmp_path, engine):
+    """A French column where most amounts are whole euros (10, 15, 20) and a few are not (12,5): whole numbers say
+    nothing of the decimal mark, so the comma is the column's. Before, the comma needed half the values, and
+    every 12,5 was rejected as not a number. A US column (1,234.50 among whole numbers) keeps the point."""
+    amounts = ["10", "15", "12,5", "20", "9,99", "30", "1.234,50", "40"]
+    rows = [f"C{i};2024-03-{1 + i:02d};{a}" for i, a in enumerate(amounts)]
+    (tmp_path / "tx.csv").write_text("customer_id;date;amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    body = "tables:\n  transactions: {path: tx.csv}\nanalysis:\n  as_of: 2024-12-31\n"
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    assert result.problems.rows.empty
+    assert tx["amount"].tolist() == [10, 15, 12.5, 20, 9.99, 30, 1234.5, 40]
+    assert result.formats["transactions"]["decimal"] == {"amount": ","}
+    us = ["10", "15", "1,234.50", "20", "12.5"]
+    rows = [f"C{i};2024-03-{1 + i:02d};{a}" for i, a in enumerate(us)]
+    (tmp_path / "tx.csv").write_text("customer_id;date;amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    assert tx["amount"].tolist() == [10, 15, 1234.5, 20, 12.5]
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_dates_written_as_excel_serial_numbers_are_read(tmp_path, engine):
+    """A CSV saved from a sheet whose date cells lost their format holds Excel's serial numbers (45366 is
+    2024-03-15, 45366,5 its noon). Before, no format read them and every row was rejected. A number out of
+    1950-2099, or a word, is unreadable; a column of real dates with a few such numbers keeps its format."""
+    values = ["45366", "45366,5", "45367.25", "45400", "123", "hier", "45401"]
+    rows = [f"C{i};{v};5" for i, v in enumerate(values)]
+    (tmp_path / "tx.csv").write_text("customer_id;date;amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    # A serial number in a customers column (signup) too, in a Parquet file (integers, not text).
+    pd.DataFrame({"customer_id": ["C0", "C1"], "signup_date": [44927, 45000]}).to_parquet(
+        tmp_path / "cu.parquet"
+    )
+    body = (
+        "tables:\n  transactions: {path: tx.csv}\n  customers: {path: cu.parquet}\n"
+        "analysis:\n  as_of: 2024-12-31\n"
+    )
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    get = (lambda n: table_to_pandas(result, n)) if engine else (lambda n: result.tables[n])
+    tx = get("transactions")
+    assert tx["date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-03-15", "2024-03-15", "2024-03-16", "2024-04-18", "2024-04-19"
+    ]  # fmt: skip
+    assert result.formats["transactions"]["date_format"] == {"date": "excel serial"}
+    rows = result.problems.rows
+    rows = rows[rows["reason"] != "not_in_customers"]  # the customers file holds two of them
+    assert rows[["table", "row", "reason"]].values.tolist() == [
+        ["transactions", 6, "unparseable_date"],
+        ["transactions", 7, "unparseable_date"],
+    ]
+    assert get("customers")["signup_date"].dt.strftime("%Y-%m-%d").tolist() == ["2023-01-01", "2023-03-15"]
+    # Real dates with a few serial numbers among them: the dates' format, the numbers unreadable.
+    dates = [f"C{i};{d};5" for i, d in enumerate(["15/03/2024"] * 20 + ["45366"])]
+    (tmp_path / "tx.csv").write_text("customer_id;date;amount\n" + "\n".join(dates) + "\n", encoding="utf-8")
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    assert result.formats["transactions"]["date_format"] == {"date": "%d/%m/%Y"}
+    rows = result.problems.rows
+    assert rows.loc[rows["reason"] == "unparseable_date", "row"].tolist() == [22]

@@ -201,12 +201,23 @@ def out_of_range_message(emptied: bool) -> str:
     return f"before {EARLIEST_DATE} or after 2262: not a plausible date" + (": emptied" if emptied else "")
 
 
+#: Dates written as Excel's serial numbers (days since 1899-12-30: ``45366`` is 2024-03-15, ``45366,5`` its
+#: noon), as a CSV saved from a sheet whose date cells lost their format holds them: the column's format when
+#: at least half of its first values are such numbers between 1950 and 2099 and no date format reads more.
+EXCEL_SERIAL = "excel serial"
+EXCEL_ORIGIN = "1899-12-30"
+SERIAL = r"\d{5}(?:[.,]\d+)?"
+SERIAL_RANGE = (18264, 73050)  # 1950-01-01 .. 2099-12-31
+SERIAL_SHARE = 0.5
+
+
 def unreadable_date(used: str | None) -> str:
     """The message of a date that cannot be read with the column's format, or with none (nothing matched)."""
     if used is None:
         return (
             "cannot read this date: no known format reads this column (ISO, day/month/year, month/day/year, "
-            "two-digit years, month names in English or French, with or without a time and a time zone); set "
+            "two-digit years, month names in English or French, with or without a time and a time zone, Excel's "
+            "serial numbers); set "
             "date_format for this table in custrel.yml"
         )
     return f"cannot read this date (format {used})"
@@ -217,6 +228,8 @@ SEPARATORS = (",", ";", "\t", "|")
 NUMBER_NOISE = r"[\s\u00a0\u202f€$£]"
 #: A number written with a decimal comma (French Excel): ``1.234,56``.
 DECIMAL_COMMA = r"[-+]?\d+(?:\.\d{3})*,\d+"
+#: A number written with a decimal point: ``1,234.56``, ``12.5``.
+DECIMAL_POINT = r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+"
 #: Customer ids written as decimals (``17850.0``: a column of numbers with a gap, saved by pandas or a BI tool):
 #: when every one of the first values of the column looks so, each such id is read without its ``.0``, so that
 #: it meets the same customer written ``17850`` in another file. The same patterns run in DuckDB and pandas.

@@ -26,8 +26,11 @@ from custrel_lib.io.contract import (
     DATE_FORMATS,
     DECIMAL_COMMA,
     DECIMAL_ID,
+    DECIMAL_POINT,
     EMAIL_ID,
     EMAIL_ID_SHARE,
+    EXCEL_ORIGIN,
+    EXCEL_SERIAL,
     FALSE_VALUES,
     MONTH_WORDS,
     NUMBER_CODE,
@@ -35,6 +38,9 @@ from custrel_lib.io.contract import (
     NUMBER_NOISE,
     SCHEMA,
     SEPARATORS,
+    SERIAL,
+    SERIAL_RANGE,
+    SERIAL_SHARE,
     TRUE_VALUES,
     ZONE,
     has_month_name,
@@ -256,10 +262,21 @@ def choose_date_format(first: pd.Series, wider: Callable[[], pd.Series] | None =
         return DATE_FORMATS[0]
     scores = _scores(sample)
     best = max(scores, key=lambda f: scores[f])
+    serial = excel_days(sample).notna().mean()
+    if serial >= SERIAL_SHARE and serial > scores[best]:
+        return EXCEL_SERIAL
     if wider is not None and scores[best] > 0 and sum(v == scores[best] for v in scores.values()) > 1:
         scores = _scores(wider())
         best = max(scores, key=lambda f: scores[f])
     return best if scores[best] > 0 else None
+
+
+def excel_days(text: pd.Series) -> pd.Series:
+    """Excel's serial numbers of dates (:data:`EXCEL_SERIAL`) as whole days since its origin, in range; else
+    missing (``scan_sql._date`` in the engine)."""
+    text = text.astype("string")
+    days = pd.to_numeric(text.where(text.str.fullmatch(SERIAL)).str.replace(",", "."), errors="coerce")
+    return np.floor(days.where(days.between(*SERIAL_RANGE)))
 
 
 def _scores(sample: pd.Series) -> dict[str, float]:
@@ -284,6 +301,10 @@ def to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series
     )
     text = clean_text(s.where(~native))
     fmt = date_format or choose_date_format(text, lambda: spread(text))
+    if fmt == EXCEL_SERIAL:
+        days = excel_days(text)
+        parsed = pd.Timestamp(EXCEL_ORIGIN) + pd.to_timedelta(days, unit="D")
+        return parsed.astype("datetime64[ns]"), text.notna() & days.isna(), fmt
     base, zoned = split_zone(fmt) if fmt else (None, False)
     readable = text.str.replace(ZONE, r"\1", regex=True) if zoned else text
     readable = english_months(readable) if has_month_name(base) else readable
@@ -294,6 +315,16 @@ def to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series
         parsed = parsed.where(~native, pd.to_datetime(s.where(native), errors="coerce"))
     bad = text.notna() & parsed.isna()
     return pd.Series(parsed, index=s.index).dt.normalize().astype("datetime64[ns]"), bad, fmt
+
+
+def decimal_mark(sample: pd.Series) -> str:
+    """The decimal mark of a sample of numbers as text (cleaned of signs and codes): a comma when more values
+    are written with a decimal comma (``12,5``, ``1.234,56``) than with a decimal point (``12.5``,
+    ``1,234.56``); whole numbers say nothing (a French column of round amounts with a few ``12,5`` is read with
+    a comma); a tie keeps the point. Both loaders decide on this sample."""
+    comma = int(sample.str.fullmatch(DECIMAL_COMMA).sum()) if len(sample) else 0
+    point = int(sample.str.fullmatch(DECIMAL_POINT).sum()) if len(sample) else 0
+    return "," if comma > point else "."
 
 
 def to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series, str | None]:
@@ -308,9 +339,7 @@ def to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series, 
     cleaned = text.str.replace(_NUMBER_CLEAN, "", regex=True).str.replace(NUMBER_CODE, "", regex=True)
     cleaned = cleaned.str.replace(NUMBER_NEGATIVE, r"-\1\2", regex=True)  # (12,50) and 12,50-: -12,50
     if decimal is None:
-        sample = cleaned.dropna().head(SAMPLE_SIZE)
-        comma = sample.str.fullmatch(DECIMAL_COMMA).mean() if len(sample) else 0.0
-        decimal = "," if comma and comma >= 0.5 else "."
+        decimal = decimal_mark(cleaned.dropna().head(SAMPLE_SIZE))
     shape = number_shape(decimal)  # "12,5" in a column of decimal points is not 125
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -22,7 +22,6 @@ import pandas as pd
 from custrel_lib.config import CustrelConfig, TableSpec, load_config
 from custrel_lib.engine import connect, memory_limit_bytes, spill_folder
 from custrel_lib.io.contract import (
-    DECIMAL_COMMA,
     END_REASONS,
     FALSE_VALUES,
     ORDER_LEVEL,
@@ -37,7 +36,7 @@ from custrel_lib.io.exclude import leave_out_sql
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.keys import order_lines_note
 from custrel_lib.io.problems import COLUMNS, ProblemsReport
-from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, id_writing
+from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, decimal_mark, id_writing
 from custrel_lib.io.scan_checks import (
     CONTRACT_ORDER,
     END_REASON,
@@ -86,9 +85,7 @@ def _detect(raw, rel: str, kind: str, expr: str, spec: TableSpec) -> str | None:
         )
     if spec.decimal is not None:
         return spec.decimal
-    sample = _sample(raw, rel, expr)
-    comma = sample.str.fullmatch(DECIMAL_COMMA).mean() if len(sample) else 0.0
-    return "," if comma and comma >= 0.5 else "."
+    return decimal_mark(_sample(raw, rel, expr))
 
 
 def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:

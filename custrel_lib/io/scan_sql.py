@@ -15,6 +15,8 @@ from custrel_lib.io.contract import (
     AMOUNT_PARTS,
     DECIMAL_ID_STRIP,
     EARLIEST_DATE,
+    EXCEL_ORIGIN,
+    EXCEL_SERIAL,
     LATEST_DATE,
     MONTH_WORDS,
     NOTE,
@@ -22,6 +24,8 @@ from custrel_lib.io.contract import (
     NUMBER_NEGATIVE,
     ORDER_LEVEL,
     SCHEMA,
+    SERIAL,
+    SERIAL_RANGE,
     ZONE,
     empty_message,
     has_month_name,
@@ -118,6 +122,11 @@ def _date(t: str, duck_type: str, date_format: Callable[[str], str | None]) -> t
     fmt = date_format(t)
     if fmt is None:
         return "CAST(NULL AS DATE)", None
+    if fmt == EXCEL_SERIAL:  # readers.excel_days
+        days = f"floor(CAST(replace({t}, ',', '.') AS DOUBLE))"
+        low, high = SERIAL_RANGE
+        serial = f"regexp_full_match({t}, {lit(SERIAL)}) AND {days} BETWEEN {low} AND {high}"
+        return f"CASE WHEN {serial} THEN DATE {lit(EXCEL_ORIGIN)} + CAST({days} AS INTEGER) END", fmt
     base, zoned = split_zone(fmt)
     text = f"regexp_replace({t}, {lit(ZONE)}, '\\1')" if zoned else t
     text = _english_months(text) if has_month_name(base) else text
