@@ -99,7 +99,7 @@ WORDS: dict[str, tuple[str, ...]] = {
 #: Exports whose names are too common to list: when a file holds all the names of a signature, these columns
 #: are taken first (Shopify's orders export numbers its orders in ``Name``: #1001).
 SIGNATURES: tuple[tuple[frozenset[str], dict[str, str]], ...] = (
-    (frozenset({"name", "email", "financial status", "lineitem quantity"}), {"order_id": "name"}),
+    (frozenset({"name", "email", "financial status"}), {"order_id": "name"}),
 )
 #: Kinds of value a column must hold, checked on the values when there are some.
 _NUMBER = ("amount", "float")
@@ -171,7 +171,7 @@ def guess_columns(table: str, columns: Sequence[str], sample: pd.DataFrame | Non
     if table == "transactions" and "amount" not in out and not all(p in out for p in AMOUNT_PARTS):
         for part in AMOUNT_PARTS:
             out.pop(part, None)
-    return out
+    return {k: out[k] for k in MAPPABLE[table] if k in out}
 
 
 def missing_required(table: str, mapping: dict[str, str]) -> list[str]:
