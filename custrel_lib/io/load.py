@@ -42,8 +42,9 @@ from custrel_lib.io.keys import (
     zeros_hint,
 )
 from custrel_lib.io.problems import ProblemsReport
-from custrel_lib.io.readers import clean_text, id_writing, is_date, read_raw, to_bool, to_date, to_number
+from custrel_lib.io.readers import clean_text, is_date, read_raw, to_bool, to_date, to_number
 from custrel_lib.io.table_checks import check_customers, check_interactions, check_transactions
+from custrel_lib.io.writing import id_writing
 
 #: Above this total input size (bytes), ``load_tables(engine=None)`` takes the engine path.
 ENGINE_BYTES = 200 * 1024 * 1024

@@ -24,11 +24,6 @@ from custrel_lib.config import TableSpec
 from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.contract import (
     DATE_FORMATS,
-    DECIMAL_COMMA,
-    DECIMAL_ID,
-    DECIMAL_POINT,
-    EMAIL_ID,
-    EMAIL_ID_SHARE,
     EXCEL_ORIGIN,
     EXCEL_SERIAL,
     FALSE_VALUES,
@@ -48,6 +43,7 @@ from custrel_lib.io.contract import (
     split_zone,
 )
 from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns, header_line
+from custrel_lib.io.writing import SAMPLE_SIZE, decimal_mark
 
 _NUMBER_CLEAN = re.compile(NUMBER_NOISE)
 ENCODING_ALIASES = {"utf8": "utf-8", "utf-8-sig": "utf-8", "iso-8859-1": "latin-1"}
@@ -239,9 +235,6 @@ def clean_text(s: pd.Series) -> pd.Series:
     return pd.Series(arr.to_pandas().to_numpy(), index=s.index).astype("string")  # by position, not label
 
 
-SAMPLE_SIZE = 2000
-
-
 def spread(values: pd.Series) -> pd.Series:
     """:data:`SAMPLE_SIZE` non-empty values spread evenly over the column (positions ``i (n - 1) // (S - 1)``).
     The engine's loader takes the same rows (``scan._spread``)."""
@@ -317,16 +310,6 @@ def to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series
     return pd.Series(parsed, index=s.index).dt.normalize().astype("datetime64[ns]"), bad, fmt
 
 
-def decimal_mark(sample: pd.Series) -> str:
-    """The decimal mark of a sample of numbers as text (cleaned of signs and codes): a comma when more values
-    are written with a decimal comma (``12,5``, ``1.234,56``) than with a decimal point (``12.5``,
-    ``1,234.56``); whole numbers say nothing (a French column of round amounts with a few ``12,5`` is read with
-    a comma); a tie keeps the point. Both loaders decide on this sample."""
-    comma = int(sample.str.fullmatch(DECIMAL_COMMA).sum()) if len(sample) else 0
-    point = int(sample.str.fullmatch(DECIMAL_POINT).sum()) if len(sample) else 0
-    return "," if comma > point else "."
-
-
 def to_number(s: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series, str | None]:
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         out = s.astype("float64")
@@ -380,18 +363,6 @@ def ascii_lower(s: pd.Series) -> pd.Series:
 
     uniques = s.dropna().unique()
     return s.map({u: fold(u) for u in uniques}).astype("string")
-
-
-def id_writing(ids: pd.Series) -> str | None:
-    """How the first :data:`SAMPLE_SIZE` ids of a column are written: ``decimal`` when all are decimals
-    (``17850.0``: read as ``17850``), ``email`` when nearly all are e-mail addresses (read in lower case), else
-    None (read as they are). Both loaders decide on this sample."""
-    sample = ids.dropna().head(SAMPLE_SIZE)
-    if not len(sample):
-        return None
-    if sample.str.fullmatch(DECIMAL_ID).all():
-        return "decimal"
-    return "email" if sample.str.fullmatch(EMAIL_ID).mean() >= EMAIL_ID_SHARE else None
 
 
 def english_months(text: pd.Series) -> pd.Series:

@@ -36,7 +36,7 @@ from custrel_lib.io.exclude import leave_out_sql
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.keys import order_lines_note
 from custrel_lib.io.problems import COLUMNS, ProblemsReport
-from custrel_lib.io.readers import SAMPLE_SIZE, choose_date_format, decimal_mark, id_writing
+from custrel_lib.io.readers import choose_date_format
 from custrel_lib.io.scan_checks import (
     CONTRACT_ORDER,
     END_REASON,
@@ -50,6 +50,7 @@ from custrel_lib.io.scan_checks import (
 )
 from custrel_lib.io.scan_source import read_source
 from custrel_lib.io.scan_sql import CONSTANT, TypedTable, lit, typed_table
+from custrel_lib.io.writing import SAMPLE_SIZE, decimal_mark, id_writing
 from custrel_lib.progress import Steps
 
 
