@@ -30,9 +30,8 @@ class MissingColumnError(DataContractError):
     def __init__(self, table: str, column: str | list[str], found: list[str], source: str | None = None):
         columns = [column] if isinstance(column, str) else list(column)
         self.table, self.found, self.source = table, list(found), source
-        self.mapped: dict[
-            str, str
-        ] = {}  # the columns that were found (custrel_lib.io.contract.column_mapping)
+        #: the columns that were found (set by custrel_lib.io.contract.column_mapping)
+        self.mapped: dict[str, str] = {}
         self.column = ", ".join(columns)
         where = f" in {source}" if source else ""
         what = ", ".join(c if c.startswith("'") else f"'{c}'" for c in columns)

@@ -274,7 +274,6 @@ def test_init_refuses_what_it_cannot_do_with_a_clear_message(tmp_path):
     result = runner.invoke(main, ["init", str(a), "--out", str(out)])
     assert result.exit_code == 1 and "exists" in result.output and out.read_text() == "language: fr\n"
     b = tmp_path / "b.csv"
-    a.write_bytes(a.read_bytes())
     b.write_bytes(a.read_bytes())
     result = runner.invoke(main, ["init", str(a), str(b), "--out", str(tmp_path / "new.yml")])
     assert result.exit_code == 1 and "a.csv, b.csv" in result.output and "customers=" in result.output

@@ -78,7 +78,7 @@ def _spread(raw, rel: str, expr: str) -> pd.Series:
 
 def _detect(raw, rel: str, kind: str, expr: str, spec: TableSpec) -> str | None:
     """The date format or the decimal separator of a text column, from a sample, as the pandas loader does."""
-    if kind == "id":  # ids written as decimals, 17850.0, or e-mail addresses (readers.id_writing)
+    if kind == "id":  # ids written as decimals, 17850.0, or e-mail addresses (writing.id_writing)
         return id_writing(_sample(raw, rel, expr))
     if kind == "date":
         return spec.date_format or choose_date_format(

@@ -172,7 +172,7 @@ def _column(column: str, kind: str, source: tuple[str, str] | None, spec, detect
         words = getattr(spec, "values", {}).get(column)
         cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in (words or {}).items())
         expr = f"CASE lower({t}) {cases} ELSE {t} END" if words else t  # values: in custrel.yml
-        writing = detect("id", t) if kind == "id" else None  # readers.id_writing
+        writing = detect("id", t) if kind == "id" else None  # writing.id_writing
         if writing == "decimal":  # 17850.0: 17850
             expr = f"regexp_replace({t}, {lit(DECIMAL_ID_STRIP[0])}, {lit(DECIMAL_ID_STRIP[1])})"
         elif writing == "email":  # Marie@X.fr: marie@x.fr

@@ -43,6 +43,7 @@ class FileGuess:
     exclude: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # the file's columns no canonical column reads
+    head: pd.DataFrame | None = field(default=None, repr=False)  # the rows the guesses read
 
 
 def read_head(path: Path, skip_rows: int = 0) -> tuple[pd.DataFrame, int]:
@@ -142,7 +143,7 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
             f"transactions={path.name}) or write custrel.yml by hand (docs/data_contract.md)."
         )
     name, mapping = chosen
-    guess = FileGuess(path, name, mapping, skip_rows=skip)
+    guess = FileGuess(path, name, mapping, skip_rows=skip, head=head)
     guess.unused = [c for c in columns if c not in mapping.values()]
     for canonical in missing_required(name, mapping):
         guess.notes.append(f"no column found for {canonical}: map it by hand (columns: {', '.join(columns)})")
@@ -207,9 +208,9 @@ def _status(guess: FileGuess, head: pd.DataFrame, columns: list[str]) -> None:
 def currency_of(guesses: list[FileGuess]) -> str | None:
     """The currency sign or code written beside the amounts of the transactions, if any."""
     for g in guesses:
-        if g.table != "transactions":
+        head = g.head
+        if g.table != "transactions" or head is None:
             continue
-        head, _ = read_head(g.path, g.skip_rows)
         for column in head.columns:
             if fold(str(column)) in CURRENCY_NAMES:
                 codes = head[column].astype(str).str.strip().str.upper()

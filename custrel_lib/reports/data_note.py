@@ -102,7 +102,7 @@ def data_figures(problems, files: dict[str, str], orders: int | None = None) -> 
     (rows; a row rejected for two reasons counts under both), ``flagged_by_reason`` (rows kept with a warning)
     and ``repaired_by_reason`` (rows with a value emptied or corrected), for ``key_figures.json``; where
     ``custrel.yml`` leaves rows out, ``excluded`` and ``excluded_by_column`` (rows left out per column); with
-    ``order_lines: true``, the transactions' ``orders``: the purchases their kept lines make (``orders``)."""
+    ``order_lines: true``, the transactions' ``orders``: the purchases their kept lines make."""
     out = {}
     for table, counts in problems.counts.items():
         figures = {"file": files.get(table, ""), **counts}
