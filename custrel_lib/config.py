@@ -27,7 +27,7 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns) for name, c
 TOP_LEVEL_KEYS = ("data_dir", "language", "currency", "engine", "tables", "analysis", "survival", "stages")
 TOP_LEVEL_KEYS += ("report",)
 TABLE_KEYS = ("path", "format", "columns", "date_format", "sep", "decimal", "encoding", "sheet")
-TABLE_KEYS += ("true_values", "false_values", "order_lines", "skip_rows", "values", "exclude")
+TABLE_KEYS += ("true_values", "false_values", "order_lines", "skip_rows", "values", "exclude", "header")
 ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "max_rejected_share", "fit_sample", "fit_seed")
 # The survival block (docs/data_contract.md, "Survival settings").
 SURVIVAL_KEYS = ("origin", "unknown_origin", "horizon_days", "horizon_quantile", "min_events")
@@ -45,7 +45,19 @@ FORMATS = {
     ".xlsx": "xlsx",
 }
 CADENCES = ("month", "quarter")
-SEPARATOR_NAMES = {"tab": "\t", "\\t": "\t", "tabulation": "\t"}
+SEPARATOR_NAMES = {
+    "tab": "\t",
+    "\\t": "\t",
+    "tabulation": "\t",
+    "space": " ",
+    "spaces": " ",
+    "whitespace": " ",
+}
+SEPARATOR_NAMES |= {
+    "\\s+": " ",
+    "blank": " ",
+    "blanks": " ",
+}  # " ": fields separated by runs of spaces and tabs
 DECIMALS = (".", ",")
 #: Keys once documented but never read: refused with what to do instead.
 RETIRED_KEYS = {
@@ -74,6 +86,7 @@ class TableSpec:
     false_values: list[str] | None = None
     order_lines: bool = False  # transactions: one row per order line (rows sharing an order_id are one order)
     skip_rows: int = 0  # CSV and XLSX: lines above the header (a title, an export date)
+    header: bool = True  # False: no header line; columns maps to positions ("1" for the first column)
     #: column -> {a value of the file, lower case: the value custrel reads} (``Impayé: involuntary``)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     #: column of the file -> values, lower case, whose rows are left out (``order_status: [canceled]``)
@@ -101,11 +114,17 @@ class CustrelConfig:
         return load_config(SAMPLE_CONFIG)
 
 
-def _columns(c: _Checker, name: str, columns: Any) -> dict[str, str]:
+def _columns(c: _Checker, name: str, columns: Any, header: bool = True) -> dict[str, str]:
     where = f"tables.{name}.columns"
     columns = c.mapping(where, columns, "contract name: your column name")
     c.keys(where, columns, MAPPABLE[name])
     out = {key: c.text(f"{where}.{key}", value, "your column name (text)") for key, value in columns.items()}
+    for key, value in out.items() if not header else ():  # positions: 1 for the first column
+        if not value.startswith("=") and not (value.isdigit() and int(value) >= 1):
+            raise c.fail(
+                f"{where}.{key}",
+                f"must be a column position (1 for the first) with header: false, not {value!r}.",
+            )
     for key, value in out.items():  # a constant (=...) fills a text column, never an id, a date or a number
         if value.startswith("=") and key in SCHEMA[name] and SCHEMA[name][key][0] != "str":
             raise c.fail(
@@ -117,21 +136,6 @@ def _columns(c: _Checker, name: str, columns: Any) -> dict[str, str]:
             raise c.fail(f"{where}.{key}", f"maps to {value!r}, already mapped to {seen[value]}.")
         seen[value] = key
     return out
-
-
-def _booleans(c: _Checker, key: str, values: Any) -> list[str] | None:
-    if values is None:
-        return None
-    if not isinstance(values, list) or not values:
-        raise c.fail(key, f"must be a non-empty list, e.g. [oui, O], not {values!r}.")
-    # YAML reads oui/non as text but yes/no/on/off/true/false as booleans: give back every spelling.
-    spelled: list[str] = []
-    for v in values:
-        if isinstance(v, bool):
-            spelled += ["true", "yes", "on", "y"] if v else ["false", "no", "off", "n"]
-        else:
-            spelled.append(c.text(key, v, "a list of words"))
-    return spelled
 
 
 def _values(c: _Checker, name: str, block: Any) -> dict[str, dict[str, str]]:
@@ -155,20 +159,6 @@ def _values(c: _Checker, name: str, block: Any) -> dict[str, dict[str, str]]:
     return out
 
 
-def _exclude(c: _Checker, name: str, block: Any) -> dict[str, list[str]]:
-    """``exclude: {order_status: [canceled, unavailable]}``: rows left out on purpose (custrel_lib.io.exclude)."""
-    where = f"tables.{name}.exclude"
-    block = c.mapping(where, block, "column: [value, ...]")
-    out = {}
-    for column, values in block.items():
-        column = c.text(f"{where}", column, "a column name").strip()
-        values = values if isinstance(values, list) else [values]
-        if not values:
-            raise c.fail(f"{where}.{column}", "must list at least one value whose rows are left out.")
-        out[column] = sorted({c.text(f"{where}.{column}", v, "a value").strip().lower() for v in values})
-    return out
-
-
 def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
     where = f"tables.{name}"
     if isinstance(spec, str):
@@ -189,7 +179,9 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
     if sep is not None:
         sep = SEPARATOR_NAMES.get(str(sep).lower(), str(sep))
         if len(sep) != 1 or sep in ('"', "\n", "\r"):
-            raise c.fail(f"{where}.sep", f"must be one character (or 'tab'), not {spec['sep']!r}.")
+            raise c.fail(
+                f"{where}.sep", f"must be one character, 'tab' or 'whitespace', not {spec['sep']!r}."
+            )
     decimal = spec.get("decimal")
     if decimal is not None:
         c.choice(f"{where}.decimal", str(decimal), DECIMALS)
@@ -216,6 +208,9 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         raise c.fail(f"{where}.skip_rows", f"must be a number of lines from 0 to 1000, not {skip_rows!r}.")
     if skip_rows and fmt == "parquet":
         raise c.fail(f"{where}.skip_rows", "applies to CSV and XLSX files, not Parquet.")
+    header = spec.get("header", True)
+    if not isinstance(header, bool) or (not header and fmt == "parquet"):
+        raise c.fail(f"{where}.header", f"must be true or false (CSV and XLSX files only), not {header!r}.")
     sheet = spec.get("sheet")
     if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
         raise c.fail(f"{where}.sheet", f"must be a sheet name or a 0-based sheet number, not {sheet!r}.")
@@ -224,18 +219,19 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         name=name,
         path=file,
         format=fmt,
-        columns=_columns(c, name, spec.get("columns")),
+        columns=_columns(c, name, spec.get("columns"), header),
         date_format=date_format,
         sep=sep,
         decimal=str(decimal) if decimal is not None else None,
         encoding=str(encoding) if encoding is not None else None,
         sheet=sheet,
-        true_values=_booleans(c, f"{where}.true_values", spec.get("true_values")),
-        false_values=_booleans(c, f"{where}.false_values", spec.get("false_values")),
+        true_values=c.spellings(f"{where}.true_values", spec.get("true_values")),
+        false_values=c.spellings(f"{where}.false_values", spec.get("false_values")),
         order_lines=order_lines,
         skip_rows=skip_rows,
+        header=header,
         values=values,
-        exclude=_exclude(c, name, spec.get("exclude")),
+        exclude=c.value_lists(f"{where}.exclude", spec.get("exclude")),
     )
 
 

@@ -70,3 +70,33 @@ class Checker:
             return _dt.date.fromisoformat(str(value).strip())
         except ValueError:
             raise self.fail(key, f"must be a date written YYYY-MM-DD, not {value!r}.") from None
+
+    def spellings(self, key: str, values: Any) -> list[str] | None:
+        """A non-empty list of words (``true_values: [oui, O]``), or None. YAML reads oui/non as text but
+        yes/no/on/off/true/false as booleans: a boolean gives back every spelling of it."""
+        if values is None:
+            return None
+        if not isinstance(values, list) or not values:
+            raise self.fail(key, f"must be a non-empty list, e.g. [oui, O], not {values!r}.")
+        spelled: list[str] = []
+        for v in values:
+            if isinstance(v, bool):
+                spelled += ["true", "yes", "on", "y"] if v else ["false", "no", "off", "n"]
+            else:
+                spelled.append(self.text(key, v, "a list of words"))
+        return spelled
+
+    def value_lists(self, where: str, block: Any) -> dict[str, list[str]]:
+        """``{column: [value, ...]}`` (``exclude: {order_status: [canceled, unavailable]}``, the rows left out on
+        purpose: custrel_lib.io.exclude), values trimmed and in lower case."""
+        block = self.mapping(where, block, "column: [value, ...]")
+        out = {}
+        for column, values in block.items():
+            column = self.text(f"{where}", column, "a column name").strip()
+            values = values if isinstance(values, list) else [values]
+            if not values:
+                raise self.fail(f"{where}.{column}", "must list at least one value whose rows are left out.")
+            out[column] = sorted(
+                {self.text(f"{where}.{column}", v, "a value").strip().lower() for v in values}
+            )
+        return out

@@ -223,6 +223,8 @@ def unreadable_date(used: str | None) -> str:
 
 
 SEPARATORS = (",", ";", "\t", "|")
+#: ``sep`` of a file whose fields are separated by runs of spaces and tabs (CDNOW's text files), written ``sep: " "``.
+WHITESPACE_SEP = " "
 #: Characters removed from numbers before parsing (spaces, no-break spaces, currency signs).
 NUMBER_NOISE = r"[\s\u00a0\u202f€$£]"
 #: A number written with a decimal comma (French Excel): ``1.234,56``.

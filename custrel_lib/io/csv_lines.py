@@ -14,7 +14,7 @@ import numpy as np
 
 from custrel_lib.config import TableSpec
 from custrel_lib.exceptions import DataContractError
-from custrel_lib.io.contract import SCHEMA
+from custrel_lib.io.contract import SCHEMA, WHITESPACE_SEP
 
 
 def blank_lines(path: Path, sep: str, chunk: int = 1 << 20) -> np.ndarray:
@@ -61,10 +61,12 @@ def header_line(path, encoding: str, skip: int = 0) -> str:
 
 
 def check_csv_header(spec: TableSpec, encoding: str, sep: str) -> None:
-    """:func:`check_duplicate_columns` on the header line of a CSV file (both loaders)."""
-    header = header_line(spec.path, encoding, spec.skip_rows)
-    where = f"line {spec.skip_rows + 1}"
-    check_duplicate_columns(spec, next(csv.reader([header.lstrip("\ufeff")], delimiter=sep), []), where)
+    """:func:`check_duplicate_columns` on the header line of a CSV file (both loaders); none without one."""
+    if not spec.header:
+        return
+    header = header_line(spec.path, encoding, spec.skip_rows).lstrip("\ufeff")
+    names = header.split() if sep == WHITESPACE_SEP else next(csv.reader([header], delimiter=sep), [])
+    check_duplicate_columns(spec, names, f"line {spec.skip_rows + 1}")
 
 
 def check_duplicate_columns(spec: TableSpec, names: list[str], where: str = "line 1") -> None:

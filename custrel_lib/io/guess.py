@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from custrel_lib.io.contract import AMOUNT_PARTS, MAPPABLE, SCHEMA, fold
+from custrel_lib.io.contract import AMOUNT_PARTS, EXCEL_SERIAL, MAPPABLE, SCHEMA, fold
 
 #: canonical column -> folded names of exports, the most telling first (one canonical column per line; a line
 #: that begins with blanks goes on with the one above).
@@ -182,11 +182,37 @@ def missing_required(table: str, mapping: dict[str, str]) -> list[str]:
     return out
 
 
-def yaml_columns(mapping: dict[str, str]) -> str:
-    """A ``columns:`` mapping as ``custrel.yml`` writes it on one line (names quoted)."""
+def yaml_columns(mapping: dict[str, str], positions: bool = False) -> str:
+    """A ``columns:`` mapping as ``custrel.yml`` writes it on one line (names quoted; ``positions``: numbers)."""
     from json import dumps
 
-    return "{" + ", ".join(f"{k}: {dumps(v, ensure_ascii=False)}" for k, v in mapping.items()) + "}"
+    def value(v: str) -> str:
+        return v if positions and v.isdigit() else dumps(v, ensure_ascii=False)
+
+    return "{" + ", ".join(f"{k}: {value(v)}" for k, v in mapping.items()) + "}"
+
+
+def guess_by_values(columns: Sequence[str], head: pd.DataFrame) -> dict[str, str]:
+    """The transactions columns of a file without header, from the values of its first rows: the date is the
+    first column that reads as dates (as Excel serial numbers only when no other does), the amount the first
+    column of numbers written with decimals (else the last column of numbers), the customer id the column of
+    repeated values with the most distinct ones (the first of equals)."""
+    from custrel_lib.io.readers import to_date
+
+    def text(c: str) -> pd.Series:
+        values = head[c].dropna().astype(str).str.strip()
+        return values[values != ""]
+
+    dates = [c for c in columns if _reads_as(head[c], "date")]
+    serial = {c for c in dates if to_date(text(c), None)[2] == EXCEL_SERIAL}
+    date = next((c for c in dates if c not in serial), dates[0] if dates else None)
+    numbers = [c for c in columns if c != date and _reads_as(head[c], "amount")]
+    decimals = [c for c in numbers if text(c).str.contains(r"\d[.,]\d", regex=True).any()]
+    amount = decimals[0] if decimals else (numbers[-1] if numbers else None)
+    rest = [c for c in columns if c not in (date, amount) and text(c).duplicated().any()]
+    customer = max(rest, key=lambda c: text(c).nunique(), default=None)
+    found = {"customer_id": customer, "date": date, "amount": amount}
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def suggestion(table: str, found: Sequence[str], mapped: dict[str, str]) -> str | None:

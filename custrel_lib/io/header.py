@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 from typing import Any
 
 import pandas as pd
 
 from custrel_lib.exceptions import MissingColumnError
-from custrel_lib.io.contract import SCHEMA, SEPARATORS, column_mapping, fold, is_constant
+from custrel_lib.io.contract import SCHEMA, SEPARATORS, WHITESPACE_SEP, column_mapping, fold, is_constant
 from custrel_lib.io.guess import suggestion
 
 #: How many lines from the top are searched for the header.
@@ -29,11 +30,13 @@ def top_rows(spec) -> list[list[Any]]:
             spec.path, sheet_name=sheet, header=None, nrows=SCAN_LINES, dtype=object, engine=excel_engine()
         )
         return [[v for v in row if not pd.isna(v)] for row in top.itertuples(index=False)]
-    from custrel_lib.io.readers import csv_dialect
+    from custrel_lib.io.dialect import csv_dialect
 
-    encoding = csv_dialect(spec)[0]
+    encoding, sep = csv_dialect(spec)
     with open(spec.path, encoding=encoding, errors="replace") as fh:
         lines = [line.lstrip("\ufeff") for line in itertools.islice(fh, SCAN_LINES)]
+    if sep == WHITESPACE_SEP:
+        return [line.split() for line in lines]
     seps = [spec.sep] if spec.sep else list(SEPARATORS)
     return [[f for sep in seps for f in next(csv.reader([line], delimiter=sep), [])] for line in lines]
 
@@ -78,8 +81,25 @@ def map_columns(spec, found: list[str]) -> dict[str, str]:
                 f"{', '.join(map(str, found))[:120]}); line {k + 1} holds the columns. If the lines above it are a "
                 f"title, set tables.{spec.name}.skip_rows: {k} in custrel.yml.",
             )
+        elif spec.header and values_not_names(found):
+            exc.args = (
+                f"Table '{spec.name}' in {spec.path}: line {spec.skip_rows + 1} holds values, not column names "
+                f"(it reads {', '.join(map(str, found))[:120]}). If the file has no header line, set "
+                f"tables.{spec.name}.header: false and map the columns by their position (1 for the first), e.g. "
+                f"columns: {{customer_id: 1, date: 2, amount: 3}}; custrel init {spec.path.name} proposes them.",
+            )
         else:
             hint = suggestion(spec.name, found, exc.mapped)
             if hint:
                 exc.args = (f"{exc.args[0]} {hint}",)
         raise
+
+
+_VALUE = re.compile(r"[\d\s.,:/+\-]+")
+
+
+def values_not_names(found: list[Any]) -> bool:
+    """Whether a header line is a row of values (a file without header): most of its fields are numbers or
+    dates written with digits, which column names never are."""
+    names = [str(f).strip() for f in found if str(f).strip()]
+    return bool(names) and sum(bool(_VALUE.fullmatch(n)) for n in names) * 2 > len(names)

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import codecs
 import datetime as _dt
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +29,6 @@ from custrel_lib.io.contract import (
     NUMBER_NEGATIVE,
     NUMBER_NOISE,
     SCHEMA,
-    SEPARATORS,
     SERIAL,
     SERIAL_RANGE,
     SERIAL_SHARE,
@@ -42,58 +38,15 @@ from custrel_lib.io.contract import (
     number_shape,
     split_zone,
 )
-from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns, header_line
+from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns
+from custrel_lib.io.dialect import csv_dialect, duck_source, positional_names
+from custrel_lib.io.scan_sql import lit
 from custrel_lib.io.writing import SAMPLE_SIZE, decimal_mark
 
 _NUMBER_CLEAN = re.compile(NUMBER_NOISE)
-ENCODING_ALIASES = {"utf8": "utf-8", "utf-8-sig": "utf-8", "iso-8859-1": "latin-1"}
 
 
 # --- reading raw text ----------------------------------------------------------------------------------
-
-
-def detect_encoding(path: Path, size: int = 1 << 22) -> str:
-    """``utf-8`` (with or without BOM) when the start of the file decodes as UTF-8, ``utf-16`` after a UTF-16
-    byte-order mark, ``cp1252`` (Windows "ANSI", French Excel) when bytes 0x80-0x9F occur and decode as such,
-    else ``latin-1``."""
-    with open(path, "rb") as fh:
-        head = fh.read(size)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < size)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    if re.search(rb"[\x80-\x9f]", head):
-        try:
-            head.decode("cp1252")
-            return "cp1252"
-        except UnicodeDecodeError:
-            pass
-    return "latin-1"
-
-
-def _transcode(spec: TableSpec, encoding: str, target: Path, chunk: int = 1 << 20) -> None:
-    """Copy ``spec.path`` to ``target`` as UTF-8, chunk by chunk; a byte the encoding cannot read names its line."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    line = 1
-    with open(spec.path, "rb") as src, open(target, "w", encoding="utf-8", newline="") as dst:
-        while True:
-            data = src.read(chunk)
-            try:
-                dst.write(decoder.decode(data, final=not data))
-            except UnicodeDecodeError as exc:
-                bad = line + data[: exc.start].count(b"\n")
-                raise DataContractError(
-                    f"Table '{spec.name}': {spec.path}, line {bad}: byte {data[exc.start]:#04x} cannot be read "
-                    f"as {encoding}; set tables.{spec.name}.encoding to the file's encoding."
-                ) from exc
-            if not data:
-                return
-            line += data.count(b"\n")
 
 
 def excel_engine() -> str:
@@ -106,70 +59,34 @@ def excel_engine() -> str:
     return "calamine"
 
 
-def needs_transcoding(encoding: str) -> bool:
-    """DuckDB reads UTF-8 and latin-1 only: other encodings (cp1252, UTF-16, ...) are transcoded first."""
-    return codecs.lookup(encoding).name not in ("utf-8", "iso8859-1")
-
-
-def utf8_copy(spec: TableSpec, encoding: str) -> Path:
-    """A UTF-8 copy of the file in the temporary directory (the caller deletes it)."""
-    fd, name = tempfile.mkstemp(prefix="custrel-", suffix=".csv")
-    os.close(fd)
-    try:
-        _transcode(spec, encoding, Path(name))
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Path(name)
-
-
-def detect_separator(header: str) -> str:
-    """The candidate separator that splits the header line into the most fields."""
-    counts = {sep: header.count(sep) for sep in SEPARATORS}
-    best = max(counts, key=lambda s: counts[s])
-    return best if counts[best] else ","
-
-
-def csv_dialect(spec: TableSpec) -> tuple[str, str]:
-    """The encoding (detected unless configured: UTF-8, UTF-16, cp1252 or latin-1) and separator of a CSV file."""
-    encoding = spec.encoding or detect_encoding(spec.path)
-    encoding = ENCODING_ALIASES.get(encoding.lower(), encoding.lower())
-    return encoding, spec.sep or detect_separator(header_line(spec.path, encoding, spec.skip_rows))
-
-
 def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
     import duckdb
 
     encoding, sep = csv_dialect(spec)
     fmt.update(encoding=encoding, sep=sep)
     check_csv_header(spec, encoding, sep)
-    source, duck_encoding = spec.path, encoding
     con = duckdb.connect()
     try:
-        if needs_transcoding(encoding):
-            source, duck_encoding = utf8_copy(spec, encoding), "utf-8"
-        rel = con.sql(
-            "SELECT * FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', "
-            "encoding = ?, skip = ?, store_rejects = true, ignore_errors = true, auto_detect = true)",
-            params=[str(source), sep, duck_encoding, spec.skip_rows],
-        )
-        df = rel.df()
-        rejects = con.sql(
-            "SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
-        ).df()
-        blank = blank_lines(source, sep)
+        with duck_source(spec, encoding, sep) as source:
+            rel = con.sql(
+                f"SELECT * FROM read_csv({lit(str(source.path))}, {source.options()}, store_rejects = true, "
+                "ignore_errors = true, auto_detect = true)"
+            )
+            df = rel.df()
+            rejects = con.sql(
+                "SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
+            ).df()
+            blank = blank_lines(source.path, source.delim)
     except duckdb.Error as exc:
         raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
     finally:
         con.close()
-        if source != spec.path:
-            source.unlink(missing_ok=True)
     bad_lines = (
         np.unique(rejects["line"].to_numpy(dtype=np.int64)) if len(rejects) else np.array([], np.int64)
     )
     # The kept rows take the line numbers left free by the rejected ones and by the blank lines DuckDB skips, in
     # order. A rejected line may lie past len(df) + len(bad_lines), so the candidates reach past the last one.
-    first = 2 + spec.skip_rows  # the line after the header
+    first = source.first  # the line after the header (the first line without one)
     upper = first + len(df) + len(bad_lines) + len(blank) + (int(bad_lines.max()) if len(bad_lines) else 0)
     taken = np.union1d(bad_lines, blank)
     kept_lines = np.setdiff1d(np.arange(first, upper, dtype=np.int64), taken, assume_unique=True)[: len(df)]
@@ -202,11 +119,14 @@ def read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nda
         df = pd.read_excel(
             spec.path,
             sheet_name=spec.sheet or 0,
+            header=0 if spec.header else None,
             dtype=object,
             skiprows=spec.skip_rows,
             engine=excel_engine(),
         )
-        first = 2 + spec.skip_rows
+        if not spec.header:  # columns named by their position, 1 for the first
+            df.columns = positional_names(df.shape[1])
+        first = (2 if spec.header else 1) + spec.skip_rows
         return df, np.arange(first, len(df) + first, dtype=np.int64), empty
     except DataContractError:
         raise

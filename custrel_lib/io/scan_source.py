@@ -10,7 +10,7 @@ from typing import Any
 from custrel_lib.config import TableSpec
 from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns
-from custrel_lib.io.readers import csv_dialect, needs_transcoding, utf8_copy
+from custrel_lib.io.dialect import csv_dialect, duck_source
 from custrel_lib.io.scan_checks import PROBLEMS
 from custrel_lib.io.scan_sql import lit
 
@@ -42,35 +42,31 @@ def read_source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[s
     fmt.update(encoding=encoding, sep=sep)
     check_csv_header(spec, encoding, sep)  # a column used twice: DuckDB would rename one (amount_1)
     table, rejects = f"__custrel_raw_{name}", f"__custrel_rejects_{name}"
-    # DuckDB reads UTF-8 and latin-1 only: a cp1252 (French Excel) or UTF-16 file is read from a UTF-8 copy, as
-    # the pandas loader does (DuckDB refuses a € read as latin-1).
-    copy = utf8_copy(spec, encoding) if needs_transcoding(encoding) else None
-    duck_encoding = "utf-8" if copy else encoding
+    # DuckDB reads UTF-8 and latin-1 only, one character between fields: a cp1252 (French Excel) or UTF-16 file,
+    # or columns separated by runs of blanks, are read from a UTF-8 copy, as the pandas loader does.
     try:
-        # A table keeps the file's order: its rowid is the index of the line among the lines read.
-        raw.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv({lit(str(copy or spec.path))}, "
-            f"all_varchar = true, header = true, delim = {lit(sep)}, quote = '\"', encoding = {lit(duck_encoding)}, "
-            f"skip = {int(spec.skip_rows)}, "
-            f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{rejects}_scan', "
-            "ignore_errors = true, auto_detect = true)"
-        )
-        blank = blank_lines(copy or spec.path, sep)  # skipped by DuckDB: the rows after one keep their line
+        with duck_source(spec, encoding, sep) as source:
+            # A table keeps the file's order: its rowid is the index of the line among the lines read.
+            raw.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv({lit(str(source.path))}, "
+                f"{source.options()}, store_rejects = true, rejects_table = '{rejects}', "
+                f"rejects_scan = '{rejects}_scan', ignore_errors = true, auto_detect = true)"
+            )
+            blank = blank_lines(source.path, source.delim)  # skipped by DuckDB: later rows keep their line
     except Exception as exc:  # duckdb.Error and its subclasses
+        if isinstance(exc, DataContractError):
+            raise
         raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
-    finally:
-        if copy is not None:
-            copy.unlink(missing_ok=True)
     bad = raw.sql(f"SELECT count(DISTINCT line) FROM {rejects}").fetchall()[0][0]
     raw.execute(
         f"INSERT INTO {PROBLEMS} SELECT {lit(name)}, {lit(spec.path.name)}, line, coalesce(column_name, ''), "
         f"'malformed_line', 'rejected', csv_line, error_message FROM (SELECT *, row_number() OVER "
         f"(PARTITION BY line ORDER BY column_idx) AS n FROM {rejects}) WHERE n = 1"
     )
-    # Line of the i-th line read: i + 2 (header, 1-based) plus the lines above the header, and the malformed and
-    # blank lines before it (DuckDB numbers a rejected line in the file, the lines skipped above the header
+    # Line of the i-th line read: i + 1 (1-based), + 1 below a header line, plus the lines above the header, and the
+    # malformed and blank lines before it (DuckDB numbers a rejected line in the file, the lines skipped above the header
     # included), as the pandas loader numbers them.
-    top = 2 + int(spec.skip_rows)
+    top = source.first
     taken = f"SELECT DISTINCT line FROM {rejects}"
     blank = blank[blank >= top]  # a blank line above the header (a title's) moves no row
     if len(blank):

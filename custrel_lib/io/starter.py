@@ -18,8 +18,16 @@ import pandas as pd
 
 from custrel_lib.config import FORMATS, TableSpec
 from custrel_lib.exceptions import DataContractError
-from custrel_lib.io.contract import AMOUNT_PARTS, CURRENCY_CODES, TABLES, fold, is_constant
-from custrel_lib.io.guess import NAMES, SIGNATURES, guess_columns, missing_required, yaml_columns
+from custrel_lib.io.contract import AMOUNT_PARTS, CURRENCY_CODES, TABLES, WHITESPACE_SEP, fold, is_constant
+from custrel_lib.io.guess import (
+    NAMES,
+    SIGNATURES,
+    guess_by_values,
+    guess_columns,
+    missing_required,
+    yaml_columns,
+)
+from custrel_lib.io.header import values_not_names
 
 #: How many rows of each file the guesses read.
 HEAD_ROWS = 2000
@@ -44,13 +52,15 @@ class FileGuess:
     notes: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # the file's columns no canonical column reads
     head: pd.DataFrame | None = field(default=None, repr=False)  # the rows the guesses read
+    header: bool = True  # False: the first line is a row of values; columns are positions (1 for the first)
 
 
-def read_head(path: Path, skip_rows: int = 0) -> tuple[pd.DataFrame, int]:
+def read_head(path: Path, skip_rows: int = 0, header: bool = True) -> tuple[pd.DataFrame, int]:
     """The first :data:`HEAD_ROWS` rows of a file, as text, and the lines above its header (``sep=``
-    included)."""
+    included); without ``header``, the columns are named by their position (``1`` for the first)."""
     from custrel_lib.io.csv_lines import with_excel_sep
-    from custrel_lib.io.readers import csv_dialect, excel_engine
+    from custrel_lib.io.dialect import csv_dialect
+    from custrel_lib.io.readers import excel_engine
 
     fmt = FORMATS.get(path.suffix.lower())
     if not path.is_file():
@@ -66,13 +76,21 @@ def read_head(path: Path, skip_rows: int = 0) -> tuple[pd.DataFrame, int]:
             batch = next(pq.ParquetFile(path).iter_batches(batch_size=HEAD_ROWS), None)
             return (batch.to_pandas() if batch is not None else pd.read_parquet(path)), 0
         if fmt == "xlsx":
-            df = pd.read_excel(path, dtype=object, nrows=HEAD_ROWS, skiprows=skip_rows, engine=excel_engine())
-            return df, skip_rows
+            df = pd.read_excel(
+                path,
+                dtype=object,
+                nrows=HEAD_ROWS,
+                skiprows=skip_rows,
+                header=0 if header else None,
+                engine=excel_engine(),
+            )
+            return _positions(df, header), skip_rows
         spec = with_excel_sep(TableSpec(name="transactions", path=path, format="csv", skip_rows=skip_rows))
         encoding, sep = csv_dialect(spec)
         df = pd.read_csv(
             path,
-            sep=sep,
+            sep=r"\s+" if sep == WHITESPACE_SEP else sep,
+            header="infer" if header else None,
             encoding="utf-8-sig" if encoding == "utf-8" else encoding,
             dtype=str,
             keep_default_na=False,
@@ -80,9 +98,15 @@ def read_head(path: Path, skip_rows: int = 0) -> tuple[pd.DataFrame, int]:
             skiprows=spec.skip_rows,
             on_bad_lines="skip",
         )
-        return df, spec.skip_rows
+        return _positions(df, header), spec.skip_rows
     except (OSError, ValueError, UnicodeError) as exc:
         raise DataContractError(f"Cannot read {path} as {fmt}: {type(exc).__name__}: {exc}") from exc
+
+
+def _positions(df: pd.DataFrame, header: bool) -> pd.DataFrame:
+    if not header:
+        df.columns = [str(i) for i in range(1, df.shape[1] + 1)]
+    return df
 
 
 def _fits(table: str, mapping: dict[str, str]) -> bool:
@@ -136,6 +160,19 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
             head, skip = read_head(path, below)
             columns = [str(c) for c in head.columns]
             chosen = (table, _mapping(table, columns, head)) if table else _guess_table(columns, head)
+    header = True
+    if (
+        (chosen is None or not _fits(*chosen))
+        and path.suffix.lower() != ".parquet"
+        and values_not_names(columns)
+    ):
+        header = False  # the first line is a row of values (CDNOW's text files): columns by their position
+        head, skip = read_head(path, 0, header=False)
+        columns = list(head.columns)
+        if table in (None, "transactions"):
+            chosen = ("transactions", guess_by_values(columns, head))
+        else:
+            chosen = (table, {})
     if chosen is None:
         raise DataContractError(
             f"{path}: no column reads as a customer id with a date and an amount, nor as a customer list or "
@@ -143,7 +180,9 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
             f"transactions={path.name}) or write custrel.yml by hand (docs/data_contract.md)."
         )
     name, mapping = chosen
-    guess = FileGuess(path, name, mapping, skip_rows=skip, head=head)
+    guess = FileGuess(path, name, mapping, skip_rows=skip, head=head, header=header)
+    if not header:
+        guess.notes.append("the first line is a row of values, not column names: columns by their position")
     guess.unused = [c for c in columns if c not in mapping.values()]
     for canonical in missing_required(name, mapping):
         guess.notes.append(f"no column found for {canonical}: map it by hand (columns: {', '.join(columns)})")
@@ -257,6 +296,10 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
     currency = currency_of(guesses)
     if currency:
         lines.append(f"currency: {dumps(currency, ensure_ascii=False)}")
+    else:
+        lines.append(
+            '# currency: "$"  # no sign or code in the amounts: the reports write € unless it is set'
+        )
     lines.append("tables:")
     for g in sorted(guesses, key=lambda g: TABLES.index(g.table)):
         try:
@@ -264,12 +307,20 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
         except ValueError:
             where = g.path.resolve().as_posix()
         lines += [f"  {g.table}:", f"    path: {dumps(where, ensure_ascii=False)}"]
-        lines.append(f"    columns: {yaml_columns(g.columns)}")
+        if not g.header:
+            lines.append("    header: false  # columns by position, 1 for the first")
+        lines.append(f"    columns: {yaml_columns(g.columns, positions=not g.header)}")
         for canonical, column in g.columns.items():
-            if _why(canonical, column):
+            if not g.header:
+                values = ", ".join(map(str, g.head[column].head(3))) if g.head is not None else ""
+                lines.append(
+                    f"    #   {canonical:<19} <- column {column} ({values}, ...; guessed from values)"
+                )
+            elif _why(canonical, column):
                 lines.append(f"    #   {canonical:<19} <- {column!r}{_why(canonical, column)}")
         if g.unused:
-            lines.append(f"    #   not read: {', '.join(map(repr, g.unused))[:200]}")
+            unused = ", ".join(g.unused) if not g.header else ", ".join(map(repr, g.unused))
+            lines.append(f"    #   not read: {'columns ' if not g.header else ''}{unused[:200]}")
         if g.skip_rows:
             lines.append(f"    skip_rows: {g.skip_rows}  # the lines above the header (a title, sep=)")
         if g.order_lines:
