@@ -65,13 +65,27 @@ def sample_command(n_customers: int, seed: int, out_dir: str, fmt: str) -> None:
     click.echo(f"Done in {time.perf_counter() - t0:.1f} s.")
 
 
+def _config_path(given):
+    """``--config``, else the ``custrel.yml`` of the current folder when there is one (what ``custrel init``
+    writes; said on the terminal), else None: the bundled sample."""
+    if given:
+        return given
+    local = Path("custrel.yml")
+    if local.is_file():
+        click.echo(
+            f"Configuration: {local.resolve()} (this folder's custrel.yml; --config names another)", err=True
+        )
+        return local
+    return None
+
+
 @click.command("validate")
 @click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="custrel.yml describing the data (default: the bundled sample).",
+    help="custrel.yml describing the data (default: ./custrel.yml when there is one, else the bundled sample).",
 )
 @click.option(
     "--as-of",
@@ -84,7 +98,7 @@ def validate_command(config_path: str | None, as_of: str | None, max_rows: int) 
 
     Exits with status 1 when the required data is unusable (no transactions kept, or too many rejected).
     """
-    config = load_config(config_path)
+    config = load_config(_config_path(config_path))
     rules_from_config(config)  # custom stage rules are checked too, before the data
     result = load_tables(config, as_of=as_of)
     click.echo(f"Extraction date (as_of): {result.as_of.date()}")
@@ -107,7 +121,7 @@ def validate_command(config_path: str | None, as_of: str | None, max_rows: int) 
     "--config",
     "config_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="custrel.yml (default: the bundled sample).",
+    help="custrel.yml (default: ./custrel.yml when there is one, else the bundled sample).",
 )
 @click.option(
     "--notebook",
@@ -161,7 +175,7 @@ def report_command(
     REPORTS_DIR is --reports-dir, by default reports/ in the current directory."""
     try:
         run = run_report(
-            config_path=config_path,
+            config_path=_config_path(config_path),
             notebooks=list(notebooks) or None,
             parameters=dict(parameters),
             reports_dir=reports_dir,
@@ -189,7 +203,7 @@ def report_command(
     "config_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="custrel.yml describing the data (default: the bundled sample).",
+    help="custrel.yml describing the data (default: ./custrel.yml when there is one, else the bundled sample).",
 )
 @click.option(
     "--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Parquet file to write."
@@ -221,7 +235,7 @@ def stages_command(
     from custrel_lib.stages.export import export_stages
 
     result = export_stages(
-        load_config(config_path),
+        load_config(_config_path(config_path)),
         out_path,
         as_of=as_of,
         progress=progress,

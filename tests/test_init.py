@@ -340,3 +340,21 @@ def test_init_on_order_line_exports_loads_as_the_hand_written_config(tmp_path, e
         hand_text = hand_text.replace(f", {optional}", "").replace(f"              {optional}", "")
     hand.write_text(hand_text.replace(",\n}", "}"), encoding="utf-8")
     _same_load(load_config(hand), load_config(tmp_path / "init.yml"), engine=False)
+
+
+def test_commands_read_the_custrel_yml_of_the_current_folder(tmp_path, monkeypatch):
+    """After ``custrel init``, ``custrel validate`` in that folder reads the written custrel.yml (and says so),
+    not the bundled sample; elsewhere, without --config, the sample."""
+    write_french_erp(tmp_path / "data")
+    (tmp_path / "data" / "custrel.yml").unlink()  # the hand-written one: init writes its own
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path / "data")
+    assert runner.invoke(main, ["init", "ventes.csv", "--out", "custrel.yml"]).exit_code == 0
+    result = runner.invoke(main, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert "this folder's custrel.yml" in result.output
+    assert str(tmp_path / "data" / "ventes.csv") in result.output and "data/sample" not in result.output
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["validate"])
+    assert result.exit_code == 0 and "custrel.yml" not in result.output.splitlines()[0], result.output
+    assert "data/sample/transactions.csv" in result.output.replace("\\", "/")
