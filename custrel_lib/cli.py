@@ -104,7 +104,9 @@ def validate_command(config_path: str | None, as_of: str | None, max_rows: int) 
     click.echo(f"Extraction date (as_of): {result.as_of.date()}")
     for name, fmt in result.formats.items():
         details = ", ".join(f"{k}={v!r}" for k, v in fmt.items())
-        click.echo(f"  {name:<13} {result.sources[name]}  ({details})")
+        files = config.tables[name].files
+        more = f" and {len(files) - 1} more file{'s' if len(files) > 2 else ''}" if len(files) > 1 else ""
+        click.echo(f"  {name:<13} {result.sources[name]}{more}  ({details})")
     click.echo()
     click.echo(result.problems.to_text(max_rows=max_rows))
     if result.problems.is_fatal:

@@ -87,6 +87,13 @@ class TableSpec:
     order_lines: bool = False  # transactions: one row per order line (rows sharing an order_id are one order)
     skip_rows: int = 0  # CSV and XLSX: lines above the header (a title, an export date)
     header: bool = True  # False: no header line; columns maps to positions ("1" for the first column)
+    parts: tuple[Path, ...] = ()  # every file, in order, of a table that several files hold; path: the first
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The table's files: ``parts``, else ``path``."""
+        return self.parts or (self.path,)
+
     #: column -> {a value of the file, lower case: the value custrel reads} (``Impayé: involuntary``)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     #: column of the file -> values, lower case, whose rows are left out (``order_status: [canceled]``)
@@ -167,13 +174,15 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
     c.keys(where, spec, TABLE_KEYS)
     if spec.get("path") is None:
         raise c.fail(f"{where}.path", "is missing: every table needs the path of its file.")
-    file = Path(c.text(f"{where}.path", spec["path"], "a file path")).expanduser()
-    file = file if file.is_absolute() else data_dir / file
+    files = c.paths(f"{where}.path", spec["path"], data_dir)  # several: the table's rows, file after file
+    file = files[0]
     fmt = spec.get("format") or FORMATS.get(file.suffix.lower())
     if fmt is None:
         raise c.fail(
             f"{where}.format", f"is needed: cannot tell the format of {file.name}; use csv, parquet, xlsx."
         )
+    if not spec.get("format") and any(FORMATS.get(f.suffix.lower()) != fmt for f in files):
+        raise c.fail(f"{where}.path", "names files of different formats: one table, one format.")
     c.choice(f"{where}.format", fmt, ("csv", "parquet", "xlsx"))
     sep = spec.get("sep")
     if sep is not None:
@@ -218,6 +227,7 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
     return TableSpec(
         name=name,
         path=file,
+        parts=tuple(files) if len(files) > 1 else (),
         format=fmt,
         columns=_columns(c, name, spec.get("columns"), header),
         date_format=date_format,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import glob
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,23 @@ class Checker:
                 {self.text(f"{where}.{column}", v, "a value").strip().lower() for v in values}
             )
         return out
+
+    def paths(self, key: str, value: Any, base: Path) -> list[Path]:
+        """The files a table's ``path`` names: one path, a pattern (``ventes_*.csv``: the files it matches, in
+        name order; ``**`` goes through folders) or a list of either, relative to ``base``; each file once."""
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            raise self.fail(key, "must name at least one file.")
+        out: list[Path] = []
+        for item in items:
+            text = self.text(key, item, "a file path, a pattern such as ventes_*.csv, or a list of them")
+            path = Path(text).expanduser()
+            path = path if path.is_absolute() else base / path
+            if not any(ch in text for ch in "*?["):
+                out.append(path)
+                continue
+            found = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+            if not found:
+                raise self.fail(key, f"{text!r} matches no file (in {path.parent}).")
+            out += found
+        return list(dict.fromkeys(out))

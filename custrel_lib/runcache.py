@@ -37,8 +37,9 @@ def prepare_key(config: CustrelConfig, as_of, cadence, horizon_days) -> str | No
         return None
     files = []
     for name, spec in sorted(config.tables.items()):
-        stat = spec.path.stat() if spec.path.is_file() else None
-        files.append([name, str(spec.path), stat and stat.st_size, stat and stat.st_mtime_ns])
+        for path in spec.files:
+            stat = path.stat() if path.is_file() else None
+            files.append([name, str(path), stat and stat.st_size, stat and stat.st_mtime_ns])
     text = Path(config.path).read_bytes() if config.path is not None else b""
     payload = [hashlib.sha256(text).hexdigest(), files, str(as_of or ""), cadence or "", horizon_days or 0]
     return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:16]

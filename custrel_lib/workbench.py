@@ -112,8 +112,10 @@ class Workbench:
 
     @property
     def files(self) -> dict[str, str]:
-        """The name of each table's file (no folder: reports show it)."""
-        return {n: spec.path.name for n, spec in self.config.tables.items()}
+        """The name of each table's file (no folder: reports show it), or of its first and last files."""
+        from custrel_lib.io.problems import files_label
+
+        return {n: files_label(spec.files) for n, spec in self.config.tables.items()}
 
     def data_figures(self) -> dict[str, Any]:
         """Rows read, kept and rejected per table, with the reasons, for ``key_figures.json`` (``data``)."""

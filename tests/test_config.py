@@ -115,7 +115,7 @@ BAD = [
     (_tx(true_values="oui"), "tables.transactions.true_values", "must be a non-empty list"),
     (_tx(sheet=[1]), "tables.transactions.sheet", "sheet name or a 0-based sheet number"),
     (_tx(path=5.5), "tables.transactions.format", "cannot tell the format"),
-    (_tx(path=["a.csv"]), "tables.transactions.path", "must be a file path"),
+    (_tx(path=[{"a": "b.csv"}]), "tables.transactions.path", "must be a file path"),
     ({"tables": ["transactions"]}, "tables", "must be a mapping"),
     (_minimal(data_dir=["x"]), "data_dir", "must be a folder path"),
     (_minimal(language="de"), "language", "must be one of fr, en"),

@@ -41,8 +41,8 @@ from custrel_lib.io.keys import (
     merge_order_lines,
     zeros_hint,
 )
-from custrel_lib.io.problems import ProblemsReport
-from custrel_lib.io.readers import clean_text, is_date, read_raw, to_bool, to_date, to_number
+from custrel_lib.io.problems import ProblemsReport, file_names, split_files
+from custrel_lib.io.readers import clean_text, is_date, read_parts, to_bool, to_date, to_number
 from custrel_lib.io.table_checks import check_customers, check_interactions, check_transactions
 from custrel_lib.io.writing import id_writing
 
@@ -241,8 +241,8 @@ def _stage_table(
     name: str, spec: TableSpec, problems: ProblemsReport, fmt: dict
 ) -> tuple[_Table, pd.DataFrame, int]:
     """Read, map and coerce one table; row-level problems are reported on the returned :class:`_Table`."""
-    spec = with_excel_sep(spec)  # a first line sep=;
-    raw, rows, rejects = read_raw(spec, fmt)
+    spec = spec if spec.parts else with_excel_sep(spec)  # a first line sep=; (each file's, of several)
+    raw, rows, rejects = read_parts(spec, fmt)
     raw, rows, excluded = leave_out(spec, raw, rows, problems)  # exclude: in custrel.yml
     mapped = _map_columns(name, spec, raw)
     t = _Table(name, spec, rows)
@@ -265,7 +265,7 @@ def _use_engine(config: CustrelConfig, engine: bool | None) -> bool:
         return False
     # Parquet is compressed: a byte of Parquet holds about as many rows as PARQUET_WEIGHT bytes of CSV.
     weight = {"parquet": PARQUET_WEIGHT}
-    size = sum(s.path.stat().st_size * weight.get(s.format, 1) for s in specs if s.path.is_file())
+    size = sum(f.stat().st_size * weight.get(s.format, 1) for s in specs for f in s.files if f.is_file())
     return size > ENGINE_BYTES
 
 
@@ -328,5 +328,7 @@ def load_tables(
     problems.rows = problems.rows.sort_values(["table", "row", "column"], kind="stable").reset_index(
         drop=True
     )
+    for name in staged:  # a table of several files: each problem row's file, and its row there
+        split_files(problems, name, file_names(config.tables[name].files))
     sources = {name: config.tables[name].path for name in staged}
     return LoadResult(tables=tables, problems=problems, as_of=as_of_ts, sources=sources, formats=formats)

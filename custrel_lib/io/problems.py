@@ -8,11 +8,16 @@ carry several problems; it is counted once as rejected.
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 COLUMNS = ["table", "file", "row", "column", "reason", "action", "value", "message"]
+#: While a table of several files loads, its rows are numbered ``k * FILE_STRIDE + row`` (k: the file's rank), so
+#: they stay distinct and in order; :func:`split_files` then gives each problem row its file and its own row.
+FILE_STRIDE = 10**10
 
 REASONS = {
     "malformed_line": "the line does not have the expected number of fields",
@@ -56,7 +61,7 @@ class ProblemsReport:
         rejected = read - kept - (excluded or 0)
         for action, n in (("rejected", rejected), ("excluded", excluded or 0)):
             listed = self.rows[(self.rows["table"] == table) & (self.rows["action"] == action)]
-            n_rows = int(listed["row"].nunique())
+            n_rows = int(row_keys(listed).nunique())
             if n_rows != n:
                 raise AssertionError(
                     f"{table}: {read} read, {kept} kept, but {n_rows} rows reported {action}"
@@ -74,8 +79,9 @@ class ProblemsReport:
         if self.rows.empty:
             return pd.DataFrame(columns=["table", "reason", "action", "column", "rows"])
         return (
-            self.rows.groupby(["table", "reason", "action"], sort=True)
-            .agg(column=("column", lambda s: ", ".join(sorted(set(map(str, s))))), rows=("row", "nunique"))
+            self.rows.assign(_key=row_keys(self.rows))
+            .groupby(["table", "reason", "action"], sort=True)
+            .agg(column=("column", lambda s: ", ".join(sorted(set(map(str, s))))), rows=("_key", "nunique"))
             .reset_index()
         )
 
@@ -121,7 +127,8 @@ class ProblemsReport:
             rows[(rows["table"] == "transactions") & (rows["action"] == "rejected")] if len(rows) else rows
         )
         if len(rejected):
-            top = rejected.groupby(["reason", "column"])["row"].nunique().sort_values(ascending=False)
+            keyed = rejected.assign(_key=row_keys(rejected))
+            top = keyed.groupby(["reason", "column"])["_key"].nunique().sort_values(ascending=False)
             (reason, column), n = top.index[0], int(top.iloc[0])
             example = rejected[(rejected["reason"] == reason) & (rejected["column"] == column)].iloc[0]
             out += (
@@ -173,3 +180,37 @@ class ProblemsReport:
         for reason in self.fatal_reasons:
             body.append(f"<p style='color:#b00020'><b>Unusable:</b> {html.escape(reason)}.</p>")
         return "<div class='custrel-problems'>" + "".join(body) + "</div>"
+
+
+def row_keys(rows: pd.DataFrame) -> pd.Series:
+    """One number per distinct row of a file: rows of two files of a table are two rows, even at one number."""
+    files = pd.Categorical(rows["file"].astype(str)).codes.astype("int64")
+    return pd.Series(files * FILE_STRIDE + rows["row"].astype("int64").to_numpy(), index=rows.index)
+
+
+def split_files(problems: ProblemsReport, table: str, files: list[str]) -> None:
+    """The problem rows of a table of several ``files`` (numbered across them, :data:`FILE_STRIDE`): each
+    row's file, and its row in that file."""
+    rows = problems.rows
+    at = (rows["table"] == table).to_numpy()
+    if len(files) < 2 or not at.any():
+        return
+    number = rows.loc[at, "row"].astype("int64").to_numpy()
+    rows.loc[at, "file"] = pd.Series(files, dtype=object).to_numpy()[number // FILE_STRIDE]
+    rows.loc[at, "row"] = number % FILE_STRIDE
+
+
+def file_names(paths: tuple[Path, ...] | list[Path]) -> list[str]:
+    """How the problems report names each file of a table: its name, or, when two files share a name (one per
+    monthly folder), its path from the folder that holds them all."""
+    names = [p.name for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    root = Path(os.path.commonpath([str(p.parent) for p in paths]))
+    return [p.relative_to(root).as_posix() for p in paths]
+
+
+def files_label(paths: tuple[Path, ...] | list[Path]) -> str:
+    """A table's file, or its files: the first and the last, and how many (``v_01.csv … v_12.csv (12)``)."""
+    names = file_names(paths)
+    return names[0] if len(names) == 1 else f"{names[0]} … {names[-1]} ({len(names)})"

@@ -35,7 +35,7 @@ from custrel_lib.io.csv_lines import with_excel_sep
 from custrel_lib.io.exclude import leave_out_sql
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.keys import order_lines_note
-from custrel_lib.io.problems import COLUMNS, ProblemsReport
+from custrel_lib.io.problems import COLUMNS, ProblemsReport, file_names, split_files
 from custrel_lib.io.readers import choose_date_format
 from custrel_lib.io.scan_checks import (
     CONTRACT_ORDER,
@@ -48,7 +48,7 @@ from custrel_lib.io.scan_checks import (
     problem_list,
     rejected,
 )
-from custrel_lib.io.scan_source import read_source
+from custrel_lib.io.scan_source import raw_tables, read_sources
 from custrel_lib.io.scan_sql import CONSTANT, TypedTable, lit, typed_table
 from custrel_lib.io.writing import SAMPLE_SIZE, decimal_mark, id_writing
 from custrel_lib.progress import Steps
@@ -90,8 +90,8 @@ def _detect(raw, rel: str, kind: str, expr: str, spec: TableSpec) -> str | None:
 
 
 def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
-    spec = with_excel_sep(spec)  # a first line sep=;
-    rel, malformed = read_source(raw, name, spec, fmt)
+    spec = spec if spec.parts else with_excel_sep(spec)  # a first line sep=; (each file's, of several)
+    rel, malformed = read_sources(raw, name, spec, fmt)
     described = raw.sql(f"DESCRIBE SELECT * EXCLUDE (__row) FROM ({rel})").fetchall()
     types = {str(r[0]).strip(): (str(r[0]), str(r[1])) for r in described}
     rel, excluded = leave_out_sql(raw, spec, rel, [str(r[0]) for r in described], PROBLEMS)  # exclude:
@@ -109,6 +109,8 @@ def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
     )
     typed.malformed, typed.excluded = malformed, excluded
     _materialize(raw, name, spec.path.name, typed)
+    for table in raw_tables(name, spec):  # the CSV's text, typed now
+        raw.execute(f"DROP TABLE IF EXISTS {table}")
     return typed
 
 
@@ -133,7 +135,6 @@ def _materialize(raw, name: str, file: str, typed: TypedTable) -> None:
             f"INSERT INTO {PROBLEMS} SELECT {lit(name)}, {lit(file)}, __row, p.c, p.r, p.a, p.v, p.m FROM "
             f"(SELECT __row, unnest(__p) AS p FROM __custrel_typed_{name} WHERE __p IS NOT NULL) ORDER BY __row"
         )
-    raw.execute(f"DROP TABLE IF EXISTS __custrel_raw_{name}")  # the CSV's text, typed now
 
 
 def _repaired(name: str) -> dict[str, str]:
@@ -293,6 +294,8 @@ def scan_tables(
     cross_checks(raw, staged, as_of_ts, order_lines=lines)
     steps.done()
     problems = _problems(raw, config, staged)
+    for name in staged:  # a table of several files: each problem row's file, and its row there
+        split_files(problems, name, file_names(config.tables[name].files))
     views = {name: _views(raw, name, lines and name == "transactions") for name in staged}
     if lines:
         blank = ", ".join(f"count(order_id) FILTER (WHERE {c} IS NULL)" for c in ORDER_LEVEL)

@@ -5,18 +5,51 @@ refused with the file's name, as the pandas loader refuses it (:mod:`custrel_lib
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from custrel_lib.config import TableSpec
 from custrel_lib.exceptions import DataContractError
-from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns
+from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns, with_excel_sep
 from custrel_lib.io.dialect import csv_dialect, duck_source
+from custrel_lib.io.header import map_columns
+from custrel_lib.io.problems import FILE_STRIDE
 from custrel_lib.io.scan_checks import PROBLEMS
 from custrel_lib.io.scan_sql import lit
 
 
-def read_source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, int]:
-    """A relation of the file with a ``__row`` column (the row a user sees), and the count of malformed lines."""
+def read_sources(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, int]:
+    """:func:`read_source` of a table's file, or of each of its files, their rows one after the other (numbered
+    across them, :data:`~custrel_lib.io.problems.FILE_STRIDE`); each file must hold the table's columns."""
+    if not spec.parts:
+        return read_source(raw, name, with_excel_sep(spec), fmt)
+    relations, malformed = [], 0
+    for k, path in enumerate(spec.parts):
+        one = with_excel_sep(dataclasses.replace(spec, path=path, parts=()))
+        rel, bad = read_source(raw, name, one, fmt, k)
+        map_columns(
+            one,
+            [
+                str(r[0]).strip()
+                for r in raw.sql(f"DESCRIBE SELECT * EXCLUDE (__row) FROM ({rel})").fetchall()
+            ],
+        )
+        relations.append(f"SELECT * FROM ({rel})")
+        malformed += bad
+    return " UNION ALL BY NAME ".join(relations), malformed
+
+
+def raw_tables(name: str, spec: TableSpec) -> list[str]:
+    """The engine tables that hold the text of a table's CSV files while they are typed."""
+    return [f"__custrel_raw_{name}" + (f"_{k}" if spec.parts else "") for k in range(len(spec.files))]
+
+
+def read_source(
+    raw, name: str, spec: TableSpec, fmt: dict[str, Any], part: int | None = None
+) -> tuple[str, int]:
+    """A relation of the file with a ``__row`` column (the row a user sees; of the ``part``-th file of a table of
+    several, ``part * FILE_STRIDE`` more), and the count of malformed lines."""
+    offset = (part or 0) * FILE_STRIDE
     if not spec.path.is_file():
         raise DataContractError(f"Table '{spec.name}': file not found: {spec.path}")
     fmt["format"] = spec.format
@@ -32,7 +65,7 @@ def read_source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[s
 
         check_duplicate_columns(spec, pq.read_schema(spec.path).names, "schema")  # DuckDB would rename one
         return (
-            f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row "
+            f"SELECT * EXCLUDE (file_row_number), file_row_number + {1 + offset} AS __row "
             f"FROM read_parquet({path}, file_row_number = true)",
             0,
         )
@@ -41,7 +74,8 @@ def read_source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[s
     encoding, sep = csv_dialect(spec)
     fmt.update(encoding=encoding, sep=sep)
     check_csv_header(spec, encoding, sep)  # a column used twice: DuckDB would rename one (amount_1)
-    table, rejects = f"__custrel_raw_{name}", f"__custrel_rejects_{name}"
+    tag = "" if part is None else f"_{part}"
+    table, rejects = f"__custrel_raw_{name}{tag}", f"__custrel_rejects_{name}{tag}"
     # DuckDB reads UTF-8 and latin-1 only, one character between fields: a cp1252 (French Excel) or UTF-16 file,
     # or columns separated by runs of blanks, are read from a UTF-8 copy, as the pandas loader does.
     try:
@@ -59,7 +93,8 @@ def read_source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[s
         raise DataContractError(f"Cannot read {spec.path} as CSV (sep {sep!r}, {encoding}): {exc}") from exc
     bad = raw.sql(f"SELECT count(DISTINCT line) FROM {rejects}").fetchall()[0][0]
     raw.execute(
-        f"INSERT INTO {PROBLEMS} SELECT {lit(name)}, {lit(spec.path.name)}, line, coalesce(column_name, ''), "
+        f"INSERT INTO {PROBLEMS} SELECT {lit(name)}, {lit(spec.path.name)}, line + {offset}, "
+        "coalesce(column_name, ''), "
         f"'malformed_line', 'rejected', csv_line, error_message FROM (SELECT *, row_number() OVER "
         f"(PARTITION BY line ORDER BY column_idx) AS n FROM {rejects}) WHERE n = 1"
     )
@@ -80,9 +115,9 @@ def read_source(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[s
         f"({taken})) GROUP BY c"
     )
     rel = (
-        f"SELECT r.*, r.rowid + {top} + coalesce(s.j, 0) AS __row FROM {table} r "
+        f"SELECT r.*, r.rowid + {top + offset} + coalesce(s.j, 0) AS __row FROM {table} r "
         f"ASOF LEFT JOIN {rejects}_shift s ON r.rowid >= s.c"
         if bad or len(blank)
-        else f"SELECT *, rowid + {top} AS __row FROM {table}"
+        else f"SELECT *, rowid + {top + offset} AS __row FROM {table}"
     )
     return rel, int(bad)

@@ -53,6 +53,7 @@ class FileGuess:
     unused: list[str] = field(default_factory=list)  # the file's columns no canonical column reads
     head: pd.DataFrame | None = field(default=None, repr=False)  # the rows the guesses read
     header: bool = True  # False: the first line is a row of values; columns are positions (1 for the first)
+    more: list[Path] = field(default_factory=list)  # the table's other files, read alike (monthly exports)
 
 
 def read_head(path: Path, skip_rows: int = 0, header: bool = True) -> tuple[pd.DataFrame, int]:
@@ -273,12 +274,7 @@ def currency_of(guesses: list[FileGuess]) -> str | None:
 def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
     """The text of ``custrel.yml`` for ``guesses``, with paths relative to ``out``'s folder."""
     tables = [g.table for g in guesses]
-    twice = sorted({t for t in tables if tables.count(t) > 1})
-    if twice:
-        raise DataContractError(
-            f"Several files look like the {twice[0]} table ({', '.join(g.path.name for g in guesses if g.table == twice[0])}): "
-            f"name each one's table (custrel init transactions=ventes.csv customers=clients.csv)."
-        )
+    guesses = _one_per_table(guesses)
     if "transactions" not in tables:
         raise DataContractError(
             "None of the files looks like the transactions table, the one custrel needs (a customer id, a date and "
@@ -302,11 +298,9 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
         )
     lines.append("tables:")
     for g in sorted(guesses, key=lambda g: TABLES.index(g.table)):
-        try:
-            where = g.path.resolve().relative_to(base).as_posix()
-        except ValueError:
-            where = g.path.resolve().as_posix()
-        lines += [f"  {g.table}:", f"    path: {dumps(where, ensure_ascii=False)}"]
+        where = [dumps(_relative(p, base), ensure_ascii=False) for p in (g.path, *g.more)]
+        path = where[0] if len(where) == 1 else f"[{', '.join(where)}]  # read one after the other"
+        lines += [f"  {g.table}:", f"    path: {path}"]
         if not g.header:
             lines.append("    header: false  # columns by position, 1 for the first")
         lines.append(f"    columns: {yaml_columns(g.columns, positions=not g.header)}")
@@ -336,6 +330,33 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
             "(add a table with: custrel init <files> or by hand)."
         )
     return "\n".join(lines) + "\n"
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def _one_per_table(guesses: list[FileGuess]) -> list[FileGuess]:
+    """Files that look like one table and are read alike (the same columns, header, title lines) are that
+    table's files, one after the other (monthly exports); two files of a table read differently are refused."""
+    out: dict[str, FileGuess] = {}
+    for g in guesses:
+        first = out.setdefault(g.table, g)
+        if first is g:
+            continue
+        alike = (g.columns, g.header, g.skip_rows) == (first.columns, first.header, first.skip_rows)
+        if not alike:
+            raise DataContractError(
+                f"{first.path.name} and {g.path.name} both look like the {g.table} table, but their columns "
+                f"differ: name each one's table (custrel init transactions=ventes.csv customers=clients.csv), "
+                "or give files of the same columns."
+            )
+        first.more.append(g.path)
+        first.order_lines |= g.order_lines
+    return list(out.values())
 
 
 def _why(canonical: str, column: str) -> str:

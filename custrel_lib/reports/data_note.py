@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from custrel_lib.i18n import format_number, tr
+from custrel_lib.io.problems import row_keys
 
 TEXT = {
     "data": {
@@ -93,7 +94,8 @@ def _by_column(problems, table: str) -> dict[str, int]:
     rows = rows[(rows["table"] == table) & (rows["action"] == "excluded")] if len(rows) else rows
     if not len(rows):
         return {}
-    counts = rows.groupby("column")["row"].nunique().sort_values(ascending=False, kind="stable")
+    counts = rows.assign(_key=row_keys(rows)).groupby("column")["_key"].nunique()
+    counts = counts.sort_values(ascending=False, kind="stable")
     return {str(c): int(n) for c, n in counts.items()}
 
 

@@ -117,20 +117,23 @@ def display_path(path: Path) -> str:
 
 
 def fingerprint_inputs(config: CustrelConfig | None) -> dict[str, Any]:
-    """sha256 and size of the config file and of each table's file (``sha256: None`` for a missing file)."""
+    """sha256 and size of the config file and of each table's files (``sha256: None`` for a missing file)."""
     if config is None:
         return {"config": None, "data": []}
     entries = []
     for name, spec in config.tables.items():
-        exists = spec.path.is_file()
-        entries.append(
-            {
-                "table": name,
-                "path": display_path(spec.path),
-                "sha256": sha256_file(spec.path) if exists else None,
-                "size_bytes": spec.path.stat().st_size if exists else None,
-            }
-        )
+        for (
+            path
+        ) in spec.files:  # a table of several files: each of them (one more, and the report runs again)
+            exists = path.is_file()
+            entries.append(
+                {
+                    "table": name,
+                    "path": display_path(path),
+                    "sha256": sha256_file(path) if exists else None,
+                    "size_bytes": path.stat().st_size if exists else None,
+                }
+            )
     conf = None
     if config.path is not None:
         conf = {"path": display_path(config.path), "sha256": sha256_file(config.path)}
