@@ -103,10 +103,15 @@ def validate_command(config_path: str | None, as_of: str | None, max_rows: int) 
     result = load_tables(config, as_of=as_of)
     click.echo(f"Extraction date (as_of): {result.as_of.date()}")
     for name, fmt in result.formats.items():
-        details = ", ".join(f"{k}={v!r}" for k, v in fmt.items())
+        details = ", ".join(f"{k}={v!r}" for k, v in fmt.items() if k != "other_sheets")
         files = config.tables[name].files
         more = f" and {len(files) - 1} more file{'s' if len(files) > 2 else ''}" if len(files) > 1 else ""
         click.echo(f"  {name:<13} {result.sources[name]}{more}  ({details})")
+        if fmt.get("other_sheets"):
+            click.echo(
+                f"  {'':<13} only the first sheet is read; the workbook also has {', '.join(fmt['other_sheets'])}: "
+                f"tables.{name}.sheet: '*' reads every sheet, one after the other"
+            )
     click.echo()
     click.echo(result.problems.to_text(max_rows=max_rows))
     if result.problems.is_fatal:

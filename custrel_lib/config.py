@@ -81,7 +81,7 @@ class TableSpec:
     sep: str | None = None
     decimal: str | None = None
     encoding: str | None = None
-    sheet: str | int | None = None
+    sheet: str | int | list | None = None  # a list, or "*" (every sheet): the sheets one after the other
     true_values: list[str] | None = None
     false_values: list[str] | None = None
     order_lines: bool = False  # transactions: one row per order line (rows sharing an order_id are one order)
@@ -145,25 +145,27 @@ def _columns(c: _Checker, name: str, columns: Any, header: bool = True) -> dict[
     return out
 
 
-def _values(c: _Checker, name: str, block: Any) -> dict[str, dict[str, str]]:
-    """``values: {end_reason: {Impayé: involuntary}}``: a text column's own words read as the contract's."""
-    where = f"tables.{name}.values"
-    block = c.mapping(where, block, "column: {your value: the contract's value}")
-    text = tuple(col for col, (kind, _) in SCHEMA[name].items() if kind == "str")
-    c.keys(where, block, text)
-    allowed = {"end_reason": END_REASONS, "type": tuple(INTERACTION_TYPES)}
-    out = {}
-    for column, words in block.items():
-        words = c.mapping(f"{where}.{column}", words, "your value: the contract's value")
-        for theirs, ours in words.items():
-            ours = c.text(f"{where}.{column}.{theirs}", ours, "a value")
-            if column in allowed and ours not in allowed[column]:
-                raise c.fail(
-                    f"{where}.{column}.{theirs}",
-                    f"must be one of {', '.join(allowed[column])}, not {ours!r}.",
-                )
-        out[column] = {str(k).strip().lower(): str(v) for k, v in words.items()}
-    return out
+def _layout(c: _Checker, where: str, spec: dict, fmt: str) -> tuple[int, bool, Any]:
+    """``skip_rows``, ``header`` and ``sheet`` of a table (a list of sheets, or "*": every sheet, one after the
+    other, as several files)."""
+    skip_rows = spec.get("skip_rows", 0)
+    if isinstance(skip_rows, bool) or not isinstance(skip_rows, int) or not 0 <= skip_rows <= 1000:
+        raise c.fail(f"{where}.skip_rows", f"must be a number of lines from 0 to 1000, not {skip_rows!r}.")
+    if skip_rows and fmt == "parquet":
+        raise c.fail(f"{where}.skip_rows", "applies to CSV and XLSX files, not Parquet.")
+    header = spec.get("header", True)
+    if not isinstance(header, bool) or (not header and fmt == "parquet"):
+        raise c.fail(f"{where}.header", f"must be true or false (CSV and XLSX files only), not {header!r}.")
+    sheet = spec.get("sheet")
+    sheets = sheet if isinstance(sheet, list) else [sheet]
+    if sheet is not None and (
+        not sheets or any(isinstance(x, bool) or not isinstance(x, str | int) for x in sheets)
+    ):
+        raise c.fail(
+            f"{where}.sheet",
+            f"must be a sheet name or a 0-based sheet number (a list of them, or '*' for every sheet), not {sheet!r}.",
+        )
+    return skip_rows, header, sheet
 
 
 def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
@@ -212,18 +214,10 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         raise c.fail(f"{where}.order_lines", f"must be true or false, not {order_lines!r}.")
     if order_lines and name != "transactions":
         raise c.fail(f"{where}.order_lines", "applies to the transactions table only.")
-    skip_rows = spec.get("skip_rows", 0)
-    if isinstance(skip_rows, bool) or not isinstance(skip_rows, int) or not 0 <= skip_rows <= 1000:
-        raise c.fail(f"{where}.skip_rows", f"must be a number of lines from 0 to 1000, not {skip_rows!r}.")
-    if skip_rows and fmt == "parquet":
-        raise c.fail(f"{where}.skip_rows", "applies to CSV and XLSX files, not Parquet.")
-    header = spec.get("header", True)
-    if not isinstance(header, bool) or (not header and fmt == "parquet"):
-        raise c.fail(f"{where}.header", f"must be true or false (CSV and XLSX files only), not {header!r}.")
-    sheet = spec.get("sheet")
-    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
-        raise c.fail(f"{where}.sheet", f"must be a sheet name or a 0-based sheet number, not {sheet!r}.")
-    values = _values(c, name, spec.get("values"))
+    skip_rows, header, sheet = _layout(c, where, spec, fmt)
+    text = tuple(col for col, (kind, _) in SCHEMA[name].items() if kind == "str")
+    allowed = {"end_reason": END_REASONS, "type": tuple(INTERACTION_TYPES)}
+    values = c.value_words(f"{where}.values", spec.get("values"), text, allowed)
     return TableSpec(
         name=name,
         path=file,

@@ -121,3 +121,23 @@ class Checker:
                 raise self.fail(key, f"{text!r} matches no file (in {path.parent}).")
             out += found
         return list(dict.fromkeys(out))
+
+    def value_words(
+        self, where: str, block: Any, columns: tuple[str, ...], allowed: dict[str, tuple[str, ...]]
+    ) -> dict[str, dict[str, str]]:
+        """``values: {end_reason: {Impayé: involuntary}}``: a text column's own words (keys in lower case) read as
+        the contract's, for ``columns``; where ``allowed`` lists a column's values, the words must be among them."""
+        block = self.mapping(where, block, "column: {your value: the contract's value}")
+        self.keys(where, block, columns)
+        out = {}
+        for column, words in block.items():
+            words = self.mapping(f"{where}.{column}", words, "your value: the contract's value")
+            for theirs, ours in words.items():
+                ours = self.text(f"{where}.{column}.{theirs}", ours, "a value")
+                if column in allowed and ours not in allowed[column]:
+                    raise self.fail(
+                        f"{where}.{column}.{theirs}",
+                        f"must be one of {', '.join(allowed[column])}, not {ours!r}.",
+                    )
+            out[column] = {str(k).strip().lower(): str(v) for k, v in words.items()}
+        return out

@@ -164,3 +164,41 @@ def test_init_writes_files_read_alike_as_one_table(tmp_path):
     assert result.exit_code == 0, result.output
     assert '["ventes_2023.csv", "ventes_2024.csv", "ventes_2025.csv"]' in out.read_text(encoding="utf-8")
     pd.testing.assert_frame_equal(_tx(load_tables(out)), ref, check_dtype=False)
+
+
+def _workbook(path: Path) -> None:
+    """Online Retail II's shape: one sheet per year, the same columns; line 3 of the second sheet unreadable."""
+    first = pd.DataFrame(
+        {"Customer ID": ["C1", "C2"], "InvoiceDate": ["2009-12-01", "2009-12-02"], "Price": [3.5, 4]}
+    )
+    second = pd.DataFrame(
+        {"Customer ID": ["C1", "C3"], "InvoiceDate": ["2010-12-01", "2010-11-05"], "Price": [2, "x"]}
+    )
+    with pd.ExcelWriter(path) as book:
+        first.to_excel(book, sheet_name="Year 2009-2010", index=False)
+        second.to_excel(book, sheet_name="Year 2010-2011", index=False)
+
+
+def test_every_sheet_of_a_workbook(tmp_path):
+    _workbook(tmp_path / "retail.xlsx")
+    columns = "{customer_id: Customer ID, date: InvoiceDate, amount: Price}"
+    config = tmp_path / "custrel.yml"
+    config.write_text(
+        f"tables:\n  transactions:\n    path: retail.xlsx\n    sheet: '*'\n    columns: {columns}\n",
+        encoding="utf-8",
+    )
+    result = load_tables(config)
+    assert _tx(result)["amount"].tolist() == [3.5, 2.0, 4.0]
+    assert result.problems.rows[["file", "row", "reason"]].values.tolist() == [
+        ["retail.xlsx [Year 2010-2011]", 3, "non_numeric_amount"]
+    ]
+    config.write_text(config.read_text().replace("sheet: '*'", "sheet: [1]"), encoding="utf-8")
+    assert _tx(load_tables(config))["amount"].tolist() == [2.0]
+    # Read as before (the first sheet), the other one is said, with what to write.
+    config.write_text(config.read_text().replace("    sheet: [1]\n", ""), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", "--config", str(config)])
+    assert result.exit_code == 0 and "also has Year 2010-2011" in result.output, result.output
+    assert "sheet: '*'" in result.output
+    out = tmp_path / "init.yml"
+    result = CliRunner().invoke(main, ["init", f"transactions={tmp_path / 'retail.xlsx'}", "--out", str(out)])
+    assert result.exit_code == 0 and "'Year 2010-2011'" in out.read_text(encoding="utf-8"), result.output

@@ -41,8 +41,8 @@ from custrel_lib.io.keys import (
     merge_order_lines,
     zeros_hint,
 )
-from custrel_lib.io.problems import ProblemsReport, file_names, split_files
-from custrel_lib.io.readers import clean_text, is_date, read_parts, to_bool, to_date, to_number
+from custrel_lib.io.problems import ProblemsReport, split_files
+from custrel_lib.io.readers import clean_text, is_date, pieces, read_parts, to_bool, to_date, to_number
 from custrel_lib.io.table_checks import check_customers, check_interactions, check_transactions
 from custrel_lib.io.writing import id_writing
 
@@ -329,6 +329,6 @@ def load_tables(
         drop=True
     )
     for name in staged:  # a table of several files: each problem row's file, and its row there
-        split_files(problems, name, file_names(config.tables[name].files))
+        split_files(problems, name, [label for _, label in pieces(config.tables[name])])
     sources = {name: config.tables[name].path for name in staged}
     return LoadResult(tables=tables, problems=problems, as_of=as_of_ts, sources=sources, formats=formats)

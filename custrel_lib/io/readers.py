@@ -42,7 +42,7 @@ from custrel_lib.io.contract import (
 from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns, with_excel_sep
 from custrel_lib.io.dialect import csv_dialect, duck_source, positional_names
 from custrel_lib.io.header import map_columns
-from custrel_lib.io.problems import FILE_STRIDE
+from custrel_lib.io.problems import FILE_STRIDE, file_names
 from custrel_lib.io.scan_sql import lit
 from custrel_lib.io.writing import SAMPLE_SIZE, decimal_mark
 
@@ -96,14 +96,33 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
     return df, kept_lines, rejects
 
 
+def pieces(spec: TableSpec) -> list[tuple[TableSpec, str]]:
+    """What a table is read from, in order: each file (and each sheet of a workbook when ``sheet`` lists
+    several, or is ``*``: every sheet) as the spec of that one file and sheet, with the name the problems
+    report gives it (``ventes.xlsx [2010]``)."""
+    out = []
+    for path, name in zip(spec.files, file_names(spec.files), strict=True):
+        one = dataclasses.replace(spec, path=path, parts=())
+        if spec.format != "xlsx" or not (spec.sheet == "*" or isinstance(spec.sheet, list)):
+            out.append((one, name))
+            continue
+        sheets = spec.sheet
+        if sheets == "*":
+            sheets = pd.ExcelFile(path, engine=excel_engine()).sheet_names if path.is_file() else [0]
+        out += [(dataclasses.replace(one, sheet=sheet), f"{name} [{sheet}]") for sheet in sheets]
+    return out
+
+
 def read_parts(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
-    """:func:`read_raw` of a table's file, or of each of its files one after the other (their rows numbered
-    across them, :data:`~custrel_lib.io.problems.FILE_STRIDE`); each file must hold the table's columns."""
-    if not spec.parts:
-        return read_raw(with_excel_sep(spec), fmt)
+    """:func:`read_raw` of a table's file, or of each of its files or sheets (:func:`pieces`) one after the
+    other, their rows numbered across them (:data:`~custrel_lib.io.problems.FILE_STRIDE`); each must hold the
+    table's columns."""
+    parts = pieces(spec)
+    if len(parts) == 1:
+        return read_raw(with_excel_sep(parts[0][0]), fmt)
     frames, rows, rejects = [], [], []
-    for k, path in enumerate(spec.parts):
-        one = with_excel_sep(dataclasses.replace(spec, path=path, parts=()))
+    for k, (one, _) in enumerate(parts):
+        one = with_excel_sep(one)
         df, lines, bad = read_raw(one, fmt)
         df = df.rename(columns=lambda c: str(c).strip())
         map_columns(one, list(df.columns))  # a file without the table's columns is said with its name
@@ -136,13 +155,11 @@ def read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nda
             check_duplicate_columns(spec, pq.read_schema(spec.path).names, "schema")
             df = pd.read_parquet(spec.path)
             return df, np.arange(1, len(df) + 1, dtype=np.int64), empty
-        df = pd.read_excel(
-            spec.path,
-            sheet_name=spec.sheet or 0,
-            header=0 if spec.header else None,
-            dtype=object,
-            skiprows=spec.skip_rows,
-            engine=excel_engine(),
+        book = pd.ExcelFile(spec.path, engine=excel_engine())
+        if spec.sheet is None and len(book.sheet_names) > 1:  # said by custrel validate: read them with sheet
+            fmt["other_sheets"] = book.sheet_names[1:]
+        df = book.parse(
+            spec.sheet or 0, header=0 if spec.header else None, dtype=object, skiprows=spec.skip_rows
         )
         if not spec.header:  # columns named by their position, 1 for the first
             df.columns = positional_names(df.shape[1])

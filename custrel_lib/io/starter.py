@@ -184,6 +184,15 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
     guess = FileGuess(path, name, mapping, skip_rows=skip, head=head, header=header)
     if not header:
         guess.notes.append("the first line is a row of values, not column names: columns by their position")
+    if path.suffix.lower() == ".xlsx":
+        from custrel_lib.io.readers import excel_engine
+
+        sheets = pd.ExcelFile(path, engine=excel_engine()).sheet_names
+        if len(sheets) > 1:
+            guess.notes.append(
+                f"only the first sheet is read; the workbook also has {', '.join(map(repr, sheets[1:]))}: "
+                "sheet: '*' reads every sheet, one after the other"
+            )
     guess.unused = [c for c in columns if c not in mapping.values()]
     for canonical in missing_required(name, mapping):
         guess.notes.append(f"no column found for {canonical}: map it by hand (columns: {', '.join(columns)})")
