@@ -839,6 +839,34 @@ def test_round_amounts_with_a_few_decimal_commas_are_read_with_the_comma(tmp_pat
 
 
 @pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_dates_written_as_unix_time_are_read_at_their_utc_day(tmp_path, engine):
+    """App, payment and database exports write instants as Unix time. 1704441600 is 2024-01-05 08:00 UTC
+    (1704067200 is 2024-01-01 00:00 UTC, plus 4 days 8 hours); in milliseconds, 1704527999999 is 2024-01-06
+    07:59:59.999 UTC. Before, every such date was rejected. A number of another length or before 2000 is
+    unreadable; a Parquet column of integers reads as the CSV's text."""
+    seconds = ["1704441600", "1704528000.5", "1707206400", "17072064", "946684799"]
+    rows = [f"C{i},{v},5" for i, v in enumerate(seconds)]
+    (tmp_path / "tx.csv").write_text("customer_id,date,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    pd.DataFrame({"customer_id": ["C0", "C1"], "signup_date": [1704441600000, 1704527999999]}).to_parquet(
+        tmp_path / "cu.parquet"
+    )
+    body = "tables:\n  transactions: {path: tx.csv}\n  customers: {path: cu.parquet}\n"
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    get = (lambda n: table_to_pandas(result, n)) if engine else (lambda n: result.tables[n])
+    assert get("transactions")["date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-01-05",
+        "2024-01-06",
+        "2024-02-06",
+    ]
+    assert result.formats["transactions"]["date_format"] == {"date": "unix seconds"}
+    assert result.formats["customers"]["date_format"]["signup_date"] == "unix milliseconds"
+    assert get("customers")["signup_date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-05", "2024-01-06"]
+    rows = result.problems.rows
+    rows = rows[rows["reason"] == "unparseable_date"]
+    assert rows["row"].tolist() == [5, 6]
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
 def test_dates_written_as_excel_serial_numbers_are_read(tmp_path, engine):
     """A CSV saved from a sheet whose date cells lost their format holds Excel's serial numbers (45366 is
     2024-03-15, 45366,5 its noon). Before, no format read them and every row was rejected. A number out of

@@ -22,16 +22,13 @@ from custrel_lib.config import TableSpec
 from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.contract import (
     DATE_FORMATS,
-    EXCEL_ORIGIN,
-    EXCEL_SERIAL,
     FALSE_VALUES,
     MONTH_WORDS,
     NUMBER_CODE,
     NUMBER_NEGATIVE,
     NUMBER_NOISE,
+    NUMERIC_DATES,
     SCHEMA,
-    SERIAL,
-    SERIAL_RANGE,
     SERIAL_SHARE,
     TRUE_VALUES,
     ZONE,
@@ -212,21 +209,23 @@ def choose_date_format(first: pd.Series, wider: Callable[[], pd.Series] | None =
         return DATE_FORMATS[0]
     scores = _scores(sample)
     best = max(scores, key=lambda f: scores[f])
-    serial = excel_days(sample).notna().mean()
-    if serial >= SERIAL_SHARE and serial > scores[best]:
-        return EXCEL_SERIAL
+    numbers = {f: numeric_days(sample, f).notna().mean() for f in NUMERIC_DATES}
+    numeric = max(numbers, key=lambda f: numbers[f])  # Excel's serial days, Unix time
+    if numbers[numeric] >= SERIAL_SHARE and numbers[numeric] > scores[best]:
+        return numeric
     if wider is not None and scores[best] > 0 and sum(v == scores[best] for v in scores.values()) > 1:
         scores = _scores(wider())
         best = max(scores, key=lambda f: scores[f])
     return best if scores[best] > 0 else None
 
 
-def excel_days(text: pd.Series) -> pd.Series:
-    """Excel's serial numbers of dates (:data:`EXCEL_SERIAL`) as whole days since its origin, in range; else
-    missing (``scan_sql._date`` in the engine)."""
+def numeric_days(text: pd.Series, fmt: str) -> pd.Series:
+    """Dates written as numbers (:data:`~custrel_lib.io.contract.NUMERIC_DATES`: Excel's serial days, Unix
+    time) as whole days since the format's day 0, in range; else missing (``scan_sql._date`` in the engine)."""
+    pattern, (low, high), per_day, _ = NUMERIC_DATES[fmt]
     text = text.astype("string")
-    days = pd.to_numeric(text.where(text.str.fullmatch(SERIAL)).str.replace(",", "."), errors="coerce")
-    return np.floor(days.where(days.between(*SERIAL_RANGE)))
+    number = pd.to_numeric(text.where(text.str.fullmatch(pattern)).str.replace(",", "."), errors="coerce")
+    return np.floor(number.where(number.between(low, high)) / per_day)
 
 
 def _scores(sample: pd.Series) -> dict[str, float]:
@@ -251,9 +250,9 @@ def to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series
     )
     text = clean_text(s.where(~native))
     fmt = date_format or choose_date_format(text, lambda: spread(text))
-    if fmt == EXCEL_SERIAL:
-        days = excel_days(text)
-        parsed = pd.Timestamp(EXCEL_ORIGIN) + pd.to_timedelta(days, unit="D")
+    if fmt in NUMERIC_DATES:
+        days = numeric_days(text, fmt)
+        parsed = pd.Timestamp(NUMERIC_DATES[fmt][3]) + pd.to_timedelta(days, unit="D")
         return parsed.astype("datetime64[ns]"), text.notna() & days.isna(), fmt
     base, zoned = split_zone(fmt) if fmt else (None, False)
     readable = text.str.replace(ZONE, r"\1", regex=True) if zoned else text

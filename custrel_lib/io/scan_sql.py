@@ -15,17 +15,14 @@ from custrel_lib.io.contract import (
     AMOUNT_PARTS,
     DECIMAL_ID_STRIP,
     EARLIEST_DATE,
-    EXCEL_ORIGIN,
-    EXCEL_SERIAL,
     LATEST_DATE,
     MONTH_WORDS,
     NOTE,
     NUMBER_CODE,
     NUMBER_NEGATIVE,
+    NUMERIC_DATES,
     ORDER_LEVEL,
     SCHEMA,
-    SERIAL,
-    SERIAL_RANGE,
     ZONE,
     empty_message,
     has_month_name,
@@ -122,11 +119,12 @@ def _date(t: str, duck_type: str, date_format: Callable[[str], str | None]) -> t
     fmt = date_format(t)
     if fmt is None:
         return "CAST(NULL AS DATE)", None
-    if fmt == EXCEL_SERIAL:  # readers.excel_days
-        days = f"floor(CAST(replace({t}, ',', '.') AS DOUBLE))"
-        low, high = SERIAL_RANGE
-        serial = f"regexp_full_match({t}, {lit(SERIAL)}) AND {days} BETWEEN {low} AND {high}"
-        return f"CASE WHEN {serial} THEN DATE {lit(EXCEL_ORIGIN)} + CAST({days} AS INTEGER) END", fmt
+    if fmt in NUMERIC_DATES:  # readers.numeric_days: Excel's serial days, Unix time
+        pattern, (low, high), per_day, origin = NUMERIC_DATES[fmt]
+        number = f"CAST(replace({t}, ',', '.') AS DOUBLE)"
+        ok = f"regexp_full_match({t}, {lit(pattern)}) AND {number} BETWEEN {low} AND {high}"
+        days = f"CAST(floor({number} / {per_day}) AS INTEGER)"
+        return f"CASE WHEN {ok} THEN DATE {lit(origin)} + {days} END", fmt
     base, zoned = split_zone(fmt)
     text = f"regexp_replace({t}, {lit(ZONE)}, '\\1')" if zoned else t
     text = _english_months(text) if has_month_name(base) else text
