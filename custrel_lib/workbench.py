@@ -38,6 +38,7 @@ from custrel_lib.exceptions import ConfigError, DataContractError
 from custrel_lib.flame.analysis import FlameResult, signal_sentence
 from custrel_lib.flame.extend import stage_signal
 from custrel_lib.i18n import LANGUAGES, set_currency
+from custrel_lib.io.keys import distinct_customers, one_id_per_purchase
 from custrel_lib.io.load import load_tables
 from custrel_lib.io.problems import ProblemsReport
 from custrel_lib.io.subsample import FIT_SAMPLE, analysis_tables
@@ -74,6 +75,8 @@ class Workbench:
     n_unplaced: int = 0
     #: with ``order_lines: true``: the purchases the kept lines make (the reports say it beside the lines read)
     n_orders: int | None = None
+    #: the customer ids of the kept transactions (the data note warns when nearly each purchase has its own)
+    n_buyers: int | None = None
 
     @property
     def engine(self) -> BaseBackend:
@@ -127,8 +130,15 @@ class Workbench:
         """The same, as one sentence of the report: nothing rejected is left unsaid."""
         from custrel_lib.reports.data_note import data_sentence
 
+        purchases = self.n_orders or self.problems.counts["transactions"]["kept"]
+        one_each = self.n_buyers is not None and one_id_per_purchase(self.n_buyers, purchases)
         return data_sentence(
-            self.problems, self.files, lang or self.lang, unplaced=self.unplaced(), orders=self.n_orders
+            self.problems,
+            self.files,
+            lang or self.lang,
+            unplaced=self.unplaced(),
+            orders=self.n_orders,
+            one_id_each=(self.n_buyers, purchases) if one_each else None,
         )
 
     def unplaced(self) -> int:
@@ -231,15 +241,6 @@ def prepare(
     return wb
 
 
-def _purchases(loaded) -> int | None:
-    """With ``order_lines: true``, the purchases of the loaded transactions: an order per order id of the kept
-    lines, and each kept row without one; else None (a row is a purchase)."""
-    note = loaded.formats.get("transactions", {}).get("order_lines")
-    if not note:
-        return None
-    return loaded.problems.counts["transactions"]["kept"] - note["lines"] + note["orders"]
-
-
 def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str, verbose: bool) -> Workbench:
     """Load the tables and fit the stage model (what :func:`prepare` does without a cache)."""
     timings: dict[str, float] = {}
@@ -311,7 +312,8 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
         flame=flame,
         flame_error=error,
         n_unplaced=unplaced,
-        n_orders=_purchases(loaded),
+        n_orders=loaded.purchases if loaded.formats["transactions"].get("order_lines") else None,
+        n_buyers=distinct_customers(loaded.tables["transactions"]),
     )
 
 

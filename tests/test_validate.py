@@ -85,3 +85,41 @@ def test_validate_gives_formats_only_for_columns_the_file_has(tmp_path):
     assert result.exit_code == 0, result.output
     (line,) = [x for x in result.output.splitlines() if "customers.csv" in x]
     assert "date_format" not in line and "signup_date" not in line
+
+
+def _olist_orders(folder) -> None:
+    """Olist's orders as a user maps them first: its customer_id is one per order (the customer's own id,
+    customer_unique_id, is in another file): the sample's purchases, each under an id of its own."""
+    tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str).sort_values("date", kind="stable")
+    # An id per purchase, but one purchase in a hundred under the id of the fiftieth purchase before (a repeat buyer, weeks later).
+    tx["customer_id"] = [f"order-customer-{i - 50 * (i % 100 == 99)}" for i in range(len(tx))]
+    tx.to_csv(folder / "transactions.csv", index=False)
+
+
+def test_an_id_per_purchase_is_pointed_out(tmp_path):
+    """Validate and the report's data sentence say when almost every purchase has its own customer id; the
+    sample, where customers buy again, says nothing."""
+    from custrel_lib.io.keys import one_id_per_purchase
+    from custrel_lib.reports.data_note import data_sentence
+    from custrel_lib.workbench import prepare
+
+    _olist_orders(tmp_path)
+    config = tmp_path / "custrel.yml"
+    config.write_text("tables:\n  transactions: transactions.csv\n", encoding="utf-8")
+    result = CliRunner().invoke(validate_command, ["--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "40,187 customer ids for 40,592 purchases" in result.output and "customer_unique_id" in result.output
+    )
+    wb = prepare(str(config), lang="en")
+    assert "Warning: 40,187 customer ids for 40,592 purchases" in wb.data_sentence("en")
+    assert "presque chaque achat a son propre identifiant" in wb.data_sentence("fr")
+    sample = prepare("", lang="en")
+    assert "Warning" not in sample.data_sentence("en")
+    assert "customer_unique_id" not in CliRunner().invoke(validate_command, []).output
+    assert (
+        not one_id_per_purchase(199, 199)
+        and one_id_per_purchase(196, 200)
+        and not one_id_per_purchase(195, 200)
+    )
+    assert data_sentence(wb.problems, wb.files, "en").count("Warning") == 0  # said only when asked

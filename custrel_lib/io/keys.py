@@ -143,3 +143,31 @@ def merge_order_lines(tx: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     out = pd.concat([orders, tx[~has]]).sort_index(kind="stable").reset_index(drop=True)
     blank = [int(lines[c].isna().sum()) for c in ORDER_LEVEL]
     return out, order_lines_note(int(has.sum()), len(orders), *blank)
+
+
+#: A transactions table of at least ONE_PER_ID_MIN purchases where ONE_PER_ID_SHARE of the purchases or more
+#: have a customer id of their own: the id is likely the order's, not the customer's (Olist's customer_id is
+#: one per order; its customer_unique_id, in the customers file, is the customer's).
+ONE_PER_ID_MIN, ONE_PER_ID_SHARE = 200, 0.98
+
+
+def distinct_customers(transactions) -> int:
+    """The customer ids of a kept transactions table (pandas, or an engine table: one number comes back)."""
+    if isinstance(transactions, pd.DataFrame):
+        return int(transactions["customer_id"].nunique())
+    return int(transactions["customer_id"].nunique().execute())
+
+
+def one_id_per_purchase(customers: int, purchases: int) -> bool:
+    """Whether almost every purchase has its own customer id (:data:`ONE_PER_ID_SHARE`)."""
+    return purchases >= ONE_PER_ID_MIN and customers >= ONE_PER_ID_SHARE * purchases
+
+
+def one_id_message(customers: int, purchases: int) -> str:
+    """What ``custrel validate`` says of :func:`one_id_per_purchase`."""
+    return (
+        f"warning: {customers:,} customer ids for {purchases:,} purchases: almost every purchase has an id of its "
+        "own, so nearly every customer will look like a one-time buyer. If this id is the order's (as Olist's "
+        "customer_id), map the column that stays the same across a customer's purchases (Olist: "
+        "customer_unique_id, in its customers file)."
+    )

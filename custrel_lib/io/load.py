@@ -66,6 +66,14 @@ class LoadResult:
     con: Any = None
     views: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def purchases(self) -> int:
+        """The purchases of the kept transactions: each kept row, or with ``order_lines: true`` an order per
+        order id of the kept lines and each kept row without one."""
+        kept = self.problems.counts["transactions"]["kept"]
+        note = self.formats.get("transactions", {}).get("order_lines")
+        return kept - note["lines"] + note["orders"] if note else kept
+
     def to_pandas(self) -> dict[str, pd.DataFrame]:
         """The tables as pandas DataFrames (materialised from the engine when they live there)."""
         from custrel_lib.io.scan import table_to_pandas

@@ -28,6 +28,10 @@ TEXT = {
     "orders": {"fr": " (les lignes gardées font {n} achats)", "en": " (the rows kept make {n} purchases)"},
     "why": {"fr": " ({reasons})", "en": " ({reasons})"},
     "reason": {"fr": "{label} : {n}", "en": "{label}: {n}"},
+    "one_id_each": {
+        "fr": " Attention : {ids} identifiants clients pour {purchases} achats ; presque chaque achat a son propre identifiant, et presque chaque client paraît n'acheter qu'une fois. Si cet identifiant est celui de la commande, il faut relier les achats d'un même client par l'identifiant qui ne change pas d'une commande à l'autre (custrel.yml).",
+        "en": " Warning: {ids} customer ids for {purchases} purchases; almost every purchase has an id of its own, and almost every customer seems to buy once. If this id is the order's, a customer's purchases must be linked by the id that stays the same from one order to the next (custrel.yml).",
+    },
     "unplaced": {
         "fr": " {n} clients de la table clients, sans achat ni date d'inscription, ne sont comptés à aucune date : rien ne dit depuis quand ils sont connus.",
         "en": " {n} customers of the customers table, with no purchase and no sign-up date, are counted at no date: nothing says since when they are known.",
@@ -134,11 +138,17 @@ def _reasons(counts: dict[str, int], lang: str, labels: dict = REASON_LABELS) ->
 
 
 def data_sentence(
-    problems, files: dict[str, str], lang: str, unplaced: int = 0, orders: int | None = None
+    problems,
+    files: dict[str, str],
+    lang: str,
+    unplaced: int = 0,
+    orders: int | None = None,
+    one_id_each: tuple[int, int] | None = None,
 ) -> str:
     """One sentence: each file's rows read and rejected, with the main reasons (three at most), then the rows
     kept with a warning and the values emptied or corrected, with theirs; and the customers placed at no
-    snapshot (``unplaced``), if any. ``orders``: the purchases that a file of order lines makes."""
+    snapshot (``unplaced``), if any. ``orders``: the purchases that a file of order lines makes;
+    ``one_id_each``: (customer ids, purchases) when nearly every purchase has a customer id of its own."""
     parts = []
     for table, figures in data_figures(problems, files, orders).items():
         file = figures["file"] or table
@@ -168,4 +178,8 @@ def data_sentence(
             )
         parts.append(part)
     said = tr(TEXT, "data", lang, parts=" ; ".join(parts) if lang == "fr" else "; ".join(parts))
-    return said + (tr(TEXT, "unplaced", lang, n=format_number(unplaced, lang)) if unplaced else "")
+    said += tr(TEXT, "unplaced", lang, n=format_number(unplaced, lang)) if unplaced else ""
+    if one_id_each:
+        ids, purchases = (format_number(n, lang) for n in one_id_each)
+        said += tr(TEXT, "one_id_each", lang, ids=ids, purchases=purchases)
+    return said

@@ -85,7 +85,9 @@ def _purchases(t: ibis.Table) -> ibis.Table:
 
 def _no_repeat() -> AnalysisError:
     return AnalysisError(
-        "Cannot derive the separation horizon: no customer bought twice. Set analysis.horizon_days in custrel.yml."
+        "Cannot derive the separation horizon: no customer bought twice. If the customer id is the order's (one "
+        "per purchase, as Olist's customer_id), map the id that stays the same across a customer's purchases in "
+        "custrel.yml; else set analysis.horizon_days."
     )
 
 
