@@ -27,7 +27,16 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns) for name, c
 TOP_LEVEL_KEYS = ("data_dir", "language", "currency", "engine", "tables", "analysis", "survival", "stages")
 TOP_LEVEL_KEYS += ("report",)
 TABLE_KEYS = ("path", "format", "columns", "date_format", "sep", "decimal", "encoding", "sheet")
-TABLE_KEYS += ("true_values", "false_values", "order_lines", "skip_rows", "values", "exclude", "header")
+TABLE_KEYS += (
+    "true_values",
+    "false_values",
+    "order_lines",
+    "skip_rows",
+    "values",
+    "exclude",
+    "header",
+    "join",
+)
 ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "max_rejected_share", "fit_sample", "fit_seed")
 # The survival block (docs/data_contract.md, "Survival settings").
 SURVIVAL_KEYS = ("origin", "unknown_origin", "horizon_days", "horizon_quantile", "min_events")
@@ -98,6 +107,8 @@ class TableSpec:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     #: column of the file -> values, lower case, whose rows are left out (``order_status: [canceled]``)
     exclude: dict[str, list[str]] = field(default_factory=dict)
+    #: (file, key column): files whose columns each row takes from their row of the same key (io/joins.py)
+    joins: list[tuple[Path, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -143,29 +154,6 @@ def _columns(c: _Checker, name: str, columns: Any, header: bool = True) -> dict[
             raise c.fail(f"{where}.{key}", f"maps to {value!r}, already mapped to {seen[value]}.")
         seen[value] = key
     return out
-
-
-def _layout(c: _Checker, where: str, spec: dict, fmt: str) -> tuple[int, bool, Any]:
-    """``skip_rows``, ``header`` and ``sheet`` of a table (a list of sheets, or "*": every sheet, one after the
-    other, as several files)."""
-    skip_rows = spec.get("skip_rows", 0)
-    if isinstance(skip_rows, bool) or not isinstance(skip_rows, int) or not 0 <= skip_rows <= 1000:
-        raise c.fail(f"{where}.skip_rows", f"must be a number of lines from 0 to 1000, not {skip_rows!r}.")
-    if skip_rows and fmt == "parquet":
-        raise c.fail(f"{where}.skip_rows", "applies to CSV and XLSX files, not Parquet.")
-    header = spec.get("header", True)
-    if not isinstance(header, bool) or (not header and fmt == "parquet"):
-        raise c.fail(f"{where}.header", f"must be true or false (CSV and XLSX files only), not {header!r}.")
-    sheet = spec.get("sheet")
-    sheets = sheet if isinstance(sheet, list) else [sheet]
-    if sheet is not None and (
-        not sheets or any(isinstance(x, bool) or not isinstance(x, str | int) for x in sheets)
-    ):
-        raise c.fail(
-            f"{where}.sheet",
-            f"must be a sheet name or a 0-based sheet number (a list of them, or '*' for every sheet), not {sheet!r}.",
-        )
-    return skip_rows, header, sheet
 
 
 def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
@@ -214,7 +202,7 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         raise c.fail(f"{where}.order_lines", f"must be true or false, not {order_lines!r}.")
     if order_lines and name != "transactions":
         raise c.fail(f"{where}.order_lines", "applies to the transactions table only.")
-    skip_rows, header, sheet = _layout(c, where, spec, fmt)
+    skip_rows, header, sheet = c.layout(where, spec, fmt)
     text = tuple(col for col, (kind, _) in SCHEMA[name].items() if kind == "str")
     allowed = {"end_reason": END_REASONS, "type": tuple(INTERACTION_TYPES)}
     values = c.value_words(f"{where}.values", spec.get("values"), text, allowed)
@@ -236,6 +224,7 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         header=header,
         values=values,
         exclude=c.value_lists(f"{where}.exclude", spec.get("exclude")),
+        joins=c.joins(f"{where}.join", spec.get("join"), data_dir),
     )
 
 

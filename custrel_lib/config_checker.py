@@ -141,3 +141,49 @@ class Checker:
                     )
             out[column] = {str(k).strip().lower(): str(v) for k, v in words.items()}
         return out
+
+    def joins(self, where: str, block: Any, base: Path) -> list[tuple[Path, str]]:
+        """``join: [{path: orders.csv, on: order_id}, ...]``: each file (one, relative to ``base``) and the
+        column it shares with the table."""
+        if block is None:
+            return []
+        items = block if isinstance(block, list) else [block]
+        out = []
+        for k, item in enumerate(items):
+            item = self.mapping(f"{where}[{k}]", item, "path: orders.csv, on: order_id")
+            if True in item:  # YAML 1.1 reads an unquoted on as true
+                item["on"] = item.pop(True)
+            self.keys(f"{where}[{k}]", item, ("path", "on"))
+            if item.get("path") is None or item.get("on") is None:
+                raise self.fail(f"{where}[{k}]", "needs a path and the column it shares with the table (on).")
+            files = self.paths(f"{where}[{k}].path", item["path"], base)
+            if len(files) > 1:
+                raise self.fail(f"{where}[{k}].path", "must name one file.")
+            out.append((files[0], self.text(f"{where}[{k}].on", item["on"], "a column name").strip()))
+        return out
+
+    def layout(self, where: str, spec: dict, fmt: str) -> tuple[int, bool, Any]:
+        """``skip_rows``, ``header`` and ``sheet`` of a table (a list of sheets, or "*": every sheet, one after the
+        other, as several files)."""
+        skip_rows = spec.get("skip_rows", 0)
+        if isinstance(skip_rows, bool) or not isinstance(skip_rows, int) or not 0 <= skip_rows <= 1000:
+            raise self.fail(
+                f"{where}.skip_rows", f"must be a number of lines from 0 to 1000, not {skip_rows!r}."
+            )
+        if skip_rows and fmt == "parquet":
+            raise self.fail(f"{where}.skip_rows", "applies to CSV and XLSX files, not Parquet.")
+        header = spec.get("header", True)
+        if not isinstance(header, bool) or (not header and fmt == "parquet"):
+            raise self.fail(
+                f"{where}.header", f"must be true or false (CSV and XLSX files only), not {header!r}."
+            )
+        sheet = spec.get("sheet")
+        sheets = sheet if isinstance(sheet, list) else [sheet]
+        if sheet is not None and (
+            not sheets or any(isinstance(x, bool) or not isinstance(x, str | int) for x in sheets)
+        ):
+            raise self.fail(
+                f"{where}.sheet",
+                f"must be a sheet name or a 0-based sheet number (a list of them, or '*' for every sheet), not {sheet!r}.",
+            )
+        return skip_rows, header, sheet

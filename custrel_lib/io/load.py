@@ -36,6 +36,7 @@ from custrel_lib.io.contract import (
 from custrel_lib.io.csv_lines import with_excel_sep
 from custrel_lib.io.exclude import leave_out
 from custrel_lib.io.header import map_columns
+from custrel_lib.io.joins import join_frame
 from custrel_lib.io.keys import (
     NOT_IN_CUSTOMERS,
     merge_order_lines,
@@ -251,6 +252,7 @@ def _stage_table(
     """Read, map and coerce one table; row-level problems are reported on the returned :class:`_Table`."""
     spec = spec if spec.parts else with_excel_sep(spec)  # a first line sep=; (each file's, of several)
     raw, rows, rejects = read_parts(spec, fmt)
+    raw = join_frame(spec, raw, fmt) if spec.joins else raw  # columns of other files, by a shared key
     raw, rows, excluded = leave_out(spec, raw, rows, problems)  # exclude: in custrel.yml
     mapped = _map_columns(name, spec, raw)
     t = _Table(name, spec, rows)

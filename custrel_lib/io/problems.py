@@ -140,11 +140,14 @@ class ProblemsReport:
     def counts_frame(self) -> pd.DataFrame:
         columns = ["table", "read", "kept", "rejected"]
         columns += ["excluded"] if any("excluded" in c for c in self.counts.values()) else []
-        return pd.DataFrame([{"table": t, **c} for t, c in self.counts.items()], columns=columns)
+        frame = pd.DataFrame([{"table": t, **c} for t, c in self.counts.items()], columns=columns)
+        return (
+            frame.astype({"excluded": "Int64"}) if "excluded" in frame else frame
+        )  # no rule: empty, not 2.0
 
     def to_text(self, max_rows: int = 20) -> str:
         """Plain-text tables for the terminal."""
-        parts = ["Rows per table:", self.counts_frame().to_string(index=False)]
+        parts = ["Rows per table:", self.counts_frame().astype(object).fillna("-").to_string(index=False)]
         if self.rows.empty:
             parts.append("\nNo problem found.")
         else:

@@ -34,6 +34,7 @@ from custrel_lib.io.contract import (
 from custrel_lib.io.csv_lines import with_excel_sep
 from custrel_lib.io.exclude import leave_out_sql
 from custrel_lib.io.header import map_columns
+from custrel_lib.io.joins import join_sql
 from custrel_lib.io.keys import order_lines_note
 from custrel_lib.io.problems import COLUMNS, ProblemsReport, file_names, split_files
 from custrel_lib.io.readers import choose_date_format
@@ -92,6 +93,9 @@ def _detect(raw, rel: str, kind: str, expr: str, spec: TableSpec) -> str | None:
 def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
     spec = spec if spec.parts else with_excel_sep(spec)  # a first line sep=; (each file's, of several)
     rel, malformed = read_sources(raw, name, spec, fmt)
+    rel = (
+        join_sql(raw, name, spec, rel, fmt) if spec.joins else rel
+    )  # columns of other files, by a shared key
     described = raw.sql(f"DESCRIBE SELECT * EXCLUDE (__row) FROM ({rel})").fetchall()
     types = {str(r[0]).strip(): (str(r[0]), str(r[1])) for r in described}
     rel, excluded = leave_out_sql(raw, spec, rel, [str(r[0]) for r in described], PROBLEMS)  # exclude:
@@ -109,7 +113,7 @@ def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
     )
     typed.malformed, typed.excluded = malformed, excluded
     _materialize(raw, name, spec.path.name, typed)
-    for table in raw_tables(name, spec):  # the CSV's text, typed now
+    for table in raw_tables(name, spec) + [f"__custrel_raw_{name}_join{k}" for k in range(len(spec.joins))]:
         raw.execute(f"DROP TABLE IF EXISTS {table}")
     return typed
 

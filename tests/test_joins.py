@@ -1,0 +1,161 @@
+"""``join:``: a table whose columns are spread over several files of a relational export, as Olist's (Brazilian
+e-commerce on Kaggle): order lines (``order_id``, ``price``), orders (``order_id``, ``customer_id`` one per
+order, ``order_status``, ``order_purchase_timestamp``), customers (``customer_id``, ``customer_unique_id``: the
+customer's own id), reviews (``order_id``, ``review_score``, ``review_creation_date``).
+
+Truth: the Olist-shaped files are written from the sample's purchases, so the transactions read through the
+joins (line prices summed per order) are the sample's own, customer by customer, in both loaders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _shapes import sample_tables
+
+from custrel_lib.config import parse_config
+from custrel_lib.exceptions import ConfigError, DataContractError
+from custrel_lib.io.load import load_tables
+
+LOADERS = pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+
+OLIST = """
+tables:
+  transactions:
+    path: order_items.csv
+    join:
+      - {path: orders.csv, on: order_id}
+      - {path: customers.csv, on: customer_id}
+    order_lines: true
+    exclude: {order_status: [canceled]}
+    columns: {customer_id: customer_unique_id, date: order_purchase_timestamp, amount: price, order_id: order_id}
+  interactions:
+    path: reviews.csv
+    join:
+      - {path: orders.csv, on: order_id}
+      - {path: customers.csv, on: customer_id}
+    columns: {customer_id: customer_unique_id, date: review_creation_date, score: review_score, type: "=review"}
+"""
+
+
+def _olist(folder: Path) -> pd.DataFrame:
+    """The sample's purchases as Olist's files; returns the purchases expected (the canceled order left out)."""
+    tx = sample_tables()["transactions"].astype(str).head(3000).reset_index(drop=True)
+    tx["order_id"] = [f"o{i}" for i in range(len(tx))]
+    orders = pd.DataFrame(
+        {
+            "order_id": tx["order_id"],
+            "customer_id": [f"per-order-{i}" for i in range(len(tx))],  # Olist: a customer_id per order
+            "order_status": ["canceled" if i == 7 else "delivered" for i in range(len(tx))],
+            "order_purchase_timestamp": tx["date"] + " 10:15:00",
+        }
+    )
+    customers = pd.DataFrame({"customer_id": orders["customer_id"], "customer_unique_id": tx["customer_id"]})
+    # Two lines per order: the price split in two (a line of 1.00 and the rest), as an order of two items.
+    amount = tx["amount"].astype(float)
+    items = pd.concat(
+        [
+            pd.DataFrame({"order_id": tx["order_id"], "order_item_id": 1, "price": 1.0}),
+            pd.DataFrame({"order_id": tx["order_id"], "order_item_id": 2, "price": (amount - 1).round(2)}),
+        ]
+    ).sort_index(kind="stable")  # o0 item 1, o0 item 2, o1 item 1, ...
+    reviews = pd.DataFrame(
+        {
+            "review_id": [f"r{i}" for i in range(0, len(tx), 10)],
+            "order_id": tx["order_id"].iloc[::10].to_numpy(),
+            "review_score": [1 + (i // 10) % 5 for i in range(0, len(tx), 10)],
+            "review_creation_date": (
+                pd.to_datetime(tx["date"].iloc[::10]) + pd.Timedelta(days=3)
+            ).dt.strftime("%Y-%m-%d 00:00:00"),
+        }
+    )
+    for name, frame in (
+        ("orders", orders),
+        ("customers", customers),
+        ("order_items", items),
+        ("reviews", reviews),
+    ):
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    (folder / "custrel.yml").write_text(OLIST, encoding="utf-8")
+    expected = tx.drop(index=7).assign(date=pd.to_datetime(tx["date"]), amount=amount)
+    return (
+        expected[["customer_id", "date", "amount"]]
+        .sort_values(["customer_id", "date", "amount"])
+        .reset_index(drop=True)
+    )
+
+
+def _tx(result) -> pd.DataFrame:
+    tx = result.to_pandas()["transactions"]
+    tx = tx.assign(customer_id=tx["customer_id"].astype(str), amount=tx["amount"].round(2))
+    return (
+        tx[["customer_id", "date", "amount"]]
+        .sort_values(["customer_id", "date", "amount"])
+        .reset_index(drop=True)
+    )
+
+
+@LOADERS
+def test_olist_files_read_as_the_sample_purchases(tmp_path, engine):
+    expected = _olist(tmp_path)
+    result = load_tables(tmp_path / "custrel.yml", engine=engine)
+    pd.testing.assert_frame_equal(_tx(result), expected, check_dtype=False)
+    counts = result.problems.counts["transactions"]
+    assert counts == {
+        "read": 6000,
+        "kept": 5998,
+        "rejected": 0,
+        "excluded": 2,
+    }  # the canceled order's two lines
+    reviews = result.to_pandas()["interactions"]
+    assert set(reviews["type"]) == {"review"} and sorted(reviews["score"].unique()) == [1, 2, 3, 4, 5]
+    # Reviews come 3 days after the order: those of the last orders fall after the extraction date.
+    later = result.problems.rows.query("table == 'interactions'")["reason"]
+    assert len(reviews) == 295 and later.tolist() == ["future_date"] * 5
+    assert reviews["customer_id"].astype(str).isin(expected["customer_id"]).all()
+
+
+@LOADERS
+def test_a_key_twice_in_a_join_file_is_refused_and_a_missing_key_rejects_the_row(tmp_path, engine):
+    _olist(tmp_path)
+    customers = pd.read_csv(tmp_path / "customers.csv", dtype=str)
+    pd.concat([customers, customers.iloc[[5]]]).to_csv(tmp_path / "customers.csv", index=False)
+    with pytest.raises(
+        DataContractError, match=r"customers\.csv: the join key customer_id 'per-order-5'.*rows 7, "
+    ):
+        load_tables(tmp_path / "custrel.yml", engine=engine)
+    customers.drop(index=3).to_csv(tmp_path / "customers.csv", index=False)  # order o3's customer unknown
+    result = load_tables(tmp_path / "custrel.yml", engine=engine)
+    rows = result.problems.rows
+    assert rows.loc[rows["reason"] == "missing_customer_id", ["file", "row"]].values.tolist() == [
+        ["order_items.csv", 8],
+        ["order_items.csv", 9],
+    ]
+
+
+def test_join_settings_are_checked(tmp_path):
+    (tmp_path / "o.csv").write_text("order_id\n", encoding="utf-8")
+
+    def parse(join):
+        doc = {"tables": {"transactions": {"path": "t.csv", "join": join}}}
+        return parse_config(doc, base_dir=tmp_path).tables["transactions"]
+
+    assert parse({"path": "o.csv", "on": "order_id"}).joins == [(tmp_path / "o.csv", "order_id")]
+    with pytest.raises(ConfigError, match=r"join\[0\] needs a path and the column"):
+        parse([{"path": "o.csv"}])
+    with pytest.raises(ConfigError, match=r"join\[0\]\.path.*matches no file"):
+        parse([{"path": "x*.csv", "on": "id"}])
+    with pytest.raises(ConfigError, match=r"join\[0\]\.by is an unknown key"):
+        parse([{"path": "o.csv", "on": "order_id", "by": 1}])
+
+
+@LOADERS
+def test_a_join_key_missing_from_a_file_is_named(tmp_path, engine):
+    _olist(tmp_path)
+    (tmp_path / "custrel.yml").write_text(
+        OLIST.replace("on: customer_id}", "on: client_id}"), encoding="utf-8"
+    )
+    with pytest.raises(DataContractError, match=r"customers\.csv: no column 'client_id' to join on"):
+        load_tables(tmp_path / "custrel.yml", engine=engine)
