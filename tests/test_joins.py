@@ -159,3 +159,17 @@ def test_a_join_key_missing_from_a_file_is_named(tmp_path, engine):
     )
     with pytest.raises(DataContractError, match=r"customers\.csv: no column 'client_id' to join on"):
         load_tables(tmp_path / "custrel.yml", engine=engine)
+
+
+@LOADERS
+def test_an_empty_key_joins_no_row(tmp_path, engine):
+    """A row without key takes nothing, even from a join file's row without key (SQL's NULL = NULL is not true,
+    and pandas' merge would match them: the pandas loader drops them first)."""
+    (tmp_path / "t.csv").write_text(
+        "order_id,amount,date\no1,5,2024-01-02\n,7,2024-01-02\n", encoding="utf-8"
+    )
+    (tmp_path / "o.csv").write_text("order_id,cust\no1,C1\n,C9\n", encoding="utf-8")
+    doc = {"tables": {"transactions": {"path": "t.csv", "join": [{"path": "o.csv", "on": "order_id"}]}}}
+    doc["tables"]["transactions"]["columns"] = {"customer_id": "cust"}
+    result = load_tables(parse_config(doc, base_dir=tmp_path), engine=engine)
+    assert result.problems.rows[["row", "reason"]].values.tolist() == [[3, "missing_customer_id"]]

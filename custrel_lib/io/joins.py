@@ -58,7 +58,7 @@ def join_frame(spec: TableSpec, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.Da
             value = keys[twice].iloc[0]
             raise _refuse_twice(path, key, value, [int(r) for r in lines[(keys == value).to_numpy()]])
         taken = [c for c in lookup.columns if c not in raw.columns]
-        right = lookup[taken].assign(__key=keys.to_numpy())
+        right = lookup[taken].assign(__key=keys.to_numpy())[keys.notna().to_numpy()]  # no key joins no row
         left = raw.assign(__key=clean_text(raw[key]).to_numpy())
         raw = left.merge(right, on="__key", how="left", sort=False).drop(columns="__key")
         if len(bad):
