@@ -2,12 +2,13 @@
 
 Relational exports split what custrel reads as one row: Olist's order lines hold the price, its orders the
 customer and the date, its customers file the id that stays the same across a customer's orders. Each file of
-``join:`` is read as the table's files are (encoding, separator, header), its columns trimmed, and each row of
-the table takes the columns of the file's row with the same key (trimmed text), in the order of ``join:`` (a
-later file may use a column an earlier one brought). A file's column already in the table is not taken again;
-a key written twice in a file is refused (which row holds the truth is a guess); a row whose key is in no row
-of the file keeps its columns empty (a required one then rejects it, with its reason). The lines of a file
-that cannot be split are counted in the table's formats (``join_malformed``), which ``custrel validate`` says.
+``join:`` is read as a table's file is (encoding and separator detected, a header line), its columns trimmed;
+each row of the table takes the columns of the file's row with the same key (trimmed text), in the order of
+``join:`` (a later file may use a column an earlier one brought). A file's column already in the table is not
+taken again; a key written twice in a file is refused (which row holds the truth is a guess); a row whose key
+is in no row of the file keeps its columns empty (a required one then rejects it, with its reason). The lines
+of a file that cannot be split are counted in the table's formats (``join_malformed``), which ``custrel
+validate`` says.
 """
 
 from __future__ import annotations
