@@ -42,8 +42,9 @@ from custrel_lib.io.keys import (
     merge_order_lines,
     zeros_hint,
 )
+from custrel_lib.io.parts import pieces, read_parts
 from custrel_lib.io.problems import ProblemsReport, split_files
-from custrel_lib.io.readers import clean_text, is_date, pieces, read_parts, to_bool, to_date, to_number
+from custrel_lib.io.readers import clean_text, is_date, to_bool, to_date, to_number
 from custrel_lib.io.table_checks import check_customers, check_interactions, check_transactions
 from custrel_lib.io.writing import id_writing
 

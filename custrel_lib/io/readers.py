@@ -8,7 +8,6 @@ vectorized checks and return the mask of values that could not be read.
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import datetime as _dt
 import re
 import unicodedata
@@ -36,10 +35,8 @@ from custrel_lib.io.contract import (
     number_shape,
     split_zone,
 )
-from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns, with_excel_sep
+from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns
 from custrel_lib.io.dialect import csv_dialect, duck_source, positional_names
-from custrel_lib.io.header import map_columns
-from custrel_lib.io.problems import FILE_STRIDE, file_names
 from custrel_lib.io.scan_sql import lit
 from custrel_lib.io.writing import SAMPLE_SIZE, decimal_mark
 
@@ -91,42 +88,6 @@ def _read_csv(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.nd
     taken = np.union1d(bad_lines, blank)
     kept_lines = np.setdiff1d(np.arange(first, upper, dtype=np.int64), taken, assume_unique=True)[: len(df)]
     return df, kept_lines, rejects
-
-
-def pieces(spec: TableSpec) -> list[tuple[TableSpec, str]]:
-    """What a table is read from, in order: each file (and each sheet of a workbook when ``sheet`` lists
-    several, or is ``*``: every sheet) as the spec of that one file and sheet, with the name the problems
-    report gives it (``ventes.xlsx [2010]``)."""
-    out = []
-    for path, name in zip(spec.files, file_names(spec.files), strict=True):
-        one = dataclasses.replace(spec, path=path, parts=())
-        if spec.format != "xlsx" or not (spec.sheet == "*" or isinstance(spec.sheet, list)):
-            out.append((one, name))
-            continue
-        sheets = spec.sheet
-        if sheets == "*":
-            sheets = pd.ExcelFile(path, engine=excel_engine()).sheet_names if path.is_file() else [0]
-        out += [(dataclasses.replace(one, sheet=sheet), f"{name} [{sheet}]") for sheet in sheets]
-    return out
-
-
-def read_parts(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
-    """:func:`read_raw` of a table's file, or of each of its files or sheets (:func:`pieces`) one after the
-    other, their rows numbered across them (:data:`~custrel_lib.io.problems.FILE_STRIDE`); each must hold the
-    table's columns."""
-    parts = pieces(spec)
-    if len(parts) == 1:
-        return read_raw(with_excel_sep(parts[0][0]), fmt)
-    frames, rows, rejects = [], [], []
-    for k, (one, _) in enumerate(parts):
-        one = with_excel_sep(one)
-        df, lines, bad = read_raw(one, fmt)
-        df = df.rename(columns=lambda c: str(c).strip())
-        map_columns(one, list(df.columns))  # a file without the table's columns is said with its name
-        frames.append(df)
-        rows.append(lines + k * FILE_STRIDE)
-        rejects.append(bad.assign(line=bad["line"].astype("int64") + k * FILE_STRIDE))
-    return pd.concat(frames, ignore_index=True), np.concatenate(rows), pd.concat(rejects, ignore_index=True)
 
 
 def read_raw(spec: TableSpec, fmt: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
