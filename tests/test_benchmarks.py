@@ -101,6 +101,22 @@ def test_xlsx_benchmark_runs_and_compares_the_two_readers(tmp_path):
     assert "the same 3,000 rows read by both" in out.stdout and "openpyxl / calamine:" in out.stdout
 
 
+def test_whitespace_benchmark_runs_and_reads_both_shapes_alike(tmp_path):
+    """``benchmarks/whitespace.py`` on 3,000 lines: both loaders keep every row of both files, alike (the script
+    stops when the two files read differently)."""
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "whitespace.py"), "--rows", "3000", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [ln for ln in out.stdout.splitlines() if "ratio blank/comma" in ln]
+    assert len(lines) == 2 and all("rows kept 3,000" in ln for ln in lines), out.stdout
+
+
 def test_the_exclude_benchmark_runs_and_leaves_a_channel_out(small):
     """``benchmarks/exclude_cost.py`` on the small data set: the rule that matches nothing leaves no row out, the
     channel rule leaves out exactly that channel's transactions (counted in DuckDB on the file)."""
