@@ -287,7 +287,7 @@ def init_command(files: tuple[str, ...], out_path: str, lang: str, force: bool) 
     """
     from custrel_lib.exceptions import ConfigError
     from custrel_lib.io.contract import TABLES
-    from custrel_lib.io.starter import guess_file, write_config
+    from custrel_lib.io.starter import UnrecognisedFile, guess_file, write_config
 
     out = Path(out_path)
     if out.exists() and not force:
@@ -297,7 +297,14 @@ def init_command(files: tuple[str, ...], out_path: str, lang: str, force: bool) 
     guesses = []
     for item in files:
         table, _, path = item.partition("=") if item.partition("=")[0] in TABLES else ("", "", item)
-        guess = guess_file(Path(path), table or None)
+        try:
+            guess = guess_file(Path(path), table or None)
+        except UnrecognisedFile as exc:
+            if len(files) == 1:
+                raise
+            shown = ", ".join(exc.columns)[:120]
+            click.echo(f"{path}: not read, no table recognised in its columns ({shown})")
+            continue
         guesses.append(guess)
         mapped = ", ".join(f"{k} <- {v!r}" for k, v in guess.columns.items())
         click.echo(f"{path}: {guess.table} ({mapped})")

@@ -360,3 +360,37 @@ def test_commands_read_the_custrel_yml_of_the_current_folder(tmp_path, monkeypat
     result = runner.invoke(main, ["validate"])
     assert result.exit_code == 0 and "custrel.yml" not in result.output.splitlines()[0], result.output
     assert "data/sample/transactions.csv" in result.output.replace("\\", "/")
+
+
+def test_init_passes_over_a_file_it_cannot_place_among_several(tmp_path):
+    """Among several files, one in which no table is recognised is said and passed over (a single such file is
+    still an error); files of one table must have the same columns (Olist's orders and customers both hold a
+    customer_id, nothing else they share); a set without transactions points to join:."""
+    runner = CliRunner()
+    sales = tmp_path / "ventes.csv"
+    _rows({"Client": ["C1", "C2"], "Date": ["2024-03-15", "2024-03-16"], "Montant": ["1", "2"]}).to_csv(
+        sales, index=False
+    )
+    items = tmp_path / "order_items.csv"
+    _rows({"order_id": ["o1"], "order_item_id": ["1"], "price": ["9.5"]}).to_csv(items, index=False)
+    out = tmp_path / "a.yml"
+    result = runner.invoke(main, ["init", str(items), str(sales), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "order_items.csv: not read, no table recognised in its columns (order_id, order_item_id, price)"
+        in (result.output)
+    )
+    assert load_config(out).tables["transactions"].path.name == "ventes.csv"
+    assert runner.invoke(main, ["init", str(items), "--out", str(tmp_path / "b.yml")]).exit_code == 1
+    orders = tmp_path / "orders.csv"
+    _rows({"order_id": ["o1"], "customer_id": ["x1"], "order_status": ["delivered"]}).to_csv(
+        orders, index=False
+    )
+    customers = tmp_path / "customers.csv"
+    _rows({"customer_id": ["x1"], "customer_unique_id": ["u1"]}).to_csv(customers, index=False)
+    result = runner.invoke(
+        main, ["init", str(orders), str(customers), str(sales), "--out", str(tmp_path / "c.yml")]
+    )
+    assert result.exit_code == 1 and "their columns differ" in result.output, result.output
+    result = runner.invoke(main, ["init", str(items), str(customers), "--out", str(tmp_path / "d.yml")])
+    assert result.exit_code == 1 and "join:" in result.output, result.output

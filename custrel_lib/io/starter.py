@@ -56,6 +56,13 @@ class FileGuess:
     more: list[Path] = field(default_factory=list)  # the table's other files, read alike (monthly exports)
 
 
+class UnrecognisedFile(DataContractError):
+    """A file in which no table is recognised (``custrel init`` passes over it when it reads several);
+    ``columns``: the file's."""
+
+    columns: list[str]
+
+
 def read_head(path: Path, skip_rows: int = 0, header: bool = True) -> tuple[pd.DataFrame, int]:
     """The first :data:`HEAD_ROWS` rows of a file, as text, and the lines above its header (``sep=``
     included); without ``header``, the columns are named by their position (``1`` for the first)."""
@@ -175,11 +182,13 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
         else:
             chosen = (table, {})
     if chosen is None:
-        raise DataContractError(
+        error = UnrecognisedFile(
             f"{path}: no column reads as a customer id with a date and an amount, nor as a customer list or "
             f"interactions (columns: {', '.join(columns)[:300]}). Name the table (custrel init "
             f"transactions={path.name}) or write custrel.yml by hand (docs/data_contract.md)."
         )
+        error.columns = columns
+        raise error
     name, mapping = chosen
     guess = FileGuess(path, name, mapping, skip_rows=skip, head=head, header=header)
     if not header:
@@ -287,7 +296,9 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
     if "transactions" not in tables:
         raise DataContractError(
             "None of the files looks like the transactions table, the one custrel needs (a customer id, a date and "
-            "an amount on each row): name it (custrel init transactions=ventes.csv ...)."
+            "an amount on each row): name it (custrel init transactions=ventes.csv ...). When a purchase is spread "
+            "over several files (orders, their lines, customers: a relational export such as Olist's), write the "
+            'transactions table with join: (docs/data_contract.md, "Columns from other files").'
         )
     base = out.resolve().parent
     lines = [
@@ -356,7 +367,12 @@ def _one_per_table(guesses: list[FileGuess]) -> list[FileGuess]:
         first = out.setdefault(g.table, g)
         if first is g:
             continue
-        alike = (g.columns, g.header, g.skip_rows) == (first.columns, first.header, first.skip_rows)
+        alike = (g.columns, g.unused, g.header, g.skip_rows) == (
+            first.columns,
+            first.unused,
+            first.header,
+            first.skip_rows,
+        )
         if not alike:
             raise DataContractError(
                 f"{first.path.name} and {g.path.name} both look like the {g.table} table, but their columns "
