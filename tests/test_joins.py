@@ -173,3 +173,15 @@ def test_an_empty_key_joins_no_row(tmp_path, engine):
     doc["tables"]["transactions"]["columns"] = {"customer_id": "cust"}
     result = load_tables(parse_config(doc, base_dir=tmp_path), engine=engine)
     assert result.problems.rows[["row", "reason"]].values.tolist() == [[3, "missing_customer_id"]]
+
+
+@LOADERS
+def test_the_first_key_written_twice_is_named_among_empty_keys(tmp_path, engine):
+    (tmp_path / "t.csv").write_text("order_id,amount,date\no1,5,2024-01-02\n", encoding="utf-8")
+    (tmp_path / "o.csv").write_text("order_id,cust\n,C0\no2,C1\no1,C2\no2,C3\no1,C4\n", encoding="utf-8")
+    doc = {"tables": {"transactions": {"path": "t.csv", "join": [{"path": "o.csv", "on": "order_id"}]}}}
+    doc["tables"]["transactions"]["columns"] = {"customer_id": "cust"}
+    with pytest.raises(
+        DataContractError, match=r"o\.csv: the join key order_id 'o2' is on several rows \(rows 3, 5\)"
+    ):
+        load_tables(parse_config(doc, base_dir=tmp_path), engine=engine)

@@ -57,7 +57,8 @@ def join_frame(spec: TableSpec, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.Da
         twice = keys.notna() & keys.duplicated(keep=False)
         if twice.any():
             value = keys[twice].iloc[0]
-            raise _refuse_twice(path, key, value, [int(r) for r in lines[(keys == value).to_numpy()]])
+            same = (keys == value).fillna(False).to_numpy(dtype=bool)
+            raise _refuse_twice(path, key, value, [int(r) for r in lines[same]])
         taken = [c for c in lookup.columns if c not in raw.columns]
         right = lookup[taken].assign(__key=keys.to_numpy())[keys.notna().to_numpy()]  # no key joins no row
         left = raw.assign(__key=clean_text(raw[key]).to_numpy())
@@ -92,7 +93,7 @@ def join_sql(raw, name: str, spec: TableSpec, rel: str, fmt: dict[str, Any]) -> 
         k_right = trimmed(quote(found[key]))
         twice = raw.sql(
             f"SELECT k, list(__row ORDER BY __row) FROM (SELECT {k_right} AS k, __row FROM ({lookup})) "
-            "WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1 LIMIT 1"
+            "WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1 ORDER BY min(__row) LIMIT 1"  # the first
         ).fetchall()
         if twice:
             raise _refuse_twice(path, key, twice[0][0], list(twice[0][1]))
