@@ -88,33 +88,31 @@ def test_load_step_keeps_the_same_rows_within_a_memory_limit(small):
     assert capped["rows_kept"] == free["rows_kept"] > 1500
 
 
-def test_xlsx_benchmark_runs_and_compares_the_two_readers(tmp_path):
+def _script(name: str, *args: str) -> str:
+    """A script of benchmarks/ run with ``args`` in a fresh process (the project on its path): its output."""
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run(
-        [sys.executable, str(root / "benchmarks" / "xlsx.py"), "--rows", "3000", "--repeat", "1"],
+        [sys.executable, str(root / "benchmarks" / name), *args],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(root)},
         timeout=300,
     )
     assert out.returncode == 0, out.stderr
-    assert "the same 3,000 rows read by both" in out.stdout and "openpyxl / calamine:" in out.stdout
+    return out.stdout
+
+
+def test_xlsx_benchmark_runs_and_compares_the_two_readers(tmp_path):
+    stdout = _script("xlsx.py", "--rows", "3000", "--repeat", "1")
+    assert "the same 3,000 rows read by both" in stdout and "openpyxl / calamine:" in stdout
 
 
 def test_whitespace_benchmark_runs_and_reads_both_shapes_alike(tmp_path):
     """``benchmarks/whitespace.py`` on 3,000 lines: both loaders keep every row of both files, alike (the script
     stops when the two files read differently)."""
-    root = Path(__file__).resolve().parents[1]
-    out = subprocess.run(
-        [sys.executable, str(root / "benchmarks" / "whitespace.py"), "--rows", "3000", "--repeat", "1"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
-    lines = [ln for ln in out.stdout.splitlines() if "ratio blank/comma" in ln]
-    assert len(lines) == 2 and all("rows kept 3,000" in ln for ln in lines), out.stdout
+    stdout = _script("whitespace.py", "--rows", "3000", "--repeat", "1")
+    lines = [ln for ln in stdout.splitlines() if "ratio blank/comma" in ln]
+    assert len(lines) == 2 and all("rows kept 3,000" in ln for ln in lines), stdout
 
 
 def test_the_exclude_benchmark_runs_and_leaves_a_channel_out(small):
