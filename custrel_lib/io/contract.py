@@ -129,6 +129,8 @@ DATE_FORMATS = (
     "%d %B %Y",
     "%b %d, %Y",
     "%B %d, %Y",
+    "%b %d %Y",  # Jan 5 2024: the same without the comma
+    "%B %d %Y",
     # Month first (US exports) after day first: a sample that reads both ways (every day <= 12) is day first.
     "%m/%d/%Y",
     "%m/%d/%Y %H:%M:%S",
