@@ -15,7 +15,7 @@ import custrel_lib._startup  # noqa: F401  (first: a faster start, see the modul
 from custrel_lib import __version__
 from custrel_lib.config import load_config
 from custrel_lib.exceptions import CustrelError
-from custrel_lib.io.keys import distinct_customers, one_id_message, one_id_per_purchase
+from custrel_lib.io.keys import one_id_message, one_id_per_purchase
 from custrel_lib.io.load import load_tables
 from custrel_lib.io.sample import WINDOW_END, WINDOW_START, generate_sample
 from custrel_lib.reports.run import run_report
@@ -117,10 +117,10 @@ def validate_command(config_path: str | None, as_of: str | None, max_rows: int) 
     click.echo(result.problems.to_text(max_rows=max_rows))
     if result.problems.is_fatal:
         sys.exit(1)
-    buyers = distinct_customers(result.tables["transactions"])
-    if one_id_per_purchase(buyers, result.purchases):
+    one_each = one_id_per_purchase(result)
+    if one_each:
         click.echo()
-        click.echo(one_id_message(buyers, result.purchases))
+        click.echo(one_id_message(*one_each))
     lines = horizon_lines(result.tables, result.as_of, config.analysis.get("horizon_days"), config.language)
     if lines:
         click.echo()

@@ -38,7 +38,7 @@ from custrel_lib.exceptions import ConfigError, DataContractError
 from custrel_lib.flame.analysis import FlameResult, signal_sentence
 from custrel_lib.flame.extend import stage_signal
 from custrel_lib.i18n import LANGUAGES, set_currency
-from custrel_lib.io.keys import distinct_customers, one_id_per_purchase
+from custrel_lib.io.keys import one_id_per_purchase
 from custrel_lib.io.load import load_tables
 from custrel_lib.io.problems import ProblemsReport
 from custrel_lib.io.subsample import FIT_SAMPLE, analysis_tables
@@ -75,8 +75,8 @@ class Workbench:
     n_unplaced: int = 0
     #: with ``order_lines: true``: the purchases the kept lines make (the reports say it beside the lines read)
     n_orders: int | None = None
-    #: the customer ids of the kept transactions (the data note warns when nearly each purchase has its own)
-    n_buyers: int | None = None
+    #: (customer ids, purchases) when nearly every purchase has an id of its own: the data note warns
+    one_id_each: tuple[int, int] | None = None
 
     @property
     def engine(self) -> BaseBackend:
@@ -130,15 +130,13 @@ class Workbench:
         """The same, as one sentence of the report: nothing rejected is left unsaid."""
         from custrel_lib.reports.data_note import data_sentence
 
-        purchases = self.n_orders or self.problems.counts["transactions"]["kept"]
-        one_each = self.n_buyers is not None and one_id_per_purchase(self.n_buyers, purchases)
         return data_sentence(
             self.problems,
             self.files,
             lang or self.lang,
             unplaced=self.unplaced(),
             orders=self.n_orders,
-            one_id_each=(self.n_buyers, purchases) if one_each else None,
+            one_id_each=self.one_id_each,
         )
 
     def unplaced(self) -> int:
@@ -313,7 +311,7 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
         flame_error=error,
         n_unplaced=unplaced,
         n_orders=loaded.purchases if loaded.formats["transactions"].get("order_lines") else None,
-        n_buyers=distinct_customers(loaded.tables["transactions"]),
+        one_id_each=one_id_per_purchase(loaded),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pandas as pd
 from click.testing import CliRunner
 
@@ -117,9 +119,12 @@ def test_an_id_per_purchase_is_pointed_out(tmp_path):
     sample = prepare("", lang="en")
     assert "Warning" not in sample.data_sentence("en")
     assert "customer_unique_id" not in CliRunner().invoke(validate_command, []).output
-    assert (
-        not one_id_per_purchase(199, 199)
-        and one_id_per_purchase(196, 200)
-        and not one_id_per_purchase(195, 200)
-    )
+
+    def load(ids: int, purchases: int):  # a load of ``purchases`` rows over ``ids`` customer ids
+        tx = pd.DataFrame({"customer_id": [f"c{i % ids}" for i in range(purchases)]})
+        return SimpleNamespace(tables={"transactions": tx}, purchases=purchases)
+
+    assert one_id_per_purchase(load(199, 199)) is None  # fewer than 200 purchases: nothing said
+    assert one_id_per_purchase(load(196, 200)) == (196, 200)  # 98 %
+    assert one_id_per_purchase(load(195, 200)) is None
     assert data_sentence(wb.problems, wb.files, "en").count("Warning") == 0  # said only when asked

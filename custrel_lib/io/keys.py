@@ -151,20 +151,20 @@ def merge_order_lines(tx: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
 ONE_PER_ID_MIN, ONE_PER_ID_SHARE = 200, 0.98
 
 
-def distinct_customers(transactions) -> int:
-    """The customer ids of a kept transactions table (pandas, or an engine table: one number comes back)."""
-    if isinstance(transactions, pd.DataFrame):
-        return int(transactions["customer_id"].nunique())
-    return int(transactions["customer_id"].nunique().execute())
-
-
-def one_id_per_purchase(customers: int, purchases: int) -> bool:
-    """Whether almost every purchase has its own customer id (:data:`ONE_PER_ID_SHARE`)."""
-    return purchases >= ONE_PER_ID_MIN and customers >= ONE_PER_ID_SHARE * purchases
+def one_id_per_purchase(loaded) -> tuple[int, int] | None:
+    """``(customer ids, purchases)`` of a load (:class:`~custrel_lib.io.load.LoadResult`) when almost every
+    purchase has its own customer id (:data:`ONE_PER_ID_SHARE`), else None. The ids are counted where the table
+    is (pandas, or the engine: one number comes back)."""
+    tx, purchases = loaded.tables["transactions"], loaded.purchases
+    if purchases < ONE_PER_ID_MIN:
+        return None
+    ids = tx["customer_id"].nunique()
+    customers = int(ids if isinstance(tx, pd.DataFrame) else ids.execute())
+    return (customers, purchases) if customers >= ONE_PER_ID_SHARE * purchases else None
 
 
 def one_id_message(customers: int, purchases: int) -> str:
-    """What ``custrel validate`` says of :func:`one_id_per_purchase`."""
+    """What ``custrel validate`` says when :func:`one_id_per_purchase` finds it."""
     return (
         f"warning: {customers:,} customer ids for {purchases:,} purchases: almost every purchase has an id of its "
         "own, so nearly every customer will look like a one-time buyer. If this id is the order's (as Olist's "
