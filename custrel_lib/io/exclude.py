@@ -19,7 +19,7 @@ from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.contract import fold, is_constant
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.readers import clean_text
-from custrel_lib.io.scan_sql import lit, trimmed
+from custrel_lib.io.scan_sql import ident, lit, trimmed
 
 #: The message of a row left out (problems report; ``custrel validate``).
 MESSAGE = "{column} = {value}: left out by custrel.yml (tables.{table}.exclude)"
@@ -129,7 +129,7 @@ def leave_out_sql(raw, spec: TableSpec, rel: str, found: list[str], problems_tab
         return rel, 0
     hits = []
     for column, source in source_columns(spec, found).items():
-        quoted = '"' + str(source).replace('"', '""') + '"'
+        quoted = ident(source)
         text = f"CAST({quoted} AS VARCHAR)"
         distinct = raw.sql(f"SELECT DISTINCT {quoted} AS v, {text} AS t FROM ({rel})").df()
         shown, match = _matches(distinct["v"], spec.exclude[column])
@@ -148,7 +148,7 @@ def leave_out_sql(raw, spec: TableSpec, rel: str, found: list[str], problems_tab
         return rel, 0
     order = _order_source(spec, found)
     if order is not None:  # the other lines of an order left out (order_lines: true)
-        ids = trimmed('"' + str(order).replace('"', '""') + '"')
+        ids = trimmed(ident(order))
         left = f"({' OR '.join(hits)})"
         more = f"NOT {left} AND {ids} IN (SELECT {ids} FROM ({rel}) WHERE {left} AND {ids} IS NOT NULL)"
         said = lit(ORDER_MESSAGE.format(table=spec.name))

@@ -72,7 +72,7 @@ def join_sql(raw, name: str, spec: TableSpec, rel: str, fmt: dict[str, Any]) -> 
     """The relation ``rel`` (engine loader) with the columns of its ``join:`` files, read in the engine."""
     from custrel_lib.io.scan_checks import PROBLEMS
     from custrel_lib.io.scan_source import read_source
-    from custrel_lib.io.scan_sql import lit, trimmed
+    from custrel_lib.io.scan_sql import ident, lit, trimmed
 
     def columns(relation: str) -> list[str]:
         return [str(r[0]) for r in raw.sql(f"DESCRIBE SELECT * FROM ({relation})").fetchall()]
@@ -89,8 +89,7 @@ def join_sql(raw, name: str, spec: TableSpec, rel: str, fmt: dict[str, Any]) -> 
         mine = {c.strip(): c for c in have}
         if key not in mine:
             raise _missing_key(spec.path, key, spec.name)
-        quote = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731
-        k_right = trimmed(quote(found[key]))
+        k_right = trimmed(ident(found[key]))
         twice = raw.sql(
             f"SELECT k, list(__row ORDER BY __row) FROM (SELECT {k_right} AS k, __row FROM ({lookup})) "
             "WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1 ORDER BY min(__row) LIMIT 1"  # the first
@@ -98,8 +97,8 @@ def join_sql(raw, name: str, spec: TableSpec, rel: str, fmt: dict[str, Any]) -> 
         if twice:
             raise _refuse_twice(path, key, twice[0][0], list(twice[0][1]))
         taken = [c for stripped, c in found.items() if stripped not in mine]
-        picked = ", ".join(f"l.{quote(c)} AS {quote(c.strip())}" for c in taken)
-        k_left = trimmed(f"m.{quote(mine[key])}")
+        picked = ", ".join(f"l.{ident(c)} AS {ident(c.strip())}" for c in taken)
+        k_left = trimmed(f"m.{ident(mine[key])}")
         rel = (
             f"SELECT m.*{', ' + picked if picked else ''} FROM ({rel}) m LEFT JOIN "
             f"(SELECT *, {k_right} AS __key FROM ({lookup})) l ON {k_left} = l.__key"

@@ -36,7 +36,8 @@ from custrel_lib.io.exclude import leave_out_sql
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.joins import join_sql
 from custrel_lib.io.keys import order_lines_note
-from custrel_lib.io.problems import COLUMNS, ProblemsReport, file_names, split_files
+from custrel_lib.io.parts import pieces
+from custrel_lib.io.problems import COLUMNS, ProblemsReport, split_files
 from custrel_lib.io.readers import choose_date_format
 from custrel_lib.io.scan_checks import (
     CONTRACT_ORDER,
@@ -113,7 +114,7 @@ def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
     )
     typed.malformed, typed.excluded = malformed, excluded
     _materialize(raw, name, spec.path.name, typed)
-    for table in raw_tables(name, spec) + [f"__custrel_raw_{name}_join{k}" for k in range(len(spec.joins))]:
+    for table in raw_tables(name, spec):  # the files' text, typed now
         raw.execute(f"DROP TABLE IF EXISTS {table}")
     return typed
 
@@ -299,7 +300,7 @@ def scan_tables(
     steps.done()
     problems = _problems(raw, config, staged)
     for name in staged:  # a table of several files: each problem row's file, and its row there
-        split_files(problems, name, file_names(config.tables[name].files))
+        split_files(problems, name, [label for _, label in pieces(config.tables[name])])
     views = {name: _views(raw, name, lines and name == "transactions") for name in staged}
     if lines:
         blank = ", ".join(f"count(order_id) FILTER (WHERE {c} IS NULL)" for c in ORDER_LEVEL)

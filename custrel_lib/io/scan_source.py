@@ -5,7 +5,6 @@ refused with the file's name, as the pandas loader refuses it (:mod:`custrel_lib
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from custrel_lib.config import TableSpec
@@ -13,35 +12,37 @@ from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns, with_excel_sep
 from custrel_lib.io.dialect import csv_dialect, duck_source
 from custrel_lib.io.header import map_columns
+from custrel_lib.io.parts import pieces
 from custrel_lib.io.problems import FILE_STRIDE
 from custrel_lib.io.scan_checks import PROBLEMS
 from custrel_lib.io.scan_sql import lit
 
 
 def read_sources(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, int]:
-    """:func:`read_source` of a table's file, or of each of its files, their rows one after the other (numbered
-    across them, :data:`~custrel_lib.io.problems.FILE_STRIDE`); each file must hold the table's columns."""
-    if not spec.parts:
-        return read_source(raw, name, with_excel_sep(spec), fmt)
+    """:func:`read_source` of a table's file, or of each of its files (:func:`~custrel_lib.io.parts.pieces`, as the
+    pandas loader reads them), their rows one after the other (numbered across them,
+    :data:`~custrel_lib.io.problems.FILE_STRIDE`); each file must hold the table's columns."""
+    parts = pieces(spec)
+    if len(parts) == 1:
+        return read_source(raw, name, with_excel_sep(parts[0][0]), fmt)
     relations, malformed = [], 0
-    for k, path in enumerate(spec.parts):
-        one = with_excel_sep(dataclasses.replace(spec, path=path, parts=()))
+    for k, (one, _) in enumerate(parts):
+        one = with_excel_sep(one)
         rel, bad = read_source(raw, name, one, fmt, k)
+        described = raw.sql(f"DESCRIBE SELECT * EXCLUDE (__row) FROM ({rel})").fetchall()
         map_columns(
-            one,
-            [
-                str(r[0]).strip()
-                for r in raw.sql(f"DESCRIBE SELECT * EXCLUDE (__row) FROM ({rel})").fetchall()
-            ],
-        )
+            one, [str(r[0]).strip() for r in described]
+        )  # a file without the table's columns is named
         relations.append(f"SELECT * FROM ({rel})")
         malformed += bad
     return " UNION ALL BY NAME ".join(relations), malformed
 
 
 def raw_tables(name: str, spec: TableSpec) -> list[str]:
-    """The engine tables that hold the text of a table's CSV files while they are typed."""
-    return [f"__custrel_raw_{name}" + (f"_{k}" if spec.parts else "") for k in range(len(spec.files))]
+    """The engine tables that hold the text of a table's CSV files (and of its ``join:`` files) while they are
+    typed: :func:`read_source` names them."""
+    files = [f"__custrel_raw_{name}" + (f"_{k}" if spec.parts else "") for k in range(len(spec.files))]
+    return files + [f"__custrel_raw_{name}_join{k}" for k in range(len(spec.joins))]
 
 
 def read_source(

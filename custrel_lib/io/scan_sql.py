@@ -58,6 +58,11 @@ def lit(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def ident(name: str) -> str:
+    """A SQL identifier: a column name of the user's file, quoted."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
 def _in(values: Iterable[str]) -> str:
     return ", ".join(lit(v) for v in values)
 
@@ -162,7 +167,7 @@ def _column(column: str, kind: str, source: tuple[str, str] | None, spec, detect
             f"{column} IS NULL",
         )
     user, duck_type = source
-    q = lit(user[1:]) if duck_type == CONSTANT else '"' + user.replace('"', '""') + '"'
+    q = lit(user[1:]) if duck_type == CONSTANT else ident(user)
     t = f"__t_{column}"
     inner = f"CAST({q} AS VARCHAR) AS __v_{column}, {trimmed(q)} AS {t}, {q} AS __q_{column}"
     bad, empty = None, f"{t} IS NULL"
@@ -262,7 +267,7 @@ def typed_table(
         source = sources.get(column)
 
         def detect_one(k, e, _c=column, _src=source):
-            q = '"' + _src[0].replace('"', '""') + '"'
+            q = ident(_src[0])
             return detect(k, e.replace(f"__t_{_c}", trimmed(q)))
 
         i, o, bad, empty = _column(column, kind, source, spec, detect_one, fmt, trues, falses)
