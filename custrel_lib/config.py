@@ -18,7 +18,13 @@ from custrel_lib.config_checker import Checker as _Checker
 from custrel_lib.engine import EngineSpec, check_engine
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.i18n import LANGUAGES
-from custrel_lib.io.contract import END_REASONS, INTERACTION_TYPES, MAPPABLE, SCHEMA  # data only
+from custrel_lib.io.contract import (
+    AMOUNT_PARTS,
+    END_REASONS,
+    INTERACTION_TYPES,
+    MAPPABLE,
+    SCHEMA,
+)  # data only
 from custrel_lib.paths import SAMPLE_CONFIG
 
 TABLES = tuple(SCHEMA)
@@ -36,6 +42,7 @@ TABLE_KEYS += (
     "exclude",
     "header",
     "join",
+    "amounts",
 )
 ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "max_rejected_share", "fit_sample", "fit_seed")
 # The survival block (docs/data_contract.md, "Survival settings").
@@ -94,6 +101,9 @@ class TableSpec:
     true_values: list[str] | None = None
     false_values: list[str] | None = None
     order_lines: bool = False  # transactions: one row per order line (rows sharing an order_id are one order)
+    amounts: bool = (
+        True  # False: transactions without amounts (visits): every row one purchase, no money figure
+    )
     skip_rows: int = 0  # CSV and XLSX: lines above the header (a title, an export date)
     header: bool = True  # False: no header line; columns maps to positions ("1" for the first column)
     parts: tuple[Path, ...] = ()  # every file, in order, of a table that several files hold; path: the first
@@ -197,12 +207,12 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         raise c.fail(
             f"{where}.date_format", f"must be a strftime pattern such as '%d/%m/%Y', not {date_format!r}."
         )
-    order_lines = spec.get("order_lines", False)
-    if not isinstance(order_lines, bool):
-        raise c.fail(f"{where}.order_lines", f"must be true or false, not {order_lines!r}.")
-    if order_lines and name != "transactions":
-        raise c.fail(f"{where}.order_lines", "applies to the transactions table only.")
+    order_lines = c.transactions_flag(where, spec, name, "order_lines", False)
+    amounts = c.transactions_flag(where, spec, name, "amounts", True)
     skip_rows, header, sheet = c.layout(where, spec, fmt)
+    columns = _columns(c, name, spec.get("columns"), header)
+    if not amounts and (mapped := [k for k in ("amount", *AMOUNT_PARTS) if k in columns]):
+        raise c.fail(f"{where}.amounts", f"is false (no amounts in the file), but columns maps {mapped[0]}.")
     text = tuple(col for col, (kind, _) in SCHEMA[name].items() if kind == "str")
     allowed = {"end_reason": END_REASONS, "type": tuple(INTERACTION_TYPES)}
     values = c.value_words(f"{where}.values", spec.get("values"), text, allowed)
@@ -211,7 +221,7 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         path=file,
         parts=tuple(files) if len(files) > 1 else (),
         format=fmt,
-        columns=_columns(c, name, spec.get("columns"), header),
+        columns=columns,
         date_format=date_format,
         sep=sep,
         decimal=str(decimal) if decimal is not None else None,
@@ -220,6 +230,7 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         true_values=c.spellings(f"{where}.true_values", spec.get("true_values")),
         false_values=c.spellings(f"{where}.false_values", spec.get("false_values")),
         order_lines=order_lines,
+        amounts=amounts,
         skip_rows=skip_rows,
         header=header,
         values=values,

@@ -61,6 +61,15 @@ class Checker:
         if isinstance(value, bool) or not isinstance(value, int | float) or not ok(value):
             raise self.fail(key, f"must be {what}, not {value!r}.")
 
+    def transactions_flag(self, where: str, spec: dict, name: str, key: str, default: bool) -> bool:
+        """A true/false setting that applies to the transactions table only (``order_lines``, ``amounts``)."""
+        value = spec.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(f"{where}.{key}", f"must be true or false, not {value!r}.")
+        if value != default and name != "transactions":
+            raise self.fail(f"{where}.{key}", "applies to the transactions table only.")
+        return value
+
     def date(self, key: str, value: Any) -> _dt.date:
         """A date written ``YYYY-MM-DD`` (YAML gives a date; a quoted string is accepted too)."""
         if isinstance(value, _dt.datetime):

@@ -72,6 +72,10 @@ TEXT = {
         "fr": "il faut au moins deux clients ayant racheté avec une dépense positive",
         "en": "at least two customers who bought again with a positive spend are needed",
     },
+    "why_no_amounts": {
+        "fr": "les transactions n'ont pas de montants (amounts: false dans custrel.yml) : aucune valeur client à classer",
+        "en": "the transactions hold no amounts (amounts: false in custrel.yml): no customer value to rank by",
+    },
     "cannot": {
         "fr": "ces données ne permettent pas ce calcul",
         "en": "this data does not allow this computation",

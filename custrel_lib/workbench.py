@@ -35,8 +35,9 @@ from ibis.backends import BaseBackend
 from custrel_lib.config import CustrelConfig, load_config
 from custrel_lib.engine import connect, settle, spill_folder, spilling_duckdb
 from custrel_lib.exceptions import ConfigError, DataContractError
-from custrel_lib.flame.analysis import FlameResult, signal_sentence
+from custrel_lib.flame.analysis import FlameResult
 from custrel_lib.flame.extend import stage_signal
+from custrel_lib.flame.signal import signal_sentence
 from custrel_lib.i18n import LANGUAGES, set_currency
 from custrel_lib.io.keys import one_id_per_purchase
 from custrel_lib.io.load import load_tables
@@ -109,6 +110,11 @@ class Workbench:
         return {"origin": "auto", "unknown_origin": "exclude", **(self.config.survival or {})}
 
     @property
+    def amounts(self) -> bool:
+        """False when the transactions hold no amounts (``amounts: false``): every row one purchase, no money."""
+        return getattr(self.stages, "amounts", True)
+
+    @property
     def horizon_days(self) -> float:
         """The separation horizon in days (set in the config or derived from the data)."""
         return self.stages.horizon_days_
@@ -137,6 +143,7 @@ class Workbench:
             unplaced=self.unplaced(),
             orders=self.n_orders,
             one_id_each=self.one_id_each,
+            amounts=self.amounts,
         )
 
     def unplaced(self) -> int:
@@ -275,6 +282,7 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
         rules=rules,
         horizon_quantile=float(survival.get("horizon_quantile") or 0.95),
         backend=None if in_engine else config.engine,  # engine tables are staged where they were loaded
+        amounts=config.tables["transactions"].amounts,
     )
     model.fit(loaded.tables, as_of=loaded.as_of)
     # The history, the features of the last snapshot and explanations read one computed table: in a Parquet file

@@ -12,6 +12,7 @@ import pytest
 
 from custrel_lib.flame import analysis, btyd
 from custrel_lib.flame.rfm import non_contract
+from custrel_lib.flame.signal import signal_sentence
 from custrel_lib.i18n import format_percent
 from custrel_lib.privacy import MASK, pseudonymize
 from custrel_lib.stages import typology
@@ -80,7 +81,7 @@ def test_sentences_give_counts_and_values_never_ids():
                 "stage": "separe",
             }
         )
-        moved, limit = analysis.signal_sentence(changed, lang, pd.Timestamp("2025-12-31"))
+        moved, limit = signal_sentence(changed, lang, pd.Timestamp("2025-12-31"))
         assert "3" in moved and not any(c in moved for c in ("a,", "b,", " c "))
         assert (
             "2 de « Flirt » à « Séparé(e) », 1 de « Petit(e) ami(e) »"
@@ -88,9 +89,9 @@ def test_sentences_give_counts_and_values_never_ids():
             else "2 from Flirt to Separated, 1 from Dating"
         ) in moved
         assert limit == analysis.tr(analysis.TEXT, "limit", lang)
-        none = analysis.signal_sentence(changed.iloc[:0], lang, pd.Timestamp("2025-12-31"))[0]
+        none = signal_sentence(changed.iloc[:0], lang, pd.Timestamp("2025-12-31"))[0]
         assert ("ne change l'étape d'aucun client" if lang == "fr" else "changes no customer's stage") in none
-        assert len(analysis.signal_sentence(None, lang)) == 1
+        assert len(signal_sentence(None, lang)) == 1
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ from click.testing import CliRunner
 
 from custrel_lib.cli import report_command
 from custrel_lib.exceptions import ConfigError, ReportError
-from custrel_lib.flame.analysis import run_flame, signal_sentence
-from custrel_lib.flame.signal import stages_with_p_alive
+from custrel_lib.flame.analysis import run_flame
+from custrel_lib.flame.signal import signal_sentence, stages_with_p_alive
 from custrel_lib.paths import SAMPLE_DIR
 from custrel_lib.reports.execute import ipc_prefix
 from custrel_lib.reports.html import count_plotlyjs, remote_references

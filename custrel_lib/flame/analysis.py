@@ -23,7 +23,6 @@ from custrel_lib.flame.rfm import non_contract
 from custrel_lib.flame.text import TEXT
 from custrel_lib.i18n import format_currency, format_date, format_number, format_percent, tr
 from custrel_lib.privacy import pseudonymize
-from custrel_lib.stages import typology
 
 MIN_REPEAT_BUYERS = 20
 #: A fit "sees no dropout" when every repeat buyer's P(alive) is at least this: P(alive) then tells no one apart.
@@ -51,6 +50,7 @@ class FlameResult:
     bg_calibration: btyd.BetaGeoModel | None = None
     as_of: pd.Timestamp | None = None
     fitted_on: tuple[int, int] | None = None  # (customers, repeat buyers) of the fit, when it saw a sample
+    spend: bool = True  # False: transactions without amounts, no spend model (Gamma-Gamma) fitted
 
     def to_dict(self) -> dict:
         """The headline of the flame for ``key_figures.json``: expected purchases and value of the base over the
@@ -148,8 +148,12 @@ def p_alive_at(tables: dict, as_of) -> pd.DataFrame:
     return out[["customer_id", "p_alive"]].reset_index(drop=True)
 
 
-def run_flame(tables: dict, as_of, horizon_days: float = 90.0, holdout_days: int = 180) -> FlameResult:
-    """Fit BG/NBD (and Gamma-Gamma) on the customers without a contract; see the module docstring."""
+def run_flame(
+    tables: dict, as_of, horizon_days: float = 90.0, holdout_days: int = 180, spend: bool = True
+) -> FlameResult:
+    """Fit BG/NBD (and Gamma-Gamma) on the customers without a contract; see the module docstring.
+
+    ``spend`` False (transactions without amounts): BG/NBD alone, no expected value."""
     as_of = pd.Timestamp(as_of)
     tx, summary, repeat, bg = fit_bgnbd(tables, as_of)
     out = bg.predict(summary, horizon_days)
@@ -161,7 +165,7 @@ def run_flame(tables: dict, as_of, horizon_days: float = 90.0, holdout_days: int
     out["frequency"] = summary["frequency"].to_numpy()
     out["T"] = summary["T"].to_numpy()
     gg = None
-    if repeat >= MIN_REPEAT_BUYERS and "monetary_value" in summary:
+    if spend and repeat >= MIN_REPEAT_BUYERS and "monetary_value" in summary:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -169,7 +173,7 @@ def run_flame(tables: dict, as_of, horizon_days: float = 90.0, holdout_days: int
             out["expected_value"] = gg.customer_value(bg, summary, horizon_days).to_numpy()
         except Exception:  # a spend model that cannot be fitted leaves the purchases' forecast intact
             gg = None
-    result = FlameResult(out.reset_index(drop=True), bg, gg, float(horizon_days), as_of=as_of)
+    result = FlameResult(out.reset_index(drop=True), bg, gg, float(horizon_days), as_of=as_of, spend=spend)
     window = (as_of - tx["date"].min()).days
     if window >= 2 * holdout_days:
         cut = as_of - pd.Timedelta(days=holdout_days)
@@ -300,15 +304,21 @@ def with_stage(customers: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     return c.merge(last.astype({"customer_id": "string"}), on="customer_id", how="inner")
 
 
-def fading_top(customers: pd.DataFrame, threshold: float, top_share: float = TOP_SHARE) -> pd.DataFrame:
+def fading_top(
+    customers: pd.DataFrame, threshold: float, top_share: float = TOP_SHARE, spend: bool = True
+) -> pd.DataFrame:
     """The customers among the ``top_share`` of highest value if they stay active whose P(alive) is below
     ``threshold``, highest value first.
 
     The value if they stay is ``expected_value / p_alive``: BG/NBD's expected purchases are P(alive) times the
     purchases of a customer still active, so this is the spend at stake (undiscounted). Only repeat buyers can
     fade (BG/NBD holds the others alive). ``attrs``: ``top`` (customers in the top share), ``cut`` (its lowest
-    value), ``threshold``.
+    value), ``threshold``. ``spend`` False (:attr:`FlameResult.spend`): the transactions hold no amounts.
     """
+    if not spend:
+        raise AnalysisError(
+            "The transactions hold no amounts (amounts: false): no customer value.", "no_amounts"
+        )
     if "expected_value" not in customers:
         raise AnalysisError(
             "The spend model (Gamma-Gamma) could not be fitted: no customer value to rank by."
@@ -365,32 +375,3 @@ def write_fading(folder, top: pd.DataFrame, pseudonym_key: bytes | None = None) 
     path = Path(folder) / FADING_FILE
     out.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
     return path
-
-
-def signal_sentence(
-    changed: pd.DataFrame | None, lang: str, snapshot=None, reason: str | None = None
-) -> list[str]:
-    """What P(alive) did to the stages (:meth:`StageModel.apply_signals
-    <custrel_lib.stages.results.StageResults.apply_signals>`'s ``changed``): how many customers it moved and
-    where, with the known limit; or why it did not (``changed`` ``None``: the rules do not read it, or
-    ``reason`` why it could not be computed). Counts only, never an identifier."""
-    if changed is None:
-        key = "stages_signal_off" if reason is None else "stages_signal_failed"
-        return [tr(TEXT, key, lang, reason=reason or "")]
-    date = format_date(pd.Timestamp(snapshot), lang) if snapshot is not None else ""
-    if not len(changed):
-        return [tr(TEXT, "stages_signal_none", lang, date=date), tr(TEXT, "limit", lang)]
-    pairs = changed.groupby(["stage_before", "stage"], observed=True).size().sort_values(ascending=False)
-    moves = ", ".join(
-        tr(
-            TEXT,
-            "stages_signal_move",
-            lang,
-            n=format_number(int(k), lang),
-            before=typology.stage_label(str(b), lang),
-            after=typology.stage_label(str(a), lang),
-        )
-        for (b, a), k in pairs.items()
-    )
-    n = format_number(len(changed), lang)
-    return [tr(TEXT, "stages_signal", lang, date=date, n=n, moves=moves), tr(TEXT, "limit", lang)]

@@ -81,7 +81,7 @@ def stage_signal(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            flame = run_flame(tables, as_of)
+            flame = run_flame(tables, as_of, spend=model.amounts)
             if every is not None:
                 flame = extend_to(flame, every, as_of)
     # Too few repeat buyers, or a numerical failure: the stages stay without the signal, as the report's sections.

@@ -16,7 +16,9 @@ from __future__ import annotations
 import pandas as pd
 
 from custrel_lib.exceptions import DataContractError
-from custrel_lib.stages import signals
+from custrel_lib.flame.text import TEXT
+from custrel_lib.i18n import format_date, format_number, tr
+from custrel_lib.stages import signals, typology
 
 
 def stages_with_p_alive(model, p_alive: pd.DataFrame) -> pd.DataFrame:
@@ -59,3 +61,32 @@ def agreement(history: pd.DataFrame, truth: pd.DataFrame) -> float:
     last = history[history["snapshot"] == history["snapshot"].max()]
     both = last.merge(truth.astype({"customer_id": "string"}), on="customer_id", how="inner")
     return float((both["stage"] == both["true_stage"]).mean())
+
+
+def signal_sentence(
+    changed: pd.DataFrame | None, lang: str, snapshot=None, reason: str | None = None
+) -> list[str]:
+    """What P(alive) did to the stages (:meth:`StageModel.apply_signals
+    <custrel_lib.stages.results.StageResults.apply_signals>`'s ``changed``): how many customers it moved and
+    where, with the known limit; or why it did not (``changed`` ``None``: the rules do not read it, or
+    ``reason`` why it could not be computed). Counts only, never an identifier."""
+    if changed is None:
+        key = "stages_signal_off" if reason is None else "stages_signal_failed"
+        return [tr(TEXT, key, lang, reason=reason or "")]
+    date = format_date(pd.Timestamp(snapshot), lang) if snapshot is not None else ""
+    if not len(changed):
+        return [tr(TEXT, "stages_signal_none", lang, date=date), tr(TEXT, "limit", lang)]
+    pairs = changed.groupby(["stage_before", "stage"], observed=True).size().sort_values(ascending=False)
+    moves = ", ".join(
+        tr(
+            TEXT,
+            "stages_signal_move",
+            lang,
+            n=format_number(int(k), lang),
+            before=typology.stage_label(str(b), lang),
+            after=typology.stage_label(str(a), lang),
+        )
+        for (b, a), k in pairs.items()
+    )
+    n = format_number(len(changed), lang)
+    return [tr(TEXT, "stages_signal", lang, date=date, n=n, moves=moves), tr(TEXT, "limit", lang)]

@@ -47,6 +47,9 @@ TABLES = tuple(SCHEMA)
 #: amount: when the transactions have no amount column, both are read and amount = quantity x unit price
 #: (rounded to 6 decimals). They are not kept in the loaded table.
 AMOUNT_PARTS = ("quantity", "unit_price")
+#: The amount of every row of transactions without amounts (``amounts: false``: a log of visits or of orders
+#: without their value): each row is one purchase, counted as purchases are; the reports show no figure of money.
+NO_AMOUNT = "=1"
 #: Order-level values on one line of an order: exports with one row per order line (Shopify's orders export)
 #: write the order's total, and sometimes its date, on its first line only. With ``order_lines: true`` an empty
 #: amount or date on a line whose order has a kept line with one is not missing: the order's lines add up to
@@ -367,7 +370,10 @@ def column_mapping(name: str, user_columns: dict[str, str], found: list[str], so
             parts = {p: _find(p, user_columns, found, missing) for p in AMOUNT_PARTS}
             if None in parts.values():
                 if not set(AMOUNT_PARTS) & set(user_columns):
-                    missing.append("'amount' (or 'quantity' and 'unit_price')")
+                    missing.append(
+                        "'amount' (or 'quantity' and 'unit_price'; for a file without amounts, a log of visits "
+                        "or of orders without their value: amounts: false)"
+                    )
             else:
                 out.update(parts)
         elif required and canonical not in user_columns:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from custrel_lib.io.contract import AMOUNT_PARTS, EXCEL_SERIAL, MAPPABLE, SCHEMA, fold
+from custrel_lib.io.contract import AMOUNT_PARTS, EXCEL_SERIAL, MAPPABLE, SCHEMA, fold, is_constant
 
 #: canonical column -> folded names of exports, the most telling first (one canonical column per line; a line
 #: that begins with blanks goes on with the one above).
@@ -215,6 +215,23 @@ def guess_by_values(columns: Sequence[str], head: pd.DataFrame) -> dict[str, str
     return {k: v for k, v in found.items() if v is not None}
 
 
+def visit_log(columns: Sequence[str], head: pd.DataFrame | None) -> dict[str, str] | None:
+    """The columns of transactions without amounts (``amounts: false``: a log of visits, or of orders without
+    their value), when a file has a date and a customer id but no amount, nor both its parts: the id by its name,
+    else by the values (the column of repeated values with the most distinct ones: ``id`` in lifetimes' example
+    log). ``None`` when the file has an amount, or lacks a date or an id."""
+    mapping = guess_columns("transactions", columns, head)
+    if "date" not in mapping or "amount" in mapping or set(AMOUNT_PARTS) <= set(mapping):
+        return None
+    mapping = {k: v for k, v in mapping.items() if k not in AMOUNT_PARTS}
+    if "customer_id" not in mapping and head is not None:
+        values = {c: head[c].dropna().astype(str).str.strip() for c in columns if c not in mapping.values()}
+        repeated = [c for c, v in values.items() if v[v != ""].duplicated().any()]
+        if repeated:
+            mapping["customer_id"] = max(repeated, key=lambda c: values[c].nunique())
+    return mapping if "customer_id" in mapping else None
+
+
 def suggestion(table: str, found: Sequence[str], mapped: dict[str, str]) -> str | None:
     """What the error of a missing required column proposes: the whole ``columns:`` line, the columns found
     (``mapped``) and those still missing that the names suggest, or None when the names tell nothing."""
@@ -230,3 +247,18 @@ def suggestion(table: str, found: Sequence[str], mapped: dict[str, str]) -> str 
         f"From the names, custrel.yml could read tables.{table}.columns: {yaml_columns(line)} "
         "(a guess: check it against the file; custrel init <file> writes a whole custrel.yml)."
     )
+
+
+def why(canonical: str, column: str) -> str:
+    """How a column was recognised, for the comment beside it."""
+    if fold(column) == fold(canonical):
+        return ""
+    if is_constant(column):
+        return "  (not a column: the same value for every row)"
+    if any(known.get(canonical) == fold(column) for _, known in SIGNATURES):
+        return "  (the name this export gives it)"
+    if fold(column) in NAMES.get(canonical, ()):
+        return "  (a usual name)"
+    if canonical in AMOUNT_PARTS:
+        return "  (amount = quantity x unit_price)"
+    return "  (a word of its name, or its values; check it)"

@@ -13,7 +13,15 @@ from typing import Any
 import pandas as pd
 
 from custrel_lib.exceptions import MissingColumnError
-from custrel_lib.io.contract import SCHEMA, SEPARATORS, WHITESPACE_SEP, column_mapping, fold, is_constant
+from custrel_lib.io.contract import (
+    NO_AMOUNT,
+    SCHEMA,
+    SEPARATORS,
+    WHITESPACE_SEP,
+    column_mapping,
+    fold,
+    is_constant,
+)
 from custrel_lib.io.guess import suggestion
 
 #: How many lines from the top are searched for the header.
@@ -71,8 +79,9 @@ def map_columns(spec, found: list[str]) -> dict[str, str]:
     """:func:`~custrel_lib.io.contract.column_mapping` of a file; when its columns are on a later line (a title
     above the header), the error says which line, and the ``skip_rows`` that reads it; else it proposes the
     mapping that the names suggest (:func:`~custrel_lib.io.guess.suggestion`)."""
+    columns = spec.columns if getattr(spec, "amounts", True) else {**spec.columns, "amount": NO_AMOUNT}
     try:
-        return column_mapping(spec.name, spec.columns, found, str(spec.path))
+        return column_mapping(spec.name, columns, found, str(spec.path))
     except MissingColumnError as exc:
         k = header_below(spec)
         if k is not None:

@@ -147,7 +147,8 @@ class ProblemsReport:
 
     def to_text(self, max_rows: int = 20) -> str:
         """Plain-text tables for the terminal."""
-        parts = ["Rows per table:", self.counts_frame().astype(object).fillna("-").to_string(index=False)]
+        counts = self.counts_frame().astype(object)
+        parts = ["Rows per table:", counts.where(counts.notna(), "-").to_string(index=False)]
         if self.rows.empty:
             parts.append("\nNo problem found.")
         else:

@@ -267,7 +267,7 @@ def typed_table(
         source = sources.get(column)
 
         def detect_one(k, e, _c=column, _src=source):
-            q = ident(_src[0])
+            q = lit(_src[0][1:]) if _src[1] == CONSTANT else ident(_src[0])
             return detect(k, e.replace(f"__t_{_c}", trimmed(q)))
 
         i, o, bad, empty = _column(column, kind, source, spec, detect_one, fmt, trues, falses)

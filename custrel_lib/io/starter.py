@@ -18,13 +18,13 @@ import pandas as pd
 
 from custrel_lib.config import FORMATS, TableSpec
 from custrel_lib.exceptions import DataContractError
-from custrel_lib.io.contract import AMOUNT_PARTS, CURRENCY_CODES, TABLES, WHITESPACE_SEP, fold, is_constant
+from custrel_lib.io.contract import CURRENCY_CODES, TABLES, WHITESPACE_SEP, fold
 from custrel_lib.io.guess import (
-    NAMES,
-    SIGNATURES,
     guess_by_values,
     guess_columns,
     missing_required,
+    visit_log,
+    why,
     yaml_columns,
 )
 from custrel_lib.io.header import values_not_names
@@ -53,6 +53,7 @@ class FileGuess:
     unused: list[str] = field(default_factory=list)  # the file's columns no canonical column reads
     head: pd.DataFrame | None = field(default=None, repr=False)  # the rows the guesses read
     header: bool = True  # False: the first line is a row of values; columns are positions (1 for the first)
+    amounts: bool = True  # False: transactions without amounts (a date and an id only: guess.visit_log)
     more: list[Path] = field(default_factory=list)  # the table's other files, read alike (monthly exports)
 
 
@@ -181,6 +182,10 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
             chosen = ("transactions", guess_by_values(columns, head))
         else:
             chosen = (table, {})
+    visits = None
+    if header and table in (None, "transactions") and (chosen is None or not _fits(*chosen)):
+        visits = visit_log(columns, head)  # a date and a customer id, no amount: a log of visits
+        chosen = ("transactions", visits) if visits else chosen
     if chosen is None:
         error = UnrecognisedFile(
             f"{path}: no column reads as a customer id with a date and an amount, nor as a customer list or "
@@ -190,7 +195,7 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
         error.columns = columns
         raise error
     name, mapping = chosen
-    guess = FileGuess(path, name, mapping, skip_rows=skip, head=head, header=header)
+    guess = FileGuess(path, name, mapping, skip_rows=skip, head=head, header=header, amounts=visits is None)
     if not header:
         guess.notes.append("the first line is a row of values, not column names: columns by their position")
     if path.suffix.lower() == ".xlsx":
@@ -203,7 +208,11 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
                 "sheet: '*' reads every sheet, one after the other"
             )
     guess.unused = [c for c in columns if c not in mapping.values()]
-    for canonical in missing_required(name, mapping):
+    if visits:
+        guess.notes.append(
+            "no column of amounts: every row is one purchase of unknown value (amounts: false)"
+        )
+    for canonical in missing_required(name, mapping) if guess.amounts else ():
         guess.notes.append(f"no column found for {canonical}: map it by hand (columns: {', '.join(columns)})")
     if mapping.get("type") == "=nps":
         guess.notes.append('no type column: every row is read as an NPS answer (type: "=nps")')
@@ -312,7 +321,7 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
     currency = currency_of(guesses)
     if currency:
         lines.append(f"currency: {dumps(currency, ensure_ascii=False)}")
-    else:
+    elif all(g.amounts for g in guesses if g.table == "transactions"):
         lines.append(
             '# currency: "$"  # no sign or code in the amounts: the reports write € unless it is set'
         )
@@ -330,8 +339,8 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
                 lines.append(
                     f"    #   {canonical:<19} <- column {column} ({values}, ...; guessed from values)"
                 )
-            elif _why(canonical, column):
-                lines.append(f"    #   {canonical:<19} <- {column!r}{_why(canonical, column)}")
+            elif why(canonical, column):
+                lines.append(f"    #   {canonical:<19} <- {column!r}{why(canonical, column)}")
         if g.unused:
             unused = ", ".join(g.unused) if not g.header else ", ".join(map(repr, g.unused))
             lines.append(f"    #   not read: {'columns ' if not g.header else ''}{unused[:200]}")
@@ -339,6 +348,8 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
             lines.append(f"    skip_rows: {g.skip_rows}  # the lines above the header (a title, sep=)")
         if g.order_lines:
             lines.append("    order_lines: true")
+        if not g.amounts:
+            lines.append("    amounts: false  # no amounts: each row one purchase; the reports show no money")
         for column, values in g.exclude.items():
             rule = f"{{{dumps(column, ensure_ascii=False)}: [{', '.join(dumps(v, ensure_ascii=False) for v in values)}]}}"
             lines.append(f"    # exclude: {rule}  # to leave these orders out, remove the #")
@@ -382,18 +393,3 @@ def _one_per_table(guesses: list[FileGuess]) -> list[FileGuess]:
         first.more.append(g.path)
         first.order_lines |= g.order_lines
     return list(out.values())
-
-
-def _why(canonical: str, column: str) -> str:
-    """How a column was recognised, for the comment beside it."""
-    if fold(column) == fold(canonical):
-        return ""
-    if is_constant(column):
-        return "  (not a column: the same value for every row)"
-    if any(known.get(canonical) == fold(column) for _, known in SIGNATURES):
-        return "  (the name this export gives it)"
-    if fold(column) in NAMES.get(canonical, ()):
-        return "  (a usual name)"
-    if canonical in AMOUNT_PARTS:
-        return "  (amount = quantity x unit_price)"
-    return "  (a word of its name; check it)"

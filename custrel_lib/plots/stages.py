@@ -43,6 +43,11 @@ TEXT = {
         "fr": "{n} clients, placés à cette date par les règles d'étapes ; unité : clients",
         "en": "{n} customers, placed on that date by the stage rules; unit: customers",
     },
+    "profiles_title_count": {"fr": "Poids des étapes : clients", "en": "Stages: customers"},
+    "profiles_sub_count": {
+        "fr": "{n} clients à la dernière date : part de chaque étape parmi eux (sans montants dans les données, pas de part du chiffre d'affaires)",
+        "en": "{n} customers on the last date: each stage's share of them (no amounts in the data, no share of revenue)",
+    },
     "profiles_sub": {
         "fr": "{n} clients à la dernière date : part de chaque étape parmi eux, et part du chiffre d'affaires de leurs 12 derniers mois",
         "en": "{n} customers on the last date: each stage's share of them, and its share of their revenue over the last 12 months",
@@ -145,22 +150,25 @@ def stage_profiles_chart(profiles: pd.DataFrame, lang: str = "fr") -> go.Figure:
     labels = [typology.stage_label(c, lang) for c in codes]
     fig = go.Figure()
     fig.add_trace(go.Bar(x=labels, y=p["share"], name=tr(TEXT, "share", lang), marker_color="#90A4AE"))
-    fig.add_trace(
-        go.Bar(
-            x=labels,
-            y=p["revenue_share"],
-            name=tr(TEXT, "revenue_share", lang),
-            marker_color=[typology.stage_color(c) for c in codes],
+    revenue = p["revenue_share"].notna().any()  # none without amounts
+    if revenue:
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=p["revenue_share"],
+                name=tr(TEXT, "revenue_share", lang),
+                marker_color=[typology.stage_color(c) for c in codes],
+            )
         )
-    )
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickformat=".0%")
+    end = "" if revenue else "_count"
     sub = (
-        tr(TEXT, "profiles_sub", lang, n=_n(profiles["customers"].sum(), lang))
+        tr(TEXT, "profiles_sub" + end, lang, n=_n(profiles["customers"].sum(), lang))
         if "customers" in profiles
         else None
     )
-    return titled(fig, tr(TEXT, "profiles_title", lang), sub, lang, height=440)
+    return titled(fig, tr(TEXT, "profiles_title" + end, lang), sub, lang, height=440)
 
 
 def cluster_stage_heatmap(crosstab: pd.DataFrame, lang: str = "fr") -> go.Figure:

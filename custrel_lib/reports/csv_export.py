@@ -25,6 +25,14 @@ def ordered(history: pd.DataFrame) -> bool:
     return bool((after | (same & (snap[1:] > snap[:-1]))).all())
 
 
+def by_value(at_risk: pd.DataFrame) -> pd.DataFrame:
+    """The at-risk list, highest value at risk first; by probability without amounts (value unknown)."""
+    if not len(at_risk):
+        return at_risk
+    key = "value_at_risk" if at_risk["value_at_risk"].notna().any() else "p_separation"
+    return at_risk.sort_values([key, "customer_id"], ascending=[False, True])
+
+
 def write_csv_arrow(df: pd.DataFrame, path: Path) -> None:
     """The CSV that ``to_csv`` writes for a frame of text, dates and booleans, by Arrow (streamed, a fraction
     of the time): dates as ``YYYY-MM-DD``, booleans as ``True``/``False``. Arrow quotes every text or none:

@@ -32,6 +32,10 @@ TEXT = {
         "fr": " Attention : {ids} identifiants clients pour {purchases} achats ; presque chaque achat a son propre identifiant, et presque chaque client paraît n'acheter qu'une fois. Si cet identifiant est celui de la commande, il faut relier les achats d'un même client par l'identifiant qui ne change pas d'une commande à l'autre (custrel.yml).",
         "en": " Warning: {ids} customer ids for {purchases} purchases; almost every purchase has an id of its own, and almost every customer seems to buy once. If this id is the order's, a customer's purchases must be linked by the id that stays the same from one order to the next (custrel.yml).",
     },
+    "no_amounts": {
+        "fr": " Les transactions n'ont pas de montants (amounts: false) : chaque ligne compte pour un achat, et ce rapport ne donne aucun chiffre d'affaires, panier ni valeur client ; le signe d'engagement « panier qui grandit » ne peut pas compter.",
+        "en": " The transactions hold no amounts (amounts: false): each row counts as one purchase, and this report gives no revenue, basket or customer value; the commitment sign 'growing basket' cannot count.",
+    },
     "unplaced": {
         "fr": " {n} clients de la table clients, sans achat ni date d'inscription, ne sont comptés à aucune date : rien ne dit depuis quand ils sont connus.",
         "en": " {n} customers of the customers table, with no purchase and no sign-up date, are counted at no date: nothing says since when they are known.",
@@ -144,11 +148,13 @@ def data_sentence(
     unplaced: int = 0,
     orders: int | None = None,
     one_id_each: tuple[int, int] | None = None,
+    amounts: bool = True,
 ) -> str:
     """One sentence: each file's rows read and rejected, with the main reasons (three at most), then the rows
     kept with a warning and the values emptied or corrected, with theirs; and the customers placed at no
     snapshot (``unplaced``), if any. ``orders``: the purchases that a file of order lines makes;
-    ``one_id_each``: (customer ids, purchases) when nearly every purchase has a customer id of its own."""
+    ``one_id_each``: (customer ids, purchases) when nearly every purchase has a customer id of its own;
+    ``amounts`` False: the transactions hold no amounts (what the report then leaves out)."""
     parts = []
     for table, figures in data_figures(problems, files, orders).items():
         file = figures["file"] or table
@@ -182,4 +188,4 @@ def data_sentence(
     if one_id_each:
         ids, purchases = (format_number(n, lang) for n in one_id_each)
         said += tr(TEXT, "one_id_each", lang, ids=ids, purchases=purchases)
-    return said
+    return said + ("" if amounts else tr(TEXT, "no_amounts", lang))

@@ -25,7 +25,7 @@ from custrel_lib.i18n import (
     tr,
 )
 from custrel_lib.privacy import pseudonymize
-from custrel_lib.reports.csv_export import ARROW_CSV_ROWS, ordered, write_csv_arrow
+from custrel_lib.reports.csv_export import ARROW_CSV_ROWS, by_value, ordered, write_csv_arrow
 from custrel_lib.reports.render import render
 from custrel_lib.reports.summary_text import TEXT
 from custrel_lib.stages import typology
@@ -188,6 +188,8 @@ def key_figures(
     headline.extend(medians)
     if survival is not None and survival.scores is not None:
         risk, sentence = _risk_figures(survival, date, lang)
+        if not getattr(survival, "amounts", True):  # no amounts: no revenue figure, the count alone
+            risk = risk[:1]
         headline.extend(risk)
         sentences.append(sentence)
     flame = survival.flame.headline(lang) if survival is not None and survival.flame is not None else None
@@ -278,7 +280,7 @@ def _risk_figures(survival, date: str, lang: str) -> tuple[list[dict[str, Any]],
     }
     sentence = tr(
         TEXT,
-        "s_risk",
+        "s_risk" if getattr(survival, "amounts", True) else "s_risk_count",
         lang,
         h=h,
         n=format_number(n_risky, lang),
@@ -381,9 +383,7 @@ def write_outputs(
         if ordered(history)
         else history.sort_values(["customer_id", "snapshot"]),
         "stage_profiles.csv": profiles,
-        "at_risk.csv": at_risk.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
-        if len(at_risk)
-        else at_risk,
+        "at_risk.csv": by_value(at_risk),
     }
     for name, df in exports.items():
         if pseudonym_key is not None and "customer_id" in df:

@@ -70,6 +70,10 @@ TEXT = {
         "fr": "{n} clients actifs sur {active} (un achat dans les {h} derniers jours ou un contrat en cours ; un décompte qui ne suit pas les règles d'étapes) ont au moins {p} de risque de séparation ; le chiffre d'affaires exposé sur {r} jours atteint {money}, dont {flagged} chez ces clients.",
         "en": "{n} of {active} active customers (a purchase within the last {h} days or a running contract; a count that does not follow the stage rules) have a {p} or higher risk of separation; revenue exposed over {r} days is {money}, of which {flagged} from these customers.",
     },
+    "s_risk_count": {
+        "fr": "{n} clients actifs sur {active} (un achat dans les {h} derniers jours ou un contrat en cours ; un décompte qui ne suit pas les règles d'étapes) ont au moins {p} de risque de séparation.",
+        "en": "{n} of {active} active customers (a purchase within the last {h} days or a running contract; a count that does not follow the stage rules) have a {p} or higher risk of separation.",
+    },
     "s_growth": {
         "fr": "Depuis le {prev}{same} la plus forte hausse concerne l'étape « {stage} » ({change}) et la plus forte baisse l'étape « {down} » ({change_down}).",
         "en": "Since {prev}{same} the largest increase is in the stage '{stage}' ({change}) and the largest decrease in '{down}' ({change_down}).",

@@ -82,13 +82,15 @@ class StageProfiles:
 
     def unknown_columns(self) -> list[str]:
         """Columns with no information in this data: the NPS ones without any answer, the complaint rate
-        without an interactions table (NaN in ``table``)."""
+        without an interactions table, the revenue without amounts (NaN in ``table``)."""
         t = self.table
         out = []
         if t.empty or t["nps_answers"].fillna(0).sum() == 0:
             out += ["mean_score", "nps", "nps_answers"]
         if t.empty or t["complaint_rate"].isna().all():
             out.append("complaint_rate")
+        if t.empty or t["revenue"].isna().all():  # transactions without amounts
+            out += ["revenue", "revenue_share"]
         return out
 
     def _repr_html_(self) -> str:
@@ -155,17 +157,20 @@ class Explanation:
         )
 
 
-def stage_profiles(f: pd.DataFrame, s: pd.Timestamp, lang: str, interactions: bool = True) -> StageProfiles:
+def stage_profiles(
+    f: pd.DataFrame, s: pd.Timestamp, lang: str, interactions: bool = True, amounts: bool = True
+) -> StageProfiles:
     """Per stage, from the features of one snapshot (with their ``stage``): see :meth:`StageModel.profiles`.
 
     ``interactions`` False (the data has no interactions table): the complaint rate is unknown (NaN), not 0.
+    ``amounts`` False (transactions without amounts): the revenue and its share are unknown (NaN).
     """
-    revenue = f["spend_6m"] + f["spend_prev_6m"]
+    revenue = f["spend_6m"] + f["spend_prev_6m"] if amounts else pd.Series(np.nan, index=f.index)
     g = f.assign(revenue=revenue, complained=f["complaints_90d"] > 0).groupby("stage", observed=True)
     table = pd.DataFrame(
         {
             "customers": g.size(),
-            "revenue": g["revenue"].sum(),
+            "revenue": g["revenue"].sum(min_count=1),  # NaN without amounts
             "median_tenure_days": g["tenure_days"].median(),
             "mean_score": g["nps_last"].mean(),
             "complaint_rate": g["complained"].mean(),
@@ -180,7 +185,7 @@ def stage_profiles(f: pd.DataFrame, s: pd.Timestamp, lang: str, interactions: bo
     table = table.reindex(order)
     table["share"] = table["customers"] / table["customers"].sum()
     total = table["revenue"].sum()
-    table["revenue_share"] = table["revenue"] / total if total else 0.0
+    table["revenue_share"] = table["revenue"] / total if total else (np.nan if not amounts else 0.0)
     table = table.reset_index(names="stage")
     table.insert(1, "label", table["stage"].map(lambda c: typology.stage_label(c, lang)))
     return StageProfiles(table=table, snapshot=s, lang=lang)

@@ -112,6 +112,9 @@ FEATURE_COLUMNS = [
     "referrals",
     "commitment_signals",
 ]
+#: The features read from the amounts: without amounts (``amounts: false``: every purchase counted as 1), they
+#: say nothing and are not shown (explanations, segmentation).
+MONEY_FEATURES = ("monetary", "avg_basket", "spend_6m", "spend_prev_6m", "spend_trend", "basket_trend")
 #: What each feature means, for people (explanations, tables): French and English.
 FEATURE_LABELS = {
     "recency_days": ("Jours depuis le dernier achat", "Days since the last purchase"),

@@ -104,6 +104,7 @@ class StageModel(StageResults):
         horizon_method: str = "window",
         loyalty_flag: str = "last_snapshot",
         progress: bool = False,
+        amounts: bool = True,
     ):
         if isinstance(cadence, str) and cadence not in ("month", "quarter"):
             raise ConfigError(f"Unknown cadence {cadence!r}: use 'month', 'quarter' or a list of dates.")
@@ -116,6 +117,7 @@ class StageModel(StageResults):
         if loyalty_flag not in LOYALTY_MODES:
             raise ConfigError(f"Unknown loyalty_flag {loyalty_flag!r}: use {' or '.join(LOYALTY_MODES)}.")
         self.horizon_method = horizon_method
+        self.amounts = amounts  # False: transactions without amounts (amounts: false), no money shown
         self.loyalty_flag = loyalty_flag
         self.rules = rules
         self.cadence = cadence
@@ -147,6 +149,7 @@ class StageModel(StageResults):
             "horizon_days": float(horizon) if horizon else None,
             "rules": rules,
             "horizon_quantile": float(survival.get("horizon_quantile") or 0.95),
+            "amounts": config.tables["transactions"].amounts if "transactions" in config.tables else True,
         }
         return cls(**(settings | kwargs))
 

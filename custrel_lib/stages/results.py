@@ -16,7 +16,7 @@ from custrel_lib.stages import history as hist
 from custrel_lib.stages import signals as sig
 from custrel_lib.stages import typology
 from custrel_lib.stages.explain import TEXT, Explanation, StageProfiles, stage_profiles
-from custrel_lib.stages.features import EPOCH, FEATURE_COLUMNS, to_pandas_features
+from custrel_lib.stages.features import EPOCH, FEATURE_COLUMNS, MONEY_FEATURES, to_pandas_features
 from custrel_lib.stages.rules import SIGNAL_FEATURES
 from custrel_lib.tables import html_table
 
@@ -73,6 +73,8 @@ LOOKAHEAD_TEXTS = {
 
 class StageResults:
     """The results of a fitted stage model (mixed into :class:`~custrel_lib.stages.model.StageModel`)."""
+
+    amounts: bool = True  # False: transactions without amounts (StageModel(amounts=False))
 
     # --- what each snapshot knows --------------------------------------------------------------------------
 
@@ -188,7 +190,7 @@ class StageResults:
         lang = check_lang(lang)
         s = self._snapshot(snapshot)
         voice = "interactions" in (getattr(self, "tables_", None) or {})
-        return stage_profiles(self.features(s), s, lang, interactions=voice)
+        return stage_profiles(self.features(s), s, lang, interactions=voice, amounts=self.amounts)
 
     def explain(self, customer_id: str, snapshot=None, lang: str = "fr") -> Explanation:
         """The rule that placed ``customer_id`` in its stage, every rule's verdict and the feature values."""
@@ -209,7 +211,7 @@ class StageResults:
             snapshot=s,
             stage=str(row["stage"]),
             rules=rules,
-            features=row[FEATURE_COLUMNS],
+            features=row[[c for c in FEATURE_COLUMNS if self.amounts or c not in MONEY_FEATURES]],
             lang=lang,
         )
 

@@ -22,7 +22,7 @@ from sklearn.tree import DecisionTreeClassifier
 from custrel_lib.exceptions import ConfigError, InsufficientDataError
 from custrel_lib.i18n import format_number, format_percent, tr
 from custrel_lib.stages import typology
-from custrel_lib.stages.features import feature_label
+from custrel_lib.stages.features import MONEY_FEATURES, feature_label
 
 DEFAULT_FEATURES = (
     "recency_days",
@@ -34,6 +34,13 @@ DEFAULT_FEATURES = (
     "basket_trend",
     "n_categories",
 )
+
+
+def default_features(amounts: bool = True) -> tuple[str, ...]:
+    """:data:`DEFAULT_FEATURES`, without those read from the amounts when the transactions hold none."""
+    return tuple(c for c in DEFAULT_FEATURES if amounts or c not in MONEY_FEATURES)
+
+
 LOG_FEATURES = (
     "recency_days",
     "n_purchases",

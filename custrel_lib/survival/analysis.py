@@ -30,6 +30,13 @@ from custrel_lib.survival.text import TEXT, exclusion_sentences
 
 # Covariates known at the start of a relationship (no immortal-time bias): the AFT behind remaining lifetimes.
 ORIGIN_COVARIATES = ["contract", "acquisition_channel", "region"]
+#: The Cox model's covariates in notebook 2.0 (spend in the first period only when the transactions hold amounts).
+COX_COVARIATES = ["contract", "nps", "complaints", "spend_first", "acquisition_channel"]
+
+
+def cox_covariates(amounts: bool = True) -> list[str]:
+    """:data:`COX_COVARIATES`, without the spend when the transactions hold no amounts (``amounts: false``)."""
+    return [c for c in COX_COVARIATES if amounts or c != "spend_first"]
 
 
 def episode_kind(durations: pd.DataFrame) -> pd.Series:
@@ -62,6 +69,8 @@ class SurvivalResult:
     threshold: float = 0.5
     #: ``customers``, ``sampled``, ``seed``: the episodes, fits and scores are a seeded sample's (large data).
     sample: dict[str, int] | None = None
+    #: False: the transactions hold no amounts (``amounts: false``): no spend at stake, no revenue figure.
+    amounts: bool = True
 
     def medians(self) -> pd.DataFrame:
         """Median length per kind of relationship, with the longest time observed when there is none."""
@@ -114,11 +123,11 @@ class SurvivalResult:
                 "threshold": self.threshold,
                 "p_alive_threshold": self.p_alive_threshold,
                 "risk_horizon_days": self.risk_horizon_days,
-                "value_at_risk_all_active": round(float(self.scores["value_at_risk"].sum()), 2),
-                "value_at_risk_flagged": round(
-                    float(self.scores.loc[self.scores["at_risk"], "value_at_risk"].sum()), 2
-                ),
             }
+            if self.amounts:
+                value = self.scores["value_at_risk"]
+                out["at_risk"]["value_at_risk_all_active"] = round(float(value.sum()), 2)
+                out["at_risk"]["value_at_risk_flagged"] = round(float(value[self.scores["at_risk"]].sum()), 2)
         return out
 
 
@@ -150,6 +159,7 @@ def run_survival(
     settings = wb.survival
     res.p_alive_threshold = settings.get("p_alive_threshold")
     res.sample = getattr(wb, "sample", None)
+    res.amounts = getattr(wb.stages, "amounts", True)
     with sections.section("survival_episodes"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -175,6 +185,8 @@ def run_survival(
             res.aft, res.km_check = aft, aft.compare_km(d)
         with sections.section("at_risk"):
             res.scores = score_active(wb.tables, d, wb.as_of, wb.horizon_days, risk_horizon_days, threshold)
+            if not res.amounts:  # every purchase counted as 1: no spend to put at stake
+                res.scores[["expected_spend", "value_at_risk"]] = np.nan
     with sections.section("risk_backtest"):
         res.backtest = backtest_lapse(wb.tables["transactions"], wb.as_of, wb.horizon_days)
     with sections.section("flame"):
@@ -186,7 +198,7 @@ def run_survival(
         elif res.sample and prepared is not None and prepared.fitted_on:  # every customer's, not the sample's
             res.flame = at_horizon(prepared, risk_horizon_days)
         else:
-            res.flame = run_flame(wb.tables, wb.as_of, risk_horizon_days)
+            res.flame = run_flame(wb.tables, wb.as_of, risk_horizon_days, spend=res.amounts)
         if res.scores is not None:
             extra = [c for c in ("p_alive", "expected_value", "frequency") if c in res.flame.customers]
             per_customer = res.flame.customers[["customer_id", *extra]].astype({"customer_id": str})
