@@ -20,6 +20,7 @@ from _shapes import check_run, page_text
 from custrel_lib.config import load_config
 from custrel_lib.exceptions import ConfigError, DataContractError
 from custrel_lib.flame.rfm import rfm_summary
+from custrel_lib.i18n import format_date
 from custrel_lib.io.load import load_tables
 from custrel_lib.io.starter import guess_file, write_config
 from custrel_lib.reports.run import run_report
@@ -168,3 +169,18 @@ def test_the_report_without_amounts_shows_no_money_and_says_why(folder, tmp_path
     assert at_risk["p_separation"].is_monotonic_decreasing  # ranked by risk, no value to rank by
     profiles = pd.read_csv(run.path / "stage_profiles.csv")
     assert profiles["revenue_share"].isna().all()
+
+
+def test_a_customers_story_shows_purchases_without_amounts(folder):
+    from custrel_lib.explore import StageExplorer, customer_events, story_figure
+    from custrel_lib.workbench import prepare
+
+    explorer = StageExplorer(prepare(_config(folder), verbose=False), lang="en")
+    events = customer_events(explorer.engine, "2", explorer.settings())  # 7 purchases on 7 days
+    assert not events.amounts and len(events.transactions) == 7
+    fig = story_figure(events, "en", 85)
+    purchases = next(t for t in fig.data if t.name == "Purchase")
+    assert len(purchases.x) == 7 and set(np.atleast_1d(purchases.marker.size)) == {14}
+    dates = [format_date(d, "en") for d in events.transactions["date"]]
+    assert list(purchases.text) == dates  # the date alone: no amount, no currency
+    assert "no amounts in the data" in fig.layout.title.subtitle.text

@@ -36,6 +36,7 @@ class CustomerEvents:
     interactions: pd.DataFrame
     customer: pd.Series | None
     history: pd.DataFrame  # snapshot, stage
+    amounts: bool = True  # False: transactions without amounts (amounts: false): no amount shown
 
     def stage_changes(self) -> pd.DataFrame:
         """``snapshot, stage``: the first snapshot and every snapshot where the stage differs from the one before."""
@@ -76,6 +77,7 @@ def customer_events(engine, customer_id: str, settings) -> CustomerEvents:
         interactions=it.sort_values("date").reset_index(drop=True),
         customer=None if row is None or row.empty else row.iloc[0],
         history=hist.assign(stage=hist["stage"].astype(str)).reset_index(drop=True),
+        amounts=getattr(engine.wb, "amounts", True),
     )
 
 
@@ -147,9 +149,11 @@ def _purchases(fig: go.Figure, ev: CustomerEvents, lang: str) -> None:
         if part.empty:
             continue
         size = 8 + 22 * np.sqrt(part["amount"].abs() / max(tx["amount"].abs().max(), 1e-9))
+        size = size if ev.amounts else 14
         cats = part["category"] if "category" in part else pd.Series("", index=part.index)
         text = [
-            f"{format_date(d, lang)} · {format_currency(a, lang)}"
+            format_date(d, lang)
+            + (f" · {format_currency(a, lang)}" if ev.amounts else "")
             + (f" · {escape(c)}" if pd.notna(c) and c else "")
             for d, a, c in zip(part["date"], part["amount"], cats.fillna(""), strict=True)
         ]
@@ -244,7 +248,7 @@ def story_figure(ev: CustomerEvents, lang: str = "fr", horizon_days: float | Non
     titled(
         fig,
         t("story_title", lang, customer=ev.customer_id),
-        t("story_sub", lang, h=h),
+        t("story_sub" if ev.amounts else "story_sub_count", lang, h=h),
         lang,
         height=500,
     )

@@ -54,6 +54,10 @@ TEXT = {
         "fr": "Achats (taille = montant), interactions, contrat et étapes de la relation (H = {h} jours)",
         "en": "Purchases (size = amount), interactions, contract and relationship stages (H = {h} days)",
     },
+    "story_sub_count": {
+        "fr": "Achats (sans montants dans les données), interactions, contrat et étapes de la relation (H = {h} jours)",
+        "en": "Purchases (no amounts in the data), interactions, contract and relationship stages (H = {h} days)",
+    },
     "lane_stage": {"fr": "Étape", "en": "Stage"},
     "lane_contract": {"fr": "Contrat", "en": "Contract"},
     "lane_purchases": {"fr": "Achats", "en": "Purchases"},
