@@ -651,6 +651,7 @@ WRITTEN_DATES = [
     ("15-MAR-24", "28-MAR-24", "%d-%b-%y", "03"),
     ("Mar 15, 2024", "Mar 28, 2024", "%b %d, %Y", "03"),
     ("Mar 15 2024", "Mar 28 2024", "%b %d %Y", "03"),
+    ("Mar 15 2024  9:05AM", "Mar 28 2024 10:00PM", "%b %d %Y %I:%M%p", "03"),  # SQL Server (style 100)
     ("15 mars 2024", "28 mars 2024", "%d %b %Y", "03"),
     ("15 janv. 2024", "28 janvier 2024", "%d %b %Y", "01"),
     ("15-févr.-2024", "28-Févr.-2024", "%d-%b-%Y", "02"),
@@ -863,8 +864,19 @@ def test_dates_written_as_unix_time_are_read_at_their_utc_day(tmp_path, engine):
     assert result.formats["customers"]["date_format"]["signup_date"] == "unix milliseconds"
     assert get("customers")["signup_date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-05", "2024-01-06"]
     rows = result.problems.rows
-    rows = rows[rows["reason"] == "unparseable_date"]
-    assert rows["row"].tolist() == [5, 6]
+    assert rows[rows["reason"] == "unparseable_date"]["row"].tolist() == [5, 6]
+    # Microseconds (GA4's event_timestamp): 1704527999999999 is 2024-01-06 07:59:59.999999 UTC.
+    micro = ["1704441600000000", "1704527999999999", "1707206400123456"]
+    rows = [f"C{i},{v},5" for i, v in enumerate(micro)]
+    (tmp_path / "tx.csv").write_text("customer_id,date,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = load_tables(_write_config(tmp_path, "tables:\n  transactions: {path: tx.csv}\n"), engine=engine)
+    assert result.formats["transactions"]["date_format"] == {"date": "unix microseconds"}
+    assert get("transactions")["date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-01-05",
+        "2024-01-06",
+        "2024-02-06",
+    ]
+    assert result.problems.rows.empty
 
 
 @pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])

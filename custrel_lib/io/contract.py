@@ -133,6 +133,7 @@ DATE_FORMATS = (
     "%b %d, %Y",
     "%B %d, %Y",
     "%b %d %Y",  # Jan 5 2024: the same without the comma
+    "%b %d %Y %I:%M%p",  # Jan  5 2024 10:00AM: SQL Server's datetime as text (blanks pad the day and hour)
     "%B %d %Y",
     # Month first (US exports) after day first: a sample that reads both ways (every day <= 12) is day first.
     "%m/%d/%Y",
@@ -214,14 +215,16 @@ EXCEL_ORIGIN = "1899-12-30"
 SERIAL = r"\d{5}(?:[.,]\d+)?"
 SERIAL_RANGE = (18264, 73050)  # 1950-01-01 .. 2099-12-31
 SERIAL_SHARE = 0.5
-#: Unix time (app, payment and database exports): seconds, or milliseconds, since 1970-01-01 UTC, read at their
-#: UTC day, under the same rule, between 2000 and 2099.
-UNIX_SECONDS, UNIX_MILLISECONDS = "unix seconds", "unix milliseconds"
+#: Unix time (app, payment and database exports): seconds, milliseconds or microseconds (Google Analytics 4's
+#: ``event_timestamp`` in BigQuery) since 1970-01-01 UTC, read at their UTC day, under the same rule, between 2000
+#: and 2099.
+UNIX_SECONDS, UNIX_MILLISECONDS, UNIX_MICROSECONDS = "unix seconds", "unix milliseconds", "unix microseconds"
 #: Dates written as numbers: format -> (pattern, (low, high) of the number, numbers per day, the day of 0).
 NUMERIC_DATES = {
     EXCEL_SERIAL: (SERIAL, SERIAL_RANGE, 1, EXCEL_ORIGIN),
     UNIX_SECONDS: (r"\d{9,10}(?:\.\d+)?", (946684800, 4102444800), 86400, "1970-01-01"),
     UNIX_MILLISECONDS: (r"\d{12,13}(?:\.\d+)?", (946684800000, 4102444800000), 86400000, "1970-01-01"),
+    UNIX_MICROSECONDS: (r"\d{15,16}", (946684800 * 10**6, 4102444800 * 10**6), 86400 * 10**6, "1970-01-01"),
 }
 
 
