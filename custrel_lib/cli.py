@@ -294,7 +294,7 @@ def init_command(files: tuple[str, ...], out_path: str, lang: str, force: bool) 
         raise ConfigError(
             f"{out} exists: custrel init does not overwrite it (use --force, or --out another.yml)."
         )
-    guesses = []
+    guesses, passed = [], []
     for item in files:
         table, _, path = item.partition("=") if item.partition("=")[0] in TABLES else ("", "", item)
         try:
@@ -304,12 +304,20 @@ def init_command(files: tuple[str, ...], out_path: str, lang: str, force: bool) 
                 raise
             shown = ", ".join(exc.columns)[:120]
             click.echo(f"{path}: not read, no table recognised in its columns ({shown})")
+            passed.append(Path(path).name)
             continue
         guesses.append(guess)
         mapped = ", ".join(f"{k} <- {v!r}" for k, v in guess.columns.items())
         click.echo(f"{path}: {guess.table} ({mapped})")
         for note in guess.notes:
             click.echo(f"  {note}")
+    for guess in guesses:  # a relational export: the orders without amounts, their lines in another file
+        if guess.table == "transactions" and not guess.amounts and passed:
+            guess.notes.append(
+                f"if the amounts are in {', '.join(passed)}: join: takes a file's columns by a shared key "
+                '(docs/data_contract.md, "Columns from other files: join:"), then remove amounts: false'
+            )
+            click.echo(f"  {guess.notes[-1]}")
     text = write_config(guesses, out, lang)
     out.write_text(text, encoding="utf-8")
     click.echo(f"Wrote {out}. Check each guess in it, then: custrel validate --config {out}")

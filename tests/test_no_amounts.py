@@ -184,3 +184,29 @@ def test_a_customers_story_shows_purchases_without_amounts(folder):
     dates = [format_date(d, "en") for d in events.transactions["date"]]
     assert list(purchases.text) == dates  # the date alone: no amount, no currency
     assert "no amounts in the data" in fig.layout.title.subtitle.text
+
+
+def test_init_on_orders_without_amounts_beside_their_lines_points_to_join(tmp_path):
+    """Olist's shape: the orders file holds the customer and the date, the amounts are in the order lines' file,
+    which no table fits: the orders are read without amounts, and custrel.yml says where the amounts may be."""
+    from click.testing import CliRunner
+
+    from custrel_lib.cli import main
+
+    pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3"],
+            "customer_id": ["c1", "c2", "c1"],
+            "order_purchase_timestamp": ["2017-10-02 10:56:33", "2018-07-24 20:41:37", "2018-08-08 08:38:49"],
+        }
+    ).to_csv(tmp_path / "orders.csv", index=False)
+    pd.DataFrame(
+        {"order_id": ["o1", "o2", "o3"], "order_item_id": [1, 1, 1], "price": [29.99, 118.7, 159.9]}
+    ).to_csv(tmp_path / "order_items.csv", index=False)
+    out = tmp_path / "custrel.yml"
+    files = [str(tmp_path / "orders.csv"), str(tmp_path / "order_items.csv"), "--out", str(out)]
+    result = CliRunner().invoke(main, ["init", *files])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "amounts: false" in text and "if the amounts are in order_items.csv: join:" in text
+    assert load_config(out).tables["transactions"].columns["date"] == "order_purchase_timestamp"

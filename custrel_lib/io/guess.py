@@ -232,6 +232,26 @@ def visit_log(columns: Sequence[str], head: pd.DataFrame | None) -> dict[str, st
     return mapping if "customer_id" in mapping else None
 
 
+def visit_log_instead(chosen, table: str | None, columns: Sequence[str], head: pd.DataFrame) -> dict | None:
+    """:func:`visit_log`'s columns when ``custrel init`` should read the file as transactions without amounts:
+    no table fits it (or transactions lack their amount), or it fits only as a customer list of bare ids while
+    its ids repeat beside a date (a list of customers has each id once)."""
+    if table not in (None, "transactions"):
+        return None
+    bare = (
+        chosen is not None
+        and table is None
+        and chosen[0] == "customers"
+        and set(chosen[1]) == {"customer_id"}
+    )
+    if chosen is not None and not bare and not missing_required(*chosen):
+        return None
+    visits = visit_log(columns, head)
+    if visits and bare and not head[visits["customer_id"]].duplicated().any():
+        return None
+    return visits
+
+
 def suggestion(table: str, found: Sequence[str], mapped: dict[str, str]) -> str | None:
     """What the error of a missing required column proposes: the whole ``columns:`` line, the columns found
     (``mapped``) and those still missing that the names suggest, or None when the names tell nothing."""

@@ -23,7 +23,7 @@ from custrel_lib.io.guess import (
     guess_by_values,
     guess_columns,
     missing_required,
-    visit_log,
+    visit_log_instead,
     why,
     yaml_columns,
 )
@@ -182,10 +182,8 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
             chosen = ("transactions", guess_by_values(columns, head))
         else:
             chosen = (table, {})
-    visits = None
-    if header and table in (None, "transactions") and (chosen is None or not _fits(*chosen)):
-        visits = visit_log(columns, head)  # a date and a customer id, no amount: a log of visits
-        chosen = ("transactions", visits) if visits else chosen
+    visits = visit_log_instead(chosen, table, columns, head) if header else None
+    chosen = ("transactions", visits) if visits else chosen
     if chosen is None:
         error = UnrecognisedFile(
             f"{path}: no column reads as a customer id with a date and an amount, nor as a customer list or "
