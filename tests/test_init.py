@@ -392,5 +392,6 @@ def test_init_passes_over_a_file_it_cannot_place_among_several(tmp_path):
         main, ["init", str(orders), str(customers), str(sales), "--out", str(tmp_path / "c.yml")]
     )
     assert result.exit_code == 1 and "their columns differ" in result.output, result.output
+    assert "make one table with join:" in result.output.replace("\n", " "), result.output
     result = runner.invoke(main, ["init", str(items), str(customers), "--out", str(tmp_path / "d.yml")])
     assert result.exit_code == 1 and "join:" in result.output, result.output

@@ -222,7 +222,8 @@ def test_missing_column_names_file_column_and_found_columns(tmp_path):
     message = str(err.value)
     assert (
         "tx.csv" in message
-        and "'amount' (or 'quantity' and 'unit_price') is missing" in message
+        and "'amount' (or 'quantity' and 'unit_price'; for a file without amounts" in message
+        and "amounts: false) is missing" in message
         and "client, date, montant" in message
     )
 

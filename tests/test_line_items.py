@@ -116,7 +116,9 @@ def test_without_amount_or_its_parts_the_message_names_both(tmp_path):
     )
     config = tmp_path / "custrel.yml"
     config.write_text("tables:\n  transactions:\n    path: t.csv\n", encoding="utf-8")
-    with pytest.raises(MissingColumnError, match=r"'amount' \(or 'quantity' and 'unit_price'\) is missing"):
+    with pytest.raises(
+        MissingColumnError, match=r"'amount' \(or 'quantity' and 'unit_price'; .* amounts: false\) is missing"
+    ):
         load_tables(config)
     with pytest.raises(ConfigError, match="prix is an unknown key"):
         parse_config(

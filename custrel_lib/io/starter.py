@@ -386,7 +386,9 @@ def _one_per_table(guesses: list[FileGuess]) -> list[FileGuess]:
             raise DataContractError(
                 f"{first.path.name} and {g.path.name} both look like the {g.table} table, but their columns "
                 f"differ: name each one's table (custrel init transactions=ventes.csv customers=clients.csv), "
-                "or give files of the same columns."
+                "or give files of the same columns. Files related by keys (orders, their lines, customers: a "
+                "relational export such as Olist's) make one table with join: (docs/data_contract.md, "
+                '"Columns from other files").'
             )
         first.more.append(g.path)
         first.order_lines |= g.order_lines
