@@ -184,6 +184,9 @@ def test_a_customers_story_shows_purchases_without_amounts(folder):
     dates = [format_date(d, "en") for d in events.transactions["date"]]
     assert list(purchases.text) == dates  # the date alone: no amount, no currency
     assert "no amounts in the data" in fig.layout.title.subtitle.text
+    profiles = explorer.result.profiles("en")  # the explorer's profiles tab: customers, no revenue
+    assert {"revenue", "revenue_share"} <= set(profiles.unknown_columns())
+    assert len(explorer.figures["profiles"].data) == 1  # the share of customers alone
 
 
 def test_init_on_orders_without_amounts_beside_their_lines_points_to_join(tmp_path):

@@ -79,6 +79,7 @@ class Exploration:
     seconds: float
     sample: dict | None = None  # the workbench's sample of customers (large data), else every customer
     interactions: bool = True  # whether the data has an interactions table (else no complaint rate)
+    amounts: bool = True  # whether the transactions hold amounts (else no revenue)
 
     @cached_property
     def current(self) -> pd.DataFrame:
@@ -103,7 +104,9 @@ class Exploration:
         return Transitions(cadence=self.cadence, backend="pandas").fit(history)
 
     def profiles(self, lang: str = "fr") -> StageProfiles:
-        return stage_profiles(self.current, self.settings.snapshot, lang, interactions=self.interactions)
+        return stage_profiles(
+            self.current, self.settings.snapshot, lang, interactions=self.interactions, amounts=self.amounts
+        )
 
     def customers(self, stage: str, limit: int | None = 200) -> pd.DataFrame:
         """The customers of ``stage`` at the snapshot date with their key features (most purchases first)."""
@@ -279,6 +282,7 @@ class ExplorerEngine:
             seconds=time.perf_counter() - t0,
             sample=getattr(self.wb, "sample", None),
             interactions="interactions" in self.tables,
+            amounts=self.wb.amounts,
         )
 
     def export(self, settings: Settings) -> str:
