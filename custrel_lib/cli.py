@@ -287,6 +287,7 @@ def init_command(files: tuple[str, ...], out_path: str, lang: str, force: bool) 
     """
     from custrel_lib.exceptions import ConfigError
     from custrel_lib.io.contract import TABLES
+    from custrel_lib.io.relational import Head, relational_init
     from custrel_lib.io.starter import UnrecognisedFile, guess_file, write_config
 
     out = Path(out_path)
@@ -294,7 +295,7 @@ def init_command(files: tuple[str, ...], out_path: str, lang: str, force: bool) 
         raise ConfigError(
             f"{out} exists: custrel init does not overwrite it (use --force, or --out another.yml)."
         )
-    guesses, passed = [], []
+    guesses, passed, heads = [], [], []
     for item in files:
         table, _, path = item.partition("=") if item.partition("=")[0] in TABLES else ("", "", item)
         try:
@@ -305,12 +306,19 @@ def init_command(files: tuple[str, ...], out_path: str, lang: str, force: bool) 
             shown = ", ".join(exc.columns)[:120]
             click.echo(f"{path}: not read, no table recognised in its columns ({shown})")
             passed.append(Path(path).name)
+            heads.append(Head(Path(path), list(exc.columns), exc.head))
             continue
         guesses.append(guess)
+        if guess.header and guess.head is not None:
+            heads.append(Head(Path(path), [str(c) for c in guess.head.columns], guess.head))
         mapped = ", ".join(f"{k} <- {v!r}" for k, v in guess.columns.items())
         click.echo(f"{path}: {guess.table} ({mapped})")
         for note in guess.notes:
             click.echo(f"  {note}")
+    guesses, said = relational_init(guesses, heads, passed)
+    if said:
+        click.echo(said)
+        passed = []
     for guess in guesses:  # a relational export: the orders without amounts, their lines in another file
         if guess.table == "transactions" and not guess.amounts and passed:
             guess.notes.append(

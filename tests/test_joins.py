@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from _shapes import sample_tables
 
-from custrel_lib.config import parse_config
+from custrel_lib.config import load_config, parse_config
 from custrel_lib.exceptions import ConfigError, DataContractError
 from custrel_lib.io.load import load_tables
 
@@ -185,3 +185,36 @@ def test_the_first_key_written_twice_is_named_among_empty_keys(tmp_path, engine)
         DataContractError, match=r"o\.csv: the join key order_id 'o2' is on several rows \(rows 3, 5\)"
     ):
         load_tables(parse_config(doc, base_dir=tmp_path), engine=engine)
+
+
+def test_init_writes_the_joins_of_a_relational_export(tmp_path):
+    """custrel init on Olist's files: no file alone is a table of purchases (the orders have no amount, the
+    lines no customer); init proposes the lines joined to the orders and to the customers (the person's id,
+    customer_unique_id), and the reviews the same way. The config it writes reads the sample's purchases
+    back (the canceled order included: its exclude rule is written commented, for the user to decide)."""
+    from click.testing import CliRunner
+
+    from custrel_lib.cli import main
+
+    expected = _olist(tmp_path)
+    (tmp_path / "custrel.yml").unlink()
+    files = [str(tmp_path / f"{n}.csv") for n in ("orders", "order_items", "customers", "reviews")]
+    result = CliRunner().invoke(main, ["init", *files, "--out", str(tmp_path / "custrel.yml")])
+    assert result.exit_code == 0, result.output
+    assert "a relational export: the transactions are order_items.csv joined to orders.csv" in result.output
+    config = load_config(tmp_path / "custrel.yml")
+    tx = config.tables["transactions"]
+    assert [(p.name, key) for p, key in tx.joins] == [
+        ("orders.csv", "order_id"),
+        ("customers.csv", "customer_id"),
+    ]
+    assert tx.order_lines and tx.columns["customer_id"] == "customer_unique_id" and not tx.exclude
+    assert '# exclude: {"order_status": ["canceled"]}' in (tmp_path / "custrel.yml").read_text(
+        encoding="utf-8"
+    )
+    assert config.tables["interactions"].columns["type"] == "=review"
+    loaded = load_tables(tmp_path / "custrel.yml", engine=True)
+    assert loaded.problems.counts["transactions"] == {"read": 6000, "kept": 6000, "rejected": 0}
+    got = _tx(loaded)
+    assert len(got) == len(expected) + 1  # order o7, canceled, read as a purchase
+    assert got.merge(expected, how="inner").shape[0] == len(expected)

@@ -189,27 +189,38 @@ def test_a_customers_story_shows_purchases_without_amounts(folder):
     assert len(explorer.figures["profiles"].data) == 1  # the share of customers alone
 
 
-def test_init_on_orders_without_amounts_beside_their_lines_points_to_join(tmp_path):
-    """Olist's shape: the orders file holds the customer and the date, the amounts are in the order lines' file,
-    which no table fits: the orders are read without amounts, and custrel.yml says where the amounts may be."""
+def test_init_on_orders_without_amounts_joins_their_lines_or_says_where_amounts_may_be(tmp_path):
+    """The orders file holds the customer and the date, the amounts are in the order lines' file, which no
+    table fits: init joins the lines to the orders (io/relational.py). Beside a file it cannot relate, the
+    orders are read without amounts, and custrel.yml says where the amounts may be."""
     from click.testing import CliRunner
 
     from custrel_lib.cli import main
 
     pd.DataFrame(
         {
-            "order_id": ["o1", "o2", "o3"],
-            "customer_id": ["c1", "c2", "c1"],
-            "order_purchase_timestamp": ["2017-10-02 10:56:33", "2018-07-24 20:41:37", "2018-08-08 08:38:49"],
+            "order_id": [f"o{i}" for i in range(12)],
+            "customer_id": [f"c{i % 5}" for i in range(12)],
+            "order_purchase_timestamp": [f"2018-0{1 + i % 9}-1{i % 10} 10:56:33" for i in range(12)],
         }
     ).to_csv(tmp_path / "orders.csv", index=False)
-    pd.DataFrame(
-        {"order_id": ["o1", "o2", "o3"], "order_item_id": [1, 1, 1], "price": [29.99, 118.7, 159.9]}
-    ).to_csv(tmp_path / "order_items.csv", index=False)
-    out = tmp_path / "custrel.yml"
-    files = [str(tmp_path / "orders.csv"), str(tmp_path / "order_items.csv"), "--out", str(out)]
-    result = CliRunner().invoke(main, ["init", *files])
+    pd.DataFrame({"order_id": [f"o{i}" for i in range(12)], "order_item_id": 1, "price": 29.99}).to_csv(
+        tmp_path / "order_items.csv", index=False
+    )
+    pd.DataFrame({"product_id": ["p1", "p2"], "weight_g": [100, 200]}).to_csv(
+        tmp_path / "products.csv", index=False
+    )
+    runner, out = CliRunner(), tmp_path / "a.yml"
+    files = [str(tmp_path / n) for n in ("orders.csv", "order_items.csv")]
+    result = runner.invoke(main, ["init", *files, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    tx = load_config(out).tables["transactions"]
+    assert tx.path.name == "order_items.csv" and tx.amounts and tx.columns["amount"] == "price"
+    assert [(p.name, key) for p, key in tx.joins] == [("orders.csv", "order_id")]
+    out = tmp_path / "b.yml"
+    files = [str(tmp_path / n) for n in ("orders.csv", "products.csv")]
+    result = runner.invoke(main, ["init", *files, "--out", str(out)])
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
-    assert "amounts: false" in text and "if the amounts are in order_items.csv: join:" in text
+    assert "amounts: false" in text and "if the amounts are in products.csv: join:" in text
     assert load_config(out).tables["transactions"].columns["date"] == "order_purchase_timestamp"

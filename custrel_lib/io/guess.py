@@ -215,6 +215,21 @@ def guess_by_values(columns: Sequence[str], head: pd.DataFrame) -> dict[str, str
     return {k: v for k, v in found.items() if v is not None}
 
 
+def _id_like(column: pd.Series) -> bool:
+    """Whether a column's values can be customer ids: on nearly every row, repeated (a customer comes back), yet
+    many (a score or a type is a handful of codes), neither dates nor amounts (a timestamp, a price)."""
+    text = column.astype("string").str.strip()
+    kept = text[text.notna() & (text != "")]
+    if (
+        len(kept) < 0.95 * len(text)
+        or not kept.duplicated().any()
+        or kept.nunique() < max(10, 0.05 * len(kept))
+    ):
+        return False
+    decimals = kept.str.contains(r"\d[.,]\d", regex=True).any()
+    return not _reads_as(column, "date") and not (decimals and _reads_as(column, "amount"))
+
+
 def visit_log(columns: Sequence[str], head: pd.DataFrame | None) -> dict[str, str] | None:
     """The columns of transactions without amounts (``amounts: false``: a log of visits, or of orders without
     their value), when a file has a date and a customer id but no amount, nor both its parts: the id by its name,
@@ -225,10 +240,10 @@ def visit_log(columns: Sequence[str], head: pd.DataFrame | None) -> dict[str, st
         return None
     mapping = {k: v for k, v in mapping.items() if k not in AMOUNT_PARTS}
     if "customer_id" not in mapping and head is not None:
-        values = {c: head[c].dropna().astype(str).str.strip() for c in columns if c not in mapping.values()}
-        repeated = [c for c, v in values.items() if v[v != ""].duplicated().any()]
-        if repeated:
-            mapping["customer_id"] = max(repeated, key=lambda c: values[c].nunique())
+        rest = [c for c in columns if c not in mapping.values()]
+        ids = [c for c in rest if _id_like(head[c])]
+        if ids:
+            mapping["customer_id"] = max(ids, key=lambda c: head[c].astype(str).str.strip().nunique())
     return mapping if "customer_id" in mapping else None
 
 

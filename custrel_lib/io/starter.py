@@ -54,6 +54,7 @@ class FileGuess:
     head: pd.DataFrame | None = field(default=None, repr=False)  # the rows the guesses read
     header: bool = True  # False: the first line is a row of values; columns are positions (1 for the first)
     amounts: bool = True  # False: transactions without amounts (a date and an id only: guess.visit_log)
+    joins: list[tuple[Path, str]] = field(default_factory=list)  # join: (io/relational.py)
     more: list[Path] = field(default_factory=list)  # the table's other files, read alike (monthly exports)
 
 
@@ -190,7 +191,7 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
             f"interactions (columns: {', '.join(columns)[:300]}). Name the table (custrel init "
             f"transactions={path.name}) or write custrel.yml by hand (docs/data_contract.md)."
         )
-        error.columns = columns
+        error.columns, error.head = columns, head
         raise error
     name, mapping = chosen
     guess = FileGuess(path, name, mapping, skip_rows=skip, head=head, header=header, amounts=visits is None)
@@ -344,6 +345,12 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
             lines.append(f"    #   not read: {'columns ' if not g.header else ''}{unused[:200]}")
         if g.skip_rows:
             lines.append(f"    skip_rows: {g.skip_rows}  # the lines above the header (a title, sep=)")
+        for k, (file, key) in enumerate(g.joins):
+            at = dumps(_relative(file, base), ensure_ascii=False)
+            lines.append(
+                ("    join:\n" if not k else "")
+                + f"      - {{path: {at}, on: {dumps(key, ensure_ascii=False)}}}"
+            )
         if g.order_lines:
             lines.append("    order_lines: true")
         if not g.amounts:
@@ -376,13 +383,8 @@ def _one_per_table(guesses: list[FileGuess]) -> list[FileGuess]:
         first = out.setdefault(g.table, g)
         if first is g:
             continue
-        alike = (g.columns, g.unused, g.header, g.skip_rows) == (
-            first.columns,
-            first.unused,
-            first.header,
-            first.skip_rows,
-        )
-        if not alike:
+        read = ("columns", "unused", "header", "skip_rows")
+        if any(getattr(g, a) != getattr(first, a) for a in read):
             raise DataContractError(
                 f"{first.path.name} and {g.path.name} both look like the {g.table} table, but their columns "
                 f"differ: name each one's table (custrel init transactions=ventes.csv customers=clients.csv), "
