@@ -156,7 +156,7 @@ def test_the_report_without_amounts_shows_no_money_and_says_why(folder, tmp_path
     kf = json.loads((run.path / "key_figures.json").read_text(encoding="utf-8"))
     keys = {h["key"] for h in kf["headline"]}
     assert "at_risk" in keys and not {"revenue_at_risk", "flame_value"} & keys
-    assert "value_at_risk_all_active" not in kf["survival"]["at_risk"]
+    assert "value_at_risk_all_active" not in kf["survival"]["at_risk"] and kf["currency"] is None
     skipped = {(s["notebook"], s["section"]): s["reason"] for s in kf["skipped"]}
     assert skipped[("2.0-separation-survival", "flame_fading")] == "no_amounts"
     for page in run.path.glob("*.html"):

@@ -126,6 +126,7 @@ def relational_init(guesses: list, heads: list[Head], passed: list[str]) -> tupl
         guess = FileGuess(t["path"], t["table"], t["columns"], head=head, joins=t["joins"])
         guess.unused = [c for c in head.columns if c not in t["columns"].values()]
         if t["table"] == "transactions":
+            guess.notes.append("a relational export: check the joins and the columns they bring")
             _order_lines(guess, head)  # says when the first rows repeat an order id
             guess.order_lines = True  # rows of one order (its lines, its payments) make one purchase
             orders = by_path[t["joins"][0][0]]

@@ -213,7 +213,7 @@ def key_figures(
         "skipped": list(skipped or []),
         "stage_signal": signal,
         "data": data,
-        "currency": CURRENCY["symbol"],
+        "currency": CURRENCY["symbol"] if getattr(survival, "amounts", True) else None,  # None: no money
     }
 
 
