@@ -917,3 +917,21 @@ def test_dates_written_as_excel_serial_numbers_are_read(tmp_path, engine):
     assert result.formats["transactions"]["date_format"] == {"date": "%d/%m/%Y"}
     rows = result.problems.rows
     assert rows.loc[rows["reason"] == "unparseable_date", "row"].tolist() == [22]
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_a_month_without_its_day_is_refused_with_the_format_that_reads_it(tmp_path, engine):
+    """A monthly export (revenue per customer and month: 2024-01) has no day: custrel does not invent one, it
+    says which date_format reads each month as its first day; with it, both loaders read the months so."""
+    (tmp_path / "tx.csv").write_text(
+        "customer_id,date,amount\nA,2024-01,5\nB,2024-02,6\nA,2024-03,7\n", "utf-8"
+    )
+    body = "tables:\n  transactions: {path: tx.csv}\nanalysis: {as_of: 2024-12-31}\n"
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    rows = result.problems.rows
+    assert rows["reason"].tolist() == ["unparseable_date"] * 3
+    assert rows["message"].str.contains("date_format: '%Y-%m'", regex=False).all()
+    body = body.replace("{path: tx.csv}", "{path: tx.csv, date_format: '%Y-%m'}")
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    assert tx["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-02-01", "2024-03-01"]

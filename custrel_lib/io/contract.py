@@ -234,7 +234,8 @@ def unreadable_date(used: str | None) -> str:
         return (
             "cannot read this date: no known format reads this column (ISO, day/month/year, month/day/year, "
             "two-digit years, month names in English or French, with or without a time and a time zone, Excel's "
-            "serial numbers); set date_format for this table in custrel.yml"
+            "serial numbers); set date_format for this table in custrel.yml (a month without its day, 2024-01, is read "
+            "as its first day with date_format: '%Y-%m')"
         )
     return f"cannot read this date (format {used})"
 
