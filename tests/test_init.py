@@ -4,6 +4,8 @@ written custrel.yml read by both loaders as a hand-written one."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from _shapes import sample_tables, write_french_erp, write_french_excel
@@ -395,3 +397,27 @@ def test_init_passes_over_a_file_it_cannot_place_among_several(tmp_path):
     assert "make one table with join:" in result.output.replace("\n", " "), result.output
     result = runner.invoke(main, ["init", str(items), str(customers), "--out", str(tmp_path / "d.yml")])
     assert result.exit_code == 1 and "join:" in result.output, result.output
+
+
+def test_an_amount_with_an_unknown_name_is_found_by_its_values(tmp_path):
+    """lifetimes' CDNOW_master.txt names its amount dollar_value, a name no export list holds: the first other
+    column of numbers written with decimals is the amount (number_of_cds holds integers), said in custrel.yml;
+    without it the file would be read as a log without amounts."""
+    sample = Path(__file__).parent / "data" / "CDNOW_sample.txt"
+    rows = [line.split() for line in sample.read_text(encoding="utf-8").splitlines()[:400]]
+    text = " customer_id  date number_of_cds  dollar_value\n" + "".join(
+        f" {r[1]:>5} {r[2]} {r[3]:>2} {r[4]:>7}\n" for r in rows
+    )
+    (tmp_path / "CDNOW_master.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / "custrel.yml"
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "CDNOW_master.txt"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "the amount is 'dollar_value' by its values" in result.output
+    spec = load_config(out).tables["transactions"]
+    assert spec.amounts and spec.columns == {
+        "customer_id": "customer_id",
+        "date": "date",
+        "amount": "dollar_value",
+    }
+    loaded = load_tables(out)
+    assert loaded.tables["transactions"]["amount"].sum() == pytest.approx(sum(float(r[4]) for r in rows))

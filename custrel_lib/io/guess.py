@@ -19,7 +19,15 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from custrel_lib.io.contract import AMOUNT_PARTS, EXCEL_SERIAL, MAPPABLE, SCHEMA, fold, is_constant
+from custrel_lib.io.contract import (
+    AMOUNT_PARTS,
+    CURRENCY_CODES,
+    EXCEL_SERIAL,
+    MAPPABLE,
+    SCHEMA,
+    fold,
+    is_constant,
+)
 
 #: canonical column -> folded names of exports, the most telling first (one canonical column per line; a line
 #: that begins with blanks goes on with the one above).
@@ -234,7 +242,9 @@ def visit_log(columns: Sequence[str], head: pd.DataFrame | None) -> dict[str, st
     """The columns of transactions without amounts (``amounts: false``: a log of visits, or of orders without
     their value), when a file has a date and a customer id but no amount, nor both its parts: the id by its name,
     else by the values (the column of repeated values with the most distinct ones: ``id`` in lifetimes' example
-    log). ``None`` when the file has an amount, or lacks a date or an id."""
+    log). An amount whose name says nothing (CDNOW's ``dollar_value``) is taken from the values, the first other
+    column of numbers written with decimals: the file then has its amounts. ``None`` when the file has an amount
+    by its name, or lacks a date or an id."""
     mapping = guess_columns("transactions", columns, head)
     if "date" not in mapping or "amount" in mapping or set(AMOUNT_PARTS) <= set(mapping):
         return None
@@ -244,6 +254,11 @@ def visit_log(columns: Sequence[str], head: pd.DataFrame | None) -> dict[str, st
         ids = [c for c in rest if _id_like(head[c])]
         if ids:
             mapping["customer_id"] = max(ids, key=lambda c: head[c].astype(str).str.strip().nunique())
+    if head is not None:
+        rest = [c for c in columns if c not in mapping.values() and _reads_as(head[c], "amount")]
+        decimals = [c for c in rest if head[c].astype(str).str.contains(r"\d[.,]\d", regex=True).any()]
+        if decimals:
+            mapping["amount"] = decimals[0]
     return mapping if "customer_id" in mapping else None
 
 
@@ -297,3 +312,33 @@ def why(canonical: str, column: str) -> str:
     if canonical in AMOUNT_PARTS:
         return "  (amount = quantity x unit_price)"
     return "  (a word of its name, or its values; check it)"
+
+
+CURRENCY_SIGNS = ("€", "£", "$", "¥")
+CURRENCY_NAMES = ("currency", "devise", "monnaie")
+
+
+def currency_of(guesses: list) -> str | None:
+    """The currency sign or code written beside the amounts of the transactions, if any."""
+    for g in guesses:
+        head = g.head
+        if g.table != "transactions" or head is None:
+            continue
+        for column in head.columns:
+            if fold(str(column)) in CURRENCY_NAMES:
+                codes = head[column].astype(str).str.strip().str.upper()
+                codes = codes[codes.isin(CURRENCY_CODES)]
+                if len(codes):
+                    return str(codes.mode().iloc[0])
+        for canonical in ("amount", "unit_price"):
+            column = g.columns.get(canonical)
+            if column is None or column not in head:
+                continue
+            text = " ".join(head[column].astype(str).head(200))
+            for sign in CURRENCY_SIGNS:
+                if sign in text:
+                    return sign
+            codes = re.findall(r"\b(" + "|".join(CURRENCY_CODES) + r")\b", text)
+            if codes:
+                return max(set(codes), key=codes.count)
+    return None

@@ -18,8 +18,9 @@ import pandas as pd
 
 from custrel_lib.config import FORMATS, TableSpec
 from custrel_lib.exceptions import DataContractError
-from custrel_lib.io.contract import CURRENCY_CODES, TABLES, WHITESPACE_SEP, fold
+from custrel_lib.io.contract import TABLES, WHITESPACE_SEP, fold
 from custrel_lib.io.guess import (
+    currency_of,
     guess_by_values,
     guess_columns,
     missing_required,
@@ -35,8 +36,6 @@ HEAD_ROWS = 2000
 STATUS_NAMES = ("status", "statut", "financial status", "order status", "etat", "state", "payment status")
 STATUS_WORDS = re.compile(r"cancel|annul|refund|rembours|void|rejet|fail|echou", re.IGNORECASE)
 PARTIAL = re.compile(r"partial|partiel", re.IGNORECASE)  # a partly refunded order is still a purchase
-CURRENCY_SIGNS = ("€", "£", "$", "¥")
-CURRENCY_NAMES = ("currency", "devise", "monnaie")
 
 
 @dataclass
@@ -194,7 +193,15 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
         error.columns, error.head = columns, head
         raise error
     name, mapping = chosen
-    guess = FileGuess(path, name, mapping, skip_rows=skip, head=head, header=header, amounts=visits is None)
+    guess = FileGuess(
+        path,
+        name,
+        mapping,
+        skip_rows=skip,
+        head=head,
+        header=header,
+        amounts=not visits or "amount" in visits,
+    )
     if not header:
         guess.notes.append("the first line is a row of values, not column names: columns by their position")
     if path.suffix.lower() == ".xlsx":
@@ -209,7 +216,9 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
     guess.unused = [c for c in columns if c not in mapping.values()]
     if visits:
         guess.notes.append(
-            "no column of amounts: every row is one purchase of unknown value (amounts: false)"
+            f"the amount is {visits['amount']!r} by its values (numbers with decimals): check it"
+            if guess.amounts
+            else "no column of amounts: every row is one purchase of unknown value (amounts: false)"
         )
     for canonical in missing_required(name, mapping) if guess.amounts else ():
         guess.notes.append(f"no column found for {canonical}: map it by hand (columns: {', '.join(columns)})")
@@ -269,32 +278,6 @@ def _status(guess: FileGuess, head: pd.DataFrame, columns: list[str]) -> None:
         if values:
             guess.exclude[column] = values[:6]
             return
-
-
-def currency_of(guesses: list[FileGuess]) -> str | None:
-    """The currency sign or code written beside the amounts of the transactions, if any."""
-    for g in guesses:
-        head = g.head
-        if g.table != "transactions" or head is None:
-            continue
-        for column in head.columns:
-            if fold(str(column)) in CURRENCY_NAMES:
-                codes = head[column].astype(str).str.strip().str.upper()
-                codes = codes[codes.isin(CURRENCY_CODES)]
-                if len(codes):
-                    return str(codes.mode().iloc[0])
-        for canonical in ("amount", "unit_price"):
-            column = g.columns.get(canonical)
-            if column is None or column not in head:
-                continue
-            text = " ".join(head[column].astype(str).head(200))
-            for sign in CURRENCY_SIGNS:
-                if sign in text:
-                    return sign
-            codes = re.findall(r"\b(" + "|".join(CURRENCY_CODES) + r")\b", text)
-            if codes:
-                return max(set(codes), key=codes.count)
-    return None
 
 
 def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
