@@ -224,3 +224,18 @@ def test_init_on_orders_without_amounts_joins_their_lines_or_says_where_amounts_
     text = out.read_text(encoding="utf-8")
     assert "amounts: false" in text and "if the amounts are in products.csv: join:" in text
     assert load_config(out).tables["transactions"].columns["date"] == "order_purchase_timestamp"
+
+
+def test_init_names_whole_numbers_that_may_be_the_amounts(tmp_path):
+    """A German export (Kunde, Datum, Betrag): no name is known for the id or the amount, and whole-number
+    amounts look like ids by their values. The text column is the id; the file is read without amounts, and the
+    note names the column of numbers that may hold them."""
+    rows = [f"K{1 + (i * 7) % 40},2024-0{1 + i % 9}-1{i % 10},{5 + (i * 13) % 86}" for i in range(300)]
+    (tmp_path / "tx.csv").write_text("Kunde,Datum,Betrag\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    guess = guess_file(tmp_path / "tx.csv")
+    assert (guess.table, guess.columns, guess.amounts) == (
+        "transactions",
+        {"date": "Datum", "customer_id": "Kunde"},
+        False,
+    )
+    assert any("if 'Betrag' holds them, map amount to it instead" in note for note in guess.notes)

@@ -253,7 +253,11 @@ def visit_log(columns: Sequence[str], head: pd.DataFrame | None) -> dict[str, st
         rest = [c for c in columns if c not in mapping.values()]
         ids = [c for c in rest if _id_like(head[c])]
         if ids:
-            mapping["customer_id"] = max(ids, key=lambda c: head[c].astype(str).str.strip().nunique())
+            # Text ids before numbers (an amount of whole numbers repeats too), then the most distinct.
+            def rank(c: str) -> tuple[bool, int]:
+                return not _reads_as(head[c], "amount"), head[c].astype(str).str.strip().nunique()
+
+            mapping["customer_id"] = max(ids, key=rank)
     if head is not None:
         rest = [c for c in columns if c not in mapping.values() and _reads_as(head[c], "amount")]
         decimals = [c for c in rest if head[c].astype(str).str.contains(r"\d[.,]\d", regex=True).any()]

@@ -20,6 +20,7 @@ from custrel_lib.config import FORMATS, TableSpec
 from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.contract import TABLES, WHITESPACE_SEP, fold
 from custrel_lib.io.guess import (
+    _reads_as,
     currency_of,
     guess_by_values,
     guess_columns,
@@ -215,10 +216,16 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
             )
     guess.unused = [c for c in columns if c not in mapping.values()]
     if visits:
+        numbers = [c for c in guess.unused if _reads_as(head[c], "amount")]  # integers: amounts, or counts?
         guess.notes.append(
             f"the amount is {visits['amount']!r} by its values (numbers with decimals): check it"
             if guess.amounts
             else "no column of amounts: every row is one purchase of unknown value (amounts: false)"
+            + (
+                f"; if {', '.join(map(repr, numbers))} holds them, map amount to it instead"
+                if numbers
+                else ""
+            )
         )
     for canonical in missing_required(name, mapping) if guess.amounts else ():
         guess.notes.append(f"no column found for {canonical}: map it by hand (columns: {', '.join(columns)})")
