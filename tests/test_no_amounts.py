@@ -239,3 +239,14 @@ def test_init_names_whole_numbers_that_may_be_the_amounts(tmp_path):
         False,
     )
     assert any("if 'Betrag' holds them, map amount to it instead" in note for note in guess.notes)
+
+
+def test_validate_says_the_file_has_no_amounts(folder):
+    from click.testing import CliRunner
+
+    from custrel_lib.cli import main
+
+    result = CliRunner().invoke(main, ["validate", "--config", str(_config(folder))])
+    assert result.exit_code == 0, result.output
+    assert "amounts: false: every row is one purchase; the reports show no money" in result.output
+    assert "decimal=" not in result.output  # the constant amount has no separator to report
