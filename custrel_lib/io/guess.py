@@ -200,6 +200,14 @@ def yaml_columns(mapping: dict[str, str], positions: bool = False) -> str:
     return "{" + ", ".join(f"{k}: {value(v)}" for k, v in mapping.items()) + "}"
 
 
+def _numbers(columns: Sequence[str], head: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The columns that read as numbers, and those of them written with decimals (amounts, where whole numbers
+    may be counts or ids)."""
+    numbers = [c for c in columns if _reads_as(head[c], "amount")]
+    decimals = [c for c in numbers if head[c].astype(str).str.contains(r"\d[.,]\d", regex=True).any()]
+    return numbers, decimals
+
+
 def guess_by_values(columns: Sequence[str], head: pd.DataFrame) -> dict[str, str]:
     """The transactions columns of a file without header, from the values of its first rows: the date is the
     first column that reads as dates (as Excel serial numbers only when no other does), the amount the first
@@ -214,11 +222,9 @@ def guess_by_values(columns: Sequence[str], head: pd.DataFrame) -> dict[str, str
     dates = [c for c in columns if _reads_as(head[c], "date")]
     serial = {c for c in dates if to_date(text(c), None)[2] == EXCEL_SERIAL}
     date = next((c for c in dates if c not in serial), dates[0] if dates else None)
-    numbers = [c for c in columns if c != date and _reads_as(head[c], "amount")]
-    decimals = [c for c in numbers if text(c).str.contains(r"\d[.,]\d", regex=True).any()]
+    numbers, decimals = _numbers([c for c in columns if c != date], head)
     amount = decimals[0] if decimals else (numbers[-1] if numbers else None)
-    rest = [c for c in columns if c not in (date, amount) and text(c).duplicated().any()]
-    customer = max(rest, key=lambda c: text(c).nunique(), default=None)
+    customer = id_by_values([c for c in columns if c not in (date, amount)], head)
     found = {"customer_id": customer, "date": date, "amount": amount}
     return {k: v for k, v in found.items() if v is not None}
 
@@ -238,6 +244,17 @@ def _id_like(column: pd.Series) -> bool:
     return not _reads_as(column, "date") and not (decimals and _reads_as(column, "amount"))
 
 
+def id_by_values(columns: Sequence[str], head: pd.DataFrame) -> str | None:
+    """The column of ``columns`` that most likely holds customer ids by its values (:func:`_id_like`): text ids
+    before numbers (an amount of whole numbers repeats too), then the one with the most distinct values (the
+    first of equals)."""
+
+    def rank(c: str) -> tuple[bool, int]:
+        return not _reads_as(head[c], "amount"), head[c].astype(str).str.strip().nunique()
+
+    return max((c for c in columns if _id_like(head[c])), key=rank, default=None)
+
+
 def visit_log(columns: Sequence[str], head: pd.DataFrame | None) -> dict[str, str] | None:
     """The columns of transactions without amounts (``amounts: false``: a log of visits, or of orders without
     their value), when a file has a date and a customer id but no amount, nor both its parts: the id by its name,
@@ -250,19 +267,11 @@ def visit_log(columns: Sequence[str], head: pd.DataFrame | None) -> dict[str, st
         return None
     mapping = {k: v for k, v in mapping.items() if k not in AMOUNT_PARTS}
     if "customer_id" not in mapping and head is not None:
-        rest = [c for c in columns if c not in mapping.values()]
-        ids = [c for c in rest if _id_like(head[c])]
-        if ids:
-            # Text ids before numbers (an amount of whole numbers repeats too), then the most distinct.
-            def rank(c: str) -> tuple[bool, int]:
-                return not _reads_as(head[c], "amount"), head[c].astype(str).str.strip().nunique()
-
-            mapping["customer_id"] = max(ids, key=rank)
+        customer = id_by_values([c for c in columns if c not in mapping.values()], head)
+        mapping.update({"customer_id": customer} if customer else {})
     if head is not None:
-        rest = [c for c in columns if c not in mapping.values() and _reads_as(head[c], "amount")]
-        decimals = [c for c in rest if head[c].astype(str).str.contains(r"\d[.,]\d", regex=True).any()]
-        if decimals:
-            mapping["amount"] = decimals[0]
+        decimals = _numbers([c for c in columns if c not in mapping.values()], head)[1]
+        mapping.update({"amount": decimals[0]} if decimals else {})
     return mapping if "customer_id" in mapping else None
 
 

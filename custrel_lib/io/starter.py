@@ -20,7 +20,7 @@ from custrel_lib.config import FORMATS, TableSpec
 from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.contract import TABLES, WHITESPACE_SEP, fold
 from custrel_lib.io.guess import (
-    _reads_as,
+    _numbers,
     currency_of,
     guess_by_values,
     guess_columns,
@@ -216,7 +216,7 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
             )
     guess.unused = [c for c in columns if c not in mapping.values()]
     if visits:
-        numbers = [c for c in guess.unused if _reads_as(head[c], "amount")]  # integers: amounts, or counts?
+        numbers = _numbers(guess.unused, head)[0]  # whole numbers: amounts, or counts?
         guess.notes.append(
             f"the amount is {visits['amount']!r} by its values (numbers with decimals): check it"
             if guess.amounts
