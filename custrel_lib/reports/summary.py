@@ -188,8 +188,6 @@ def key_figures(
     headline.extend(medians)
     if survival is not None and survival.scores is not None:
         risk, sentence = _risk_figures(survival, date, lang)
-        if not getattr(survival, "amounts", True):  # no amounts: no revenue figure, the count alone
-            risk = risk[:1]
         headline.extend(risk)
         sentences.append(sentence)
     flame = survival.flame.headline(lang) if survival is not None and survival.flame is not None else None
@@ -240,7 +238,7 @@ def _active_sentence(ch: pd.DataFrame, n_active: int, lang: str) -> str:
 
 
 def _risk_figures(survival, date: str, lang: str) -> tuple[list[dict[str, Any]], str]:
-    """Headline figures ``at_risk`` and ``revenue_at_risk``, and their sentence."""
+    """Headline figures ``at_risk`` and ``revenue_at_risk`` (the count alone without amounts), and their sentence."""
     scores = survival.scores
     risky = scores[scores["at_risk"]]
     r = format_number(survival.risk_horizon_days, lang)
@@ -278,9 +276,10 @@ def _risk_figures(survival, date: str, lang: str) -> tuple[list[dict[str, Any]],
         "definition": tr(TEXT, "revenue_at_risk_def", lang, n=n, r=r, flagged=format_currency(flagged, lang))
         + estimated,
     }
+    amounts = getattr(survival, "amounts", True)  # without amounts: no revenue figure, the count alone
     sentence = tr(
         TEXT,
-        "s_risk" if getattr(survival, "amounts", True) else "s_risk_count",
+        "s_risk" if amounts else "s_risk_count",
         lang,
         h=h,
         n=format_number(n_risky, lang),
@@ -290,7 +289,7 @@ def _risk_figures(survival, date: str, lang: str) -> tuple[list[dict[str, Any]],
         money=format_currency(value, lang),
         flagged=format_currency(flagged, lang),
     )
-    return [at_risk, revenue], sentence
+    return ([at_risk, revenue] if amounts else [at_risk]), sentence
 
 
 def _nps_figure(nps, last: pd.Timestamp, lang: str) -> dict[str, Any]:
