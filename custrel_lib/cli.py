@@ -104,10 +104,7 @@ def validate_command(config_path: str | None, as_of: str | None, max_rows: int) 
     result = load_tables(config, as_of=as_of)
     click.echo(f"Extraction date (as_of): {result.as_of.date()}")
     for name, fmt in result.formats.items():
-        shown = {k: v for k, v in fmt.items() if k != "other_sheets"}
-        if not config.tables[name].amounts and isinstance(shown.get("decimal"), dict):  # the constant 1
-            shown["decimal"] = {c: d for c, d in shown["decimal"].items() if c != "amount"} or None
-        details = ", ".join(f"{k}={v!r}" for k, v in shown.items() if v is not None)
+        details = ", ".join(f"{k}={v!r}" for k, v in fmt.items() if k != "other_sheets")
         files = config.tables[name].files
         more = f" and {len(files) - 1} more file{'s' if len(files) > 2 else ''}" if len(files) > 1 else ""
         click.echo(f"  {name:<13} {result.sources[name]}{more}  ({details})")

@@ -112,7 +112,7 @@ class Workbench:
     @property
     def amounts(self) -> bool:
         """False when the transactions hold no amounts (``amounts: false``): every row one purchase, no money."""
-        return getattr(self.stages, "amounts", True)
+        return self.stages.amounts
 
     @property
     def horizon_days(self) -> float:

@@ -78,6 +78,7 @@ def test_every_row_is_one_purchase_in_both_loaders(folder, engine):
     raw = pd.read_csv(folder / LOG.name, dtype={"id": str})
     assert loaded.problems.counts["transactions"] == {"read": 15_273, "kept": 15_273, "rejected": 0}
     assert (tx["amount"] == 1.0).all()
+    assert "decimal" not in loaded.formats["transactions"]  # the amount was not read from the file
     counts = tx.groupby(tx["customer_id"].astype(str)).size().sort_index()
     assert counts.equals(raw.groupby("id").size().sort_index()), "purchases per customer = the file's rows"
 

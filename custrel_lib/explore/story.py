@@ -77,7 +77,7 @@ def customer_events(engine, customer_id: str, settings) -> CustomerEvents:
         interactions=it.sort_values("date").reset_index(drop=True),
         customer=None if row is None or row.empty else row.iloc[0],
         history=hist.assign(stage=hist["stage"].astype(str)).reset_index(drop=True),
-        amounts=getattr(engine.wb, "amounts", True),
+        amounts=engine.wb.amounts,
     )
 
 

@@ -79,7 +79,7 @@ def map_columns(spec, found: list[str]) -> dict[str, str]:
     """:func:`~custrel_lib.io.contract.column_mapping` of a file; when its columns are on a later line (a title
     above the header), the error says which line, and the ``skip_rows`` that reads it; else it proposes the
     mapping that the names suggest (:func:`~custrel_lib.io.guess.suggestion`)."""
-    columns = spec.columns if getattr(spec, "amounts", True) else {**spec.columns, "amount": NO_AMOUNT}
+    columns = spec.columns if spec.amounts else {**spec.columns, "amount": NO_AMOUNT}
     try:
         return column_mapping(spec.name, columns, found, str(spec.path))
     except MissingColumnError as exc:

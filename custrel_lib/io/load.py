@@ -98,6 +98,9 @@ class _Table:
         self.reject = pd.Series(False, index=self.rows.index)
         self.frames: list[pd.DataFrame] = []
         self.excluded = 0  # rows left out by exclude: in custrel.yml, before any check
+        self.constants: set[str] = (
+            set()
+        )  # columns mapped to a constant (=nps, amounts: false): no format to report
 
     def report(
         self, mask: pd.Series, column: str, reason: str, action: str, values: pd.Series, message: str
@@ -124,7 +127,8 @@ class _Table:
         )
 
 
-def _map_columns(name: str, spec: TableSpec, df: pd.DataFrame) -> pd.DataFrame:
+def _map_columns(name: str, spec: TableSpec, df: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]:
+    """The contract's columns of ``df``, and those of them mapped to a constant."""
     df = df.rename(columns=lambda c: str(c).strip())
     mapping = map_columns(spec, list(df.columns))
     columns = {k: v for k, v in mapping.items() if not is_constant(v)}
@@ -133,7 +137,8 @@ def _map_columns(name: str, spec: TableSpec, df: pd.DataFrame) -> pd.DataFrame:
     for canonical in SCHEMA[name]:
         if canonical not in out.columns:
             out[canonical] = pd.Series(pd.NA, index=out.index, dtype=object)
-    return out[list(SCHEMA[name]) + [p for p in AMOUNT_PARTS if p in mapping]]
+    constants = {c for c, v in mapping.items() if is_constant(v)}
+    return out[list(SCHEMA[name]) + [p for p in AMOUNT_PARTS if p in mapping]], constants
 
 
 def _amount_of_parts(t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.Series:
@@ -189,7 +194,7 @@ def _coerce(name: str, t: _Table, raw: pd.DataFrame, fmt: dict[str, Any]) -> pd.
                 text = s.map(lambda v: isinstance(v, str)).astype(bool)  # numbers of an XLSX stay numbers
                 s = s.where(~text, s.astype("string").str.replace(NOTE, r"\1", regex=True))  # "9/10": 9
             out[column], bad, used = to_number(s, t.spec.decimal)
-            if s.notna().any():
+            if s.notna().any() and column not in t.constants:
                 fmt.setdefault("decimal", {})[column] = used
             if kind == "amount":
                 t.report(bad, column, "non_numeric_amount", "rejected", s, "the amount is not a number")
@@ -255,8 +260,9 @@ def _stage_table(
     raw, rows, rejects = read_parts(spec, fmt)
     raw = join_frame(spec, raw, fmt) if spec.joins else raw  # columns of other files, by a shared key
     raw, rows, excluded = leave_out(spec, raw, rows, problems)  # exclude: in custrel.yml
-    mapped = _map_columns(name, spec, raw)
+    mapped, constants = _map_columns(name, spec, raw)
     t = _Table(name, spec, rows)
+    t.constants = constants
     t.excluded = excluded
     _report_rejects(t, rejects, problems)
     df = _coerce(name, t, mapped, fmt)

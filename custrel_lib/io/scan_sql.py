@@ -193,7 +193,8 @@ def _column(column: str, kind: str, source: tuple[str, str] | None, spec, detect
     elif kind in ("amount", "float"):
         note = f"regexp_replace({t}, {lit(NOTE)}, '\\1')" if kind == "float" else t  # "9/10": 9
         expr, used = _number(note, duck_type, lambda e: detect("number", e))
-        fmt.setdefault("decimal", {})[column] = used
+        if duck_type != CONSTANT:  # a constant (amounts: false) was not read from the file
+            fmt.setdefault("decimal", {})[column] = used
         bad = f"{t} IS NOT NULL AND {column} IS NULL"
         if used == "native":  # NaN is empty; an infinity is not a number
             bad = f"isinf(CAST(__q_{column} AS DOUBLE))"

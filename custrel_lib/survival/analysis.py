@@ -159,7 +159,7 @@ def run_survival(
     settings = wb.survival
     res.p_alive_threshold = settings.get("p_alive_threshold")
     res.sample = getattr(wb, "sample", None)
-    res.amounts = getattr(wb.stages, "amounts", True)
+    res.amounts = getattr(wb, "amounts", True)
     with sections.section("survival_episodes"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
