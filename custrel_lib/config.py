@@ -40,6 +40,7 @@ TABLE_KEYS += (
     "skip_rows",
     "values",
     "exclude",
+    "keep",
     "header",
     "join",
     "amounts",
@@ -117,6 +118,8 @@ class TableSpec:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     #: column of the file -> values, lower case, whose rows are left out (``order_status: [canceled]``)
     exclude: dict[str, list[str]] = field(default_factory=dict)
+    #: column of the file -> values, lower case, the only ones whose rows are kept (``event_type: [purchase]``)
+    keep: dict[str, list[str]] = field(default_factory=dict)
     #: (file, key column): files whose columns each row takes from their row of the same key (io/joins.py)
     joins: list[tuple[Path, str]] = field(default_factory=list)
 
@@ -235,6 +238,7 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
         header=header,
         values=values,
         exclude=c.value_lists(f"{where}.exclude", spec.get("exclude")),
+        keep=c.value_lists(f"{where}.keep", spec.get("keep"), "kept"),
         joins=c.joins(f"{where}.join", spec.get("join"), data_dir),
     )
 

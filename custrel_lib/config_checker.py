@@ -96,16 +96,17 @@ class Checker:
                 spelled.append(self.text(key, v, "a list of words"))
         return spelled
 
-    def value_lists(self, where: str, block: Any) -> dict[str, list[str]]:
+    def value_lists(self, where: str, block: Any, what: str = "left out") -> dict[str, list[str]]:
         """``{column: [value, ...]}`` (``exclude: {order_status: [canceled, unavailable]}``, the rows left out on
-        purpose: custrel_lib.io.exclude), values trimmed and in lower case."""
+        purpose; ``keep: {event_type: [purchase]}``, the only rows kept: custrel_lib.io.exclude), values trimmed
+        and in lower case."""
         block = self.mapping(where, block, "column: [value, ...]")
         out = {}
         for column, values in block.items():
             column = self.text(f"{where}", column, "a column name").strip()
             values = values if isinstance(values, list) else [values]
             if not values:
-                raise self.fail(f"{where}.{column}", "must list at least one value whose rows are left out.")
+                raise self.fail(f"{where}.{column}", f"must list at least one value whose rows are {what}.")
             out[column] = sorted(
                 {self.text(f"{where}.{column}", v, "a value").strip().lower() for v in values}
             )

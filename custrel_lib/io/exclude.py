@@ -1,8 +1,12 @@
-"""Rows that ``custrel.yml`` leaves out on purpose: cancelled orders, test accounts, staff purchases.
+"""Rows that ``custrel.yml`` leaves out on purpose: cancelled orders, test accounts, staff purchases, the events of
+a log that are not purchases.
 
 ``tables.<name>.exclude`` maps a column of the file (or a contract column named in ``columns:``, followed to the
 file's column) to values: a row whose value, trimmed and in any letter case, is one of them is left out before the
 data contract is checked, the same way in both loaders (:mod:`custrel_lib.io.load`, :mod:`custrel_lib.io.scan`).
+``tables.<name>.keep`` is the other way round: a row whose value is none of them is left out (an event log's
+``event_type: [purchase]``), an empty value too, except on the lines of an order (``order_lines: true``), which
+follow their order as with ``exclude``.
 Nothing is dropped silently: each row left out is listed in the problems report (reason and action
 ``excluded``, the rule in its message) and counted apart, so that rows read = kept + rejected + excluded.
 """
@@ -26,6 +30,31 @@ MESSAGE = "{column} = {value}: left out by custrel.yml (tables.{table}.exclude)"
 #: With ``order_lines: true``, the other lines of an order a rule leaves out (Shopify's status is on the first
 #: line only): left out with it, under the order id.
 ORDER_MESSAGE = "a line of an order left out by custrel.yml (tables.{table}.exclude)"
+#: The message of a row that ``keep:`` leaves out (its value is not one of those kept), and of an empty one.
+KEEP_MESSAGE = "{column} = {value}: not a value custrel.yml keeps (tables.{table}.keep)"
+KEEP_EMPTY = "{column} is empty: not a value custrel.yml keeps (tables.{table}.keep)"
+
+
+def _said(spec: TableSpec, column: str, value, kept: bool) -> str:
+    """The problems report's message of a row left out by a rule on ``column``: ``kept`` when by ``keep:``."""
+    if not kept:
+        return MESSAGE.format(column=column, value=value, table=spec.name)
+    if value is None or pd.isna(value):
+        return KEEP_EMPTY.format(column=column, table=spec.name)
+    return KEEP_MESSAGE.format(column=column, value=value, table=spec.name)
+
+
+def _left_out(spec: TableSpec, column: str, text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Which values of ``text`` (trimmed, empty as missing: :func:`clean_text`) the rules on ``column`` leave out, and which of
+    those by ``keep:`` (its value is not kept; empty, unless the table's rows are order lines)."""
+    lower = text.str.lower()
+    hit = lower.isin(spec.exclude.get(column, [])).fillna(False).to_numpy(dtype=bool)
+    by_keep = np.zeros(len(text), dtype=bool)
+    if column in spec.keep:
+        by_keep = ~lower.isin(spec.keep[column]).fillna(False).to_numpy(dtype=bool) & ~hit
+        if _order_lines(spec):
+            by_keep &= text.notna().to_numpy(dtype=bool)
+    return hit | by_keep, by_keep
 
 
 def source_columns(spec: TableSpec, found: list) -> dict[str, Any]:
@@ -36,22 +65,27 @@ def source_columns(spec: TableSpec, found: list) -> dict[str, Any]:
     for name, c in names.items():
         folded.setdefault(fold(name), []).append(c)
     out = {}
-    for column in spec.exclude:
+    for column in [*spec.exclude, *(c for c in spec.keep if c not in spec.exclude)]:
         name = str(spec.columns.get(column, column))
         same = folded.get(fold(name), [])
         if name not in names and len(same) != 1:
             raise DataContractError(
-                f"Table '{spec.name}' in {spec.path}: tables.{spec.name}.exclude names the column {column!r}, "
+                f"Table '{spec.name}' in {spec.path}: tables.{spec.name}."
+                f"{'exclude' if column in spec.exclude else 'keep'} names the column {column!r}, "
                 f"which the file does not have (its columns: {', '.join(list(names)[:30])})."
             )
         out[column] = names[name] if name in names else same[0]
     return out
 
 
+def _order_lines(spec: TableSpec) -> bool:
+    return bool(spec.order_lines and spec.name == "transactions")
+
+
 def _order_source(spec: TableSpec, found: list):
     """The file's column of the order id when ``order_lines: true`` asks that an order be left out whole, else
     None (no setting, or no order id column)."""
-    if not (spec.order_lines and spec.name == "transactions"):
+    if not _order_lines(spec):
         return None
     names = {str(c).strip(): c for c in found}
     source = map_columns(spec, list(names)).get("order_id")
@@ -73,19 +107,17 @@ def _problem_rows(spec: TableSpec, file: str, column: str, rows, values, message
     )
 
 
-def _matches(values: pd.Series, rules: list[str]) -> tuple[pd.Series, np.ndarray]:
-    """``values`` as the loaders read text (trimmed, empty as missing), and which of them a rule names."""
-    text = clean_text(values)
-    return text, text.str.lower().isin(rules).fillna(False).to_numpy(dtype=bool)
-
-
-def _case(text: str, pairs: list[tuple[str, str]], said: list[str] | None = None) -> str:
+def _case(text: str, pairs: list[tuple[str, str]], said: list[str] | None = None, empty=None) -> str:
     """SQL of what the problems report says of each matched value (``pairs``: its text in SQL, as read):
-    the value as read, or ``said``."""
-    out = said or [v for _, v in pairs]
+    the value as read, or ``said``; ``empty`` of a missing value."""
+    out = said or [v if isinstance(v, str) else None for _, v in pairs]
     return (
         "CASE "
-        + " ".join(f"WHEN {text} = {lit(t)} THEN {lit(o)}" for (t, _), o in zip(pairs, out, strict=True))
+        + " ".join(
+            f"WHEN {text} = {lit(t)} THEN {lit(o) if o is not None else 'NULL'}"
+            for (t, _), o in zip(pairs, out, strict=True)
+        )
+        + (f" ELSE {lit(empty)}" if empty is not None else "")
         + " END"
     )
 
@@ -93,15 +125,18 @@ def _case(text: str, pairs: list[tuple[str, str]], said: list[str] | None = None
 def leave_out(
     spec: TableSpec, raw: pd.DataFrame, rows: np.ndarray, problems
 ) -> tuple[pd.DataFrame, np.ndarray, int]:
-    """``raw`` and its row numbers without the rows ``spec.exclude`` names (pandas loader); how many left."""
-    if not spec.exclude:
+    """``raw`` and its row numbers without the rows ``spec.exclude`` names, or ``spec.keep`` does not (pandas
+    loader); how many left."""
+    if not (spec.exclude or spec.keep):
         return raw, rows, 0
     out = np.zeros(len(raw), dtype=bool)
     for column, source in source_columns(spec, list(raw.columns)).items():
-        text, hit = _matches(raw[source].reset_index(drop=True), spec.exclude[column])
+        text = clean_text(raw[source].reset_index(drop=True))
+        hit, by_keep = _left_out(spec, column, text)
         if hit.any():
             values = text[hit]
-            said = [MESSAGE.format(column=column, value=v, table=spec.name) for v in values.str.lower()]
+            lower = values.str.lower()
+            said = [_said(spec, column, v, k) for v, k in zip(lower, by_keep[hit], strict=True)]
             problems.add(_problem_rows(spec, spec.path.name, column, rows[hit], values.to_numpy(), said))
         out |= hit
     order = _order_source(spec, list(raw.columns))
@@ -125,23 +160,31 @@ def leave_out_sql(raw, spec: TableSpec, rel: str, found: list[str], problems_tab
     loader reads values (:func:`~custrel_lib.io.readers.clean_text`: a Parquet 3.0 is "3" in both), and rows are
     then picked by exact value: trimming and folding every row of a large table cost more than the load's scan.
     """
-    if not spec.exclude:
+    if not (spec.exclude or spec.keep):
         return rel, 0
     hits = []
     for column, source in source_columns(spec, found).items():
         quoted = ident(source)
         text = f"CAST({quoted} AS VARCHAR)"
         distinct = raw.sql(f"SELECT DISTINCT {quoted} AS v, {text} AS t FROM ({rel})").df()
-        shown, match = _matches(distinct["v"], spec.exclude[column])
-        if not match.any():
+        shown = clean_text(distinct["v"])
+        match, by_keep = _left_out(spec, column, shown)
+        null = match & distinct["t"].isna().to_numpy()  # a missing value that keep: leaves out
+        match &= ~null
+        if not (match.any() or null.any()):
             continue
         pairs = list(zip(distinct["t"][match], shown[match], strict=True))
-        hit = f"coalesce({text} IN ({', '.join(lit(t) for t, _ in pairs)}), false)"
-
-        said = [MESSAGE.format(column=column, value=v.lower(), table=spec.name) for _, v in pairs]
+        hit = f"coalesce({text} IN ({', '.join(lit(t) for t, _ in pairs) or 'NULL'}), false)"
+        hit = f"({hit} OR {text} IS NULL)" if null.any() else hit
+        said = [
+            _said(spec, column, v.lower() if isinstance(v, str) else v, k)
+            for (_, v), k in zip(pairs, by_keep[match], strict=True)
+        ]
+        empty = _said(spec, column, None, True) if null.any() else None
         raw.execute(
             f"INSERT INTO {problems_table} SELECT {lit(spec.name)}, {lit(spec.path.name)}, __row, "
-            f"{lit(column)}, 'excluded', 'excluded', {_case(text, pairs)}, {_case(text, pairs, said)} FROM ({rel}) WHERE {hit}"
+            f"{lit(column)}, 'excluded', 'excluded', {_case(text, pairs)}, {_case(text, pairs, said, empty)} "
+            f"FROM ({rel}) WHERE {hit}"
         )
         hits.append(hit)
     if not hits:

@@ -230,7 +230,9 @@ def _finish(name: str, t: _Table, df: pd.DataFrame, problems: ProblemsReport, n_
     kept = df[~t.reject.to_numpy()].reset_index(drop=True)
     for frame in t.frames:
         problems.add(frame)
-    problems.set_counts(name, n_read + t.excluded, len(kept), t.excluded if t.spec.exclude else None)
+    problems.set_counts(
+        name, n_read + t.excluded, len(kept), t.excluded if t.spec.exclude or t.spec.keep else None
+    )
     return kept
 
 

@@ -246,7 +246,7 @@ def _problems(raw, config: CustrelConfig, staged: dict[str, TypedTable]) -> Prob
     for name, typed in staged.items():
         read = raw.sql(f"SELECT count(*) FROM __custrel_typed_{name}").fetchall()[0][0] + typed.malformed
         n_rejected = raw.sql(f"SELECT count(DISTINCT row) FROM {rejected(name)}").fetchall()[0][0]
-        excluded = typed.excluded if config.tables[name].exclude else None
+        excluded = typed.excluded if config.tables[name].exclude or config.tables[name].keep else None
         problems.set_counts(name, int(read + typed.excluded), int(read - n_rejected), excluded)
     problems.rows = problems.rows.reset_index(drop=True)
     return problems
