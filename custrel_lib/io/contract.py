@@ -268,9 +268,11 @@ NUMBER_NEGATIVE = r"^\((.+)\)$|^([^-+()]+)-$"
 
 def number_shape(decimal: str) -> str:
     """The shape of a number once cleaned, with its decimal mark: the other mark may only group thousands
-    (``1.234,56`` / ``1,234.56``), so that ``12,5`` in a column of decimal points is not read as 125."""
+    (``1.234,56`` / ``1,234.56``), so that ``12,5`` in a column of decimal points is not read as 125. An
+    exponent has three digits at most: a hexadecimal id such as ``3197e02593189701`` (a session or a hash) is not
+    a number, and pandas' parser crashes the process on such an exponent (pandas-dev/pandas#63089)."""
     group, point = (r"\.", ",") if decimal == "," else (",", r"\.")
-    return rf"[-+]?(?:\d+|\d{{1,3}}(?:{group}\d{{3}})+)?(?:{point}\d*)?(?:[eE][-+]?\d+)?"
+    return rf"[-+]?(?:\d+|\d{{1,3}}(?:{group}\d{{3}})+)?(?:{point}\d*)?(?:[eE][-+]?\d{{1,3}})?"
 
 
 # The columns the stage features read: required ones, and optional ones filled with nulls when absent.

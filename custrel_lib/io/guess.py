@@ -37,12 +37,15 @@ customer_id: customer id | customerid | customer | customer number | customer no
     num client | numero client | numero de client | code client | ref client | reference client |
     identifiant client | user id | userid | member id | account id | contact id | cust id | custid |
     household key | email | e mail | customer email | client email | courriel | adresse email | adresse
-    e mail | mail
+    e mail | mail | visitorid | visitor id | visitor | user pseudo id | user | buyer id | buyer | shopper
+    id | household id | household | account number | account name | account | associated company |
+    associated contact | company | company name | societe | raison sociale | entreprise
 date: date | order date | invoice date | invoicedate | orderdate | transaction date | purchase date |
     sale date | sales date | date de commande | date commande | date d'achat | date achat | date de
     vente | date vente | date facture | date de facture | date piece | date transaction | date de la
     commande | created at | created (utc) | created | paid at | order purchase timestamp | datetime |
-    timestamp | jour | day
+    timestamp | jour | day | event time | event date | event timestamp | transaction dt | order dt |
+    close date | closed date | visit date | date visite | booking date | date de reservation
 amount: amount | montant | montant ttc | montant total | montant ht | montant net | total | order total
     | total ttc | total ht | total amount | total price | total paid | amount paid | net amount | order
     amount | order value | transaction amount | sale amount | sales amount | payment value | revenue |
@@ -52,7 +55,7 @@ order_id: order id | orderid | order | order number | order no | order ref | inv
     invoice no | invoice number | invoice id | id commande | n° commande | no commande | n commande |
     numero commande | numero de commande | ref commande | reference commande | commande | n° facture |
     numero facture | numero de facture | facture | transaction id | receipt | ticket | n° ticket |
-    basket id
+    basket id | transactionid
 category: category | categorie | product category | categorie produit | product type | type produit |
     rayon | famille | famille produit | univers | department
 channel: channel | canal | sales channel | canal de vente | canal vente | order channel | source
@@ -97,7 +100,7 @@ NAMES: dict[str, tuple[str, ...]] = _names(_NAMES_TEXT)
 _ID = ("id", "no", "n°", "number", "code", "num", "numero", "ref", "key")
 WORDS: dict[str, tuple[str, ...]] = {
     "customer_id": ("email", "mail", *(f"{who}+{i}" for who in ("client", "customer") for i in _ID)),
-    "date": ("date", "datum", "fecha"),
+    "date": ("date", "datum", "fecha", "dt", "time", "timestamp"),
     "amount": ("montant", "amount", "total", "revenue"),
     "order_id": tuple(f"{what}+{i}" for what in ("order", "commande", "invoice", "facture") for i in _ID),
     "quantity": ("quantity", "quantite", "qty"),

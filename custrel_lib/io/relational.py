@@ -110,7 +110,8 @@ def relational_init(guesses: list, heads: list[Head], passed: list[str]) -> tupl
     """``custrel init``'s guesses with the tables of a relational export (:func:`relational_guesses`) in place of
     the files they join, and what to say of it; the guesses unchanged when there is no such export (or when a
     file already reads as transactions with amounts)."""
-    from custrel_lib.io.starter import FileGuess, _order_lines, _status
+    from custrel_lib.io.event_log import status_rule
+    from custrel_lib.io.starter import FileGuess, _order_lines
 
     if not passed or any(g.table == "transactions" and g.amounts for g in guesses):
         return guesses, None
@@ -130,7 +131,7 @@ def relational_init(guesses: list, heads: list[Head], passed: list[str]) -> tupl
             _order_lines(guess, head)  # says when the first rows repeat an order id
             guess.order_lines = True  # rows of one order (its lines, its payments) make one purchase
             orders = by_path[t["joins"][0][0]]
-            _status(guess, orders.head, orders.columns)
+            guess.exclude = status_rule(orders.head, orders.columns)
         out.append(guess)
     joined = ", ".join(f"{p.name} (on {k})" for p, k in tables[0]["joins"])
     said = f"a relational export: the transactions are {tables[0]['path'].name} joined to {joined}"

@@ -19,6 +19,7 @@ import pandas as pd
 from custrel_lib.config import FORMATS, TableSpec
 from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.contract import TABLES, WHITESPACE_SEP, fold
+from custrel_lib.io.event_log import as_event_log, status_rule
 from custrel_lib.io.guess import (
     _numbers,
     currency_of,
@@ -33,10 +34,8 @@ from custrel_lib.io.header import values_not_names
 
 #: How many rows of each file the guesses read.
 HEAD_ROWS = 2000
-#: Names of the column that says an order was cancelled or refunded, and the values that say so.
-STATUS_NAMES = ("status", "statut", "financial status", "order status", "etat", "state", "payment status")
-STATUS_WORDS = re.compile(r"cancel|annul|refund|rembours|void|rejet|fail|echou", re.IGNORECASE)
-PARTIAL = re.compile(r"partial|partiel", re.IGNORECASE)  # a partly refunded order is still a purchase
+#: A column named as an id or a code (``itemid``, ``PRODUCT_ID``, ``household_key``): not an amount.
+ID_NAME = re.compile(r"(id|key|code|no|number|num|numero)$")
 
 
 @dataclass
@@ -49,6 +48,7 @@ class FileGuess:
     skip_rows: int = 0
     order_lines: bool = False
     exclude: dict[str, list[str]] = field(default_factory=dict)
+    keep: dict[str, list[str]] = field(default_factory=dict)  # an event log's purchases (io/event_log.py)
     notes: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # the file's columns no canonical column reads
     head: pd.DataFrame | None = field(default=None, repr=False)  # the rows the guesses read
@@ -183,8 +183,12 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
             chosen = ("transactions", guess_by_values(columns, head))
         else:
             chosen = (table, {})
-    visits = visit_log_instead(chosen, table, columns, head) if header else None
-    chosen = ("transactions", visits) if visits else chosen
+    logged = as_event_log(table, columns, head) if header else None
+    if logged:  # purchases among other events: keep: the purchases
+        chosen, keep, visits = logged
+    else:
+        keep, visits = {}, visit_log_instead(chosen, table, columns, head) if header else None
+        chosen = ("transactions", visits) if visits else chosen
     if chosen is None:
         error = UnrecognisedFile(
             f"{path}: no column reads as a customer id with a date and an amount, nor as a customer list or "
@@ -202,6 +206,7 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
         head=head,
         header=header,
         amounts=not visits or "amount" in visits,
+        keep=keep,
     )
     if not header:
         guess.notes.append("the first line is a row of values, not column names: columns by their position")
@@ -214,27 +219,28 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
                 f"only the first sheet is read; the workbook also has {', '.join(map(repr, sheets[1:]))}: "
                 "sheet: '*' reads every sheet, one after the other"
             )
-    guess.unused = [c for c in columns if c not in mapping.values()]
+    guess.unused = [c for c in columns if c not in mapping.values() and c not in keep]
     if visits:
-        numbers = _numbers(guess.unused, head)[0]  # whole numbers: amounts, or counts?
-        guess.notes.append(
-            f"the amount is {visits['amount']!r} by its values (numbers with decimals): check it"
-            if guess.amounts
-            else "no column of amounts: every row is one purchase of unknown value (amounts: false)"
-            + (
-                f"; if {', '.join(map(repr, numbers))} holds them, map amount to it instead"
-                if numbers
-                else ""
-            )
-        )
+        guess.notes.append(_visits_note(guess, visits, head))
     for canonical in missing_required(name, mapping) if guess.amounts else ():
         guess.notes.append(f"no column found for {canonical}: map it by hand (columns: {', '.join(columns)})")
     if mapping.get("type") == "=nps":
         guess.notes.append('no type column: every row is read as an NPS answer (type: "=nps")')
     if name == "transactions":
         _order_lines(guess, head)
-        _status(guess, head, columns)
+        guess.exclude = status_rule(head, columns, list(guess.columns.values()))
     return guess
+
+
+def _visits_note(guess: FileGuess, visits: dict[str, str], head: pd.DataFrame) -> str:
+    """What ``custrel.yml`` says of a log read without an amount by its name: the amount found by its values, or
+    none, with the columns of whole numbers that may hold amounts (not those named as ids: ``itemid``)."""
+    if guess.amounts:
+        return f"the amount is {visits['amount']!r} by its values (numbers with decimals): check it"
+    numbers = [c for c in _numbers(guess.unused, head)[0] if not ID_NAME.search(fold(c).replace(" ", ""))]
+    return "no column of amounts: every row is one purchase of unknown value (amounts: false)" + (
+        f"; if {', '.join(map(repr, numbers))} holds them, map amount to it instead" if numbers else ""
+    )
 
 
 def _order_lines(guess: FileGuess, head: pd.DataFrame) -> None:
@@ -268,23 +274,6 @@ def _order_lines(guess: FileGuess, head: pd.DataFrame) -> None:
             "repeated on each line, the lines would add it up several times; map a line amount, or quantity "
             "and unit_price, instead"
         )
-
-
-def _status(guess: FileGuess, head: pd.DataFrame, columns: list[str]) -> None:
-    """An ``exclude:`` rule, left commented, for a status column whose values say cancelled or refunded."""
-    for column in columns:
-        if fold(column) not in STATUS_NAMES or column in guess.columns.values():
-            continue
-        values = sorted(
-            {
-                str(v).strip().lower()
-                for v in head[column].dropna()
-                if STATUS_WORDS.search(str(v)) and not PARTIAL.search(str(v))
-            }
-        )
-        if values:
-            guess.exclude[column] = values[:6]
-            return
 
 
 def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
@@ -345,9 +334,12 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
             lines.append("    order_lines: true")
         if not g.amounts:
             lines.append("    amounts: false  # no amounts: each row one purchase; the reports show no money")
-        for column, values in g.exclude.items():
-            rule = f"{{{dumps(column, ensure_ascii=False)}: [{', '.join(dumps(v, ensure_ascii=False) for v in values)}]}}"
-            lines.append(f"    # exclude: {rule}  # to leave these orders out, remove the #")
+        lines += [f"    keep: {_rule(g.keep)}  # a log of events: only these are purchases"] if g.keep else []
+        lines += (
+            [f"    # exclude: {_rule(g.exclude)}  # to leave these orders out, remove the #"]
+            if g.exclude
+            else []
+        )
         lines += [f"    # {note}" for note in g.notes]
     absent = [t for t in TABLES if t not in tables]
     if absent:
@@ -356,6 +348,17 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
             "(add a table with: custrel init <files> or by hand)."
         )
     return "\n".join(lines) + "\n"
+
+
+def _rule(block: dict[str, list[str]]) -> str:
+    """``{"column": ["value", ...]}`` as one line of YAML (``keep:``, ``exclude:``)."""
+    return (
+        "{"
+        + ", ".join(
+            f"{dumps(c, ensure_ascii=False)}: {dumps(v, ensure_ascii=False)}" for c, v in block.items()
+        )
+        + "}"
+    )
 
 
 def _relative(path: Path, base: Path) -> str:

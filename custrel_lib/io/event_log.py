@@ -1,0 +1,92 @@
+"""``custrel init``: which rows of a file are purchases, when not all of them are.
+
+A status column may say an order was cancelled or refunded: :func:`status_rule` writes an ``exclude:`` rule for
+it, commented out (whether a refunded order counts is the user's choice).
+
+A file may also be a log of events where purchases are one kind of row among others. Web and app exports write every event of a visitor (REES46's ``event_type``: ``view``, ``cart``, ``purchase``;
+Retail Rocket's ``event``: ``view``, ``addtocart``, ``transaction``), and CRM exports every deal whatever its stage
+(HubSpot's ``Deal Stage``: ``Closed Won``, ``Closed Lost``, ...). Read whole, each view or lost deal would count
+as a purchase. Such a file is read as transactions with ``keep:`` (:mod:`custrel_lib.io.exclude`) on the column
+of event types, keeping the values that say a purchase, said in the comment beside the rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+
+from custrel_lib.io.contract import INTERACTION_TYPES, TYPE_SYNONYMS, fold
+from custrel_lib.io.guess import guess_columns, missing_required, visit_log
+
+#: Names of the column that says an order was cancelled or refunded, and the values that say so.
+STATUS_NAMES = ("status", "statut", "financial status", "order status", "etat", "state", "payment status")
+STATUS_WORDS = re.compile(r"cancel|annul|refund|rembours|void|rejet|fail|echou", re.IGNORECASE)
+PARTIAL = re.compile(r"partial|partiel", re.IGNORECASE)  # a partly refunded order is still a purchase
+#: Values of an event type that say a purchase (folded: lower case, no accents, ``_`` as a blank).
+PURCHASE_EVENTS = re.compile(
+    r"^(purchase|purchased|transaction|order|order completed|order placed|checkout completed|completed order|"
+    r"achat|commande|commande validee|vente|sale|buy|closed won|won|gagne|conversion)$"
+)
+#: The interactions table's types (the contract's and their synonyms: ``nps``, ``reclamation``, the journey's
+#: steps): a column that holds one of them besides its purchases is the interactions' ``type``, where a purchase
+#: is a touchpoint of a journey (the sample's ``achat``), not a log of events.
+VOICE_TYPES = {fold(t) for t in (*INTERACTION_TYPES, *TYPE_SYNONYMS, "survey", "enquete", "csat")}
+#: A column of event types holds a handful of values (in the first rows read).
+MAX_TYPES = 30
+
+
+def purchase_events(
+    columns: Sequence[str], head: pd.DataFrame, taken: Sequence[str] = ()
+) -> tuple[str, list[str]] | None:
+    """The first column of ``columns`` (not in ``taken``) whose values are a handful of event types, some of them
+    purchases and some not: ``(column, the purchase values in lower case)``, else None."""
+    for column in columns:
+        if column in taken or column not in head:
+            continue
+        values = head[column].dropna().astype(str).str.strip().str.lower()
+        distinct = set(values[values != ""])
+        if not 2 <= len(distinct) <= MAX_TYPES:
+            continue
+        purchases = sorted(v for v in distinct if PURCHASE_EVENTS.match(fold(v)))
+        others = {fold(v) for v in distinct} - {fold(v) for v in purchases}
+        if purchases and others and not others & VOICE_TYPES:
+            return column, purchases
+    return None
+
+
+def as_event_log(table: str | None, columns: list[str], head: pd.DataFrame | None):
+    """When the file is a log of events with purchases among them: ``(("transactions", columns), keep, visits)``:
+    the columns read as transactions, the ``keep:`` rule, and ``visits``, the columns again when they were read
+    as a log without amounts by name (:func:`~custrel_lib.io.guess.visit_log`), else None. None when the file
+    is no such log; a table named other than transactions is left as it is."""
+    if table not in (None, "transactions") or head is None:
+        return None
+    mapping = guess_columns("transactions", columns, head)
+    found = purchase_events(columns, head, taken=list(mapping.values()))
+    if found is None:
+        return None
+    visits = None
+    if missing_required("transactions", mapping):
+        rest = [c for c in columns if c != found[0]]
+        visits = visit_log(rest, head[rest])
+        mapping = visits or mapping
+    if "customer_id" not in mapping or "date" not in mapping:
+        return None
+    return ("transactions", mapping), {found[0]: found[1]}, visits
+
+
+def status_rule(
+    head: pd.DataFrame, columns: Sequence[str], mapped: Sequence[str] = ()
+) -> dict[str, list[str]]:
+    """An ``exclude:`` rule (``custrel init`` writes it commented out) for the first status column, not one of
+    ``mapped``, whose values say cancelled or refunded (not partly: still a purchase); else ``{}``."""
+    for column in columns:
+        if fold(column) not in STATUS_NAMES or column in mapped:
+            continue
+        values = {str(v).strip().lower() for v in head[column].dropna() if STATUS_WORDS.search(str(v))}
+        values = sorted(v for v in values if not PARTIAL.search(v))
+        if values:
+            return {column: values[:6]}
+    return {}
