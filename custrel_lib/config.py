@@ -205,11 +205,7 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
             raise c.fail(
                 f"{where}.encoding", f"{encoding!r} is not a known encoding (e.g. utf-8, cp1252, latin-1)."
             ) from None
-    date_format = spec.get("date_format")
-    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
-        raise c.fail(
-            f"{where}.date_format", f"must be a strftime pattern such as '%d/%m/%Y', not {date_format!r}."
-        )
+    date_format = c.date_format(f"{where}.date_format", spec.get("date_format"))
     order_lines = c.transactions_flag(where, spec, name, "order_lines", False)
     amounts = c.transactions_flag(where, spec, name, "amounts", True)
     skip_rows, header, sheet = c.layout(where, spec, fmt)

@@ -6,10 +6,21 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import glob
+import re
 from pathlib import Path
 from typing import Any
 
 from custrel_lib.exceptions import ConfigError
+
+#: Dates written as day numbers from a day the export does not write (dunnhumby's The Complete Journey: ``DAY``, 1
+#: to 711): ``date_format: "days since 2019-12-31"`` reads day 1 as 2020-01-01 (custrel_lib.io.numeric_dates).
+DAYS_SINCE = re.compile(r"^\s*days since (\d{4}-\d{2}-\d{2})\s*$", re.IGNORECASE)
+
+
+def days_since(fmt: Any) -> str | None:
+    """The day written in a ``days since <day>`` date format, else None."""
+    found = DAYS_SINCE.match(fmt) if isinstance(fmt, str) else None
+    return found.group(1) if found else None
 
 
 class Checker:
@@ -95,6 +106,21 @@ class Checker:
             else:
                 spelled.append(self.text(key, v, "a list of words"))
         return spelled
+
+    def date_format(self, where: str, value: Any) -> str | None:
+        """A table's ``date_format``: a strftime pattern (``%d/%m/%Y``), or ``days since <day>`` (day numbers)."""
+        if value is None:
+            return None
+        if days_since(value):
+            self.date(where, days_since(value))
+            return value.strip()
+        if not isinstance(value, str) or "%" not in value:
+            raise self.fail(
+                where,
+                f"must be a strftime pattern such as '%d/%m/%Y', or 'days since 2019-12-31' for day numbers "
+                f"(1 for the day after it), not {value!r}.",
+            )
+        return value
 
     def value_lists(self, where: str, block: Any, what: str = "left out") -> dict[str, list[str]]:
         """``{column: [value, ...]}`` (``exclude: {order_status: [canceled, unavailable]}``, the rows left out on

@@ -421,3 +421,51 @@ def test_an_amount_with_an_unknown_name_is_found_by_its_values(tmp_path):
     }
     loaded = load_tables(out)
     assert loaded.tables["transactions"]["amount"].sum() == pytest.approx(sum(float(r[4]) for r in rows))
+
+
+def test_init_reads_day_numbers_with_a_day_it_says_it_chose(tmp_path):
+    """dunnhumby's The Complete Journey: ``DAY`` numbers the days (1 to 711) and no column holds a date. init maps
+    it with ``date_format: "days since 1999-12-31"`` and says that this day is its own choice, to correct; both
+    loaders then read day n as n days after it. A ``day`` of numbers beside a real date is not touched."""
+    rows = pd.DataFrame(
+        {
+            "household_key": [str(1 + i % 40) for i in range(300)],
+            "BASKET_ID": [str(26984851472 + i // 2) for i in range(300)],
+            "DAY": [str(1 + (i * 7) % 711) for i in range(300)],
+            "PRODUCT_ID": [str(1004906 + i) for i in range(300)],
+            "QUANTITY": ["1"] * 300,
+            "SALES_VALUE": ["1.39", "0.82"] * 150,
+        }
+    )
+    rows["household_key"] = rows.groupby("BASKET_ID")["household_key"].transform("first")
+    rows.to_csv(tmp_path / "transaction_data.csv", index=False)
+    out = tmp_path / "custrel.yml"
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "transaction_data.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert (
+        "'DAY' holds day numbers (1 to 711 in the first rows), not dates" in said
+        and "a day custrel chose" in said
+    )
+    written = out.read_text(encoding="utf-8")
+    assert 'date_format: "days since 1999-12-31"' in written
+    assert (
+        'customer_id: "household_key", date: "DAY", amount: "SALES_VALUE", order_id: "BASKET_ID"' in written
+    )
+    for engine in (False, True):
+        tx = load_tables(out, engine=engine).to_pandas()["transactions"]
+        assert len(tx) == 150  # two lines per basket, one purchase
+        first = tx.loc[tx["order_id"] == "26984851472", "date"].iloc[0]
+        assert first == pd.Timestamp("2000-01-01")  # DAY 1
+        assert tx["amount"].sum() == pytest.approx(150 * (1.39 + 0.82))
+    # A day of the month beside a date: the date is the date.
+    pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a"],
+            "date": ["2024-01-05", "2024-02-06", "2024-03-07"],
+            "day": ["5", "6", "7"],
+            "amount": ["1.5", "2.5", "3.5"],
+        }
+    ).to_csv(tmp_path / "ventes.csv", index=False)
+    guess = guess_file(tmp_path / "ventes.csv")
+    assert guess.columns["date"] == "date" and guess.days is None

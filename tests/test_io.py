@@ -964,3 +964,26 @@ def test_hexadecimal_ids_where_numbers_are_read_do_not_crash_either_loader(tmp_p
     for line in lines[:2]:  # the 3 ids rejected (lines 2-4 of the file), 1e5 read as 100000
         assert line.endswith("{'read': 4, 'kept': 1, 'rejected': 3} [2, 3, 4]"), line
     assert "'customer_id': 'customer_id'" in lines[2]
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_day_numbers_are_read_from_the_day_date_format_names(tmp_path, engine):
+    """dunnhumby's The Complete Journey numbers its days (``DAY``, 1 to 711) without saying the first: custrel
+    does not guess it, says which setting reads them, and ``date_format: "days since <day>"`` reads day n as n
+    days after it, in both loaders; a day that is not a whole number is rejected with the row."""
+    rows = "household_key,DAY,SALES_VALUE\n1364,1,2.5\n1364,32,3.0\n2,711,1.25\n2,7.5,4\n"
+    (tmp_path / "tx.csv").write_text(rows, encoding="utf-8")
+    body = "tables:\n  transactions: {path: tx.csv, columns: {customer_id: household_key, date: DAY, amount: SALES_VALUE}}\n"
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    rows_bad = result.problems.rows
+    assert rows_bad["reason"].tolist() == ["unparseable_date"] * 4
+    assert rows_bad["message"].str.contains("date_format: 'days since 2019-12-31'", regex=False).all()
+    body = body.replace("SALES_VALUE}", 'SALES_VALUE}, date_format: "days since 2019-12-31"')
+    result = load_tables(_write_config(tmp_path, body), engine=engine)
+    tx = table_to_pandas(result, "transactions") if engine else result.tables["transactions"]
+    assert tx["date"].dt.strftime("%Y-%m-%d").tolist() == ["2020-01-01", "2020-02-01", "2021-12-11"]
+    assert result.problems.rows["row"].tolist() == [5]
+    with pytest.raises(ConfigError, match=r"date_format must be a date written YYYY-MM-DD"):
+        load_config(_write_config(tmp_path, body.replace("2019-12-31", "2019-13-31")))
+    with pytest.raises(ConfigError, match=r"or 'days since 2019-12-31' for day numbers"):
+        load_config(_write_config(tmp_path, body.replace("days since 2019-12-31", "days")))

@@ -207,27 +207,6 @@ def out_of_range_message(emptied: bool) -> str:
     return f"before {EARLIEST_DATE} or after 2262: not a plausible date" + (": emptied" if emptied else "")
 
 
-#: Dates written as Excel's serial numbers (days since 1899-12-30: ``45366`` is 2024-03-15, ``45366,5`` its
-#: noon), as a CSV saved from a sheet whose date cells lost their format holds them: the column's format when
-#: at least half of its first values are such numbers between 1950 and 2099 and no date format reads more.
-EXCEL_SERIAL = "excel serial"
-EXCEL_ORIGIN = "1899-12-30"
-SERIAL = r"\d{5}(?:[.,]\d+)?"
-SERIAL_RANGE = (18264, 73050)  # 1950-01-01 .. 2099-12-31
-SERIAL_SHARE = 0.5
-#: Unix time (app, payment and database exports): seconds, milliseconds or microseconds (Google Analytics 4's
-#: ``event_timestamp`` in BigQuery) since 1970-01-01 UTC, read at their UTC day, under the same rule, between 2000
-#: and 2099.
-UNIX_SECONDS, UNIX_MILLISECONDS, UNIX_MICROSECONDS = "unix seconds", "unix milliseconds", "unix microseconds"
-#: Dates written as numbers: format -> (pattern, (low, high) of the number, numbers per day, the day of 0).
-NUMERIC_DATES = {
-    EXCEL_SERIAL: (SERIAL, SERIAL_RANGE, 1, EXCEL_ORIGIN),
-    UNIX_SECONDS: (r"\d{9,10}(?:\.\d+)?", (946684800, 4102444800), 86400, "1970-01-01"),
-    UNIX_MILLISECONDS: (r"\d{12,13}(?:\.\d+)?", (946684800000, 4102444800000), 86400000, "1970-01-01"),
-    UNIX_MICROSECONDS: (r"\d{15,16}", (946684800 * 10**6, 4102444800 * 10**6), 86400 * 10**6, "1970-01-01"),
-}
-
-
 def unreadable_date(used: str | None) -> str:
     """The message of a date that cannot be read with the column's format, or with none (nothing matched)."""
     if used is None:
@@ -235,7 +214,8 @@ def unreadable_date(used: str | None) -> str:
             "cannot read this date: no known format reads this column (ISO, day/month/year, month/day/year, "
             "two-digit years, month names in English or French, with or without a time and a time zone, Excel's "
             "serial numbers); set date_format for this table in custrel.yml (a month without its day, 2024-01, is read "
-            "as its first day with date_format: '%Y-%m')"
+            "as its first day with date_format: '%Y-%m'; day numbers, 1 for the first day, with date_format: "
+            "'days since 2019-12-31', the day before day 1)"
         )
     return f"cannot read this date (format {used})"
 

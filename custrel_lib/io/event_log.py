@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from json import dumps
 
 import pandas as pd
 
@@ -90,3 +91,14 @@ def status_rule(
         if values:
             return {column: values[:6]}
     return {}
+
+
+def rule_line(block: dict[str, list[str]]) -> str:
+    """``{"column": ["value", ...]}`` as one line of YAML (``keep:``, ``exclude:``)."""
+    return (
+        "{"
+        + ", ".join(
+            f"{dumps(c, ensure_ascii=False)}: {dumps(v, ensure_ascii=False)}" for c, v in block.items()
+        )
+        + "}"
+    )

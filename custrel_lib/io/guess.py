@@ -22,12 +22,12 @@ import pandas as pd
 from custrel_lib.io.contract import (
     AMOUNT_PARTS,
     CURRENCY_CODES,
-    EXCEL_SERIAL,
     MAPPABLE,
     SCHEMA,
     fold,
     is_constant,
 )
+from custrel_lib.io.numeric_dates import EXCEL_SERIAL
 
 #: canonical column -> folded names of exports, the most telling first (one canonical column per line; a line
 #: that begins with blanks goes on with the one above).
@@ -50,7 +50,7 @@ amount: amount | montant | montant ttc | montant total | montant ht | montant ne
     | total ttc | total ht | total amount | total price | total paid | amount paid | net amount | order
     amount | order value | transaction amount | sale amount | sales amount | payment value | revenue |
     sales | net sales | ca | ca ttc | ca ht | chiffre d'affaires | chiffre d affaires | prix total |
-    valeur | value | spend | line total | subtotal
+    valeur | value | spend | line total | subtotal | sales value
 order_id: order id | orderid | order | order number | order no | order ref | invoice | invoiceno |
     invoice no | invoice number | invoice id | id commande | n° commande | no commande | n commande |
     numero commande | numero de commande | ref commande | reference commande | commande | n° facture |
@@ -209,6 +209,39 @@ def _numbers(columns: Sequence[str], head: pd.DataFrame) -> tuple[list[str], lis
     numbers = [c for c in columns if _reads_as(head[c], "amount")]
     decimals = [c for c in numbers if head[c].astype(str).str.contains(r"\d[.,]\d", regex=True).any()]
     return numbers, decimals
+
+
+#: A column of day numbers named as a date (dunnhumby's ``DAY``, 1 to 711), when no column holds dates: read with
+#: ``date_format: "days since <day>"``; ``custrel init`` writes :data:`DAY_ZERO`, a day of its own choosing that the
+#: written file says to correct (the export does not say which day is day 1).
+DAY_ZERO = "1999-12-31"
+DAY_NAMES = ("day", "jour", "day number", "day no", "day index", "numero jour", "numero de jour")
+
+
+def day_numbers(columns: Sequence[str], head: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """``head`` with its column of day numbers written as the dates ``days since DAY_ZERO`` reads, so that the
+    guesses see a date, and that column; ``(head, None)`` when there is none, or a column holds dates."""
+    if any(_reads_as(head[c], "date") for c in columns):
+        return head, None
+    for column in columns:
+        text = head[column].astype(str).str.strip()
+        whole = text.str.fullmatch(r"\d{1,5}")
+        if fold(column) not in DAY_NAMES or whole[text != ""].mean() < _SHARE:
+            continue
+        days = pd.to_numeric(text.where(whole), errors="coerce")  # digits only: no exponent to parse
+        dates = (pd.Timestamp(DAY_ZERO) + pd.to_timedelta(days, unit="D")).dt.strftime("%Y-%m-%d")
+        return head.assign(**{column: dates}), column
+    return head, None
+
+
+def days_note(column: str, head: pd.DataFrame) -> str:
+    """What ``custrel init`` says of a column of day numbers (:func:`day_numbers`): the day it chose."""
+    days = pd.to_datetime(head[column], errors="coerce") - pd.Timestamp(DAY_ZERO)
+    return (
+        f"{column!r} holds day numbers ({days.min().days} to {days.max().days} in the first rows), not dates: "
+        f"day 1 is read as the day after {DAY_ZERO}, a day custrel chose; the export does not say it: write in "
+        "date_format the day before the first day of the data, or the reports' dates are not the real ones"
+    )
 
 
 def guess_by_values(columns: Sequence[str], head: pd.DataFrame) -> dict[str, str]:

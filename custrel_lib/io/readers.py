@@ -26,9 +26,7 @@ from custrel_lib.io.contract import (
     NUMBER_CODE,
     NUMBER_NEGATIVE,
     NUMBER_NOISE,
-    NUMERIC_DATES,
     SCHEMA,
-    SERIAL_SHARE,
     TRUE_VALUES,
     ZONE,
     has_month_name,
@@ -37,6 +35,7 @@ from custrel_lib.io.contract import (
 )
 from custrel_lib.io.csv_lines import blank_lines, check_csv_header, check_duplicate_columns
 from custrel_lib.io.dialect import csv_dialect, duck_source, positional_names
+from custrel_lib.io.numeric_dates import NUMERIC_DATES, SERIAL_SHARE, numeric_date
 from custrel_lib.io.scan_sql import lit
 from custrel_lib.io.writing import SAMPLE_SIZE, decimal_mark
 
@@ -181,9 +180,9 @@ def choose_date_format(first: pd.Series, wider: Callable[[], pd.Series] | None =
 
 
 def numeric_days(text: pd.Series, fmt: str) -> pd.Series:
-    """Dates written as numbers (:data:`~custrel_lib.io.contract.NUMERIC_DATES`: Excel's serial days, Unix
+    """Dates written as numbers (:data:`~custrel_lib.io.numeric_dates.NUMERIC_DATES`: Excel's serial days, Unix
     time) as whole days since the format's day 0, in range; else missing (``scan_sql._date`` in the engine)."""
-    pattern, (low, high), per_day, _ = NUMERIC_DATES[fmt]
+    pattern, (low, high), per_day, _ = numeric_date(fmt)
     text = text.astype("string")
     number = pd.to_numeric(text.where(text.str.fullmatch(pattern)).str.replace(",", "."), errors="coerce")
     return np.floor(number.where(number.between(low, high)) / per_day)
@@ -211,9 +210,9 @@ def to_date(s: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series
     )
     text = clean_text(s.where(~native))
     fmt = date_format or choose_date_format(text, lambda: spread(text))
-    if fmt in NUMERIC_DATES:
+    if numeric_date(fmt):
         days = numeric_days(text, fmt)
-        parsed = pd.Timestamp(NUMERIC_DATES[fmt][3]) + pd.to_timedelta(days, unit="D")
+        parsed = pd.Timestamp(numeric_date(fmt)[3]) + pd.to_timedelta(days, unit="D")
         return parsed.astype("datetime64[ns]"), text.notna() & days.isna(), fmt
     base, zoned = split_zone(fmt) if fmt else (None, False)
     readable = text.str.replace(ZONE, r"\1", regex=True) if zoned else text

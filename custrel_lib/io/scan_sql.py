@@ -20,7 +20,6 @@ from custrel_lib.io.contract import (
     NOTE,
     NUMBER_CODE,
     NUMBER_NEGATIVE,
-    NUMERIC_DATES,
     ORDER_LEVEL,
     SCHEMA,
     ZONE,
@@ -31,6 +30,7 @@ from custrel_lib.io.contract import (
     split_zone,
     unreadable_date,
 )
+from custrel_lib.io.numeric_dates import numeric_date
 
 #: Blanks trimmed from text (Arrow's ``utf8_trim_whitespace`` set, as the pandas loader trims).
 WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -124,8 +124,8 @@ def _date(t: str, duck_type: str, date_format: Callable[[str], str | None]) -> t
     fmt = date_format(t)
     if fmt is None:
         return "CAST(NULL AS DATE)", None
-    if fmt in NUMERIC_DATES:  # readers.numeric_days: Excel's serial days, Unix time
-        pattern, (low, high), per_day, origin = NUMERIC_DATES[fmt]
+    if numeric_date(fmt):  # readers.numeric_days: Excel's serial days, Unix time, days since a day
+        pattern, (low, high), per_day, origin = numeric_date(fmt)
         number = f"CAST(replace({t}, ',', '.') AS DOUBLE)"
         ok = f"regexp_full_match({t}, {lit(pattern)}) AND {number} BETWEEN {low} AND {high}"
         days = f"CAST(floor({number} / {per_day}) AS INTEGER)"

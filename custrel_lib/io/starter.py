@@ -20,9 +20,13 @@ from custrel_lib.config import FORMATS, TableSpec
 from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.contract import TABLES, WHITESPACE_SEP, fold
 from custrel_lib.io.event_log import as_event_log, status_rule
+from custrel_lib.io.event_log import rule_line as _rule
 from custrel_lib.io.guess import (
+    DAY_ZERO,
     _numbers,
     currency_of,
+    day_numbers,
+    days_note,
     guess_by_values,
     guess_columns,
     missing_required,
@@ -49,6 +53,7 @@ class FileGuess:
     order_lines: bool = False
     exclude: dict[str, list[str]] = field(default_factory=dict)
     keep: dict[str, list[str]] = field(default_factory=dict)  # an event log's purchases (io/event_log.py)
+    days: str | None = None  # the column of day numbers read as the dates (guess.day_numbers)
     notes: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # the file's columns no canonical column reads
     head: pd.DataFrame | None = field(default=None, repr=False)  # the rows the guesses read
@@ -163,6 +168,7 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
     """Read the head of ``path`` and guess its table (unless given) and columns."""
     head, skip = read_head(path)
     columns = [str(c) for c in head.columns]
+    head, days = day_numbers(columns, head) if table in (None, "transactions") else (head, None)
     chosen = (table, _mapping(table, columns, head)) if table else _guess_table(columns, head)
     if (chosen is None or not _fits(*chosen)) and path.suffix.lower() != ".parquet":
         below = _header_line(path)
@@ -207,6 +213,7 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
         header=header,
         amounts=not visits or "amount" in visits,
         keep=keep,
+        days=days if days in mapping.values() else None,
     )
     if not header:
         guess.notes.append("the first line is a row of values, not column names: columns by their position")
@@ -220,6 +227,7 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
                 "sheet: '*' reads every sheet, one after the other"
             )
     guess.unused = [c for c in columns if c not in mapping.values() and c not in keep]
+    guess.notes += [days_note(guess.days, head)] if guess.days else []
     if visits:
         guess.notes.append(_visits_note(guess, visits, head))
     for canonical in missing_required(name, mapping) if guess.amounts else ():
@@ -330,6 +338,10 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
                 ("    join:\n" if not k else "")
                 + f"      - {{path: {at}, on: {dumps(key, ensure_ascii=False)}}}"
             )
+        if g.days:
+            lines.append(
+                f'    date_format: "days since {DAY_ZERO}"  # {g.days!r} holds day numbers: see below'
+            )
         if g.order_lines:
             lines.append("    order_lines: true")
         if not g.amounts:
@@ -348,17 +360,6 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
             "(add a table with: custrel init <files> or by hand)."
         )
     return "\n".join(lines) + "\n"
-
-
-def _rule(block: dict[str, list[str]]) -> str:
-    """``{"column": ["value", ...]}`` as one line of YAML (``keep:``, ``exclude:``)."""
-    return (
-        "{"
-        + ", ".join(
-            f"{dumps(c, ensure_ascii=False)}: {dumps(v, ensure_ascii=False)}" for c, v in block.items()
-        )
-        + "}"
-    )
 
 
 def _relative(path: Path, base: Path) -> str:
