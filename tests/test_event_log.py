@@ -178,10 +178,13 @@ def test_names_of_dates_and_ids_from_warehouses_and_crms(tmp_path):
             "visitor": [f"v{i % 50}" for i in range(300)],
             "itemid": RNG.integers(1, 9_000, 300),
             "pages": RNG.integers(1, 9, 300),
+            "session_duration": RNG.gamma(2.0, 60.0, 300).round(1),  # decimals, but not money by its name
         }
     )
     log.to_csv(tmp_path / "visits.csv", index=False)
     out = tmp_path / "v.yml"
     result = CliRunner().invoke(main, ["init", str(tmp_path / "visits.csv"), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "if 'pages' holds them, map amount to it instead" in result.output
+    said = " ".join(result.output.split())
+    assert "if 'pages', 'session_duration' holds them, map amount to it instead" in said
+    assert "amounts: false" in out.read_text(encoding="utf-8")

@@ -203,45 +203,20 @@ def yaml_columns(mapping: dict[str, str], positions: bool = False) -> str:
     return "{" + ", ".join(f"{k}: {value(v)}" for k, v in mapping.items()) + "}"
 
 
+#: Words of a name that say a column of decimals is not money: ``custrel init`` never takes it for the amount.
+NOT_MONEY = re.compile(
+    r"\b(duration|duree|time|temps|seconds?|secondes?|minutes?|hours?|heures?|lat|lon|lng|latitude|longitude|"
+    r"score|rating|note|weight|poids|distance|km|percent|pct|rate|taux|ratio|discount|remise|tax|tva)\b"
+)
+
+
 def _numbers(columns: Sequence[str], head: pd.DataFrame) -> tuple[list[str], list[str]]:
     """The columns that read as numbers, and those of them written with decimals (amounts, where whole numbers
-    may be counts or ids)."""
+    may be counts or ids), but for a name that says otherwise (:data:`NOT_MONEY`)."""
     numbers = [c for c in columns if _reads_as(head[c], "amount")]
     decimals = [c for c in numbers if head[c].astype(str).str.contains(r"\d[.,]\d", regex=True).any()]
-    return numbers, decimals
-
-
-#: A column of day numbers named as a date (dunnhumby's ``DAY``, 1 to 711), when no column holds dates: read with
-#: ``date_format: "days since <day>"``; ``custrel init`` writes :data:`DAY_ZERO`, a day of its own choosing that the
-#: written file says to correct (the export does not say which day is day 1).
-DAY_ZERO = "1999-12-31"
-DAY_NAMES = ("day", "jour", "day number", "day no", "day index", "numero jour", "numero de jour")
-
-
-def day_numbers(columns: Sequence[str], head: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
-    """``head`` with its column of day numbers written as the dates ``days since DAY_ZERO`` reads, so that the
-    guesses see a date, and that column; ``(head, None)`` when there is none, or a column holds dates."""
-    if any(_reads_as(head[c], "date") for c in columns):
-        return head, None
-    for column in columns:
-        text = head[column].astype(str).str.strip()
-        whole = text.str.fullmatch(r"\d{1,5}")
-        if fold(column) not in DAY_NAMES or whole[text != ""].mean() < _SHARE:
-            continue
-        days = pd.to_numeric(text.where(whole), errors="coerce")  # digits only: no exponent to parse
-        dates = (pd.Timestamp(DAY_ZERO) + pd.to_timedelta(days, unit="D")).dt.strftime("%Y-%m-%d")
-        return head.assign(**{column: dates}), column
-    return head, None
-
-
-def days_note(column: str, head: pd.DataFrame) -> str:
-    """What ``custrel init`` says of a column of day numbers (:func:`day_numbers`): the day it chose."""
-    days = pd.to_datetime(head[column], errors="coerce") - pd.Timestamp(DAY_ZERO)
-    return (
-        f"{column!r} holds day numbers ({days.min().days} to {days.max().days} in the first rows), not dates: "
-        f"day 1 is read as the day after {DAY_ZERO}, a day custrel chose; the export does not say it: write in "
-        "date_format the day before the first day of the data, or the reports' dates are not the real ones"
-    )
+    # Not money by its name (a session's duration, a position, a rate, a score): never taken for the amount.
+    return numbers, [c for c in decimals if not NOT_MONEY.search(fold(c))]
 
 
 def guess_by_values(columns: Sequence[str], head: pd.DataFrame) -> dict[str, str]:

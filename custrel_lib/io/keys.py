@@ -41,8 +41,9 @@ ZEROS_HINT = (
 #: purchases on one day happen; an export that repeats rows happens too, and inflates spend).
 SAME_ROW = ("customer_id", "date", "amount", "category", "channel")
 SAME_ROW_MESSAGE = (
-    "kept, counted as another purchase: this row repeats an earlier one without order id (same customer, date, "
-    "amount, category and channel); if the export repeats rows, remove them or export the order id"
+    "kept, counted as another purchase: this row repeats an earlier one without order id (same customer and date, "
+    "and the same amount, category and channel where the file has them); if the export repeats rows, remove them "
+    "or export the order id"
 )
 #: A kept transaction whose customer id differs from an earlier one's only by letter case ('AB-12' after 'ab-12',
 #: codes typed in two systems) is flagged: two customers, said, not merged (e-mail addresses are read in lower

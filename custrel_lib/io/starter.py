@@ -19,14 +19,12 @@ import pandas as pd
 from custrel_lib.config import FORMATS, TableSpec
 from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.contract import TABLES, WHITESPACE_SEP, fold
+from custrel_lib.io.day_numbers import DAY_ZERO, day_numbers, days_note
 from custrel_lib.io.event_log import as_event_log, status_rule
 from custrel_lib.io.event_log import rule_line as _rule
 from custrel_lib.io.guess import (
-    DAY_ZERO,
     _numbers,
     currency_of,
-    day_numbers,
-    days_note,
     guess_by_values,
     guess_columns,
     missing_required,
