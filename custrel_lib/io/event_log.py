@@ -102,3 +102,36 @@ def rule_line(block: dict[str, list[str]]) -> str:
         )
         + "}"
     )
+
+
+def order_lines(guess, head: pd.DataFrame) -> None:
+    """``order_lines: true`` on ``guess`` (a ``starter.FileGuess``) when order ids repeat, with a warning when the amount repeats with them."""
+    order = guess.columns.get("order_id")
+    if order is None or order not in head:
+        return
+    ids = head[order].astype(str).str.strip()
+    ids = ids[ids != ""]
+    repeated = ids.duplicated(keep=False)
+    if not repeated.any():
+        return
+    guess.order_lines = True
+    n_orders = ids[repeated].nunique()
+    guess.notes.append(
+        f"order ids repeat: {n_orders:,} order{'s' if n_orders > 1 else ''} on several rows in the first "
+        f"{len(head):,} rows; one row per order line, an order's lines make one purchase (order_lines: true)"
+    )
+    amount = guess.columns.get("amount")
+    if amount is None or amount not in head:
+        return
+    lines = pd.DataFrame(
+        {"order": ids[repeated], "amount": head.loc[ids[repeated].index, amount].astype(str)}
+    )
+    lines = lines[lines["amount"].str.strip() != ""]
+    per_order = lines.groupby("order")["amount"].agg(["size", "nunique"])
+    same = per_order[(per_order["size"] > 1) & (per_order["nunique"] == 1)]
+    if len(same) and len(same) >= 0.8 * len(per_order[per_order["size"] > 1]):
+        guess.notes.append(
+            f"warning: {amount!r} is the same on every line of {len(same):,} orders: if it is the order's total "
+            "repeated on each line, the lines would add it up several times; map a line amount, or quantity "
+            "and unit_price, instead"
+        )

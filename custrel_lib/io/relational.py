@@ -110,8 +110,9 @@ def relational_init(guesses: list, heads: list[Head], passed: list[str]) -> tupl
     """``custrel init``'s guesses with the tables of a relational export (:func:`relational_guesses`) in place of
     the files they join, and what to say of it; the guesses unchanged when there is no such export (or when a
     file already reads as transactions with amounts)."""
+    from custrel_lib.io.event_log import order_lines as _order_lines
     from custrel_lib.io.event_log import status_rule
-    from custrel_lib.io.starter import FileGuess, _order_lines
+    from custrel_lib.io.starter import FileGuess
 
     if not passed or any(g.table == "transactions" and g.amounts for g in guesses):
         return guesses, None

@@ -21,6 +21,7 @@ from custrel_lib.exceptions import DataContractError
 from custrel_lib.io.contract import TABLES, WHITESPACE_SEP, fold
 from custrel_lib.io.day_numbers import DAY_ZERO, day_numbers, days_note
 from custrel_lib.io.event_log import as_event_log, status_rule
+from custrel_lib.io.event_log import order_lines as _order_lines
 from custrel_lib.io.event_log import rule_line as _rule
 from custrel_lib.io.guess import (
     _numbers,
@@ -33,6 +34,7 @@ from custrel_lib.io.guess import (
     yaml_columns,
 )
 from custrel_lib.io.header import values_not_names
+from custrel_lib.io.surveys import survey_export
 
 #: How many rows of each file the guesses read.
 HEAD_ROWS = 2000
@@ -52,6 +54,7 @@ class FileGuess:
     exclude: dict[str, list[str]] = field(default_factory=dict)
     keep: dict[str, list[str]] = field(default_factory=dict)  # an event log's purchases (io/event_log.py)
     days: str | None = None  # the column of day numbers read as the dates (guess.day_numbers)
+    drop: dict[str, list[str]] = field(default_factory=dict)  # rows an export adds, left out (io/surveys.py)
     notes: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # the file's columns no canonical column reads
     head: pd.DataFrame | None = field(default=None, repr=False)  # the rows the guesses read
@@ -187,12 +190,9 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
             chosen = ("transactions", guess_by_values(columns, head))
         else:
             chosen = (table, {})
-    logged = as_event_log(table, columns, head) if header else None
-    if logged:  # purchases among other events: keep: the purchases
-        chosen, keep, visits = logged
-    else:
-        keep, visits = {}, visit_log_instead(chosen, table, columns, head) if header else None
-        chosen = ("transactions", visits) if visits else chosen
+    chosen, keep, visits, drop = (
+        _read_otherwise(chosen, table, columns, head) if header else (chosen, {}, None, None)
+    )
     if chosen is None:
         error = UnrecognisedFile(
             f"{path}: no column reads as a customer id with a date and an amount, nor as a customer list or "
@@ -212,7 +212,9 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
         amounts=not visits or "amount" in visits,
         keep=keep,
         days=days if days in mapping.values() else None,
+        drop=drop[0] if drop else {},
     )
+    guess.notes += [drop[1]] if drop else []
     if not header:
         guess.notes.append("the first line is a row of values, not column names: columns by their position")
     if path.suffix.lower() == ".xlsx":
@@ -238,6 +240,20 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
     return guess
 
 
+def _read_otherwise(chosen, table: str | None, columns: list[str], head: pd.DataFrame):
+    """``(chosen, keep, visits, drop)`` for a file read otherwise than its names alone say: a survey platform's
+    answers (io/surveys.py: ``drop``, its rules and note), a log of events (``keep:`` its purchases), a log without
+    amounts (``visits``, guess.visit_log)."""
+    survey = survey_export(table, columns, head)
+    if survey:
+        return survey[0], {}, None, survey[1:]
+    logged = as_event_log(table, columns, head)
+    if logged:
+        return (*logged[:3], None)
+    visits = visit_log_instead(chosen, table, columns, head)
+    return ("transactions", visits) if visits else chosen, {}, visits, None
+
+
 def _visits_note(guess: FileGuess, visits: dict[str, str], head: pd.DataFrame) -> str:
     """What ``custrel.yml`` says of a log read without an amount by its name: the amount found by its values, or
     none, with the columns of whole numbers that may hold amounts (not those named as ids: ``itemid``)."""
@@ -247,39 +263,6 @@ def _visits_note(guess: FileGuess, visits: dict[str, str], head: pd.DataFrame) -
     return "no column of amounts: every row is one purchase of unknown value (amounts: false)" + (
         f"; if {', '.join(map(repr, numbers))} holds them, map amount to it instead" if numbers else ""
     )
-
-
-def _order_lines(guess: FileGuess, head: pd.DataFrame) -> None:
-    """``order_lines: true`` when order ids repeat, with a warning when the amount repeats with them."""
-    order = guess.columns.get("order_id")
-    if order is None or order not in head:
-        return
-    ids = head[order].astype(str).str.strip()
-    ids = ids[ids != ""]
-    repeated = ids.duplicated(keep=False)
-    if not repeated.any():
-        return
-    guess.order_lines = True
-    n_orders = ids[repeated].nunique()
-    guess.notes.append(
-        f"order ids repeat: {n_orders:,} order{'s' if n_orders > 1 else ''} on several rows in the first "
-        f"{len(head):,} rows; one row per order line, an order's lines make one purchase (order_lines: true)"
-    )
-    amount = guess.columns.get("amount")
-    if amount is None or amount not in head:
-        return
-    lines = pd.DataFrame(
-        {"order": ids[repeated], "amount": head.loc[ids[repeated].index, amount].astype(str)}
-    )
-    lines = lines[lines["amount"].str.strip() != ""]
-    per_order = lines.groupby("order")["amount"].agg(["size", "nunique"])
-    same = per_order[(per_order["size"] > 1) & (per_order["nunique"] == 1)]
-    if len(same) and len(same) >= 0.8 * len(per_order[per_order["size"] > 1]):
-        guess.notes.append(
-            f"warning: {amount!r} is the same on every line of {len(same):,} orders: if it is the order's total "
-            "repeated on each line, the lines would add it up several times; map a line amount, or quantity "
-            "and unit_price, instead"
-        )
 
 
 def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
@@ -328,28 +311,7 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
         if g.unused:
             unused = ", ".join(g.unused) if not g.header else ", ".join(map(repr, g.unused))
             lines.append(f"    #   not read: {'columns ' if not g.header else ''}{unused[:200]}")
-        if g.skip_rows:
-            lines.append(f"    skip_rows: {g.skip_rows}  # the lines above the header (a title, sep=)")
-        for k, (file, key) in enumerate(g.joins):
-            at = dumps(_relative(file, base), ensure_ascii=False)
-            lines.append(
-                ("    join:\n" if not k else "")
-                + f"      - {{path: {at}, on: {dumps(key, ensure_ascii=False)}}}"
-            )
-        if g.days:
-            lines.append(
-                f'    date_format: "days since {DAY_ZERO}"  # {g.days!r} holds day numbers: see below'
-            )
-        if g.order_lines:
-            lines.append("    order_lines: true")
-        if not g.amounts:
-            lines.append("    amounts: false  # no amounts: each row one purchase; the reports show no money")
-        lines += [f"    keep: {_rule(g.keep)}  # a log of events: only these are purchases"] if g.keep else []
-        lines += (
-            [f"    # exclude: {_rule(g.exclude)}  # to leave these orders out, remove the #"]
-            if g.exclude
-            else []
-        )
+        lines += _settings(g, base)
         lines += [f"    # {note}" for note in g.notes]
     absent = [t for t in TABLES if t not in tables]
     if absent:
@@ -358,6 +320,32 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
             "(add a table with: custrel init <files> or by hand)."
         )
     return "\n".join(lines) + "\n"
+
+
+def _settings(g: FileGuess, base: Path) -> list[str]:
+    """The settings of a table's block after its columns (the lines above the header, joins, formats, rules)."""
+    lines: list[str] = []
+    if g.skip_rows:
+        lines.append(f"    skip_rows: {g.skip_rows}  # the lines above the header (a title, sep=)")
+    for k, (file, key) in enumerate(g.joins):
+        at = dumps(_relative(file, base), ensure_ascii=False)
+        lines.append(
+            ("    join:\n" if not k else "") + f"      - {{path: {at}, on: {dumps(key, ensure_ascii=False)}}}"
+        )
+    if g.days:
+        lines.append(f'    date_format: "days since {DAY_ZERO}"  # {g.days!r} holds day numbers: see below')
+    if g.order_lines:
+        lines.append("    order_lines: true")
+    if not g.amounts:
+        lines.append("    amounts: false  # no amounts: each row one purchase; the reports show no money")
+    lines += [f"    keep: {_rule(g.keep)}  # a log of events: only these are purchases"] if g.keep else []
+    lines += (
+        [f"    exclude: {_rule(g.drop)}  # the lines the export writes under its header"] if g.drop else []
+    )
+    lines += (
+        [f"    # exclude: {_rule(g.exclude)}  # to leave these orders out, remove the #"] if g.exclude else []
+    )
+    return lines
 
 
 def _relative(path: Path, base: Path) -> str:

@@ -1,0 +1,52 @@
+"""``custrel init`` on a survey platform's export of answers: Qualtrics' CSV.
+
+CX teams measure NPS with a survey platform and export the answers as they come: Qualtrics writes its own column
+names (``StartDate``, ``RecordedDate``, ``ResponseId``, ``ExternalReference``, ``RecipientEmail``, the questions as
+``Q1``, ``Q2``...), the NPS question with a ``Q1_NPS_GROUP`` column beside it, and two lines under the header (the
+questions' texts, then ``{"ImportId": ...}``). Such a file is read as interactions of type ``nps``: the customer is
+the external reference the survey was sent with (else the recipient's e-mail), the date when the answer was
+recorded, the score the NPS question; the two lines under the header are left out by ``exclude:`` on
+``ResponseId`` (listed and counted, as every row left out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from custrel_lib.io.contract import fold
+
+#: Qualtrics' columns (folded) that say the export is one of its answers.
+QUALTRICS = {"startdate", "enddate", "responseid", "recordeddate"}
+#: Where Qualtrics puts who answered, in order: the reference the survey was sent with, the recipient's e-mail.
+WHO = ("externalreference", "external data reference", "recipientemail", "recipient email")
+
+
+def survey_export(table: str | None, columns: Sequence[str], head: pd.DataFrame | None):
+    """``(("interactions", columns), exclude, note)`` for a Qualtrics export of answers with a filled customer
+    column (the NPS question mapped when it has its ``_NPS_GROUP``, else said); else None (and a file named as
+    another table is left as it is)."""
+    if table not in (None, "interactions") or head is None:
+        return None
+    folded = {fold(c): c for c in columns}
+    if not set(folded) >= QUALTRICS:
+        return None
+    answers = head[folded["responseid"]].astype(str).str.strip()
+    under = [v for v in answers.head(2) if not v.startswith("R_")]  # the texts, the import ids
+    rows = head.iloc[len(under) :]
+    filled = [
+        folded[n] for n in WHO if n in folded and rows[folded[n]].astype(str).str.strip().ne("").mean() > 0.5
+    ]
+    score = next((c for c in columns if fold(c) + " nps group" in folded), None)
+    if not filled:
+        return None
+    mapping = {"customer_id": filled[0], "date": folded["recordeddate"]}
+    exclude = {folded["responseid"]: [v.lower() for v in under]} if under else {}
+    note = f"a Qualtrics export: the customer is {filled[0]!r}, the date when the answer was recorded; "
+    if score is None:
+        note += "no question has an _NPS_GROUP column beside it: map score to the 0-10 question, and type"
+        return ("interactions", mapping), exclude, note
+    mapping |= {"type": "=nps", "score": score}
+    note += f"the NPS the question {score!r} ({fold(score).upper().replace(' ', '_')}_NPS_GROUP is beside it)"
+    return ("interactions", mapping), exclude, note

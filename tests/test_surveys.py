@@ -1,0 +1,121 @@
+"""``custrel init`` on a Qualtrics export of NPS answers, the survey platform many CX teams send their NPS with.
+
+Qualtrics writes its own column names, the NPS question as ``Q1`` with ``Q1_NPS_GROUP`` beside it, and two lines
+under the header (the questions' texts, then ``{"ImportId": ...}``). The truth: with the custrel.yml that init
+writes, both loaders keep every answer and only them (the two lines left out, listed and counted), with the
+customer the survey was sent to and the score given, compared with the file read by pandas.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from custrel_lib.cli import main
+from custrel_lib.io.load import load_tables
+from custrel_lib.io.starter import guess_file
+from custrel_lib.paths import SAMPLE_DIR
+
+COLUMNS = ["StartDate", "EndDate", "Status", "IPAddress", "Progress", "Duration (in seconds)", "Finished"]
+COLUMNS += ["RecordedDate", "ResponseId", "RecipientLastName", "RecipientFirstName", "RecipientEmail"]
+COLUMNS += [
+    "ExternalReference",
+    "LocationLatitude",
+    "LocationLongitude",
+    "DistributionChannel",
+    "UserLanguage",
+]
+COLUMNS += ["Q1", "Q1_NPS_GROUP", "Q2"]
+
+
+def _qualtrics(path, ids: list[str], by_email: bool = False, nps: bool = True) -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    n = len(ids)
+    start = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 700 * 1440, n), unit="min")
+    q1 = rng.integers(0, 11, n)
+    df = pd.DataFrame(
+        {
+            "StartDate": start.strftime("%Y-%m-%d %H:%M:%S"),
+            "EndDate": (start + pd.Timedelta(minutes=3)).strftime("%Y-%m-%d %H:%M:%S"),
+            "Status": "IP Address",
+            "IPAddress": "192.0.2.1",
+            "Progress": 100,
+            "Duration (in seconds)": rng.integers(20, 400, n),
+            "Finished": "True",
+            "RecordedDate": (start + pd.Timedelta(minutes=3)).strftime("%Y-%m-%d %H:%M:%S"),
+            "ResponseId": [f"R_{i:015d}" for i in range(n)],
+            "RecipientLastName": "",
+            "RecipientFirstName": "",
+            "RecipientEmail": [f"{i.lower()}@example.com" for i in ids] if by_email else "",
+            "ExternalReference": "" if by_email else ids,
+            "LocationLatitude": "48.85",
+            "LocationLongitude": "2.35",
+            "DistributionChannel": "email",
+            "UserLanguage": "FR",
+            "Q1": q1,
+            "Q1_NPS_GROUP": np.where(q1 >= 9, 3, np.where(q1 >= 7, 2, 1)),
+            "Q2": "Le service",
+        }
+    )
+    if not nps:
+        df = df.drop(columns="Q1_NPS_GROUP")
+    texts = [
+        c if c != "Q1" else "How likely are you to recommend us to a friend or colleague?" for c in df.columns
+    ]
+    imports = [json.dumps({"ImportId": c}) for c in df.columns]
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(",".join(df.columns) + "\n")
+        pd.DataFrame([texts, imports], columns=df.columns).to_csv(f, index=False, header=False)
+        df.to_csv(f, index=False, header=False)
+    return df
+
+
+@pytest.mark.parametrize("by_email", [False, True], ids=["external_reference", "recipient_email"])
+def test_init_reads_a_qualtrics_export_as_nps_answers(tmp_path, by_email):
+    tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
+    ids = tx["customer_id"].drop_duplicates().sample(300, random_state=2).tolist()
+    answers = _qualtrics(tmp_path / "NPS_2024_December+4,+2026_10.15.csv", ids, by_email)
+    if by_email:  # the customers known by e-mail in the transactions too
+        tx["customer_id"] = tx["customer_id"].str.lower() + "@example.com"
+    tx.to_csv(tmp_path / "ventes.csv", index=False)
+    out = tmp_path / "custrel.yml"
+    files = [str(tmp_path / "ventes.csv"), str(tmp_path / "NPS_2024_December+4,+2026_10.15.csv")]
+    result = CliRunner().invoke(main, ["init", *files, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    who = "RecipientEmail" if by_email else "ExternalReference"
+    written = out.read_text(encoding="utf-8")
+    assert f'columns: {{customer_id: "{who}", date: "RecordedDate", type: "=nps", score: "Q1"}}' in written
+    assert 'exclude: {"ResponseId": ' in written and "a Qualtrics export" in written
+    for engine in (False, True):
+        loaded = load_tables(out, engine=engine)
+        assert loaded.problems.counts["interactions"] == {
+            "read": 302,
+            "kept": 300,
+            "rejected": 0,
+            "excluded": 2,
+        }
+        got = loaded.to_pandas()["interactions"].sort_values(["customer_id", "date"]).reset_index(drop=True)
+        want = answers.assign(
+            customer_id=answers[who], date=pd.to_datetime(answers["RecordedDate"]).dt.normalize()
+        )
+        want = want.sort_values(["customer_id", "date"]).reset_index(drop=True)
+        assert got["customer_id"].astype(str).tolist() == want["customer_id"].tolist()
+        assert got["score"].tolist() == want["Q1"].astype(float).tolist()
+        assert set(got["type"]) == {"nps"}
+
+
+def test_a_qualtrics_export_without_an_nps_question_says_which_column_to_map(tmp_path):
+    _qualtrics(tmp_path / "survey.csv", [f"C{i:04d}" for i in range(50)], nps=False)
+    guess = guess_file(tmp_path / "survey.csv")
+    assert (guess.table, guess.columns) == (
+        "interactions",
+        {"customer_id": "ExternalReference", "date": "RecordedDate"},
+    )
+    assert list(guess.drop) == ["ResponseId"]
+    said = " ".join(guess.notes)
+    assert "no question has an _NPS_GROUP column beside it: map score to the 0-10 question" in said
+    assert "no column found for type" in said
