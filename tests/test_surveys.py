@@ -119,3 +119,68 @@ def test_a_qualtrics_export_without_an_nps_question_says_which_column_to_map(tmp
     said = " ".join(guess.notes)
     assert "no question has an _NPS_GROUP column beside it: map score to the 0-10 question" in said
     assert "no column found for type" in said
+
+
+def _form_rows(ids: list[str]) -> tuple[pd.Series, np.ndarray]:
+    rng = np.random.default_rng(4)
+    when = pd.Series(
+        pd.Timestamp("2024-02-01") + pd.to_timedelta(rng.integers(0, 600 * 86400, len(ids)), unit="s")
+    )
+    return when, rng.integers(0, 11, len(ids))
+
+
+@pytest.mark.parametrize("form", ["google_forms_fr", "surveymonkey"])
+def test_init_reads_a_form_whose_column_is_the_question_as_nps_answers(tmp_path, form):
+    # Google Forms in French names its columns Horodateur, Adresse e-mail and the question itself; SurveyMonkey
+    # writes a second header line ("Response" under each question), rejected as a row without customer, counted.
+    tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
+    ids = (
+        tx["customer_id"]
+        .drop_duplicates()
+        .sample(200, random_state=3)
+        .str.lower()
+        .add("@example.com")
+        .tolist()
+    )
+    tx.assign(customer_id=tx["customer_id"].str.lower() + "@example.com").to_csv(
+        tmp_path / "ventes.csv", index=False
+    )
+    when, score = _form_rows(ids)
+    if form == "google_forms_fr":
+        question = "Quelle est la probabilité que vous recommandiez notre marque à un proche ?"
+        df = pd.DataFrame(
+            {"Horodateur": when.dt.strftime("%d/%m/%Y %H:%M:%S"), "Adresse e-mail": ids, question: score}
+        )
+        df["Pourquoi ?"] = "Le prix"
+        extra = 0
+    else:
+        question = "How likely is it that you would recommend this company to a friend or colleague?"
+        df = pd.DataFrame(
+            {
+                "Respondent ID": np.arange(10**10, 10**10 + len(ids)).astype(str),
+                "Start Date": when.dt.strftime("%m/%d/%Y %I:%M:%S %p"),
+                "End Date": (when + pd.Timedelta(minutes=2)).dt.strftime("%m/%d/%Y %I:%M:%S %p"),
+                "Email Address": ids,
+                question: score.astype(str),
+            }
+        )
+        df = pd.concat([pd.DataFrame([["", "", "", "", "Response"]], columns=df.columns), df])
+        extra = 1
+    df.to_csv(tmp_path / "reponses.csv", index=False)
+    out = tmp_path / "custrel.yml"
+    files = [str(tmp_path / "ventes.csv"), str(tmp_path / "reponses.csv")]
+    result = CliRunner().invoke(main, ["init", *files, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    written = out.read_text(encoding="utf-8")
+    assert f'score: "{question}", type: "=nps"' in written
+    for engine in (False, True):
+        loaded = load_tables(out, engine=engine)
+        counts = loaded.problems.counts["interactions"]
+        assert (counts["kept"], counts["rejected"]) == (len(ids), extra)
+        got = loaded.to_pandas()["interactions"]
+        assert (
+            got.sort_values(["customer_id", "date"])["score"].tolist()
+            == pd.DataFrame({"c": ids, "d": when.dt.normalize(), "s": score.astype(float)})
+            .sort_values(["c", "d"])["s"]
+            .tolist()
+        )

@@ -45,7 +45,8 @@ date: date | order date | invoice date | invoicedate | orderdate | transaction d
     vente | date vente | date facture | date de facture | date piece | date transaction | date de la
     commande | created at | created (utc) | created | paid at | order purchase timestamp | datetime |
     timestamp | jour | day | event time | event date | event timestamp | transaction dt | order dt |
-    close date | closed date | visit date | date visite | booking date | date de reservation
+    close date | closed date | visit date | date visite | booking date | date de reservation | horodateur |
+    horodatage | submitted at | submission date | date de soumission | response date | date de reponse
 amount: amount | montant | montant ttc | montant total | montant ht | montant net | total | order total
     | total ttc | total ht | total amount | total price | total paid | amount paid | net amount | order
     amount | order value | transaction amount | sale amount | sales amount | payment value | revenue |
@@ -105,7 +106,8 @@ WORDS: dict[str, tuple[str, ...]] = {
     "order_id": tuple(f"{what}+{i}" for what in ("order", "commande", "invoice", "facture") for i in _ID),
     "quantity": ("quantity", "quantite", "qty"),
     "unit_price": ("price", "prix"),
-    "score": ("note", "nps", "score", "rating"),
+    # and the question itself, as a form names its column (``How likely are you to recommend us...?``)
+    "score": ("note", "nps", "score", "rating", "recommend", "recommander", "recommandiez", "recommanderiez"),
 }
 #: Exports whose names are too common to list: when a file holds all the names of a signature, these columns
 #: are taken first (Shopify's orders export numbers its orders in ``Name``: #1001).
