@@ -184,3 +184,38 @@ def test_init_reads_a_form_whose_column_is_the_question_as_nps_answers(tmp_path,
             .sort_values(["c", "d"])["s"]
             .tolist()
         )
+
+
+def test_a_help_desks_ticket_types_are_said_and_a_mapping_proposed(tmp_path):
+    """Zendesk's tickets (``Type``: Question, Incident, Problem) hold no type custrel reads: init says so and
+    proposes, commented out, a ``values:`` mapping; uncommented, both loaders read incidents and problems as
+    complaints and questions as support."""
+    tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
+    ids = tx["customer_id"].drop_duplicates().head(50).tolist()
+    tx.to_csv(tmp_path / "ventes.csv", index=False)
+    kinds = ["Question", "Incident", "Problem", "Incident"] * 25
+    pd.DataFrame(
+        {
+            "Id": range(1000, 1100),
+            "Requester email": [ids[i % 50] for i in range(100)],
+            "Created at": pd.date_range("2024-03-01", periods=100, freq="D").strftime("%Y-%m-%d %H:%M:%S"),
+            "Status": ["Solved", "Open"] * 50,
+            "Type": kinds,
+        }
+    ).to_csv(tmp_path / "tickets.csv", index=False)
+    out = tmp_path / "custrel.yml"
+    result = CliRunner().invoke(
+        main, ["init", str(tmp_path / "ventes.csv"), str(tmp_path / "tickets.csv"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "none of the values of 'Type' ('Incident', 'Problem', 'Question') is a type custrel reads"
+        in " ".join(result.output.split())
+    )
+    written = out.read_text(encoding="utf-8")
+    line = '# values: {type: {"incident": complaint, "problem": complaint, "question": support}}'
+    assert line in written
+    (tmp_path / "custrel.yml").write_text(written.replace(line, line[2:]), encoding="utf-8")
+    for engine in (False, True):
+        types = load_tables(out, engine=engine).to_pandas()["interactions"]["type"]
+        assert types.value_counts().to_dict() == {"complaint": 75, "support": 25}

@@ -34,7 +34,7 @@ from custrel_lib.io.guess import (
     yaml_columns,
 )
 from custrel_lib.io.header import values_not_names
-from custrel_lib.io.surveys import survey_export
+from custrel_lib.io.surveys import survey_export, unknown_types
 
 #: How many rows of each file the guesses read.
 HEAD_ROWS = 2000
@@ -55,6 +55,7 @@ class FileGuess:
     keep: dict[str, list[str]] = field(default_factory=dict)  # an event log's purchases (io/event_log.py)
     days: str | None = None  # the column of day numbers read as the dates (guess.day_numbers)
     drop: dict[str, list[str]] = field(default_factory=dict)  # rows an export adds, left out (io/surveys.py)
+    type_values: dict[str, str] = field(default_factory=dict)  # a help desk's ticket types (io/surveys.py)
     notes: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # the file's columns no canonical column reads
     head: pd.DataFrame | None = field(default=None, repr=False)  # the rows the guesses read
@@ -237,6 +238,7 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
     if name == "transactions":
         _order_lines(guess, head)
         guess.exclude = status_rule(head, columns, list(guess.columns.values()))
+    unknown_types(guess)
     return guess
 
 
@@ -345,6 +347,9 @@ def _settings(g: FileGuess, base: Path) -> list[str]:
     lines += (
         [f"    # exclude: {_rule(g.exclude)}  # to leave these orders out, remove the #"] if g.exclude else []
     )
+    if g.type_values:
+        said = ", ".join(f"{dumps(k, ensure_ascii=False)}: {v}" for k, v in g.type_values.items())
+        lines.append(f"    # values: {{type: {{{said}}}}}  # to read these types so, remove the #")
     return lines
 
 

@@ -50,3 +50,34 @@ def survey_export(table: str | None, columns: Sequence[str], head: pd.DataFrame 
     mapping |= {"type": "=nps", "score": score}
     note += f"the NPS the question {score!r} ({fold(score).upper().replace(' ', '_')}_NPS_GROUP is beside it)"
     return ("interactions", mapping), exclude, note
+
+
+#: Words of a help desk's ticket types and what the contract reads them as (Zendesk: Question, Incident, Problem).
+TICKET_TYPES = {
+    "complaint": ("incident", "problem", "probleme", "plainte", "litige", "claim", "bug", "dispute"),
+    "support": ("question", "demande", "request", "task", "tache", "help", "aide", "contact", "information"),
+}
+
+
+def unknown_types(guess) -> None:
+    """When none of the values of the interactions' type column is a type custrel reads (a help desk's
+    ``Question``, ``Incident``), say so in ``guess`` (a ``starter.FileGuess``) and propose, commented out, a
+    ``values:`` mapping of the ticket words it knows (:data:`TICKET_TYPES`): whether an incident is a complaint
+    is the user's call."""
+    from custrel_lib.io.contract import INTERACTION_TYPES, TYPE_SYNONYMS, is_constant
+
+    column = guess.columns.get("type")
+    if guess.table != "interactions" or column is None or is_constant(column) or column not in guess.head:
+        return
+    known = {fold(t) for t in (*INTERACTION_TYPES, *TYPE_SYNONYMS)}
+    values = sorted(set(guess.head[column].astype(str).str.strip()) - {""})
+    if not values or {fold(v) for v in values} & known:
+        return
+    guess.type_values = {
+        v.lower(): t for v in values for t, words in TICKET_TYPES.items() if fold(v) in words
+    }
+    guess.notes.append(
+        f"none of the values of {column!r} ({', '.join(map(repr, values[:8]))}) is a type custrel reads (nps, "
+        "complaint, support, referral, review, a journey step): every row would be kept but ignored; map yours "
+        "with values: " + ("(a proposal in custrel.yml)" if guess.type_values else "{type: {yours: complaint}}")
+    )
