@@ -3,11 +3,14 @@
 A status column may say an order was cancelled or refunded: :func:`status_rule` writes an ``exclude:`` rule for
 it, commented out (whether a refunded order counts is the user's choice).
 
-A file may also be a log of events where purchases are one kind of row among others. Web and app exports write every event of a visitor (REES46's ``event_type``: ``view``, ``cart``, ``purchase``;
-Retail Rocket's ``event``: ``view``, ``addtocart``, ``transaction``), and CRM exports every deal whatever its stage
-(HubSpot's ``Deal Stage``: ``Closed Won``, ``Closed Lost``, ...). Read whole, each view or lost deal would count
-as a purchase. Such a file is read as transactions with ``keep:`` (:mod:`custrel_lib.io.exclude`) on the column
-of event types, keeping the values that say a purchase, said in the comment beside the rule.
+A file may also be a log of events where purchases are one kind of row among others. Web and app exports write
+every event of a visitor (REES46's ``event_type``: ``view``, ``cart``, ``purchase``; Retail Rocket's ``event``:
+``view``, ``addtocart``, ``transaction``), and CRM exports every deal whatever its stage (HubSpot's ``Deal Stage``:
+``Closed Won``, ``Closed Lost``, ...). Read whole, each view or lost deal would count as a purchase. Such a file
+is read as transactions with ``keep:`` (:mod:`custrel_lib.io.exclude`) on the column of event types, keeping the
+values that say a purchase, said in the comment beside the rule.
+
+Order ids that repeat make ``order_lines: true`` (:func:`order_lines`): an order's lines are one purchase.
 """
 
 from __future__ import annotations
@@ -105,7 +108,8 @@ def rule_line(block: dict[str, list[str]]) -> str:
 
 
 def order_lines(guess, head: pd.DataFrame) -> None:
-    """``order_lines: true`` on ``guess`` (a ``starter.FileGuess``) when order ids repeat, with a warning when the amount repeats with them."""
+    """``order_lines: true`` on ``guess`` (a ``starter.FileGuess``) when order ids repeat, with a warning when
+    the amount repeats with them."""
     order = guess.columns.get("order_id")
     if order is None or order not in head:
         return

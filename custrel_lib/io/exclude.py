@@ -45,8 +45,8 @@ def _said(spec: TableSpec, column: str, value, kept: bool) -> str:
 
 
 def _left_out(spec: TableSpec, column: str, text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Which values of ``text`` (trimmed, empty as missing: :func:`clean_text`) the rules on ``column`` leave out, and which of
-    those by ``keep:`` (its value is not kept; empty, unless the table's rows are order lines)."""
+    """Which values of ``text`` (trimmed, empty as missing: :func:`clean_text`) the rules on ``column`` leave
+    out, and which of those by ``keep:`` (its value is not kept; empty, unless the table's rows are order lines)."""
     lower = text.str.lower()
     hit = lower.isin(spec.exclude.get(column, [])).fillna(False).to_numpy(dtype=bool)
     by_keep = np.zeros(len(text), dtype=bool)

@@ -79,5 +79,6 @@ def unknown_types(guess) -> None:
     guess.notes.append(
         f"none of the values of {column!r} ({', '.join(map(repr, values[:8]))}) is a type custrel reads (nps, "
         "complaint, support, referral, review, a journey step): every row would be kept but ignored; map yours "
-        "with values: " + ("(a proposal in custrel.yml)" if guess.type_values else "{type: {yours: complaint}}")
+        "with values: "
+        + ("(a proposal in custrel.yml)" if guess.type_values else "{type: {yours: complaint}}")
     )
