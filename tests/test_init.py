@@ -78,6 +78,24 @@ EXPORTS = {
         "transactions",
         {"customer_id": "Customer ID", "date": "Created (UTC)", "amount": "Amount"},
     ),
+    "paypal_activity": (
+        {
+            "Date": ["03/15/2024", "03/16/2024"],
+            "Time": ["10:30:00", "08:59:00"],
+            "TimeZone": ["PST", "PST"],
+            "Name": ["Marie Martin", "Paul Durand"],
+            "Type": ["Express Checkout Payment", "Payment Refund"],
+            "Status": ["Completed", "Completed"],
+            "Currency": ["USD", "USD"],
+            "Gross": ["45.90", "-12.00"],
+            "Fee": ["-1.63", "0.00"],
+            "Net": ["44.27", "-12.00"],
+            "From Email Address": ["marie@example.com", "paul@example.com"],
+            "Transaction ID": ["8MC585209K746392H", "3E4T0231B65734420"],
+        },
+        "transactions",
+        {"customer_id": "From Email Address", "date": "Date", "amount": "Gross", "order_id": "Transaction ID"},
+    ),
     "woocommerce": (
         {
             "Order Number": ["1201", "1202"],

@@ -51,7 +51,8 @@ amount: amount | montant | montant ttc | montant total | montant ht | montant ne
     | total ttc | total ht | total amount | total price | total paid | amount paid | net amount | order
     amount | order value | transaction amount | sale amount | sales amount | payment value | revenue |
     sales | net sales | ca | ca ttc | ca ht | chiffre d'affaires | chiffre d affaires | prix total |
-    valeur | value | spend | line total | subtotal | sales value
+    valeur | value | spend | line total | subtotal | sales value | gross | gross amount | gross sales |
+    montant brut
 order_id: order id | orderid | order | order number | order no | order ref | invoice | invoiceno |
     invoice no | invoice number | invoice id | id commande | n° commande | no commande | n commande |
     numero commande | numero de commande | ref commande | reference commande | commande | n° facture |
@@ -102,7 +103,7 @@ _ID = ("id", "no", "n°", "number", "code", "num", "numero", "ref", "key")
 WORDS: dict[str, tuple[str, ...]] = {
     "customer_id": ("email", "mail", *(f"{who}+{i}" for who in ("client", "customer") for i in _ID)),
     "date": ("date", "datum", "fecha", "dt", "time", "timestamp"),
-    "amount": ("montant", "amount", "total", "revenue"),
+    "amount": ("montant", "amount", "total", "revenue", "gross"),
     "order_id": tuple(f"{what}+{i}" for what in ("order", "commande", "invoice", "facture") for i in _ID),
     "quantity": ("quantity", "quantite", "qty"),
     "unit_price": ("price", "prix"),
