@@ -39,7 +39,8 @@ customer_id: customer id | customerid | customer | customer number | customer no
     household key | email | e mail | customer email | client email | courriel | adresse email | adresse
     e mail | mail | visitorid | visitor id | visitor | user pseudo id | user | buyer id | buyer | shopper
     id | household id | household | account number | account name | account | associated company |
-    associated contact | company | company name | societe | raison sociale | entreprise
+    associated contact | company | company name | societe | raison sociale | entreprise | customer name |
+    client name | nom client | nom du client
 date: date | order date | invoice date | invoicedate | orderdate | transaction date | purchase date |
     sale date | sales date | date de commande | date commande | date d'achat | date achat | date de
     vente | date vente | date facture | date de facture | date piece | date transaction | date de la
