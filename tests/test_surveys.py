@@ -219,3 +219,25 @@ def test_a_help_desks_ticket_types_are_said_and_a_mapping_proposed(tmp_path):
     for engine in (False, True):
         types = load_tables(out, engine=engine).to_pandas()["interactions"]["type"]
         assert types.value_counts().to_dict() == {"complaint": 75, "support": 25}
+
+
+def test_a_typeform_export_names_its_columns_by_the_questions(tmp_path):
+    # Typeform: "#" (the response), the questions with their punctuation, "Submit Date (UTC)"
+    pd.DataFrame(
+        {
+            "#": ["a1b2c3", "d4e5f6", "g7h8i9"],
+            "What's your email?": ["marie@example.com", "paul@example.com", "marie@example.com"],
+            "How likely are you to recommend us to a friend?": ["9", "3", "10"],
+            "Start Date (UTC)": ["2024-01-05 10:00:00", "2024-01-06 10:00:00", "2024-03-01 09:00:00"],
+            "Submit Date (UTC)": ["2024-01-05 10:03:00", "2024-01-06 10:04:00", "2024-03-01 09:02:00"],
+            "Network ID": ["n1", "n2", "n1"],
+        }
+    ).to_csv(tmp_path / "responses.csv", index=False)
+    guess = guess_file(tmp_path / "responses.csv")
+    assert guess.table == "interactions"
+    assert guess.columns == {
+        "customer_id": "What's your email?",
+        "date": "Start Date (UTC)",
+        "type": "=nps",
+        "score": "How likely are you to recommend us to a friend?",
+    }

@@ -143,7 +143,8 @@ def _reads_as(values: pd.Series, kind: str) -> bool:
 
 
 def _word_match(name: str, words: Iterable[str]) -> bool:
-    tokens = set(name.replace("'", " ").replace(".", " ").replace("(", " ").replace(")", " ").split())
+    # punctuation around words too: a form names a column by its question (``What's your email?``)
+    tokens = set(re.sub(r"['.()?!:;,¿¡]", " ", name).split())
     return any(set(w.split("+")) <= tokens for w in words)
 
 
