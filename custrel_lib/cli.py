@@ -288,7 +288,7 @@ def init_command(files: tuple[str, ...], out_path: str, lang: str, force: bool) 
     correct what was guessed wrong, then run custrel validate.
     """
     from custrel_lib.exceptions import ConfigError
-    from custrel_lib.io.contract import TABLES
+    from custrel_lib.io.heads import init_items
     from custrel_lib.io.relational import Head, relational_init
     from custrel_lib.io.starter import UnrecognisedFile, guess_file, write_config
 
@@ -298,23 +298,25 @@ def init_command(files: tuple[str, ...], out_path: str, lang: str, force: bool) 
             f"{out} exists: custrel init does not overwrite it (use --force, or --out another.yml)."
         )
     guesses, passed, heads = [], [], []
-    for item in files:
-        table, _, path = item.partition("=") if item.partition("=")[0] in TABLES else ("", "", item)
+    items = init_items(files)
+    for table, path, sheet in items:
+        where = f"{path} [{sheet}]" if sheet is not None else str(path)
         try:
-            guess = guess_file(Path(path), table or None)
+            guess = guess_file(path, table, sheet)
         except UnrecognisedFile as exc:
-            if len(files) == 1:
+            if len(items) == 1:
                 raise
             shown = ", ".join(exc.columns)[:120]
-            click.echo(f"{path}: not read, no table recognised in its columns ({shown})")
-            passed.append(Path(path).name)
-            heads.append(Head(Path(path), list(exc.columns), exc.head))
+            click.echo(f"{where}: not read, no table recognised in its columns ({shown})")
+            if sheet is None:
+                passed.append(path.name)
+                heads.append(Head(path, list(exc.columns), exc.head))
             continue
         guesses.append(guess)
-        if guess.header and guess.head is not None:
-            heads.append(Head(Path(path), [str(c) for c in guess.head.columns], guess.head))
+        if guess.header and guess.head is not None and sheet is None:
+            heads.append(Head(path, [str(c) for c in guess.head.columns], guess.head))
         mapped = ", ".join(f"{k} <- {v!r}" for k, v in guess.columns.items())
-        click.echo(f"{path}: {guess.table} ({mapped})")
+        click.echo(f"{where}: {guess.table} ({mapped})")
         for note in guess.notes:
             click.echo(f"  {note}")
     guesses, said = relational_init(guesses, heads, passed)

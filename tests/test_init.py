@@ -94,7 +94,12 @@ EXPORTS = {
             "Transaction ID": ["8MC585209K746392H", "3E4T0231B65734420"],
         },
         "transactions",
-        {"customer_id": "From Email Address", "date": "Date", "amount": "Gross", "order_id": "Transaction ID"},
+        {
+            "customer_id": "From Email Address",
+            "date": "Date",
+            "amount": "Gross",
+            "order_id": "Transaction ID",
+        },
     ),
     "woocommerce": (
         {
@@ -487,3 +492,36 @@ def test_init_reads_day_numbers_with_a_day_it_says_it_chose(tmp_path):
     ).to_csv(tmp_path / "ventes.csv", index=False)
     guess = guess_file(tmp_path / "ventes.csv")
     assert guess.columns["date"] == "date" and guess.days is None
+
+
+def test_init_reads_each_sheet_of_a_workbook(tmp_path):
+    """A workbook of a read-me sheet, a sheet of sales and one of customers: each sheet is guessed on its own
+    (the read-me passed over, said); a workbook whose sheets are one table (Online Retail II's two years) reads
+    them one after the other. Both configs load every row."""
+    tx = SAMPLE["transactions"].head(3000)
+    cu = SAMPLE["customers"]
+    book = tmp_path / "suivi_clients.xlsx"
+    with pd.ExcelWriter(book) as w:
+        pd.DataFrame({"Remarque": ["Export du 04/12/2026", "Montants TTC"]}).to_excel(
+            w, sheet_name="Lisez-moi", index=False
+        )
+        tx.rename(columns={"customer_id": "N° client", "amount": "Montant TTC"}).to_excel(
+            w, sheet_name="Ventes", index=False
+        )
+        cu.rename(columns={"customer_id": "N° client"}).to_excel(w, sheet_name="Clients", index=False)
+    out = tmp_path / "custrel.yml"
+    result = CliRunner().invoke(main, ["init", str(book), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "[Lisez-moi]: not read, no table recognised in its columns (Remarque)" in result.output
+    written = out.read_text(encoding="utf-8")
+    assert 'sheet: "Ventes"' in written and 'sheet: "Clients"' in written
+    counts = load_tables(out).problems.counts  # (customers who signed up after these sales: future, rejected)
+    assert (counts["transactions"]["kept"], counts["customers"]["read"]) == (3000, len(cu))
+    years = tmp_path / "online_retail_II.xlsx"
+    with pd.ExcelWriter(years) as w:
+        tx.iloc[:1000].to_excel(w, sheet_name="Year 2009-2010", index=False)
+        tx.iloc[1000:].to_excel(w, sheet_name="Year 2010-2011", index=False)
+    result = CliRunner().invoke(main, ["init", str(years), "--out", str(tmp_path / "o.yml")])
+    assert result.exit_code == 0, result.output
+    assert 'sheet: ["Year 2009-2010", "Year 2010-2011"]' in (tmp_path / "o.yml").read_text(encoding="utf-8")
+    assert load_tables(tmp_path / "o.yml").problems.counts["transactions"]["kept"] == 3000

@@ -18,7 +18,7 @@ import pandas as pd
 
 from custrel_lib.config import FORMATS, TableSpec
 from custrel_lib.exceptions import DataContractError
-from custrel_lib.io.contract import TABLES, WHITESPACE_SEP, fold
+from custrel_lib.io.contract import TABLES, fold
 from custrel_lib.io.day_numbers import DAY_ZERO, day_numbers, days_note
 from custrel_lib.io.event_log import as_event_log, status_rule
 from custrel_lib.io.event_log import order_lines as _order_lines
@@ -34,10 +34,9 @@ from custrel_lib.io.guess import (
     yaml_columns,
 )
 from custrel_lib.io.header import values_not_names
+from custrel_lib.io.heads import HEAD_ROWS, read_head, sheet_names
 from custrel_lib.io.surveys import survey_export, unknown_types
 
-#: How many rows of each file the guesses read.
-HEAD_ROWS = 2000
 #: A column named as an id or a code (``itemid``, ``PRODUCT_ID``, ``household_key``): not an amount.
 ID_NAME = re.compile(r"(id|key|code|no|number|num|numero)$")
 
@@ -56,6 +55,7 @@ class FileGuess:
     days: str | None = None  # the column of day numbers read as the dates (guess.day_numbers)
     drop: dict[str, list[str]] = field(default_factory=dict)  # rows an export adds, left out (io/surveys.py)
     type_values: dict[str, str] = field(default_factory=dict)  # a help desk's ticket types (io/surveys.py)
+    sheet: str | list[str] | None = None  # a workbook's sheet, or sheets of one table (init_items)
     notes: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # the file's columns no canonical column reads
     head: pd.DataFrame | None = field(default=None, repr=False)  # the rows the guesses read
@@ -70,60 +70,6 @@ class UnrecognisedFile(DataContractError):
     ``columns``: the file's."""
 
     columns: list[str]
-
-
-def read_head(path: Path, skip_rows: int = 0, header: bool = True) -> tuple[pd.DataFrame, int]:
-    """The first :data:`HEAD_ROWS` rows of a file, as text, and the lines above its header (``sep=``
-    included); without ``header``, the columns are named by their position (``1`` for the first)."""
-    from custrel_lib.io.csv_lines import with_excel_sep
-    from custrel_lib.io.dialect import csv_dialect
-    from custrel_lib.io.readers import excel_engine
-
-    fmt = FORMATS.get(path.suffix.lower())
-    if not path.is_file():
-        raise DataContractError(f"{path}: file not found.")
-    if fmt is None:
-        raise DataContractError(
-            f"{path}: cannot tell the format of {path.name}; custrel reads csv, parquet, xlsx."
-        )
-    try:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            batch = next(pq.ParquetFile(path).iter_batches(batch_size=HEAD_ROWS), None)
-            return (batch.to_pandas() if batch is not None else pd.read_parquet(path)), 0
-        if fmt == "xlsx":
-            df = pd.read_excel(
-                path,
-                dtype=object,
-                nrows=HEAD_ROWS,
-                skiprows=skip_rows,
-                header=0 if header else None,
-                engine=excel_engine(),
-            )
-            return _positions(df, header), skip_rows
-        spec = with_excel_sep(TableSpec(name="transactions", path=path, format="csv", skip_rows=skip_rows))
-        encoding, sep = csv_dialect(spec)
-        df = pd.read_csv(
-            path,
-            sep=r"\s+" if sep == WHITESPACE_SEP else sep,
-            header="infer" if header else None,
-            encoding="utf-8-sig" if encoding == "utf-8" else encoding,
-            dtype=str,
-            keep_default_na=False,
-            nrows=HEAD_ROWS,
-            skiprows=spec.skip_rows,
-            on_bad_lines="skip",
-        )
-        return _positions(df, header), spec.skip_rows
-    except (OSError, ValueError, UnicodeError) as exc:
-        raise DataContractError(f"Cannot read {path} as {fmt}: {type(exc).__name__}: {exc}") from exc
-
-
-def _positions(df: pd.DataFrame, header: bool) -> pd.DataFrame:
-    if not header:
-        df.columns = [str(i) for i in range(1, df.shape[1] + 1)]
-    return df
 
 
 def _fits(table: str, mapping: dict[str, str]) -> bool:
@@ -153,12 +99,14 @@ def _guess_table(columns: list[str], head: pd.DataFrame) -> tuple[str, dict[str,
     return table, mapping
 
 
-def _header_line(path: Path) -> int | None:
+def _header_line(path: Path, sheet=None) -> int | None:
     """The lines above the header when a title comes first: the first of the top lines whose fields hold the
     required columns of a table, by their names."""
     from custrel_lib.io.header import top_rows
 
-    spec = TableSpec(name="transactions", path=path, format=FORMATS.get(path.suffix.lower(), "csv"))
+    spec = TableSpec(
+        name="transactions", path=path, format=FORMATS.get(path.suffix.lower(), "csv"), sheet=sheet
+    )
     for k, fields in enumerate(top_rows(spec)):
         names = [str(f) for f in fields]
         if any(_fits(t, _mapping(t, names, None)) for t in ("transactions", "interactions")):
@@ -166,16 +114,16 @@ def _header_line(path: Path) -> int | None:
     return None
 
 
-def guess_file(path: Path, table: str | None = None) -> FileGuess:
-    """Read the head of ``path`` and guess its table (unless given) and columns."""
-    head, skip = read_head(path)
+def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -> FileGuess:
+    """Read the head of ``path`` (of a workbook's ``sheet``) and guess its table (unless given) and columns."""
+    head, skip = read_head(path, sheet=sheet)
     columns = [str(c) for c in head.columns]
     head, days = day_numbers(columns, head) if table in (None, "transactions") else (head, None)
     chosen = (table, _mapping(table, columns, head)) if table else _guess_table(columns, head)
     if (chosen is None or not _fits(*chosen)) and path.suffix.lower() != ".parquet":
-        below = _header_line(path)
+        below = _header_line(path, sheet)
         if below:
-            head, skip = read_head(path, below)
+            head, skip = read_head(path, below, sheet=sheet)
             columns = [str(c) for c in head.columns]
             chosen = (table, _mapping(table, columns, head)) if table else _guess_table(columns, head)
     header = True
@@ -214,14 +162,13 @@ def guess_file(path: Path, table: str | None = None) -> FileGuess:
         keep=keep,
         days=days if days in mapping.values() else None,
         drop=drop[0] if drop else {},
+        sheet=sheet,
     )
     guess.notes += [drop[1]] if drop else []
     if not header:
         guess.notes.append("the first line is a row of values, not column names: columns by their position")
-    if path.suffix.lower() == ".xlsx":
-        from custrel_lib.io.readers import excel_engine
-
-        sheets = pd.ExcelFile(path, engine=excel_engine()).sheet_names
+    if path.suffix.lower() == ".xlsx" and sheet is None:
+        sheets = sheet_names(path)
         if len(sheets) > 1:
             guess.notes.append(
                 f"only the first sheet is read; the workbook also has {', '.join(map(repr, sheets[1:]))}: "
@@ -326,7 +273,7 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
 
 def _settings(g: FileGuess, base: Path) -> list[str]:
     """The settings of a table's block after its columns (the lines above the header, joins, formats, rules)."""
-    lines: list[str] = []
+    lines: list[str] = [f"    sheet: {dumps(g.sheet, ensure_ascii=False)}"] if g.sheet is not None else []
     if g.skip_rows:
         lines.append(f"    skip_rows: {g.skip_rows}  # the lines above the header (a title, sep=)")
     for k, (file, key) in enumerate(g.joins):
@@ -371,12 +318,19 @@ def _one_per_table(guesses: list[FileGuess]) -> list[FileGuess]:
         read = ("columns", "unused", "header", "skip_rows")
         if any(getattr(g, a) != getattr(first, a) for a in read):
             raise DataContractError(
-                f"{first.path.name} and {g.path.name} both look like the {g.table} table, but their columns "
+                f"{_name(first)} and {_name(g)} both look like the {g.table} table, but their columns "
                 f"differ: name each one's table (custrel init transactions=ventes.csv customers=clients.csv), "
                 "or give files of the same columns. Files related by keys (orders, their lines, customers: a "
                 "relational export such as Olist's) make one table with join: (docs/data_contract.md, "
                 '"Columns from other files").'
             )
-        first.more.append(g.path)
+        if g.path == first.path:  # another sheet of the workbook: the table's sheets, one after the other
+            first.sheet = [*(first.sheet if isinstance(first.sheet, list) else [first.sheet]), g.sheet]
+        else:
+            first.more.append(g.path)
         first.order_lines |= g.order_lines
     return list(out.values())
+
+
+def _name(g: FileGuess) -> str:
+    return g.path.name + (f" [{g.sheet}]" if isinstance(g.sheet, str) else "")
