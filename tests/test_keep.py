@@ -128,3 +128,41 @@ def test_views_left_out_give_the_samples_own_stages(tmp_path):
         sample.history.sort_values(order).reset_index(drop=True),
     )
     assert "20 000 lignes écartées à dessein" in kept.data_sentence("fr").replace("\u202f", " ")
+
+
+def test_init_warns_of_amounts_in_several_currencies_and_proposes_keeping_one(tmp_path):
+    """An international shop's orders in EUR, GBP and USD: custrel would add them up as they are. init says so
+    (on the terminal and in custrel.yml) and proposes keep: on the main currency, commented out; uncommented,
+    both loaders keep the euro orders only, the others counted as left out. Signs of several currencies beside
+    the amounts are said too."""
+    from click.testing import CliRunner
+
+    from custrel_lib.cli import main
+
+    currencies = (["EUR"] * 7 + ["GBP"] * 2 + ["USD"]) * 30
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(300)],
+            "customer_id": [f"c{i % 60}" for i in range(300)],
+            "date": pd.date_range("2024-01-01", periods=300, freq="D").strftime("%Y-%m-%d"),
+            "amount": ["12.50"] * 300,
+            "currency": currencies,
+        }
+    )
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    out = tmp_path / "custrel.yml"
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "orders.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "warning: the amounts are in several currencies (EUR, GBP, USD, in 'currency')" in said
+    line = '# keep: {"currency": ["eur"]}'
+    written = out.read_text(encoding="utf-8")
+    assert line in written
+    out.write_text(written.replace(line, line[2:]), encoding="utf-8")
+    for engine in (False, True):
+        counts = load_tables(out, engine=engine).problems.counts["transactions"]
+        assert counts == {"read": 300, "kept": 210, "rejected": 0, "excluded": 90}
+    signs = orders.assign(amount=["12,50 €", "£9.99", "12,50 €"] * 100).drop(columns="currency")
+    signs.to_csv(tmp_path / "signs.csv", index=False)
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "signs.csv"), "--out", str(tmp_path / "s.yml")])
+    assert "several currencies (€, £, by the signs beside them)" in " ".join(result.output.split())

@@ -276,8 +276,9 @@ def visit_log(columns: Sequence[str], head: pd.DataFrame | None) -> dict[str, st
     their value), when a file has a date and a customer id but no amount, nor both its parts: the id by its name,
     else by the values (the column of repeated values with the most distinct ones: ``id`` in lifetimes' example
     log). An amount whose name says nothing (CDNOW's ``dollar_value``) is taken from the values, the first other
-    column of numbers written with decimals: the file then has its amounts. ``None`` when the file has an amount
-    by its name, or lacks a date or an id."""
+    column of numbers written with decimals: the file then has its amounts; a column named as the amount whose
+    values do not read as numbers (signs of two currencies, ``12,50 €`` and ``£9.99``) is the amount still.
+    ``None`` when the file has an amount by its name and values, or lacks a date or an id."""
     mapping = guess_columns("transactions", columns, head)
     if "date" not in mapping or "amount" in mapping or set(AMOUNT_PARTS) <= set(mapping):
         return None
@@ -285,7 +286,10 @@ def visit_log(columns: Sequence[str], head: pd.DataFrame | None) -> dict[str, st
     if "customer_id" not in mapping and head is not None:
         customer = id_by_values([c for c in columns if c not in mapping.values()], head)
         mapping.update({"customer_id": customer} if customer else {})
-    if head is not None:
+    named = guess_columns("transactions", columns).get("amount")  # by its name, whatever its values
+    if named is not None and named not in mapping.values():
+        mapping["amount"] = named  # values that do not read as numbers: validate lists them
+    elif head is not None:
         decimals = _numbers([c for c in columns if c not in mapping.values()], head)[1]
         mapping.update({"amount": decimals[0]} if decimals else {})
     return mapping if "customer_id" in mapping else None
@@ -370,4 +374,23 @@ def currency_of(guesses: list) -> str | None:
             codes = re.findall(r"\b(" + "|".join(CURRENCY_CODES) + r")\b", text)
             if codes:
                 return max(set(codes), key=codes.count)
+    return None
+
+
+def mixed_currencies(head: pd.DataFrame, mapping: dict[str, str]) -> tuple[str | None, list[str]] | None:
+    """When the amounts are in several currencies (a currency column of several codes, or several signs written
+    beside the amounts): the currency column (None for signs) and the currencies, the most frequent first."""
+    for column in head.columns:
+        if fold(str(column)) in CURRENCY_NAMES:
+            codes = head[column].astype(str).str.strip().str.upper()
+            counts = codes[codes.isin(CURRENCY_CODES)].value_counts()
+            if len(counts) > 1:
+                return str(column), [str(c) for c in counts.index]
+    amount = mapping.get("amount")
+    if amount is not None and amount in head:
+        text = head[amount].astype(str)
+        signs = {s: int(text.str.contains(s, regex=False).sum()) for s in CURRENCY_SIGNS}
+        found = sorted((s for s, n in signs.items() if n), key=lambda s: -signs[s])
+        if len(found) > 1:
+            return None, found
     return None

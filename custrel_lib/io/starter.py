@@ -25,10 +25,12 @@ from custrel_lib.io.event_log import order_lines as _order_lines
 from custrel_lib.io.event_log import rule_line as _rule
 from custrel_lib.io.guess import (
     _numbers,
+    _reads_as,
     currency_of,
     guess_by_values,
     guess_columns,
     missing_required,
+    mixed_currencies,
     visit_log_instead,
     why,
     yaml_columns,
@@ -56,6 +58,7 @@ class FileGuess:
     drop: dict[str, list[str]] = field(default_factory=dict)  # rows an export adds, left out (io/surveys.py)
     type_values: dict[str, str] = field(default_factory=dict)  # a help desk's ticket types (io/surveys.py)
     sheet: str | list[str] | None = None  # a workbook's sheet, or sheets of one table (init_items)
+    currency_rule: dict[str, list[str]] = field(default_factory=dict)  # amounts in several currencies
     notes: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # the file's columns no canonical column reads
     head: pd.DataFrame | None = field(default=None, repr=False)  # the rows the guesses read
@@ -185,8 +188,26 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
     if name == "transactions":
         _order_lines(guess, head)
         guess.exclude = status_rule(head, columns, list(guess.columns.values()))
+        _currencies(guess, head)
     unknown_types(guess)
     return guess
+
+
+def _currencies(guess: FileGuess, head: pd.DataFrame) -> None:
+    """Say when the amounts are in several currencies, which custrel would add up as they are; propose keeping the
+    most frequent one (commented out)."""
+    mixed = mixed_currencies(head, guess.columns)
+    if mixed is None:
+        return
+    column, found = mixed
+    guess.notes.append(
+        f"warning: the amounts are in several currencies ({', '.join(found)}"
+        + (f", in {column!r}" if column else ", by the signs beside them")
+        + "): custrel adds them up as they are; convert them before, or keep one currency"
+        + (" (a keep: rule, commented out in custrel.yml)" if column else " per file")
+    )
+    if column:
+        guess.currency_rule = {column: [found[0].lower()]}
 
 
 def _read_otherwise(chosen, table: str | None, columns: list[str], head: pd.DataFrame):
@@ -206,6 +227,11 @@ def _read_otherwise(chosen, table: str | None, columns: list[str], head: pd.Data
 def _visits_note(guess: FileGuess, visits: dict[str, str], head: pd.DataFrame) -> str:
     """What ``custrel.yml`` says of a log read without an amount by its name: the amount found by its values, or
     none, with the columns of whole numbers that may hold amounts (not those named as ids: ``itemid``)."""
+    if guess.amounts and not _reads_as(head[visits["amount"]], "amount"):
+        return (
+            f"the amount is {visits['amount']!r} by its name, but some of its first values do not read as numbers "
+            f"({', '.join(head[visits['amount']].astype(str).head(3))}, ...): custrel validate lists them"
+        )
     if guess.amounts:
         return f"the amount is {visits['amount']!r} by its values (numbers with decimals): check it"
     numbers = [c for c in _numbers(guess.unused, head)[0] if not ID_NAME.search(fold(c).replace(" ", ""))]
@@ -294,6 +320,10 @@ def _settings(g: FileGuess, base: Path) -> list[str]:
     lines += (
         [f"    # exclude: {_rule(g.exclude)}  # to leave these orders out, remove the #"] if g.exclude else []
     )
+    if g.currency_rule:
+        lines.append(
+            f"    # keep: {_rule(g.currency_rule)}  # one currency only: remove the # (see the warning)"
+        )
     if g.type_values:
         said = ", ".join(f"{dumps(k, ensure_ascii=False)}: {v}" for k, v in g.type_values.items())
         lines.append(f"    # values: {{type: {{{said}}}}}  # to read these types so, remove the #")
