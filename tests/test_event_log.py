@@ -168,7 +168,9 @@ def test_names_of_dates_and_ids_from_warehouses_and_crms(tmp_path):
     head = pd.DataFrame({"TRANSACTION_DT": ["11/1/2000", "2/28/2001"], "CUSTOMER_ID": ["1104905", "418683"]})
     assert guess_columns("transactions", list(head.columns), head)["date"] == "TRANSACTION_DT"
     # a small business's invoices know the customer by name only; an id beside the name is preferred
-    head = pd.DataFrame({"Nom du client": ["Dupont SARL", "Martin"], "Date facture": ["05/01/2024", "06/01/2024"]})
+    head = pd.DataFrame(
+        {"Nom du client": ["Dupont SARL", "Martin"], "Date facture": ["05/01/2024", "06/01/2024"]}
+    )
     assert guess_columns("transactions", list(head.columns), head)["customer_id"] == "Nom du client"
     head = head.assign(**{"N° client": ["C1", "C2"]})
     assert guess_columns("transactions", list(head.columns), head)["customer_id"] == "N° client"
