@@ -22,12 +22,13 @@ DAY_NAMES = ("day", "jour", "day number", "day no", "day index", "numero jour", 
 def day_numbers(columns: Sequence[str], head: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     """``head`` with its column of day numbers written as the dates ``days since DAY_ZERO`` reads, so that the
     guesses see a date, and that column; ``(head, None)`` when there is none, or a column holds dates."""
-    if any(_reads_as(head[c], "date") for c in columns):
+    named = [c for c in columns if fold(c) in DAY_NAMES]  # first: reading every column as dates costs
+    if not named or any(_reads_as(head[c], "date") for c in columns):
         return head, None
-    for column in columns:
+    for column in named:
         text = head[column].astype(str).str.strip()
         whole = text.str.fullmatch(r"\d{1,5}")
-        if fold(column) not in DAY_NAMES or whole[text != ""].mean() < _SHARE:
+        if whole[text != ""].mean() < _SHARE:
             continue
         days = pd.to_numeric(text.where(whole), errors="coerce")  # digits only: no exponent to parse
         dates = (pd.Timestamp(DAY_ZERO) + pd.to_timedelta(days, unit="D")).dt.strftime("%Y-%m-%d")
