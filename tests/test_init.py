@@ -525,3 +525,17 @@ def test_init_reads_each_sheet_of_a_workbook(tmp_path):
     assert result.exit_code == 0, result.output
     assert 'sheet: ["Year 2009-2010", "Year 2010-2011"]' in (tmp_path / "o.yml").read_text(encoding="utf-8")
     assert load_tables(tmp_path / "o.yml").problems.counts["transactions"]["kept"] == 3000
+
+
+def test_a_set_without_transactions_says_what_each_file_was_read_as(tmp_path):
+    # The Telco churn file: one row per customer (tenure, churn), no dated purchase.
+    _rows({"customerID": ["7590-VHVEG", "5575-GNVDE"], "tenure": ["1", "34"], "Churn": ["No", "Yes"]}).to_csv(
+        tmp_path / "WA_Fn-UseC_-Telco-Customer-Churn.csv", index=False
+    )
+    result = CliRunner().invoke(
+        main,
+        ["init", str(tmp_path / "WA_Fn-UseC_-Telco-Customer-Churn.csv"), "--out", str(tmp_path / "t.yml")],
+    )
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "None of the files looks like the transactions table" in said
+    assert "Read: WA_Fn-UseC_-Telco-Customer-Churn.csv as customers (customerID)." in said

@@ -249,7 +249,9 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
             "None of the files looks like the transactions table, the one custrel needs (a customer id, a date and "
             "an amount on each row): name it (custrel init transactions=ventes.csv ...). When a purchase is spread "
             "over several files (orders, their lines, customers: a relational export such as Olist's), write the "
-            'transactions table with join: (docs/data_contract.md, "Columns from other files").'
+            'transactions table with join: (docs/data_contract.md, "Columns from other files"). Read: '
+            + "; ".join(f"{_name(g)} as {g.table} ({', '.join(g.columns.values())})" for g in guesses)
+            + "."
         )
     base = out.resolve().parent
     lines = [
