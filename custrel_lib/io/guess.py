@@ -351,46 +351,35 @@ CURRENCY_SIGNS = ("€", "£", "$", "¥")
 CURRENCY_NAMES = ("currency", "devise", "monnaie")
 
 
-def currency_of(guesses: list) -> str | None:
-    """The currency sign or code written beside the amounts of the transactions, if any."""
-    for g in guesses:
-        head = g.head
-        if g.table != "transactions" or head is None:
-            continue
-        for column in head.columns:
-            if fold(str(column)) in CURRENCY_NAMES:
-                codes = head[column].astype(str).str.strip().str.upper()
-                codes = codes[codes.isin(CURRENCY_CODES)]
-                if len(codes):
-                    return str(codes.mode().iloc[0])
-        for canonical in ("amount", "unit_price"):
-            column = g.columns.get(canonical)
-            if column is None or column not in head:
-                continue
-            text = " ".join(head[column].astype(str).head(200))
-            for sign in CURRENCY_SIGNS:
-                if sign in text:
-                    return sign
-            codes = re.findall(r"\b(" + "|".join(CURRENCY_CODES) + r")\b", text)
-            if codes:
-                return max(set(codes), key=codes.count)
-    return None
-
-
-def mixed_currencies(head: pd.DataFrame, mapping: dict[str, str]) -> tuple[str | None, list[str]] | None:
-    """When the amounts are in several currencies (a currency column of several codes, or several signs written
-    beside the amounts): the currency column (None for signs) and the currencies, the most frequent first."""
+def currencies(head: pd.DataFrame, mapping: dict[str, str]) -> tuple[str | None, list[str]]:
+    """The currencies of a transactions file's amounts, the most frequent first, and where they were read: the
+    codes of a currency column (its name), else the signs or codes written beside the amounts or unit prices
+    (None); ``(None, [])`` when nothing says."""
     for column in head.columns:
         if fold(str(column)) in CURRENCY_NAMES:
             codes = head[column].astype(str).str.strip().str.upper()
             counts = codes[codes.isin(CURRENCY_CODES)].value_counts()
-            if len(counts) > 1:
+            if len(counts):
                 return str(column), [str(c) for c in counts.index]
-    amount = mapping.get("amount")
-    if amount is not None and amount in head:
-        text = head[amount].astype(str)
+    for canonical in ("amount", "unit_price"):
+        column = mapping.get(canonical)
+        if column is None or column not in head:
+            continue
+        text = head[column].astype(str).head(200)
         signs = {s: int(text.str.contains(s, regex=False).sum()) for s in CURRENCY_SIGNS}
         found = sorted((s for s, n in signs.items() if n), key=lambda s: -signs[s])
-        if len(found) > 1:
+        codes = pd.Series(re.findall(r"\b(" + "|".join(CURRENCY_CODES) + r")\b", " ".join(text)))
+        found = found or [str(c) for c in codes.value_counts().index]
+        if found:
             return None, found
+    return None, []
+
+
+def currency_of(guesses: list) -> str | None:
+    """The currency sign or code written beside the amounts of the transactions, if any (the most frequent)."""
+    for g in guesses:
+        if g.table == "transactions" and g.head is not None:
+            found = currencies(g.head, g.columns)[1]
+            if found:
+                return found[0]
     return None

@@ -26,11 +26,11 @@ from custrel_lib.io.event_log import rule_line as _rule
 from custrel_lib.io.guess import (
     _numbers,
     _reads_as,
+    currencies,
     currency_of,
     guess_by_values,
     guess_columns,
     missing_required,
-    mixed_currencies,
     visit_log_instead,
     why,
     yaml_columns,
@@ -196,10 +196,9 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
 def _currencies(guess: FileGuess, head: pd.DataFrame) -> None:
     """Say when the amounts are in several currencies, which custrel would add up as they are; propose keeping the
     most frequent one (commented out)."""
-    mixed = mixed_currencies(head, guess.columns)
-    if mixed is None:
+    column, found = currencies(head, guess.columns)
+    if len(found) < 2:
         return
-    column, found = mixed
     guess.notes.append(
         f"warning: the amounts are in several currencies ({', '.join(found)}"
         + (f", in {column!r}" if column else ", by the signs beside them")
