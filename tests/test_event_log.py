@@ -144,6 +144,10 @@ def test_a_column_of_interaction_types_or_statuses_is_not_an_event_log(tmp_path)
     answers.to_csv(tmp_path / "voix_client.csv", index=False)
     guess = guess_file(tmp_path / "voix_client.csv")
     assert (guess.table, guess.keep) == ("interactions", {})
+    # the types init compares with are written as fold() reads a file's values
+    from custrel_lib.io.contract import READ_TYPES, fold
+
+    assert {fold(t) for t in READ_TYPES} == READ_TYPES
     orders = pd.DataFrame(
         {
             "order_id": [f"o{i}" for i in range(200)],

@@ -91,6 +91,9 @@ TYPE_SYNONYMS = {
     "assistance": "support",
     "sav": "support",
 }
+#: Every interaction type custrel reads (the contract's and their synonyms, written folded): what ``custrel init``
+#: compares a file's folded types with (io/event_log.py, io/surveys.py).
+READ_TYPES = frozenset((*INTERACTION_TYPES, *TYPE_SYNONYMS))
 END_REASONS = ("voluntary", "involuntary")
 #: A contract that ends before it starts: which date is wrong cannot be told, so the customer is read without one.
 CONTRACT_ORDER_MESSAGE = (

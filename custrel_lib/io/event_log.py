@@ -21,7 +21,7 @@ from json import dumps
 
 import pandas as pd
 
-from custrel_lib.io.contract import INTERACTION_TYPES, TYPE_SYNONYMS, fold
+from custrel_lib.io.contract import READ_TYPES, fold
 from custrel_lib.io.guess import guess_columns, missing_required, visit_log
 
 #: Names of the column that says an order was cancelled or refunded, and the values that say so.
@@ -36,7 +36,7 @@ PURCHASE_EVENTS = re.compile(
 #: The interactions table's types (the contract's and their synonyms: ``nps``, ``reclamation``, the journey's
 #: steps): a column that holds one of them besides its purchases is the interactions' ``type``, where a purchase
 #: is a touchpoint of a journey (the sample's ``achat``), not a log of events.
-VOICE_TYPES = {fold(t) for t in (*INTERACTION_TYPES, *TYPE_SYNONYMS, "survey", "enquete", "csat")}
+VOICE_TYPES = READ_TYPES | {"survey", "enquete", "csat"}
 #: A column of event types holds a handful of values (in the first rows read).
 MAX_TYPES = 30
 

@@ -64,14 +64,13 @@ def unknown_types(guess) -> None:
     ``Question``, ``Incident``), say so in ``guess`` (a ``starter.FileGuess``) and propose, commented out, a
     ``values:`` mapping of the ticket words it knows (:data:`TICKET_TYPES`): whether an incident is a complaint
     is the user's call."""
-    from custrel_lib.io.contract import INTERACTION_TYPES, TYPE_SYNONYMS, is_constant
+    from custrel_lib.io.contract import READ_TYPES, is_constant
 
     column = guess.columns.get("type")
     if guess.table != "interactions" or column is None or is_constant(column) or column not in guess.head:
         return
-    known = {fold(t) for t in (*INTERACTION_TYPES, *TYPE_SYNONYMS)}
     values = sorted(set(guess.head[column].astype(str).str.strip()) - {""})
-    if not values or {fold(v) for v in values} & known:
+    if not values or {fold(v) for v in values} & READ_TYPES:
         return
     guess.type_values = {
         v.lower(): t for v in values for t, words in TICKET_TYPES.items() if fold(v) in words
