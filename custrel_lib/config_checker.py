@@ -150,6 +150,11 @@ class Checker:
             path = Path(text).expanduser()
             path = path if path.is_absolute() else base / path
             if not any(ch in text for ch in "*?["):
+                if path.is_dir():
+                    pattern = f"{text.rstrip('/')}/*.csv"
+                    raise self.fail(
+                        key, f"{text!r} is a folder: name its files, or a pattern such as {pattern}."
+                    )
                 out.append(path)
                 continue
             found = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from custrel_lib.cli import main
 from custrel_lib.config import load_config
-from custrel_lib.exceptions import DataContractError, MissingColumnError
+from custrel_lib.exceptions import ConfigError, DataContractError, MissingColumnError
 from custrel_lib.io.guess import guess_columns
 from custrel_lib.io.load import load_tables
 from custrel_lib.io.starter import guess_file
@@ -539,3 +539,94 @@ def test_a_set_without_transactions_says_what_each_file_was_read_as(tmp_path):
     said = " ".join(result.output.split())
     assert result.exit_code == 1 and "None of the files looks like the transactions table" in said
     assert "Read: WA_Fn-UseC_-Telco-Customer-Churn.csv as customers (customerID)." in said
+
+
+def test_init_on_a_folder_reads_its_files(tmp_path):
+    """``custrel init data/``: the folder's files custrel reads, in name order (a document, Excel's lock file
+    and a sub-folder passed over); the sample's folder copied gives the sample's tables, monthly files of one
+    table are that table's files. A folder with nothing to read, and a folder as a table's path, say so."""
+    import shutil
+
+    from custrel_lib.paths import SAMPLE_CONFIG
+
+    folder = tmp_path / "exports"
+    (folder / "archives").mkdir(parents=True)
+    for name in ("transactions", "customers", "interactions"):
+        shutil.copy(SAMPLE_CONFIG.parent / f"{name}.csv", folder / f"{name}.csv")
+    (folder / "notes.docx").write_bytes(b"PK")
+    (folder / "~$transactions.xlsx").write_bytes(b"")
+    out = tmp_path / "custrel.yml"
+    result = CliRunner().invoke(main, ["init", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "holds names" not in result.output
+    config = load_config(out)
+    assert sorted(spec.path.name for spec in config.tables.values()) == [
+        "customers.csv",
+        "interactions.csv",
+        "transactions.csv",
+    ]
+    _same_load(load_config(SAMPLE_CONFIG), config, engine=False)
+
+    monthly = tmp_path / "ventes"
+    monthly.mkdir()
+    tx = SAMPLE["transactions"]
+    years = pd.to_datetime(tx["date"]).dt.year
+    for year in sorted(years.unique()):
+        tx[years == year].to_csv(monthly / f"ventes_{year}.csv", index=False)
+    result = CliRunner().invoke(main, ["init", str(monthly), "--out", str(tmp_path / "m.yml")])
+    assert result.exit_code == 0, result.output
+    files = load_config(tmp_path / "m.yml").tables["transactions"].files
+    assert [f.name for f in files] == [f"ventes_{y}.csv" for y in sorted(years.unique())] and len(files) > 1
+    assert load_tables(tmp_path / "m.yml").problems.counts["transactions"]["kept"] == len(tx)
+
+    result = CliRunner().invoke(main, ["init", str(folder / "archives"), "--out", str(tmp_path / "e.yml")])
+    assert result.exit_code == 1 and "a folder without a file custrel reads" in result.output
+    assert not (tmp_path / "e.yml").exists()
+    (tmp_path / "f.yml").write_text(f"tables:\n  transactions: {{path: {folder}}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is a folder: name its files, or a pattern such as"):
+        load_config(tmp_path / "f.yml")
+
+
+@pytest.mark.parametrize("engine", [False, True])
+def test_prestashop_orders_with_their_states_in_french(tmp_path, engine):
+    """PrestaShop's order export from a French back office (``;``, ``Total`` as ``61,80 €``, ``État``): the
+    commented rule lists the states that are no sale, accents and all (``Annulé``, ``Remboursé``, ``Erreur de
+    paiement``, ``Échec``), not a delivered order; uncommented, exactly those orders are left out, amounts kept."""
+    states = ["Livré", "Paiement accepté", "Annulé", "Remboursé", "Erreur de paiement", "Échec du paiement"]
+    n = 240
+    rows = pd.DataFrame(
+        {
+            "ID": range(1, n + 1),
+            "Référence": [f"XKBK{i:05d}" for i in range(n)],
+            "Nouveau client": ["Oui", "Non"] * (n // 2),
+            "Livraison": "France",
+            "Client": [
+                f"{'ABCDEFGHIJ'[i % 10]}. {['DUPONT', 'MARTIN', 'DURAND', 'PETIT'][i % 4]}" for i in range(n)
+            ],
+            "Total": [f"{10 + i},{i % 100:02d} €" for i in range(n)],
+            "Paiement": "Carte bancaire",
+            "État": [states[i % len(states)] for i in range(n)],
+            "Date": [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d} 14:22:10" for i in range(n)],
+        }
+    )
+    path = tmp_path / "order_2024-12-01_120000.csv"
+    rows.to_csv(path, sep=";", index=False)
+    out = tmp_path / "custrel.yml"
+    result = CliRunner().invoke(main, ["init", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    rule = '# exclude: {"État": ["annulé", "erreur de paiement", "remboursé", "échec du paiement"]}'
+    assert rule in text, text
+    assert "warning: 'Client' holds names ('A. DUPONT', 'B. MARTIN', 'C. DURAND'), not ids" in result.output
+    out.write_text(text.replace(rule, rule[2:]), encoding="utf-8")
+    loaded = load_tables(out, engine=engine)
+    kept = rows[rows["État"].isin(["Livré", "Paiement accepté"])]
+    counts = loaded.problems.counts["transactions"]
+    assert (counts["read"], counts["kept"]) == (n, len(kept))
+    tx = loaded.tables["transactions"]
+    if engine:
+        from custrel_lib.io.scan import table_to_pandas
+
+        tx = table_to_pandas(loaded, "transactions")
+    expected = kept["Total"].str.replace(" €", "").str.replace(",", ".").astype(float).sum()
+    assert tx["amount"].sum() == pytest.approx(expected)

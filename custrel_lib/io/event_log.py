@@ -24,9 +24,12 @@ import pandas as pd
 from custrel_lib.io.contract import READ_TYPES, fold
 from custrel_lib.io.guess import guess_columns, missing_required, visit_log
 
-#: Names of the column that says an order was cancelled or refunded, and the values that say so.
+#: Names of the column that says an order was cancelled or refunded, and the words of the values that say so
+#: (matched folded: ``Échoué``, ``Erreur de paiement``, ``payment_declined``).
 STATUS_NAMES = ("status", "statut", "financial status", "order status", "etat", "state", "payment status")
-STATUS_WORDS = re.compile(r"cancel|annul|refund|rembours|void|rejet|fail|echou", re.IGNORECASE)
+STATUS_WORDS = re.compile(
+    r"cancel|annul|refund|rembours|void|rejet|fail|echou|echec|error|erreur|declin|refus|unpaid|impaye"
+)
 PARTIAL = re.compile(r"partial|partiel", re.IGNORECASE)  # a partly refunded order is still a purchase
 #: Values of an event type that say a purchase (folded: lower case, no accents, ``_`` as a blank).
 PURCHASE_EVENTS = re.compile(
@@ -89,8 +92,8 @@ def status_rule(
     for column in columns:
         if fold(column) not in STATUS_NAMES or column in mapped:
             continue
-        values = {str(v).strip().lower() for v in head[column].dropna() if STATUS_WORDS.search(str(v))}
-        values = sorted(v for v in values if not PARTIAL.search(v))
+        values = {str(v).strip().lower() for v in head[column].dropna() if STATUS_WORDS.search(fold(v))}
+        values = sorted(v for v in values if not PARTIAL.search(fold(v)))
         if values:
             return {column: values[:6]}
     return {}

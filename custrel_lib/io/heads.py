@@ -79,11 +79,35 @@ def sheet_names(path: Path) -> list[str]:
 
 def init_items(files: Sequence[str]) -> list[tuple[str | None, Path, str | None]]:
     """``custrel init``'s arguments as (table or None, path, sheet or None): ``TABLE=PATH`` names the table; a
-    workbook of several sheets, its table not named, is one item per sheet (a sheet of sales, one of customers)."""
+    workbook of several sheets, its table not named, is one item per sheet (a sheet of sales, one of customers);
+    a folder, its files (:func:`folder_files`)."""
     items = []
     for item in files:
-        table, _, path = item.partition("=") if item.partition("=")[0] in TABLES else ("", "", item)
-        path = Path(path)
-        sheets = sheet_names(path) if path.suffix.lower() == ".xlsx" and not table and path.is_file() else []
-        items += [(None, path, s) for s in sheets] if len(sheets) > 1 else [(table or None, path, None)]
+        table, _, given = item.partition("=") if item.partition("=")[0] in TABLES else ("", "", item)
+        for path in folder_files(Path(given)):
+            items += _sheet_items(table, path)
     return items
+
+
+def folder_files(path: Path) -> list[Path]:
+    """A folder's files that custrel reads (by their suffix, in name order; not its sub-folders, nor Excel's
+    ``~$`` lock files), as ``custrel init data/`` reads them; any other path as it is."""
+    if not path.is_dir():
+        return [path]
+    files = sorted(
+        (f for f in path.iterdir() if f.is_file() and not f.name.startswith(("~$", "."))),
+        key=lambda f: f.name.casefold(),
+    )
+    read = [f for f in files if f.suffix.lower() in FORMATS]
+    if not read:
+        held = ", ".join(f.name for f in files[:8]) + (", ..." if len(files) > 8 else "") or "nothing"
+        raise DataContractError(
+            f"{path}: a folder without a file custrel reads ({', '.join(sorted(FORMATS))}); it holds: {held}."
+        )
+    return read
+
+
+def _sheet_items(table: str, path: Path) -> list[tuple[str | None, Path, str | None]]:
+    """One item per sheet of a workbook of several sheets whose table is not named, else one for the file."""
+    sheets = sheet_names(path) if path.suffix.lower() == ".xlsx" and not table and path.is_file() else []
+    return [(None, path, s) for s in sheets] if len(sheets) > 1 else [(table or None, path, None)]

@@ -190,7 +190,32 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
         guess.exclude = status_rule(head, columns, list(guess.columns.values()))
         _currencies(guess, head)
     unknown_types(guess)
+    _names_as_ids(guess, head)
     return guess
+
+
+#: A person's or a company's name, not an id: words of letters (``J. DUPONT``, ``Marie-Claire Martin``).
+_NAME = re.compile(r"^[^\W\d_][^\W\d_.'’-]*\.?(?:[ '’-]+[^\W\d_][^\W\d_.'’-]*\.?)+$")
+
+
+def _names_as_ids(guess: FileGuess, head: pd.DataFrame) -> None:
+    """A warning when the customer ids read are people's names (PrestaShop's ``Client``, ``J. DUPONT``):
+    namesakes would be one customer."""
+    column = guess.columns.get("customer_id")
+    if (
+        column is None
+        or column not in head
+        or re.search(r"compan|societe|entreprise|raison|account", fold(column))
+    ):
+        return  # a company's name is how a B2B export names its customer
+    values = head[column].dropna().astype(str).str.strip()
+    values = values[values != ""]
+    if len(values) and values.str.match(_NAME).mean() >= 0.8:
+        shown = ", ".join(repr(v) for v in values.drop_duplicates().head(3))
+        guess.notes.append(
+            f"warning: {column!r} holds names ({shown}), not ids: customers of the same name would be one "
+            "customer; map a customer number or an e-mail instead if the export has one"
+        )
 
 
 def _currencies(guess: FileGuess, head: pd.DataFrame) -> None:
