@@ -59,7 +59,11 @@ FORMATS = {
     ".tsv": "csv",
     ".parquet": "parquet",
     ".pq": "parquet",
-    ".xlsx": "xlsx",
+    ".xlsx": "xlsx",  # workbooks: Excel's, old and new, and LibreOffice's, read by calamine
+    ".xlsm": "xlsx",
+    ".xls": "xlsx",
+    ".xlsb": "xlsx",
+    ".ods": "xlsx",
 }
 CADENCES = ("month", "quarter")
 SEPARATOR_NAMES = {
@@ -182,7 +186,8 @@ def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
     fmt = spec.get("format") or FORMATS.get(file.suffix.lower())
     if fmt is None:
         raise c.fail(
-            f"{where}.format", f"is needed: cannot tell the format of {file.name}; use csv, parquet, xlsx."
+            f"{where}.format",
+            f"is needed: cannot tell the format of {file.name}; use csv, parquet, xlsx (a workbook).",
         )
     if not spec.get("format") and any(FORMATS.get(f.suffix.lower()) != fmt for f in files):
         raise c.fail(f"{where}.path", "names files of different formats: one table, one format.")

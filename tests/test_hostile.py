@@ -22,7 +22,7 @@ import yaml
 from click.testing import CliRunner
 
 from custrel_lib.cli import main
-from custrel_lib.exceptions import CustrelError, DataContractError, MissingColumnError
+from custrel_lib.exceptions import ConfigError, CustrelError, DataContractError, MissingColumnError
 from custrel_lib.io.load import LoadResult, load_tables
 from custrel_lib.io.problems import REASONS
 
@@ -145,8 +145,8 @@ CASES = [
         "directory-as-file",
         "binary garbage",
         {TX: ("folder.csv", lambda p: p.mkdir())},
-        error=DataContractError,
-        says=("folder.csv", "not found"),
+        error=ConfigError,
+        says=("folder.csv", "is a folder: name its files, or a pattern such as"),
     ),
     Case(
         "utf16-with-bom",

@@ -28,7 +28,8 @@ def read_head(path: Path, skip_rows: int = 0, header: bool = True, sheet=None) -
         raise DataContractError(f"{path}: file not found.")
     if fmt is None:
         raise DataContractError(
-            f"{path}: cannot tell the format of {path.name}; custrel reads csv, parquet, xlsx."
+            f"{path}: cannot tell the format of {path.name}; custrel reads csv, txt, tsv, parquet and workbooks "
+            "(xlsx, xlsm, xls, xlsb, ods)."
         )
     try:
         if fmt == "parquet":
@@ -109,5 +110,6 @@ def folder_files(path: Path) -> list[Path]:
 
 def _sheet_items(table: str, path: Path) -> list[tuple[str | None, Path, str | None]]:
     """One item per sheet of a workbook of several sheets whose table is not named, else one for the file."""
-    sheets = sheet_names(path) if path.suffix.lower() == ".xlsx" and not table and path.is_file() else []
+    book = FORMATS.get(path.suffix.lower()) == "xlsx"
+    sheets = sheet_names(path) if book and not table and path.is_file() else []
     return [(None, path, s) for s in sheets] if len(sheets) > 1 else [(table or None, path, None)]

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custrel_lib.config import CustrelConfig, TableSpec, load_config
+from custrel_lib.config import FORMATS, CustrelConfig, TableSpec, load_config
 from custrel_lib.io.contract import (
     AMOUNT_PARTS,
     DECIMAL_ID_STRIP,
@@ -280,7 +280,9 @@ def _use_engine(config: CustrelConfig, engine: bool | None) -> bool:
     if engine is not None:
         return bool(engine)
     specs = [s for s in config.tables.values() if s is not None]
-    if any(s.format == "xlsx" or any(p.suffix.lower() == ".xlsx" for p, _ in s.joins) for s in specs):
+    if any(
+        s.format == "xlsx" or any(FORMATS.get(p.suffix.lower()) == "xlsx" for p, _ in s.joins) for s in specs
+    ):
         return False
     # Parquet is compressed: a byte of Parquet holds about as many rows as PARQUET_WEIGHT bytes of CSV.
     weight = {"parquet": PARQUET_WEIGHT}

@@ -170,7 +170,7 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
     guess.notes += [drop[1]] if drop else []
     if not header:
         guess.notes.append("the first line is a row of values, not column names: columns by their position")
-    if path.suffix.lower() == ".xlsx" and sheet is None:
+    if FORMATS.get(path.suffix.lower()) == "xlsx" and sheet is None:
         sheets = sheet_names(path)
         if len(sheets) > 1:
             guess.notes.append(
