@@ -630,3 +630,57 @@ def test_prestashop_orders_with_their_states_in_french(tmp_path, engine):
         tx = table_to_pandas(loaded, "transactions")
     expected = kept["Total"].str.replace(" €", "").str.replace(",", ".").astype(float).sum()
     assert tx["amount"].sum() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("engine", [False, True])
+def test_names_written_as_one_word_are_read_by_their_words(tmp_path, engine):
+    """``IdClient``, ``DateFacture``, ``MontantHT`` (a French ERP), AdventureWorks' ``CustomerKey``,
+    ``OrderDateKey`` (20101229), ``SalesAmount``, ``SalesOrderNumber``: split at their capitals, they are usual
+    names or words; the first was read as a customer list of ids only, the second refused. Loaded, every row."""
+    n = 120
+    ids = [f"C{i % 30:03d}" for i in range(n)]
+    days = pd.Timestamp("2024-01-01") + pd.to_timedelta([(7 * i) % 300 for i in range(n)], unit="D")
+    amounts = [round(5 + (i * 7.31) % 90, 2) for i in range(n)]
+    erp = pd.DataFrame(
+        {
+            "NumFacture": [f"F{i:05d}" for i in range(n)],
+            "IdClient": ids,
+            "DateFacture": days.strftime("%d/%m/%Y"),
+            "MontantHT": [f"{a:.2f}".replace(".", ",") for a in amounts],
+        }
+    )
+    erp.to_csv(tmp_path / "factures.csv", sep=";", index=False)
+    aw = pd.DataFrame(
+        {
+            "ProductKey": 310,
+            "OrderDateKey": days.strftime("%Y%m%d"),
+            "CustomerKey": [11000 + i % 30 for i in range(n)],
+            "SalesOrderNumber": [f"SO{43697 + i}" for i in range(n)],
+            "SalesAmount": amounts,
+        }
+    )
+    aw.to_csv(tmp_path / "FactInternetSales.csv", index=False)
+    expected = {
+        "factures.csv": {"customer_id": "IdClient", "date": "DateFacture", "order_id": "NumFacture"},
+        "FactInternetSales.csv": {
+            "customer_id": "CustomerKey",
+            "date": "OrderDateKey",
+            "order_id": "SalesOrderNumber",
+        },
+    }
+    amount = {"factures.csv": "MontantHT", "FactInternetSales.csv": "SalesAmount"}
+    for name, mapping in expected.items():
+        out = tmp_path / f"{name}.yml"
+        result = CliRunner().invoke(main, ["init", str(tmp_path / name), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        spec = load_config(out).tables["transactions"]
+        assert spec.columns == {**mapping, "amount": amount[name]}
+        loaded = load_tables(out, engine=engine)
+        assert loaded.problems.counts["transactions"]["kept"] == n
+        tx = loaded.tables["transactions"]
+        if engine:
+            from custrel_lib.io.scan import table_to_pandas
+
+            tx = table_to_pandas(loaded, "transactions")
+        assert tx["amount"].sum() == pytest.approx(sum(amounts))
+        assert sorted(pd.to_datetime(tx["date"]).dt.normalize()) == sorted(days)

@@ -104,7 +104,7 @@ _ID = ("id", "no", "n°", "number", "code", "num", "numero", "ref", "key")
 WORDS: dict[str, tuple[str, ...]] = {
     "customer_id": ("email", "mail", *(f"{who}+{i}" for who in ("client", "customer") for i in _ID)),
     "date": ("date", "datum", "fecha", "dt", "time", "timestamp"),
-    "amount": ("montant", "amount", "total", "revenue", "gross"),
+    "amount": ("montant", "amount", "amt", "total", "revenue", "gross"),
     "order_id": tuple(f"{what}+{i}" for what in ("order", "commande", "invoice", "facture") for i in _ID),
     "quantity": ("quantity", "quantite", "qty"),
     "unit_price": ("price", "prix"),
@@ -142,6 +142,12 @@ def _reads_as(values: pd.Series, kind: str) -> bool:
     return True
 
 
+def _split(name: str) -> str:
+    """A name written as one word, split at its capitals and after ``°`` (``DateCommande``, ``MontantTTC``,
+    ``N°Client``, ``CustomerKey``), folded: the second chance of a name that matched nothing as it is."""
+    return fold(re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=°)(?=\w)", " ", str(name)))
+
+
 def _word_match(name: str, words: Iterable[str]) -> bool:
     # punctuation around words too: a form names a column by its question (``What's your email?``)
     tokens = set(re.sub(r"['.()?!:;,¿¡]", " ", name).split())
@@ -154,6 +160,7 @@ def guess_columns(table: str, columns: Sequence[str], sample: pd.DataFrame | Non
     name, then with :data:`NAMES` in their order, then by its words (:data:`WORDS`); with ``sample`` (the first
     rows, as read), a date must hold dates and a number numbers. Each column is used once."""
     folded = {c: fold(c) for c in columns}
+    split = {c: _split(c) for c in columns}
     taken: set[str] = set()
     out: dict[str, str] = {}
     for names, known in SIGNATURES:
@@ -170,7 +177,9 @@ def guess_columns(table: str, columns: Sequence[str], sample: pd.DataFrame | Non
         free = [c for c in columns if c not in taken]
         exact = [c for c in free if folded[c] == fold(canonical)]
         listed = [c for name in NAMES.get(canonical, ()) for c in free if folded[c] == name]
-        worded = [c for c in free if _word_match(folded[c], WORDS.get(canonical, ()))]
+        listed += [c for name in NAMES.get(canonical, ()) for c in free if split[c] == name != folded[c]]
+        words = WORDS.get(canonical, ())
+        worded = [c for c in free if _word_match(folded[c], words) or _word_match(split[c], words)]
         return next((c for c in (*exact, *listed, *worded) if fits(c, canonical)), None)
 
     # The required columns first (a date before a signup date, an id before anything that mentions a client),
@@ -340,7 +349,7 @@ def why(canonical: str, column: str) -> str:
         return "  (not a column: the same value for every row)"
     if any(known.get(canonical) == fold(column) for _, known in SIGNATURES):
         return "  (the name this export gives it)"
-    if fold(column) in NAMES.get(canonical, ()):
+    if fold(column) in NAMES.get(canonical, ()) or _split(column) in NAMES.get(canonical, ()):
         return "  (a usual name)"
     if canonical in AMOUNT_PARTS:
         return "  (amount = quantity x unit_price)"
