@@ -684,3 +684,55 @@ def test_names_written_as_one_word_are_read_by_their_words(tmp_path, engine):
             tx = table_to_pandas(loaded, "transactions")
         assert tx["amount"].sum() == pytest.approx(sum(amounts))
         assert sorted(pd.to_datetime(tx["date"]).dt.normalize()) == sorted(days)
+
+
+def test_an_id_without_a_usual_name_is_found_by_its_values(tmp_path):
+    """A date and an amount by their names, the customer by a name no list holds (``Matricule``): the id is the
+    column of repeated values, said to be checked; a French till's export (``Date/Heure``, ``Carte fidélité``)
+    reads by its names. A file of daily totals, where no column repeats as ids do, is still refused."""
+    n = 200
+    days = (
+        pd.Timestamp("2024-01-01") + pd.to_timedelta([(11 * i) % 300 for i in range(n)], unit="D")
+    ).strftime("%d/%m/%Y")
+    amounts = [f"{5 + (i * 7.31) % 90:.2f}".replace(".", ",") for i in range(n)]
+    pd.DataFrame({"Matricule": [f"{i % 40:06d}" for i in range(n)], "Date": days, "Montant": amounts}).to_csv(
+        tmp_path / "achats.csv", sep=";", index=False
+    )
+    result = CliRunner().invoke(
+        main, ["init", str(tmp_path / "achats.csv"), "--out", str(tmp_path / "a.yml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "the customer id is 'Matricule' by its values (repeated, and many of them): check it" in result.output
+    )
+    spec = load_config(tmp_path / "a.yml").tables["transactions"]
+    assert spec.columns == {"customer_id": "Matricule", "date": "Date", "amount": "Montant"}
+    counts = load_tables(tmp_path / "a.yml").problems.counts["transactions"]
+    assert (counts["kept"], counts["rejected"]) == (n, 0)
+
+    till = pd.DataFrame(
+        {
+            "Ticket": range(1, n + 1),
+            "Date/Heure": days,
+            "Total TTC": amounts,
+            "Carte fidélité": [f"29{i % 40}" for i in range(n)],
+        }
+    )
+    till.to_csv(tmp_path / "caisse.csv", sep=";", index=False)
+    result = CliRunner().invoke(
+        main, ["init", str(tmp_path / "caisse.csv"), "--out", str(tmp_path / "c.yml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert load_config(tmp_path / "c.yml").tables["transactions"].columns == {
+        "customer_id": "Carte fidélité",
+        "date": "Date/Heure",
+        "amount": "Total TTC",
+        "order_id": "Ticket",
+    }
+
+    daily = pd.DataFrame({"Date": days[:50], "Total": amounts[:50], "Tickets": range(50)})
+    daily.to_csv(tmp_path / "ca_jour.csv", sep=";", index=False)
+    result = CliRunner().invoke(
+        main, ["init", str(tmp_path / "ca_jour.csv"), "--out", str(tmp_path / "d.yml")]
+    )
+    assert result.exit_code == 1 and "no column reads as a customer id" in result.output

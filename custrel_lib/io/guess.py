@@ -40,7 +40,9 @@ customer_id: customer id | customerid | customer | customer number | customer no
     e mail | mail | visitorid | visitor id | visitor | user pseudo id | user | buyer id | buyer | shopper
     id | household id | household | account number | account name | account | associated company |
     associated contact | company | company name | societe | raison sociale | entreprise | customer name |
-    client name | nom client | nom du client
+    client name | nom client | nom du client | carte fidelite | n° carte fidelite | numero carte fidelite |
+    carte de fidelite | loyalty card | loyalty id | loyalty number | member number | member no | n° adherent |
+    numero adherent | numero d'adherent | adherent | n° abonne | abonne | donor id | donor | donateur
 date: date | order date | invoice date | invoicedate | orderdate | transaction date | purchase date |
     sale date | sales date | date de commande | date commande | date d'achat | date achat | date de
     vente | date vente | date facture | date de facture | date piece | date transaction | date de la
@@ -150,7 +152,7 @@ def _split(name: str) -> str:
 
 def _word_match(name: str, words: Iterable[str]) -> bool:
     # punctuation around words too: a form names a column by its question (``What's your email?``)
-    tokens = set(re.sub(r"['.()?!:;,¿¡]", " ", name).split())
+    tokens = set(re.sub(r"['.()?!:;,¿¡/]", " ", name).split())
     return any(set(w.split("+")) <= tokens for w in words)
 
 
@@ -286,9 +288,14 @@ def visit_log(columns: Sequence[str], head: pd.DataFrame | None) -> dict[str, st
     else by the values (the column of repeated values with the most distinct ones: ``id`` in lifetimes' example
     log). An amount whose name says nothing (CDNOW's ``dollar_value``) is taken from the values, the first other
     column of numbers written with decimals: the file then has its amounts; a column named as the amount whose
-    values do not read as numbers (signs of two currencies, ``12,50 €`` and ``£9.99``) is the amount still.
-    ``None`` when the file has an amount by its name and values, or lacks a date or an id."""
+    values do not read as numbers (signs of two currencies, ``12,50 €`` and ``£9.99``) is the amount still. A
+    file with a date and an amount by their names but no id by its name (``N° carte fidélité``, ``Donor ID``) gets
+    its id from the values. ``None`` when the file has an id and an amount by their names, or lacks a date or
+    an id."""
     mapping = guess_columns("transactions", columns, head)
+    if "date" in mapping and "amount" in mapping and "customer_id" not in mapping and head is not None:
+        customer = id_by_values([c for c in columns if c not in mapping.values()], head)
+        return {**mapping, "customer_id": customer} if customer else None
     if "date" not in mapping or "amount" in mapping or set(AMOUNT_PARTS) <= set(mapping):
         return None
     mapping = {k: v for k, v in mapping.items() if k not in AMOUNT_PARTS}

@@ -179,8 +179,7 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
             )
     guess.unused = [c for c in columns if c not in mapping.values() and c not in keep]
     guess.notes += [days_note(guess.days, head)] if guess.days else []
-    if visits:
-        guess.notes.append(_visits_note(guess, visits, head))
+    guess.notes += [n for n in [_visits_note(guess, visits, head) if visits else ""] if n]
     for canonical in missing_required(name, mapping) if guess.amounts else ():
         guess.notes.append(f"no column found for {canonical}: map it by hand (columns: {', '.join(columns)})")
     if mapping.get("type") == "=nps":
@@ -250,17 +249,31 @@ def _read_otherwise(chosen, table: str | None, columns: list[str], head: pd.Data
 
 def _visits_note(guess: FileGuess, visits: dict[str, str], head: pd.DataFrame) -> str:
     """What ``custrel.yml`` says of a log read without an amount by its name: the amount found by its values, or
-    none, with the columns of whole numbers that may hold amounts (not those named as ids: ``itemid``)."""
+    none, with the columns of whole numbers that may hold amounts (not those named as ids: ``itemid``); the id
+    found by its values, when it was."""
+    named = guess_columns("transactions", [str(c) for c in head.columns], head)
+    by_values = (
+        f"the customer id is {visits['customer_id']!r} by its values (repeated, and many of them): check it"
+        if visits.get("customer_id") != named.get("customer_id")
+        else ""
+    )
+    if guess.amounts and visits.get("amount") == named.get("amount"):
+        return by_values  # the amount by its name and values
+    by_values += "; " if by_values else ""
     if guess.amounts and not _reads_as(head[visits["amount"]], "amount"):
-        return (
+        return by_values + (
             f"the amount is {visits['amount']!r} by its name, but some of its first values do not read as numbers "
             f"({', '.join(head[visits['amount']].astype(str).head(3))}, ...): custrel validate lists them"
         )
     if guess.amounts:
-        return f"the amount is {visits['amount']!r} by its values (numbers with decimals): check it"
+        return (
+            by_values + f"the amount is {visits['amount']!r} by its values (numbers with decimals): check it"
+        )
     numbers = [c for c in _numbers(guess.unused, head)[0] if not ID_NAME.search(fold(c).replace(" ", ""))]
-    return "no column of amounts: every row is one purchase of unknown value (amounts: false)" + (
-        f"; if {', '.join(map(repr, numbers))} holds them, map amount to it instead" if numbers else ""
+    return (
+        by_values
+        + "no column of amounts: every row is one purchase of unknown value (amounts: false)"
+        + (f"; if {', '.join(map(repr, numbers))} holds them, map amount to it instead" if numbers else "")
     )
 
 
