@@ -21,7 +21,6 @@ import pandas as pd
 
 from custrel_lib.io.contract import (
     AMOUNT_PARTS,
-    CURRENCY_CODES,
     MAPPABLE,
     SCHEMA,
     fold,
@@ -361,41 +360,3 @@ def why(canonical: str, column: str) -> str:
     if canonical in AMOUNT_PARTS:
         return "  (amount = quantity x unit_price)"
     return "  (a word of its name, or its values; check it)"
-
-
-CURRENCY_SIGNS = ("€", "£", "$", "¥")
-CURRENCY_NAMES = ("currency", "devise", "monnaie")
-
-
-def currencies(head: pd.DataFrame, mapping: dict[str, str]) -> tuple[str | None, list[str]]:
-    """The currencies of a transactions file's amounts, the most frequent first, and where they were read: the
-    codes of a currency column (its name), else the signs or codes written beside the amounts or unit prices
-    (None); ``(None, [])`` when nothing says."""
-    for column in head.columns:
-        if fold(str(column)) in CURRENCY_NAMES:
-            codes = head[column].astype(str).str.strip().str.upper()
-            counts = codes[codes.isin(CURRENCY_CODES)].value_counts()
-            if len(counts):
-                return str(column), [str(c) for c in counts.index]
-    for canonical in ("amount", "unit_price"):
-        column = mapping.get(canonical)
-        if column is None or column not in head:
-            continue
-        text = head[column].astype(str).head(200)
-        signs = {s: int(text.str.contains(s, regex=False).sum()) for s in CURRENCY_SIGNS}
-        found = sorted((s for s, n in signs.items() if n), key=lambda s: -signs[s])
-        codes = pd.Series(re.findall(r"\b(" + "|".join(CURRENCY_CODES) + r")\b", " ".join(text)))
-        found = found or [str(c) for c in codes.value_counts().index]
-        if found:
-            return None, found
-    return None, []
-
-
-def currency_of(guesses: list) -> str | None:
-    """The currency sign or code written beside the amounts of the transactions, if any (the most frequent)."""
-    for g in guesses:
-        if g.table == "transactions" and g.head is not None:
-            found = currencies(g.head, g.columns)[1]
-            if found:
-                return found[0]
-    return None

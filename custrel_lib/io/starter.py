@@ -26,8 +26,6 @@ from custrel_lib.io.event_log import rule_line as _rule
 from custrel_lib.io.guess import (
     _numbers,
     _reads_as,
-    currencies,
-    currency_of,
     guess_by_values,
     guess_columns,
     missing_required,
@@ -37,6 +35,7 @@ from custrel_lib.io.guess import (
 )
 from custrel_lib.io.header import values_not_names
 from custrel_lib.io.heads import HEAD_ROWS, read_head, sheet_names
+from custrel_lib.io.init_notes import currency_note, currency_of, names_as_ids
 from custrel_lib.io.surveys import survey_export, unknown_types
 
 #: A column named as an id or a code (``itemid``, ``PRODUCT_ID``, ``household_key``): not an amount.
@@ -187,50 +186,10 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
     if name == "transactions":
         _order_lines(guess, head)
         guess.exclude = status_rule(head, columns, list(guess.columns.values()))
-        _currencies(guess, head)
+        currency_note(guess, head)
     unknown_types(guess)
-    _names_as_ids(guess, head)
+    names_as_ids(guess, head)
     return guess
-
-
-#: A person's or a company's name, not an id: words of letters (``J. DUPONT``, ``Marie-Claire Martin``).
-_NAME = re.compile(r"^[^\W\d_][^\W\d_.'’-]*\.?(?:[ '’-]+[^\W\d_][^\W\d_.'’-]*\.?)+$")
-
-
-def _names_as_ids(guess: FileGuess, head: pd.DataFrame) -> None:
-    """A warning when the customer ids read are people's names (PrestaShop's ``Client``, ``J. DUPONT``):
-    namesakes would be one customer."""
-    column = guess.columns.get("customer_id")
-    if (
-        column is None
-        or column not in head
-        or re.search(r"compan|societe|entreprise|raison|account", fold(column))
-    ):
-        return  # a company's name is how a B2B export names its customer
-    values = head[column].dropna().astype(str).str.strip()
-    values = values[values != ""]
-    if len(values) and values.str.match(_NAME).mean() >= 0.8:
-        shown = ", ".join(repr(v) for v in values.drop_duplicates().head(3))
-        guess.notes.append(
-            f"warning: {column!r} holds names ({shown}), not ids: customers of the same name would be one "
-            "customer; map a customer number or an e-mail instead if the export has one"
-        )
-
-
-def _currencies(guess: FileGuess, head: pd.DataFrame) -> None:
-    """Say when the amounts are in several currencies, which custrel would add up as they are; propose keeping the
-    most frequent one (commented out)."""
-    column, found = currencies(head, guess.columns)
-    if len(found) < 2:
-        return
-    guess.notes.append(
-        f"warning: the amounts are in several currencies ({', '.join(found)}"
-        + (f", in {column!r}" if column else ", by the signs beside them")
-        + "): custrel adds them up as they are; convert them before, or keep one currency"
-        + (" (a keep: rule, commented out in custrel.yml)" if column else " per file")
-    )
-    if column:
-        guess.currency_rule = {column: [found[0].lower()]}
 
 
 def _read_otherwise(chosen, table: str | None, columns: list[str], head: pd.DataFrame):

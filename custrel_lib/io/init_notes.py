@@ -1,0 +1,89 @@
+"""What ``custrel init`` says of a file beyond its mapping, each a note (or a rule) on its guess
+(``starter.FileGuess``): amounts in several currencies (:func:`currency_note`, the currency written:
+:func:`currency_of`), customer ids that are people's names (:func:`names_as_ids`), a file of one row per customer
+with totals, not purchases (:func:`customer_summary`)."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from custrel_lib.io.contract import CURRENCY_CODES, fold
+
+CURRENCY_SIGNS = ("€", "£", "$", "¥")
+CURRENCY_NAMES = ("currency", "devise", "monnaie")
+
+
+def currencies(head: pd.DataFrame, mapping: dict[str, str]) -> tuple[str | None, list[str]]:
+    """The currencies of a transactions file's amounts, the most frequent first, and where they were read: the
+    codes of a currency column (its name), else the signs or codes written beside the amounts or unit prices
+    (None); ``(None, [])`` when nothing says."""
+    for column in head.columns:
+        if fold(str(column)) in CURRENCY_NAMES:
+            codes = head[column].astype(str).str.strip().str.upper()
+            counts = codes[codes.isin(CURRENCY_CODES)].value_counts()
+            if len(counts):
+                return str(column), [str(c) for c in counts.index]
+    for canonical in ("amount", "unit_price"):
+        column = mapping.get(canonical)
+        if column is None or column not in head:
+            continue
+        text = head[column].astype(str).head(200)
+        signs = {s: int(text.str.contains(s, regex=False).sum()) for s in CURRENCY_SIGNS}
+        found = sorted((s for s, n in signs.items() if n), key=lambda s: -signs[s])
+        codes = pd.Series(re.findall(r"\b(" + "|".join(CURRENCY_CODES) + r")\b", " ".join(text)))
+        found = found or [str(c) for c in codes.value_counts().index]
+        if found:
+            return None, found
+    return None, []
+
+
+def currency_of(guesses: list) -> str | None:
+    """The currency sign or code written beside the amounts of the transactions, if any (the most frequent)."""
+    for g in guesses:
+        if g.table == "transactions" and g.head is not None:
+            found = currencies(g.head, g.columns)[1]
+            if found:
+                return found[0]
+    return None
+
+
+#: A person's or a company's name, not an id: words of letters (``J. DUPONT``, ``Marie-Claire Martin``).
+_NAME = re.compile(r"^[^\W\d_][^\W\d_.'’-]*\.?(?:[ '’-]+[^\W\d_][^\W\d_.'’-]*\.?)+$")
+
+
+def names_as_ids(guess, head: pd.DataFrame) -> None:
+    """A warning when the customer ids read are people's names (PrestaShop's ``Client``, ``J. DUPONT``):
+    namesakes would be one customer."""
+    column = guess.columns.get("customer_id")
+    if (
+        column is None
+        or column not in head
+        or re.search(r"compan|societe|entreprise|raison|account", fold(column))
+    ):
+        return  # a company's name is how a B2B export names its customer
+    values = head[column].dropna().astype(str).str.strip()
+    values = values[values != ""]
+    if len(values) and values.str.match(_NAME).mean() >= 0.8:
+        shown = ", ".join(repr(v) for v in values.drop_duplicates().head(3))
+        guess.notes.append(
+            f"warning: {column!r} holds names ({shown}), not ids: customers of the same name would be one "
+            "customer; map a customer number or an e-mail instead if the export has one"
+        )
+
+
+def currency_note(guess, head: pd.DataFrame) -> None:
+    """Say when the amounts are in several currencies, which custrel would add up as they are; propose keeping the
+    most frequent one (commented out)."""
+    column, found = currencies(head, guess.columns)
+    if len(found) < 2:
+        return
+    guess.notes.append(
+        f"warning: the amounts are in several currencies ({', '.join(found)}"
+        + (f", in {column!r}" if column else ", by the signs beside them")
+        + "): custrel adds them up as they are; convert them before, or keep one currency"
+        + (" (a keep: rule, commented out in custrel.yml)" if column else " per file")
+    )
+    if column:
+        guess.currency_rule = {column: [found[0].lower()]}
