@@ -736,3 +736,63 @@ def test_an_id_without_a_usual_name_is_found_by_its_values(tmp_path):
         main, ["init", str(tmp_path / "ca_jour.csv"), "--out", str(tmp_path / "d.yml")]
     )
     assert result.exit_code == 1 and "no column reads as a customer id" in result.output
+
+
+def test_a_customer_summary_is_not_read_as_purchases(tmp_path):
+    """Shopify's customers export (``Total Spent``, ``Total Orders``, ``Last Order Date``) and a French CRM's
+    extract (``Date de naissance``, ``Date dernier achat``, ``CA total``, ``Nb commandes``): one row per customer,
+    each would have been one purchase of its total, dated by its last order or its birth. Read as customers,
+    said; with the orders beside them, the orders are the transactions. A birth date is never a date of the
+    contract, even where it is the only date (it was taken as the purchase date)."""
+    n = 60
+    ids = [f"C{i:04d}" for i in range(n)]
+    days = (
+        pd.Timestamp("2023-01-01") + pd.to_timedelta([(13 * i) % 400 for i in range(n)], unit="D")
+    ).strftime("%Y-%m-%d")
+    shop = pd.DataFrame(
+        {
+            "Customer ID": ids,
+            "First Name": "Ann",
+            "Total Spent": [f"{10 + i * 3.5:.2f}" for i in range(n)],
+            "Total Orders": [1 + i % 7 for i in range(n)],
+            "Last Order Date": days,
+        }
+    )
+    shop.to_csv(tmp_path / "customers_export.csv", index=False)
+    crm = pd.DataFrame(
+        {
+            "Code client": ids,
+            "Date de naissance": (
+                pd.Timestamp("1960-01-01") + pd.to_timedelta(range(0, 300 * n, 300), unit="D")
+            )
+            .strftime("%d/%m/%Y")
+            .tolist(),
+            "Date dernier achat": days,
+            "CA total": [f"{10 + i * 3.5:.2f}".replace(".", ",") for i in range(n)],
+            "Nb commandes": [1 + i % 7 for i in range(n)],
+        }
+    )
+    crm.to_csv(tmp_path / "extraction_crm.csv", sep=";", index=False)
+    for name, totals in (
+        ("customers_export.csv", "'Total Spent', 'Total Orders', 'Last Order Date'"),
+        ("extraction_crm.csv", "'Date dernier achat', 'CA total', 'Nb commandes'"),
+    ):
+        result = CliRunner().invoke(main, ["init", str(tmp_path / name), "--out", str(tmp_path / "x.yml")])
+        said = " ".join(result.output.split())
+        assert result.exit_code == 1, result.output
+        assert f"one row per customer with totals ({totals}), not one row per purchase" in said
+        assert f"Read: {name} as customers" in said
+    orders = pd.DataFrame({"Customer ID": ids * 3, "Created at": list(days) * 3, "Total": [12.5] * (3 * n)})
+    orders.to_csv(tmp_path / "orders_export.csv", index=False)
+    out = tmp_path / "custrel.yml"
+    files = [str(tmp_path / "customers_export.csv"), str(tmp_path / "orders_export.csv")]
+    result = CliRunner().invoke(main, ["init", *files, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    config = load_config(out)
+    assert config.tables["transactions"].path.name == "orders_export.csv"
+    assert config.tables["customers"].columns == {"customer_id": "Customer ID"}
+
+    births = pd.DataFrame({"N° client": ids * 2, "Date de naissance": list(crm["Date de naissance"]) * 2})
+    births.assign(Montant="12,50").to_csv(tmp_path / "b.csv", sep=";", index=False)
+    guess = guess_file(tmp_path / "b.csv")
+    assert (guess.table, guess.columns) == ("customers", {"customer_id": "N° client"})

@@ -149,6 +149,14 @@ def _split(name: str) -> str:
     return fold(re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=°)(?=\w)", " ", str(name)))
 
 
+#: A birth date is no date of the contract (``Date de naissance``, ``DOB``, ``Birthdate``, ``DateNaissance``).
+_BIRTH = re.compile(r"\b(birth|birthday|birthdate|dob|naissance|anniversaire|ddn)\b")
+
+
+def is_birth(column: str) -> bool:
+    return bool(_BIRTH.search(fold(column)) or _BIRTH.search(_split(column)))
+
+
 def _word_match(name: str, words: Iterable[str]) -> bool:
     # punctuation around words too: a form names a column by its question (``What's your email?``)
     tokens = set(re.sub(r"['.()?!:;,¿¡/]", " ", name).split())
@@ -172,6 +180,8 @@ def guess_columns(table: str, columns: Sequence[str], sample: pd.DataFrame | Non
                     taken.add(out[canonical])
 
     def fits(column: str, canonical: str) -> bool:
+        if _kind(table, canonical) == "date" and is_birth(column):
+            return False
         return sample is None or column not in sample or _reads_as(sample[column], _kind(table, canonical))
 
     def pick(canonical: str) -> str | None:
@@ -245,7 +255,7 @@ def guess_by_values(columns: Sequence[str], head: pd.DataFrame) -> dict[str, str
         values = head[c].dropna().astype(str).str.strip()
         return values[values != ""]
 
-    dates = [c for c in columns if _reads_as(head[c], "date")]
+    dates = [c for c in columns if _reads_as(head[c], "date") and not is_birth(c)]
     serial = {c for c in dates if to_date(text(c), None)[2] == EXCEL_SERIAL}
     date = next((c for c in dates if c not in serial), dates[0] if dates else None)
     numbers, decimals = _numbers([c for c in columns if c != date], head)

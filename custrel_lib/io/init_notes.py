@@ -87,3 +87,35 @@ def currency_note(guess, head: pd.DataFrame) -> None:
     )
     if column:
         guess.currency_rule = {column: [found[0].lower()]}
+
+
+#: Names of the columns of a file of one row per customer with totals (a shop's or a CRM's customer export, an
+#: RFM summary), not one row per purchase (folded).
+SUMMARY_NAMES = re.compile(
+    r"\b(total spent|total orders|orders count|order count|number of orders|nb commandes|nombre de commandes|"
+    r"nb achats|nombre d achats|ca total|ca cumule|lifetime value|ltv|clv|panier moyen|average order value|aov|"
+    r"last order|last purchase|dernier achat|derniere commande|first order|premier achat|premiere commande|"
+    r"frequency|recency|monetary)\b"
+)
+
+
+def customer_summary(columns: list[str], head: pd.DataFrame, mapping: dict[str, str]) -> list[str]:
+    """The columns that make a file one row per customer with totals, not one row per purchase: its customer ids
+    never repeat in the rows read, and columns are named as totals or as a last or first order (Shopify's
+    customers export: ``Total Spent``, ``Total Orders``; a CRM's ``Date dernier achat``, ``CA total``); else
+    ``[]``. Read as transactions, each customer would be one purchase of their total."""
+    column = mapping.get("customer_id")
+    if column is None or column not in head:
+        return []
+    ids = head[column].dropna().astype(str).str.strip()
+    ids = ids[ids != ""]
+    if len(ids) < 20 or ids.duplicated().any():
+        return []
+    return [c for c in columns if SUMMARY_NAMES.search(fold(c))]
+
+
+def summary_note(totals: list[str]) -> str:
+    return (
+        f"one row per customer with totals ({', '.join(map(repr, totals[:4]))}), not one row per purchase: read "
+        "as the customers table; the stages and survival need the purchases themselves (an export of orders)"
+    )

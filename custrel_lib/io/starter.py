@@ -35,7 +35,7 @@ from custrel_lib.io.guess import (
 )
 from custrel_lib.io.header import values_not_names
 from custrel_lib.io.heads import HEAD_ROWS, read_head, sheet_names
-from custrel_lib.io.init_notes import currency_note, currency_of, names_as_ids
+from custrel_lib.io.init_notes import currency_note, currency_of, customer_summary, names_as_ids, summary_note
 from custrel_lib.io.surveys import survey_export, unknown_types
 
 #: A column named as an id or a code (``itemid``, ``PRODUCT_ID``, ``household_key``): not an amount.
@@ -195,7 +195,15 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
 def _read_otherwise(chosen, table: str | None, columns: list[str], head: pd.DataFrame):
     """``(chosen, keep, visits, drop)`` for a file read otherwise than its names alone say: a survey platform's
     answers (io/surveys.py: ``drop``, its rules and note), a log of events (``keep:`` its purchases), a log without
-    amounts (``visits``, guess.visit_log)."""
+    amounts (``visits``, guess.visit_log), a file of one row per customer with totals (the customers table)."""
+    read = _read_as_transactions(chosen, table, columns, head)
+    totals = customer_summary(columns, head, read[0][1]) if table is None and read[0] is not None else []
+    if read[0] is not None and read[0][0] == "transactions" and totals:
+        return ("customers", _mapping("customers", columns, head)), {}, None, ({}, summary_note(totals))
+    return read
+
+
+def _read_as_transactions(chosen, table: str | None, columns: list[str], head: pd.DataFrame):
     survey = survey_export(table, columns, head)
     if survey:
         return survey[0], {}, None, survey[1:]
