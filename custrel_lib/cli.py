@@ -15,6 +15,7 @@ import custrel_lib._startup  # noqa: F401  (first: a faster start, see the modul
 from custrel_lib import __version__
 from custrel_lib.config import load_config
 from custrel_lib.exceptions import CustrelError
+from custrel_lib.io.data_warnings import nps_on_five, nps_on_five_message
 from custrel_lib.io.keys import one_id_message, one_id_per_purchase
 from custrel_lib.io.load import load_tables
 from custrel_lib.io.sample import WINDOW_END, WINDOW_START, generate_sample
@@ -123,6 +124,10 @@ def validate_command(config_path: str | None, as_of: str | None, max_rows: int) 
     if one_each:
         click.echo()
         click.echo(one_id_message(*one_each))
+    five = nps_on_five(result)
+    if five:
+        click.echo()
+        click.echo(nps_on_five_message(*five))
     lines = horizon_lines(result.tables, result.as_of, config.analysis.get("horizon_days"), config.language)
     if lines:
         click.echo()

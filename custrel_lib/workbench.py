@@ -39,6 +39,7 @@ from custrel_lib.flame.analysis import FlameResult
 from custrel_lib.flame.extend import stage_signal
 from custrel_lib.flame.signal import signal_sentence
 from custrel_lib.i18n import LANGUAGES, set_currency
+from custrel_lib.io.data_warnings import nps_on_five
 from custrel_lib.io.keys import one_id_per_purchase
 from custrel_lib.io.load import load_tables
 from custrel_lib.io.problems import ProblemsReport
@@ -78,6 +79,8 @@ class Workbench:
     n_orders: int | None = None
     #: (customer ids, purchases) when nearly every purchase has an id of its own: the data note warns
     one_id_each: tuple[int, int] | None = None
+    #: (answers, lowest, highest) when every NPS answer scores between 1 and 5: the data note warns
+    nps_on_five: tuple[int, float, float] | None = None
 
     @property
     def engine(self) -> BaseBackend:
@@ -144,6 +147,7 @@ class Workbench:
             orders=self.n_orders,
             one_id_each=self.one_id_each,
             amounts=self.amounts,
+            nps_on_five=self.nps_on_five,
         )
 
     def unplaced(self) -> int:
@@ -320,6 +324,7 @@ def _compute(config: CustrelConfig, as_of, cadence: str, horizon_days, lang: str
         n_unplaced=unplaced,
         n_orders=loaded.purchases if loaded.formats["transactions"].get("order_lines") else None,
         one_id_each=one_id_per_purchase(loaded),
+        nps_on_five=nps_on_five(loaded),
     )
 
 

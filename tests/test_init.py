@@ -796,3 +796,51 @@ def test_a_customer_summary_is_not_read_as_purchases(tmp_path):
     births.assign(Montant="12,50").to_csv(tmp_path / "b.csv", sep=";", index=False)
     guess = guess_file(tmp_path / "b.csv")
     assert (guess.table, guess.columns) == ("customers", {"customer_id": "N° client"})
+
+
+@pytest.mark.parametrize("engine", [False, True])
+def test_scores_from_1_to_5_are_reviews_not_nps(tmp_path, engine):
+    """Reviews (``Note`` of 1 to 5 stars) and a satisfaction survey (``CSAT``) were read as NPS answers, every
+    one a detractor (a 5 out of 5 is below 7); they are reviews, said. A score named as NPS stays NPS whatever
+    its first values (an export sorted by score). A sales file with a rating beside its amount is transactions
+    (it was read as NPS answers, its purchases lost)."""
+    tx = SAMPLE["transactions"]
+    ids = tx["customer_id"].drop_duplicates().head(80).tolist() * 3
+    days = pd.Series(pd.to_datetime(tx["date"]).head(len(ids)).dt.strftime("%d/%m/%Y").tolist())
+    tx.to_csv(tmp_path / "ventes.csv", index=False)
+    stars = [1 + i % 5 for i in range(len(ids))]
+    pd.DataFrame({"Client": ids, "Date avis": days, "Note": stars, "Avis": "Très bien"}).to_csv(
+        tmp_path / "avis.csv", index=False
+    )
+    out = tmp_path / "custrel.yml"
+    result = CliRunner().invoke(
+        main, ["init", str(tmp_path / "ventes.csv"), str(tmp_path / "avis.csv"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "'Note' holds scores from 1 to 5 (stars, a satisfaction scale), not NPS answers" in result.output
+    spec = load_config(out).tables["interactions"]
+    assert spec.columns == {"customer_id": "Client", "date": "Date avis", "score": "Note", "type": "=review"}
+    loaded = load_tables(out, engine=engine)
+    inter = loaded.tables["interactions"]
+    if engine:
+        from custrel_lib.io.scan import table_to_pandas
+
+        inter = table_to_pandas(loaded, "interactions")
+    assert set(inter["type"]) == {"review"} and len(inter) == len(ids)
+    assert sorted(inter["score"].astype(int)) == sorted(stars)
+
+    for name, column in (("csat.csv", "CSAT"), ("nps.csv", "Note de recommandation (0-10)")):
+        scores = sorted(stars)  # sorted: the first rows of the NPS export hold its lowest scores only
+        pd.DataFrame({"Customer ID": ids, "Survey Date": days, column: scores}).to_csv(
+            tmp_path / name, index=False
+        )
+        guess = guess_file(tmp_path / name)
+        assert (guess.table, guess.columns["score"]) == ("interactions", column)
+        assert guess.columns["type"] == ("=review" if name == "csat.csv" else "=nps")
+
+    sales = pd.DataFrame(
+        {"Customer ID": ids, "Order Date": days, "Amount": [12.5] * len(ids), "Rating": stars}
+    )
+    sales.to_csv(tmp_path / "orders.csv", index=False)
+    guess = guess_file(tmp_path / "orders.csv")
+    assert guess.table == "transactions" and guess.columns["amount"] == "Amount"

@@ -128,3 +128,33 @@ def test_an_id_per_purchase_is_pointed_out(tmp_path):
     assert one_id_per_purchase(load(196, 200)) == (196, 200)  # 98 %
     assert one_id_per_purchase(load(195, 200)) is None
     assert data_sentence(wb.problems, wb.files, "en").count("Warning") == 0  # said only when asked
+
+
+def test_nps_answers_on_a_scale_of_five_are_pointed_out(tmp_path):
+    """Answers mapped as NPS that all score 1 to 5 (stars read as NPS: every one a detractor): validate and the
+    report's data sentence say so, counted in both loaders; the sample's NPS answers (0 to 10) say nothing."""
+    from custrel_lib.io.data_warnings import nps_on_five
+    from custrel_lib.io.load import load_tables
+    from custrel_lib.workbench import prepare
+
+    tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
+    tx.to_csv(tmp_path / "transactions.csv", index=False)
+    ids = tx["customer_id"].drop_duplicates().head(40).tolist()
+    pd.DataFrame(
+        {"customer_id": ids, "date": "2025-06-01", "score": [1 + i % 5 for i in range(len(ids))]}
+    ).to_csv(tmp_path / "avis.csv", index=False)
+    config = tmp_path / "custrel.yml"
+    config.write_text(
+        "tables:\n  transactions: transactions.csv\n  interactions:\n    path: avis.csv\n"
+        '    columns: {type: "=nps"}\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(validate_command, ["--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "warning: the 40 NPS answers all score between 1 and 5" in result.output
+    assert nps_on_five(load_tables(config, engine=True)) == nps_on_five(load_tables(config)) == (40, 1.0, 5.0)
+    wb = prepare(str(config), lang="en")
+    assert "Warning: the 40 NPS answers all score between 1 and 5" in wb.data_sentence("en")
+    assert "les 40 réponses NPS ont toutes une note entre 1 et 5" in wb.data_sentence("fr")
+    assert "NPS answers all score" not in CliRunner().invoke(validate_command, []).output
+    assert nps_on_five(load_tables(SAMPLE_DIR / "custrel.yml")) is None

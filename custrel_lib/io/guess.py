@@ -84,7 +84,8 @@ acquisition_channel: acquisition channel | canal acquisition | canal d'acquisiti
 region: region | country | pays | state | departement | province | zone | ville | city
 type: type | interaction type | type interaction | type de contact | type contact | event type
 score: score | nps | nps score | note | note nps | note recommandation | recommendation | likelihood to
-    recommend | ltr | rating
+    recommend | ltr | rating | csat | csat score | satisfaction | note satisfaction | note de satisfaction |
+    stars | etoiles | note avis
 resolved: resolved | resolu | is resolved | clos | closed
 """
 
@@ -110,7 +111,10 @@ WORDS: dict[str, tuple[str, ...]] = {
     "quantity": ("quantity", "quantite", "qty"),
     "unit_price": ("price", "prix"),
     # and the question itself, as a form names its column (``How likely are you to recommend us...?``)
-    "score": ("note", "nps", "score", "rating", "recommend", "recommander", "recommandiez", "recommanderiez"),
+    "score": (
+        *("note", "nps", "score", "rating", "recommend", "recommander", "recommandiez", "recommanderiez"),
+        *("csat", "satisfaction", "satisfied", "satisfait", "satisfaite", "stars", "etoiles"),
+    ),
 }
 #: Exports whose names are too common to list: when a file holds all the names of a signature, these columns
 #: are taken first (Shopify's orders export numbers its orders in ``Name``: #1001).

@@ -119,3 +119,28 @@ def summary_note(totals: list[str]) -> str:
         f"one row per customer with totals ({', '.join(map(repr, totals[:4]))}), not one row per purchase: read "
         "as the customers table; the stages and survival need the purchases themselves (an export of orders)"
     )
+
+
+#: A score's name that says NPS (0 to 10), whatever its first values.
+_NPS_NAME = re.compile(r"nps|recommand|recommend|likely|probab|10")
+
+
+def scale_note(guess, head: pd.DataFrame) -> str:
+    """What ``custrel.yml`` says of scores read without a type column: NPS answers (0 to 10); or, when every
+    score read lies between 1 and 5 and the name does not say NPS (stars, a satisfaction scale: ``Note``,
+    ``CSAT``), reviews (``type: "=review"``), which no analysis scores: read as NPS, a 5 out of 5 would be a
+    detractor."""
+    from custrel_lib.io.readers import to_number
+
+    column = guess.columns.get("score")
+    if column is not None and column in head and not _NPS_NAME.search(fold(column)):
+        text = head[column].dropna().astype(str).str.strip()
+        values = to_number(text[text != ""], None)[0].dropna()
+        if len(values) >= 10 and values.min() >= 1 and values.max() <= 5:
+            guess.columns["type"] = "=review"
+            return (
+                f"{column!r} holds scores from 1 to 5 (stars, a satisfaction scale), not NPS answers from 0 to 10: "
+                'read as reviews (type: "=review"), which the analyses keep but do not score; read as NPS, every '
+                "answer would have been a detractor"
+            )
+    return 'no type column: every row is read as an NPS answer (type: "=nps")'

@@ -18,7 +18,7 @@ import pandas as pd
 
 from custrel_lib.config import FORMATS, TableSpec
 from custrel_lib.exceptions import DataContractError
-from custrel_lib.io.contract import TABLES, fold
+from custrel_lib.io.contract import TABLES, fold, is_constant
 from custrel_lib.io.day_numbers import DAY_ZERO, day_numbers, days_note
 from custrel_lib.io.event_log import as_event_log, status_rule
 from custrel_lib.io.event_log import order_lines as _order_lines
@@ -35,7 +35,14 @@ from custrel_lib.io.guess import (
 )
 from custrel_lib.io.header import values_not_names
 from custrel_lib.io.heads import HEAD_ROWS, read_head, sheet_names
-from custrel_lib.io.init_notes import currency_note, currency_of, customer_summary, names_as_ids, summary_note
+from custrel_lib.io.init_notes import (
+    currency_note,
+    currency_of,
+    customer_summary,
+    names_as_ids,
+    scale_note,
+    summary_note,
+)
 from custrel_lib.io.surveys import survey_export, unknown_types
 
 #: A column named as an id or a code (``itemid``, ``PRODUCT_ID``, ``household_key``): not an amount.
@@ -94,7 +101,8 @@ def _guess_table(columns: list[str], head: pd.DataFrame) -> tuple[str, dict[str,
         mapping = _mapping(table, columns, head)
         if _fits(table, mapping):
             rank = -("transactions", "interactions", "customers").index(table)
-            options.append((len(mapping), rank, table, mapping))
+            read = sum(not is_constant(v) for v in mapping.values())  # type: "=nps" reads no column
+            options.append((read, rank, table, mapping))
     if not options:
         return None
     _, _, table, mapping = max(options)
@@ -182,7 +190,7 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
     for canonical in missing_required(name, mapping) if guess.amounts else ():
         guess.notes.append(f"no column found for {canonical}: map it by hand (columns: {', '.join(columns)})")
     if mapping.get("type") == "=nps":
-        guess.notes.append('no type column: every row is read as an NPS answer (type: "=nps")')
+        guess.notes.append(scale_note(guess, head))
     if name == "transactions":
         _order_lines(guess, head)
         guess.exclude = status_rule(head, columns, list(guess.columns.values()))

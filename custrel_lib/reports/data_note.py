@@ -32,6 +32,10 @@ TEXT = {
         "fr": " Attention : {ids} identifiants clients pour {purchases} achats ; presque chaque achat a son propre identifiant, et presque chaque client paraît n'acheter qu'une fois. Si cet identifiant est celui de la commande, il faut relier les achats d'un même client par l'identifiant qui ne change pas d'une commande à l'autre (custrel.yml).",
         "en": " Warning: {ids} customer ids for {purchases} purchases; almost every purchase has an id of its own, and almost every customer seems to buy once. If this id is the order's, a customer's purchases must be linked by the id that stays the same from one order to the next (custrel.yml).",
     },
+    "nps_on_five": {
+        "fr": " Attention : les {n} réponses NPS ont toutes une note entre {low} et {high} ; une échelle de 1 à 5 (étoiles, satisfaction) lue comme un NPS fait de chaque réponse un détracteur (le NPS compte 9 et 10 comme promoteurs, 0 à 6 comme détracteurs).",
+        "en": " Warning: the {n} NPS answers all score between {low} and {high}; a scale of 1 to 5 (stars, satisfaction) read as NPS makes every answer a detractor (NPS counts 9 and 10 as promoters, 0 to 6 as detractors).",
+    },
     "no_amounts": {
         "fr": " Les transactions n'ont pas de montants (amounts: false) : chaque ligne compte pour un achat, et ce rapport ne donne aucun chiffre d'affaires, panier ni valeur client ; le signe d'engagement « panier qui grandit » ne peut pas compter.",
         "en": " The transactions hold no amounts (amounts: false): each row counts as one purchase, and this report gives no revenue, basket or customer value; the commitment sign 'growing basket' cannot count.",
@@ -149,12 +153,14 @@ def data_sentence(
     orders: int | None = None,
     one_id_each: tuple[int, int] | None = None,
     amounts: bool = True,
+    nps_on_five: tuple[int, float, float] | None = None,
 ) -> str:
     """One sentence: each file's rows read and rejected, with the main reasons (three at most), then the rows
     kept with a warning and the values emptied or corrected, with theirs; and the customers placed at no
     snapshot (``unplaced``), if any. ``orders``: the purchases that a file of order lines makes;
     ``one_id_each``: (customer ids, purchases) when nearly every purchase has a customer id of its own;
-    ``amounts`` False: the transactions hold no amounts (what the report then leaves out)."""
+    ``amounts`` False: the transactions hold no amounts (what the report then leaves out); ``nps_on_five``:
+    (answers, lowest, highest) when every NPS answer lies between 1 and 5 (io/data_warnings.py)."""
     parts = []
     for table, figures in data_figures(problems, files, orders).items():
         file = figures["file"] or table
@@ -188,4 +194,7 @@ def data_sentence(
     if one_id_each:
         ids, purchases = (format_number(n, lang) for n in one_id_each)
         said += tr(TEXT, "one_id_each", lang, ids=ids, purchases=purchases)
+    if nps_on_five:
+        n, low, high = nps_on_five
+        said += tr(TEXT, "nps_on_five", lang, n=format_number(n, lang), low=f"{low:g}", high=f"{high:g}")
     return said + ("" if amounts else tr(TEXT, "no_amounts", lang))
