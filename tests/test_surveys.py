@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from custrel_lib.cli import main
+from custrel_lib.config import load_config
 from custrel_lib.io.load import load_tables
 from custrel_lib.io.starter import guess_file
 from custrel_lib.paths import SAMPLE_DIR
@@ -241,3 +242,65 @@ def test_a_typeform_export_names_its_columns_by_the_questions(tmp_path):
         "type": "=nps",
         "score": "How likely are you to recommend us to a friend?",
     }
+
+
+@pytest.mark.parametrize("engine", [False, True])
+def test_a_list_of_complaints_or_tickets_named_so_is_read_as_those_interactions(tmp_path, engine):
+    """A file without a type column whose name says what it holds: a French list of complaints (``Date de la
+    réclamation``), a help desk's tickets (``tickets.csv``), calls (``Date appel``). Each was read as purchases
+    without amounts (every complaint a purchase) or as a customer list; each row is now one interaction of
+    that type, every row kept. The after-sales team's list of customers (``clients_sav.csv``, each id once)
+    stays a customer list."""
+    tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
+    tx.to_csv(tmp_path / "ventes.csv", index=False)
+    ids = tx["customer_id"].drop_duplicates().head(60).tolist() * 4
+    days = pd.to_datetime(tx["date"]).head(len(ids)).dt.strftime("%d/%m/%Y").tolist()
+    files = {
+        "reclamations.csv": (
+            {"N° client": ids, "Date de la réclamation": days, "Motif": "Retard"},
+            "complaint",
+        ),
+        "tickets.csv": ({"Requester email": ids, "Created at": days, "Subject": "Aide"}, "support"),
+        "export_2024.csv": ({"Numéro client": ids, "Date appel": days, "Durée (s)": 120}, "support"),
+    }
+    for name, (columns, kind) in files.items():
+        pd.DataFrame(columns).to_csv(tmp_path / name, index=False)
+        out = tmp_path / f"{name}.yml"
+        result = CliRunner().invoke(
+            main, ["init", str(tmp_path / "ventes.csv"), str(tmp_path / name), "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        assert f'type: "={kind}")' in result.output
+        spec = load_config(out).tables["interactions"]
+        assert spec.columns["type"] == f"={kind}" and spec.columns["date"] == list(columns)[1]
+        loaded = load_tables(out, engine=engine)
+        inter = loaded.tables["interactions"]
+        if engine:
+            from custrel_lib.io.scan import table_to_pandas
+
+            inter = table_to_pandas(loaded, "interactions")
+        assert len(inter) == len(ids) and set(inter["type"]) == {kind}
+        assert loaded.problems.counts["transactions"]["kept"] == len(tx)
+    customers = pd.DataFrame({"Customer ID": ids[:60], "Created At": days[:60]})
+    customers.to_csv(tmp_path / "clients_sav.csv", index=False)
+    result = CliRunner().invoke(
+        main,
+        [
+            "init",
+            str(tmp_path / "ventes.csv"),
+            str(tmp_path / "clients_sav.csv"),
+            "--out",
+            str(tmp_path / "c.yml"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert set(load_config(tmp_path / "c.yml").tables) >= {"transactions", "customers"}
+    nps = pd.DataFrame(
+        {"N° client": ids, "Date de réponse": days, "Note (0-10)": [i % 11 for i in range(len(ids))]}
+    )
+    nps.to_csv(tmp_path / "nps.csv", index=False)
+    both = [str(tmp_path / n) for n in ("ventes.csv", "reclamations.csv", "nps.csv")]
+    result = CliRunner().invoke(main, ["init", *both, "--out", str(tmp_path / "b.yml")])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "custrel reads one interactions table" in said
+    assert "(reclamations.csv: complaint; nps.csv: nps)" in said

@@ -43,7 +43,7 @@ from custrel_lib.io.init_notes import (
     scale_note,
     summary_note,
 )
-from custrel_lib.io.surveys import survey_export, unknown_types
+from custrel_lib.io.surveys import interactions_by_name, survey_export, unknown_types
 
 #: A column named as an id or a code (``itemid``, ``PRODUCT_ID``, ``household_key``): not an amount.
 ID_NAME = re.compile(r"(id|key|code|no|number|num|numero)$")
@@ -150,7 +150,7 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
         else:
             chosen = (table, {})
     chosen, keep, visits, drop = (
-        _read_otherwise(chosen, table, columns, head) if header else (chosen, {}, None, None)
+        _read_otherwise(chosen, table, columns, head, path.stem) if header else (chosen, {}, None, None)
     )
     if chosen is None:
         error = UnrecognisedFile(
@@ -200,11 +200,15 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
     return guess
 
 
-def _read_otherwise(chosen, table: str | None, columns: list[str], head: pd.DataFrame):
+def _read_otherwise(chosen, table: str | None, columns: list[str], head: pd.DataFrame, stem: str = ""):
     """``(chosen, keep, visits, drop)`` for a file read otherwise than its names alone say: a survey platform's
     answers (io/surveys.py: ``drop``, its rules and note), a log of events (``keep:`` its purchases), a log without
-    amounts (``visits``, guess.visit_log), a file of one row per customer with totals (the customers table)."""
+    amounts (``visits``, guess.visit_log), a file of one row per customer with totals (the customers table), a
+    list of complaints, tickets, referrals or reviews named so (io/surveys.py: interactions of that type)."""
     read = _read_as_transactions(chosen, table, columns, head)
+    named = interactions_by_name(stem, columns, head, read[0]) if table is None else None
+    if named:
+        return named[0], {}, None, ({}, named[1])
     totals = customer_summary(columns, head, read[0][1]) if table is None and read[0] is not None else []
     if read[0] is not None and read[0][0] == "transactions" and totals:
         return ("customers", _mapping("customers", columns, head)), {}, None, ({}, summary_note(totals))
@@ -360,6 +364,18 @@ def _one_per_table(guesses: list[FileGuess]) -> list[FileGuess]:
         if first is g:
             continue
         read = ("columns", "unused", "header", "skip_rows")
+        if any(getattr(g, a) != getattr(first, a) for a in read) and g.table == "interactions":
+            said = [
+                f"{_name(x)}: {x.columns['type'].lstrip('=')}"
+                for x in (first, g)
+                if is_constant(x.columns.get("type", ""))
+            ]
+            raise DataContractError(
+                f"{_name(first)} and {_name(g)} both hold interactions, in different columns: custrel reads one "
+                "interactions table, each row of a type (nps, complaint, support, referral, review). Write their "
+                f"rows in one file with a type column{' (' + '; '.join(said) + ')' if said else ''}, or give "
+                "custrel init one of them for now."
+            )
         if any(getattr(g, a) != getattr(first, a) for a in read):
             raise DataContractError(
                 f"{_name(first)} and {_name(g)} both look like the {g.table} table, but their columns "

@@ -81,3 +81,78 @@ def unknown_types(guess) -> None:
         "with values: "
         + ("(a proposal in custrel.yml)" if guess.type_values else "{type: {yours: complaint}}")
     )
+
+
+#: Words of a file's name or of its columns' names (folded) that say which interactions it holds, when it has no
+#: type column: a list of complaints, of help-desk tickets or calls, of referrals, of reviews.
+KIND_WORDS = {
+    "complaint": (
+        "reclamation",
+        "reclamations",
+        "complaint",
+        "complaints",
+        "plainte",
+        "plaintes",
+        "litige",
+        "litiges",
+    ),
+    "support": (
+        *(
+            "ticket",
+            "tickets",
+            "support",
+            "sav",
+            "appel",
+            "appels",
+            "call",
+            "calls",
+            "assistance",
+            "helpdesk",
+        ),
+        *("incident", "incidents"),
+    ),
+    "referral": ("parrainage", "parrainages", "referral", "referrals", "parrain", "filleul"),
+    "review": ("avis", "review", "reviews"),
+}
+KIND_SAID = {
+    "complaint": "a complaint",
+    "support": "a support contact",
+    "referral": "a referral",
+    "review": "a review",
+}
+
+
+def interactions_by_name(stem: str, columns: Sequence[str], head: pd.DataFrame, read) -> tuple | None:
+    """``(("interactions", columns), note)`` for a file with a customer and a date but no type column, whose
+    name, or its date's, or another column's, says the interactions it holds (``reclamations.csv``, ``Complaint
+    Date``, ``tickets.csv``, ``Date appel``): every row one interaction of that type (``type: "=complaint"``).
+    Such files were read as purchases without amounts, or as a customer list. None when the file is read as
+    interactions already, or as purchases with an amount, or as a customer list whose ids do not repeat unless
+    its date's name says the kind (``clients_sav.csv`` is the after-sales team's list of customers)."""
+    from custrel_lib.io.guess import _split, guess_columns, id_by_values
+
+    if read is not None and (
+        read[0] == "interactions" or (read[0] == "transactions" and "amount" in read[1])
+    ):
+        return None
+    mapping = guess_columns("interactions", columns, head)
+    if "date" not in mapping:
+        return None
+    if "customer_id" not in mapping:
+        found = id_by_values([c for c in columns if c not in mapping.values()], head)
+        mapping.update({"customer_id": found} if found else {})
+    if "customer_id" not in mapping:
+        return None
+    ids = head[mapping["customer_id"]].astype(str).str.strip()
+    listed = read is not None and read[0] == "customers" and not ids[ids != ""].duplicated().any()
+    names = [mapping["date"], *([] if listed else [stem, *(c for c in columns if c != mapping["date"])])]
+    for name in names:
+        words = set(_split(name).replace("'", " ").split())
+        kind = next((k for k, said in KIND_WORDS.items() if words & set(said)), None)
+        if kind:
+            mapping["type"] = f"={kind}"
+            return ("interactions", mapping), (
+                f"no type column: every row is read as {KIND_SAID[kind]} (the name {name!r} says so; "
+                f'type: "={kind}")'
+            )
+    return None
