@@ -844,3 +844,51 @@ def test_scores_from_1_to_5_are_reviews_not_nps(tmp_path, engine):
     sales.to_csv(tmp_path / "orders.csv", index=False)
     guess = guess_file(tmp_path / "orders.csv")
     assert guess.table == "transactions" and guess.columns["amount"] == "Amount"
+
+
+def test_credit_notes_with_positive_amounts_are_pointed_out(tmp_path):
+    """A French ERP's documents (``Type de pièce``: Facture, Avoir) with positive amounts on the credit notes:
+    read as purchases unless left out; init warns and writes the rule, commented out, which leaves out exactly
+    those rows once uncommented. Written negative, credit notes are refunds already: no rule, no warning."""
+    n = 100
+    kinds = ["Avoir" if i % 10 == 3 else "Facture" for i in range(n)]
+    rows = pd.DataFrame(
+        {
+            "N° pièce": [f"F{i:04d}" for i in range(n)],
+            "Type de pièce": kinds,
+            "Code client": [f"C{i % 25:03d}" for i in range(n)],
+            "Date": [f"{1 + i % 28:02d}/{1 + i % 12:02d}/2024" for i in range(n)],
+            "Montant TTC": [f"{20 + i},50" for i in range(n)],
+        }
+    )
+    rows.to_csv(tmp_path / "pieces.csv", sep=";", index=False)
+    out = tmp_path / "p.yml"
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "pieces.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: 10 of the first rows are 'avoir' ('Type de pièce') with positive amounts" in result.output
+    )
+    text = out.read_text(encoding="utf-8")
+    rule = '# exclude: {"Type de pièce": ["avoir"]}'
+    assert rule in text
+    out.write_text(text.replace(rule, rule[2:]), encoding="utf-8")
+    counts = load_tables(out).problems.counts["transactions"]
+    assert (counts["read"], counts["kept"], counts["excluded"]) == (n, 90, 10)
+
+    negative = rows.assign(
+        **{
+            "Montant TTC": [
+                ("-" if k == "Avoir" else "") + v for k, v in zip(kinds, rows["Montant TTC"], strict=True)
+            ]
+        }
+    )
+    negative.to_csv(tmp_path / "pieces_neg.csv", sep=";", index=False)
+    result = CliRunner().invoke(
+        main, ["init", str(tmp_path / "pieces_neg.csv"), "--out", str(tmp_path / "n.yml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "exclude" not in (tmp_path / "n.yml").read_text(encoding="utf-8") and "warning" not in result.output
+    )
+    tx = load_tables(tmp_path / "n.yml").tables["transactions"]
+    assert len(tx) == n and (tx["amount"] < 0).sum() == 10

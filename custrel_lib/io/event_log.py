@@ -30,6 +30,21 @@ STATUS_NAMES = ("status", "statut", "financial status", "order status", "etat", 
 STATUS_WORDS = re.compile(
     r"cancel|annul|refund|rembours|void|rejet|fail|echou|echec|error|erreur|declin|refus|unpaid|impaye"
 )
+#: Names of a column of document types (an ERP's ``Type de pièce``: Facture, Avoir), and the words of a credit
+#: note or a return among them (folded).
+DOCUMENT_NAMES = (
+    *(
+        "type",
+        "type de piece",
+        "type piece",
+        "type document",
+        "type de document",
+        "document type",
+        "doc type",
+    ),
+    *("transaction type", "type de transaction", "type operation", "type d'operation", "nature"),
+)
+CREDIT_WORDS = re.compile(r"avoir|credit|retour|return|rembours|refund")
 PARTIAL = re.compile(r"partial|partiel", re.IGNORECASE)  # a partly refunded order is still a purchase
 #: Values of an event type that say a purchase (folded: lower case, no accents, ``_`` as a blank).
 PURCHASE_EVENTS = re.compile(
@@ -88,11 +103,14 @@ def status_rule(
     head: pd.DataFrame, columns: Sequence[str], mapped: Sequence[str] = ()
 ) -> dict[str, list[str]]:
     """An ``exclude:`` rule (``custrel init`` writes it commented out) for the first status column, not one of
-    ``mapped``, whose values say cancelled or refunded (not partly: still a purchase); else ``{}``."""
-    for column in columns:
-        if fold(column) not in STATUS_NAMES or column in mapped:
+    ``mapped``, whose values say cancelled or refunded (not partly: still a purchase), else for the first column
+    of document types with credit notes or returns among them (``Avoir``, ``Credit Memo``); else ``{}``."""
+    kinds = [(c, STATUS_WORDS) for c in columns if fold(c) in STATUS_NAMES]
+    kinds += [(c, CREDIT_WORDS) for c in columns if fold(c) in DOCUMENT_NAMES]
+    for column, words in kinds:
+        if column in mapped:
             continue
-        values = {str(v).strip().lower() for v in head[column].dropna() if STATUS_WORDS.search(fold(v))}
+        values = {str(v).strip().lower() for v in head[column].dropna() if words.search(fold(v))}
         values = sorted(v for v in values if not PARTIAL.search(fold(v)))
         if values:
             return {column: values[:6]}

@@ -144,3 +144,26 @@ def scale_note(guess, head: pd.DataFrame) -> str:
                 "answer would have been a detractor"
             )
     return 'no type column: every row is read as an NPS answer (type: "=nps")'
+
+
+def credit_rows(guess, head: pd.DataFrame) -> None:
+    """For an ``exclude:`` rule on a column of document types (credit notes, returns): a note when the amounts of
+    those rows are positive (they would count as purchases); no rule when they are negative already (refunds,
+    which custrel reads as such)."""
+    from custrel_lib.io.event_log import DOCUMENT_NAMES
+    from custrel_lib.io.readers import to_number
+
+    column = next(iter(guess.exclude), None)
+    amount = guess.columns.get("amount")
+    if column is None or fold(column) not in DOCUMENT_NAMES or amount is None or amount not in head:
+        return
+    rows = head[column].astype(str).str.strip().str.lower().isin(guess.exclude[column])
+    values = to_number(head.loc[rows, amount].astype(str), None)[0].dropna()
+    if len(values) and (values < 0).all():
+        guess.exclude = {}  # refunds written as negative amounts: read as refunds
+    elif len(values):
+        guess.notes.append(
+            f"warning: {int(rows.sum()):,} of the first rows are {', '.join(map(repr, guess.exclude[column]))} "
+            f"({column!r}) with positive amounts: credit notes or returns read as purchases; leave them out (the "
+            "exclude: rule, commented out), or export them with negative amounts, which custrel reads as refunds"
+        )

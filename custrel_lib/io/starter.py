@@ -36,6 +36,7 @@ from custrel_lib.io.guess import (
 from custrel_lib.io.header import values_not_names
 from custrel_lib.io.heads import HEAD_ROWS, read_head, sheet_names
 from custrel_lib.io.init_notes import (
+    credit_rows,
     currency_note,
     currency_of,
     customer_summary,
@@ -193,7 +194,8 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
         guess.notes.append(scale_note(guess, head))
     if name == "transactions":
         _order_lines(guess, head)
-        guess.exclude = status_rule(head, columns, list(guess.columns.values()))
+        guess.exclude = status_rule(head, columns, [*guess.columns.values(), *guess.keep])
+        credit_rows(guess, head)
         currency_note(guess, head)
     unknown_types(guess)
     names_as_ids(guess, head)
