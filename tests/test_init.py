@@ -892,3 +892,62 @@ def test_credit_notes_with_positive_amounts_are_pointed_out(tmp_path):
     )
     tx = load_tables(tmp_path / "n.yml").tables["transactions"]
     assert len(tx) == n and (tx["amount"] < 0).sum() == 10
+
+
+def test_a_kaggle_customer_summary_and_northwind_orders(tmp_path):
+    """Kaggle's "Customer Personality Analysis" (one row per customer: ``ID``, ``Year_Birth``, ``Income``,
+    ``Dt_Customer``, ``Recency``, ``MntWines``, ``NumWebPurchases``) was read as purchases of customer ``Income``;
+    it is a customer summary, said. Northwind's orders (``Freight`` but no amount) with their ``Order Details``
+    (``UnitPrice``, ``Quantity``): ``Freight`` was taken as the amount; the lines are joined to the orders, the
+    amount quantity x unit price, every line of the file kept."""
+    n = 60
+    pd.DataFrame(
+        {
+            "ID": [5524 + 7 * i for i in range(n)],
+            "Year_Birth": [1950 + i % 40 for i in range(n)],
+            "Income": [30000 + 500 * (i % 20) for i in range(n)],
+            "Dt_Customer": [f"{1 + i % 28:02d}-{1 + i % 12:02d}-2013" for i in range(n)],
+            "Recency": [i % 99 for i in range(n)],
+            "MntWines": [10 * i for i in range(n)],
+            "NumWebPurchases": [i % 9 for i in range(n)],
+        }
+    ).to_csv(tmp_path / "marketing_campaign.csv", sep="\t", index=False)
+    result = CliRunner().invoke(
+        main, ["init", str(tmp_path / "marketing_campaign.csv"), "--out", str(tmp_path / "k.yml")]
+    )
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "marketing_campaign.csv: customers (customer_id <- 'ID')" in said
+    assert "one row per customer with totals ('Recency', 'MntWines', 'NumWebPurchases')" in said
+
+    orders = pd.DataFrame(
+        {
+            "OrderID": range(10248, 10248 + n),
+            "CustomerID": [["VINET", "TOMSP", "HANAR", "VICTE", "SUPRD"][i % 5] for i in range(n)],
+            "OrderDate": [f"1997-{1 + i % 12:02d}-{1 + i % 28:02d} 00:00:00.000" for i in range(n)],
+            "ShipVia": [1 + i % 3 for i in range(n)],
+            "Freight": [round(10.25 + i * 1.5, 2) for i in range(n)],
+        }
+    )
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    lines = pd.DataFrame(
+        {
+            "OrderID": [10248 + i % n for i in range(3 * n)],
+            "ProductID": [1 + i % 77 for i in range(3 * n)],
+            "UnitPrice": [round(5.5 + i % 13, 2) for i in range(3 * n)],
+            "Quantity": [1 + i % 6 for i in range(3 * n)],
+        }
+    )
+    lines.to_csv(tmp_path / "order_details.csv", index=False)
+    out = tmp_path / "n.yml"
+    files = [str(tmp_path / "orders.csv"), str(tmp_path / "order_details.csv")]
+    result = CliRunner().invoke(main, ["init", *files, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    spec = load_config(out).tables["transactions"]
+    assert spec.path.name == "order_details.csv" and "Freight" not in spec.columns.values()
+    assert (spec.columns["quantity"], spec.columns["unit_price"]) == ("Quantity", "UnitPrice")
+    loaded = load_tables(out)
+    assert loaded.problems.counts["transactions"]["kept"] == 3 * n
+    tx = loaded.tables["transactions"]
+    assert len(tx) == n and tx["amount"].sum() == pytest.approx(
+        (lines["UnitPrice"] * lines["Quantity"]).sum()
+    )

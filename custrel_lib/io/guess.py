@@ -235,7 +235,8 @@ def yaml_columns(mapping: dict[str, str], positions: bool = False) -> str:
 #: Words of a name that say a column of decimals is not money: ``custrel init`` never takes it for the amount.
 NOT_MONEY = re.compile(
     r"\b(duration|duree|time|temps|seconds?|secondes?|minutes?|hours?|heures?|lat|lon|lng|latitude|longitude|"
-    r"score|rating|note|weight|poids|distance|km|percent|pct|rate|taux|ratio|discount|remise|tax|tva)\b"
+    r"score|rating|note|weight|poids|distance|km|percent|pct|rate|taux|ratio|discount|remise|tax|tva|freight|"
+    r"shipping|port|frais|fees?|income|revenu|salary|salaire|balance|solde)\b"
 )
 
 

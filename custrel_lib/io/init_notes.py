@@ -95,7 +95,7 @@ SUMMARY_NAMES = re.compile(
     r"\b(total spent|total orders|orders count|order count|number of orders|nb commandes|nombre de commandes|"
     r"nb achats|nombre d achats|ca total|ca cumule|lifetime value|ltv|clv|panier moyen|average order value|aov|"
     r"last order|last purchase|dernier achat|derniere commande|first order|premier achat|premiere commande|"
-    r"frequency|recency|monetary)\b"
+    r"frequency|recency|monetary|num \w+ purchases|number of purchases|mnt \w+)\b"
 )
 
 
@@ -103,15 +103,34 @@ def customer_summary(columns: list[str], head: pd.DataFrame, mapping: dict[str, 
     """The columns that make a file one row per customer with totals, not one row per purchase: its customer ids
     never repeat in the rows read, and columns are named as totals or as a last or first order (Shopify's
     customers export: ``Total Spent``, ``Total Orders``; a CRM's ``Date dernier achat``, ``CA total``); else
-    ``[]``. Read as transactions, each customer would be one purchase of their total."""
+    ``[]``; two such columns or more say it whatever the ids (Kaggle's "Customer Personality Analysis":
+    ``Recency``, ``MntWines``, ``NumWebPurchases``). Read as transactions, each customer would be one purchase of
+    their total."""
+    from custrel_lib.io.guess import _split
+
+    totals = [c for c in columns if SUMMARY_NAMES.search(_split(c))]
+    if len(totals) >= 2:
+        return totals
     column = mapping.get("customer_id")
-    if column is None or column not in head:
+    if not totals or column is None or column not in head:
         return []
     ids = head[column].dropna().astype(str).str.strip()
     ids = ids[ids != ""]
-    if len(ids) < 20 or ids.duplicated().any():
-        return []
-    return [c for c in columns if SUMMARY_NAMES.search(fold(c))]
+    return totals if len(ids) >= 20 and not ids.duplicated().any() else []
+
+
+def summary_id(columns: list[str], head: pd.DataFrame, mapping: dict[str, str]) -> dict[str, str]:
+    """``mapping`` of a customer summary with its customer id: by its name, else a column named ``ID``, else
+    the first column whose values are all there and all different, and not dates."""
+    from custrel_lib.io.guess import _reads_as
+
+    if "customer_id" in mapping:
+        return mapping
+    for c in [*(c for c in columns if fold(c) == "id"), *columns]:
+        text = head[c].astype(str).str.strip()
+        if (text != "").all() and not text.duplicated().any() and not _reads_as(head[c], "date"):
+            return {"customer_id": c, **mapping}
+    return mapping
 
 
 def summary_note(totals: list[str]) -> str:

@@ -60,17 +60,21 @@ def _person(files: list[Head], customer: str, exclude: set[Path]) -> tuple[Head,
     return None
 
 
-def _amounts(f: Head) -> tuple[str, str] | None:
-    """(order id column, amount column) of a file of amounts without a customer: an amount by its name, else
-    a price (one item per line, Olist's ``price``)."""
+def _amounts(f: Head) -> tuple[str, dict[str, str]] | None:
+    """(order id column, the amount's columns) of a file of amounts without a customer: an amount by its name,
+    else a quantity and a unit price (Northwind's ``Order Details``), else a price (one item per line, Olist's
+    ``price``)."""
     g = guess_columns("transactions", f.columns, f.head)
     if "customer_id" in g or "order_id" not in g:
         return None
-    amount = g.get("amount")
-    if amount is None and "quantity" not in g:  # a price per line, one item each
+    if "amount" in g:
+        return g["order_id"], {"amount": g["amount"]}
+    if "quantity" in g and "unit_price" in g:
+        return g["order_id"], {"quantity": g["quantity"], "unit_price": g["unit_price"]}
+    if "quantity" not in g:  # a price per line, one item each
         prices = [c for c in f.columns if fold(c) in NAMES["unit_price"] and _reads_as(f.head[c], "amount")]
-        amount = prices[0] if prices else None
-    return (g["order_id"], amount) if amount else None
+        return (g["order_id"], {"amount": prices[0]}) if prices else None
+    return None
 
 
 def relational_guesses(files: list[Head]) -> list[dict] | None:
@@ -92,7 +96,7 @@ def relational_guesses(files: list[Head]) -> list[dict] | None:
             joins.append((person[0].path, customer))
             customer = person[1]
         used = {p for p, _ in joins}
-        columns = {"customer_id": customer, "date": og["date"], "amount": amount, "order_id": key}
+        columns = {"customer_id": customer, "date": og["date"], **amount, "order_id": key}
         out = [{"table": "transactions", "path": f.path, "columns": columns, "joins": joins, "used": used}]
         for r in files:  # reviews: a score and a date for an order
             g = guess_columns("interactions", r.columns, r.head)

@@ -42,6 +42,7 @@ from custrel_lib.io.init_notes import (
     customer_summary,
     names_as_ids,
     scale_note,
+    summary_id,
     summary_note,
 )
 from custrel_lib.io.surveys import interactions_by_name, survey_export, unknown_types
@@ -213,7 +214,8 @@ def _read_otherwise(chosen, table: str | None, columns: list[str], head: pd.Data
         return named[0], {}, None, ({}, named[1])
     totals = customer_summary(columns, head, read[0][1]) if table is None and read[0] is not None else []
     if read[0] is not None and read[0][0] == "transactions" and totals:
-        return ("customers", _mapping("customers", columns, head)), {}, None, ({}, summary_note(totals))
+        mapping = summary_id(columns, head, _mapping("customers", columns, head))
+        return ("customers", mapping), {}, None, ({}, summary_note(totals))
     return read
 
 
