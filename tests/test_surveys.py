@@ -133,7 +133,8 @@ def _form_rows(ids: list[str]) -> tuple[pd.Series, np.ndarray]:
 @pytest.mark.parametrize("form", ["google_forms_fr", "surveymonkey"])
 def test_init_reads_a_form_whose_column_is_the_question_as_nps_answers(tmp_path, form):
     # Google Forms in French names its columns Horodateur, Adresse e-mail and the question itself; SurveyMonkey
-    # writes a second header line ("Response" under each question), rejected as a row without customer, counted.
+    # writes a second header line ("Response" under each question), left out by an exclude: rule, counted (it
+    # was rejected as a row without customer).
     tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
     ids = (
         tx["customer_id"]
@@ -174,10 +175,13 @@ def test_init_reads_a_form_whose_column_is_the_question_as_nps_answers(tmp_path,
     assert result.exit_code == 0, result.output
     written = out.read_text(encoding="utf-8")
     assert f'score: "{question}", type: "=nps"' in written
+    assert (
+        "the first row is a second header line ('Response' under the questions)" in result.output
+    ) == bool(extra)
     for engine in (False, True):
         loaded = load_tables(out, engine=engine)
         counts = loaded.problems.counts["interactions"]
-        assert (counts["kept"], counts["rejected"]) == (len(ids), extra)
+        assert (counts["kept"], counts["rejected"], counts.get("excluded") or 0) == (len(ids), 0, extra)
         got = loaded.to_pandas()["interactions"]
         assert (
             got.sort_values(["customer_id", "date"])["score"].tolist()

@@ -45,7 +45,7 @@ from custrel_lib.io.init_notes import (
     summary_id,
     summary_note,
 )
-from custrel_lib.io.surveys import interactions_by_name, survey_export, unknown_types
+from custrel_lib.io.surveys import interactions_by_name, second_header, survey_export, unknown_types
 
 #: A column named as an id or a code (``itemid``, ``PRODUCT_ID``, ``household_key``): not an amount.
 ID_NAME = re.compile(r"(id|key|code|no|number|num|numero)$")
@@ -212,6 +212,9 @@ def _read_otherwise(chosen, table: str | None, columns: list[str], head: pd.Data
     named = interactions_by_name(stem, columns, head, read[0]) if table is None else None
     if named:
         return named[0], {}, None, ({}, named[1])
+    if read[0] is not None and read[0][0] == "interactions" and not read[3]:
+        second = second_header(read[0][1], head)  # SurveyMonkey's second header line
+        return (*read[:3], second) if second else read
     totals = customer_summary(columns, head, read[0][1]) if table is None and read[0] is not None else []
     if read[0] is not None and read[0][0] == "transactions" and totals:
         mapping = summary_id(columns, head, _mapping("customers", columns, head))

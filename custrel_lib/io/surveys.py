@@ -156,3 +156,31 @@ def interactions_by_name(stem: str, columns: Sequence[str], head: pd.DataFrame, 
                 f'type: "={kind}")'
             )
     return None
+
+
+#: What SurveyMonkey writes on its second header line, under each question (folded).
+SUBHEADER_WORDS = {
+    "response",
+    "open-ended response",
+    "open ended response",
+    "other (please specify)",
+    "reponse",
+}
+
+
+def second_header(mapping: dict[str, str], head: pd.DataFrame) -> tuple[dict, str] | None:
+    """``(exclude, note)`` for a survey export whose first row is a second header line (SurveyMonkey's
+    ``Response`` under each question, the customer and the date empty): the rule that leaves it out, on a
+    column where it says ``Response``; else None. Without it the line is rejected as a row without customer."""
+    if head.empty or not all(c in head for c in mapping.values() if not str(c).startswith("=")):
+        return None
+    first = head.iloc[0].astype(str).str.strip()
+    said = [c for c in head.columns if fold(first[c]) in SUBHEADER_WORDS]
+    who = [mapping[k] for k in ("customer_id", "date") if k in mapping]
+    if not said or any(first[c] not in ("", "nan") for c in who):
+        return None
+    column = mapping.get("score") if mapping.get("score") in said else said[0]
+    return {column: [first[column].lower()]}, (
+        f"the first row is a second header line ({first[column]!r} under the questions): left out by an "
+        f"exclude: rule on {column!r}"
+    )
