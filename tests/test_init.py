@@ -573,7 +573,10 @@ def test_init_on_a_folder_reads_its_files(tmp_path):
     years = pd.to_datetime(tx["date"]).dt.year
     for year in sorted(years.unique()):
         tx[years == year].to_csv(monthly / f"ventes_{year}.csv", index=False)
-    result = CliRunner().invoke(main, ["init", str(monthly), "--out", str(tmp_path / "m.yml")])
+    result = CliRunner().invoke(
+        main, ["init", str(monthly), str(monthly / "ventes_2024.csv"), "--out", str(tmp_path / "m.yml")]
+    )
+    assert result.output.count("ventes_2024.csv: transactions") == 1  # a file named twice is read once
     assert result.exit_code == 0, result.output
     files = load_config(tmp_path / "m.yml").tables["transactions"].files
     assert [f.name for f in files] == [f"ventes_{y}.csv" for y in sorted(years.unique())] and len(files) > 1

@@ -87,7 +87,8 @@ def init_items(files: Sequence[str]) -> list[tuple[str | None, Path, str | None]
         table, _, given = item.partition("=") if item.partition("=")[0] in TABLES else ("", "", item)
         for path in folder_files(Path(given)):
             items += _sheet_items(table, path)
-    return items
+    seen: set = set()  # a file named twice (custrel init data/ data/ventes.csv) is read once
+    return [i for i in items if not ((i[1].resolve(), i[2]) in seen or seen.add((i[1].resolve(), i[2])))]
 
 
 def folder_files(path: Path) -> list[Path]:
