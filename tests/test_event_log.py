@@ -74,6 +74,22 @@ def _hubspot() -> pd.DataFrame:
     )
 
 
+def _crm_fr() -> pd.DataFrame:
+    # A French CRM's opportunities: the account (Compte), the stage (Étape: Gagnée among lost and open ones).
+    close = pd.Timestamp("2023-01-01") + pd.to_timedelta(RNG.integers(0, 700, N), unit="D")
+    return pd.DataFrame(
+        {
+            "Nom de l'opportunité": [f"Renouvellement {i}" for i in range(N)],
+            "Compte": RNG.choice([f"Société {i}" for i in range(300)], N),
+            "Étape": RNG.choice(
+                ["Gagnée", "Perdue", "Qualification", "Proposition"], N, p=[0.5, 0.3, 0.1, 0.1]
+            ),
+            "Date de clôture": close.strftime("%d/%m/%Y"),
+            "Montant": RNG.gamma(2.0, 500.0, N).round(2),
+        }
+    )
+
+
 # file name, rows, the mapping init should write, the keep: rule, the column of events and its purchase value
 SHAPES = {
     "rees46": (
@@ -96,6 +112,13 @@ SHAPES = {
         {"customer_id": "Associated Company", "date": "Close Date", "amount": "Amount"},
         '{"Deal Stage": ["closed won"]}',
         ("Deal Stage", "Closed Won"),
+    ),
+    "crm_fr": (
+        "opportunites.csv",
+        _crm_fr,
+        {"customer_id": "Compte", "date": "Date de clôture", "amount": "Montant"},
+        '{"Étape": ["gagnée"]}',
+        ("Étape", "Gagnée"),
     ),
 }
 

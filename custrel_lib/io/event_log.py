@@ -49,7 +49,8 @@ PARTIAL = re.compile(r"partial|partiel", re.IGNORECASE)  # a partly refunded ord
 #: Values of an event type that say a purchase (folded: lower case, no accents, ``_`` as a blank).
 PURCHASE_EVENTS = re.compile(
     r"^(purchase|purchased|transaction|order|order completed|order placed|checkout completed|completed order|"
-    r"achat|commande|commande validee|vente|sale|buy|closed won|won|gagne|conversion)$"
+    r"achat|commande|commande validee|vente|sale|buy|closed won|won|gagne|gagnee|affaire gagnee|signe|signee|"
+    r"conclu|conclue|vente conclue|conversion)$"
 )
 #: The interactions table's types (the contract's and their synonyms: ``nps``, ``reclamation``, the journey's
 #: steps): a column that holds one of them besides its purchases is the interactions' ``type``, where a purchase

@@ -41,7 +41,8 @@ customer_id: customer id | customerid | customer | customer number | customer no
     associated contact | company | company name | societe | raison sociale | entreprise | customer name |
     client name | nom client | nom du client | carte fidelite | n° carte fidelite | numero carte fidelite |
     carte de fidelite | loyalty card | loyalty id | loyalty number | member number | member no | n° adherent |
-    numero adherent | numero d'adherent | adherent | n° abonne | abonne | donor id | donor | donateur
+    numero adherent | numero d'adherent | adherent | n° abonne | abonne | donor id | donor | donateur |
+    compte | nom du compte | compte client
 date: date | order date | invoice date | invoicedate | orderdate | transaction date | purchase date |
     sale date | sales date | date de commande | date commande | date d'achat | date achat | date de
     vente | date vente | date facture | date de facture | date piece | date transaction | date de la
