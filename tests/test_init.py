@@ -954,3 +954,34 @@ def test_a_kaggle_customer_summary_and_northwind_orders(tmp_path):
     assert len(tx) == n and tx["amount"].sum() == pytest.approx(
         (lines["UnitPrice"] * lines["Quantity"]).sum()
     )
+
+
+def test_a_quantity_named_amount_is_pointed_out(tmp_path):
+    """Ta Feng's ``AMOUNT`` is the number of items (1 to 4), its ``SALES_PRICE`` the sale: mapped by its name,
+    ``AMOUNT`` would make every purchase worth a few units; init warns and names the other column. An amount
+    of whole euros beside a smaller price says nothing."""
+    n = 100
+    rows = pd.DataFrame(
+        {
+            "TRANSACTION_DT": [f"{1 + i % 12}/{1 + i % 28}/2000" for i in range(n)],
+            "CUSTOMER_ID": [1_000_000 + i % 30 for i in range(n)],
+            "PRODUCT_ID": [4_710_000_000_000 + i for i in range(n)],
+            "AMOUNT": [1 + i % 4 for i in range(n)],
+            "ASSET": [40 + i for i in range(n)],
+            "SALES_PRICE": [50 + 3 * i for i in range(n)],
+        }
+    )
+    rows.to_csv(tmp_path / "ta_feng_all_months_merged.csv", index=False)
+    result = CliRunner().invoke(
+        main, ["init", str(tmp_path / "ta_feng_all_months_merged.csv"), "--out", str(tmp_path / "t.yml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: 'AMOUNT' holds small whole numbers only (1 to 4): a number of items? 'SALES_PRICE'"
+        in result.output
+    )
+    rows.assign(AMOUNT=[20 + i for i in range(n)], SALES_PRICE=[1 + i % 4 for i in range(n)]).to_csv(
+        tmp_path / "ok.csv", index=False
+    )
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "ok.csv"), "--out", str(tmp_path / "o.yml")])
+    assert result.exit_code == 0 and "number of items" not in result.output

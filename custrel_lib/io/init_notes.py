@@ -186,3 +186,29 @@ def credit_rows(guess, head: pd.DataFrame) -> None:
             f"({column!r}) with positive amounts: credit notes or returns read as purchases; leave them out (the "
             "exclude: rule, commented out), or export them with negative amounts, which custrel reads as refunds"
         )
+
+
+def quantity_as_amount(guess, head: pd.DataFrame) -> None:
+    """A warning when the amount read holds only small whole numbers (Ta Feng's ``AMOUNT`` is the number of items)
+    while another column named as a price or sales holds larger ones (its ``SALES_PRICE``): a quantity taken for
+    the amount by its name."""
+    from custrel_lib.io.guess import NAMES, _split
+    from custrel_lib.io.readers import to_number
+
+    amount = guess.columns.get("amount")
+    if amount is None or amount not in head:
+        return
+    values = to_number(head[amount].astype(str), None)[0].dropna()
+    if len(values) < 20 or (values % 1 != 0).any() or values.max() > 20 or values.min() < 0:
+        return
+    names = {*NAMES["amount"], *NAMES["unit_price"], "sales price", "sale price", "price"}
+    for column in head.columns:
+        if column == amount or (_split(column) not in names and fold(column) not in names):
+            continue
+        other = to_number(head[column].astype(str), None)[0].dropna()
+        if len(other) and other.median() > values.median():
+            guess.notes.append(
+                f"warning: {amount!r} holds small whole numbers only ({values.min():g} to {values.max():g}): a "
+                f"number of items? {column!r} holds prices or sales: map amount to it if so"
+            )
+            return

@@ -41,6 +41,7 @@ from custrel_lib.io.init_notes import (
     currency_of,
     customer_summary,
     names_as_ids,
+    quantity_as_amount,
     scale_note,
     summary_id,
     summary_note,
@@ -197,6 +198,7 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
         _order_lines(guess, head)
         guess.exclude = status_rule(head, columns, [*guess.columns.values(), *guess.keep])
         credit_rows(guess, head)
+        quantity_as_amount(guess, head)
         currency_note(guess, head)
     unknown_types(guess)
     names_as_ids(guess, head)
