@@ -985,3 +985,57 @@ def test_a_quantity_named_amount_is_pointed_out(tmp_path):
     )
     result = CliRunner().invoke(main, ["init", str(tmp_path / "ok.csv"), "--out", str(tmp_path / "o.yml")])
     assert result.exit_code == 0 and "number of items" not in result.output
+
+
+def test_subscription_lists_are_customers_with_their_contracts(tmp_path):
+    """A French list of subscribers (``Date de souscription``, ``Date de résiliation``, ``Motif de résiliation``,
+    ``Montant mensuel``) was read as one purchase per subscriber; Stripe's subscriptions (``Start Date (UTC)``,
+    ``Canceled At (UTC)``) gave an id only: both are customers with their contract dates (a name's bracketed
+    unit or zone set aside), the ended contracts counted as written."""
+    n = 80
+    ids = [f"A{i:04d}" for i in range(n)]
+    tx = pd.DataFrame(
+        {"N° abonné": ids * 2, "Date": ["2024-05-01"] * n + ["2024-06-01"] * n, "Montant": 9.99}
+    )
+    tx.to_csv(tmp_path / "paiements.csv", index=False)
+    ended = ["2024-09-30" if i % 4 == 0 else "" for i in range(n)]
+    subs = pd.DataFrame(
+        {
+            "N° abonné": ids,
+            "Formule": "Premium",
+            "Date de souscription": "2023-01-15",
+            "Date de résiliation": ended,
+            "Motif de résiliation": ["Prix" if e else "" for e in ended],
+            "Montant mensuel": 9.99,
+        }
+    )
+    subs.to_csv(tmp_path / "abonnements.csv", index=False)
+    out = tmp_path / "a.yml"
+    files = [str(tmp_path / "paiements.csv"), str(tmp_path / "abonnements.csv")]
+    result = CliRunner().invoke(main, ["init", *files, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert load_config(out).tables["customers"].columns == {
+        "customer_id": "N° abonné",
+        "contract_start": "Date de souscription",
+        "contract_end": "Date de résiliation",
+        "end_reason": "Motif de résiliation",
+    }
+    customers = load_tables(out).tables["customers"]
+    assert len(customers) == n and customers["contract_end"].notna().sum() == n // 4
+    stripe = pd.DataFrame(
+        {
+            "id": [f"sub_{i}" for i in range(n)],
+            "Customer ID": [f"cus_{i}" for i in range(n)],
+            "Status": ["canceled" if e else "active" for e in ended],
+            "Created (UTC)": "2023-01-15 10:00",
+            "Start Date (UTC)": "2023-01-15 10:00",
+            "Canceled At (UTC)": ended,
+        }
+    )
+    stripe.to_csv(tmp_path / "subscriptions.csv", index=False)
+    guess = guess_file(tmp_path / "subscriptions.csv")
+    assert (guess.table, guess.columns["contract_start"], guess.columns["contract_end"]) == (
+        "customers",
+        "Start Date (UTC)",
+        "Canceled At (UTC)",
+    )

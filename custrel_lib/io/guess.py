@@ -72,7 +72,8 @@ signup_date: signup date | sign up date | registration date | date inscription |
     inscription | date de creation | date creation | creation date | created at | customer since |
     client depuis | join date | date adhesion | date d'adhesion
 contract_start: contract start | date debut contrat | debut contrat | date de debut | date debut | start
-    date | subscription start
+    date | subscription start | subscription date | date de souscription | date souscription | souscription |
+    date d'abonnement | date abonnement | debut abonnement | date de debut d'abonnement
 contract_end: contract end | date fin contrat | fin contrat | date de fin | date fin | end date |
     subscription end | date resiliation | date de resiliation | cancellation date | churn date |
     canceled at | cancelled at | ended at
@@ -175,6 +176,7 @@ def guess_columns(table: str, columns: Sequence[str], sample: pd.DataFrame | Non
     rows, as read), a date must hold dates and a number numbers. Each column is used once."""
     folded = {c: fold(c) for c in columns}
     split = {c: _split(c) for c in columns}
+    bare = {c: fold(re.sub(r"\s*[(\[][^)\]]*[)\]]\s*$", "", str(c))) for c in columns}  # Canceled At (UTC)
     taken: set[str] = set()
     out: dict[str, str] = {}
     for names, known in SIGNATURES:
@@ -194,6 +196,7 @@ def guess_columns(table: str, columns: Sequence[str], sample: pd.DataFrame | Non
         exact = [c for c in free if folded[c] == fold(canonical)]
         listed = [c for name in NAMES.get(canonical, ()) for c in free if folded[c] == name]
         listed += [c for name in NAMES.get(canonical, ()) for c in free if split[c] == name != folded[c]]
+        listed += [c for name in NAMES.get(canonical, ()) for c in free if bare[c] == name != folded[c]]
         words = WORDS.get(canonical, ())
         worded = [c for c in free if _word_match(folded[c], words) or _word_match(split[c], words)]
         return next((c for c in (*exact, *listed, *worded) if fits(c, canonical)), None)
