@@ -251,9 +251,9 @@ def test_a_typeform_export_names_its_columns_by_the_questions(tmp_path):
 @pytest.mark.parametrize("engine", [False, True])
 def test_a_list_of_complaints_or_tickets_named_so_is_read_as_those_interactions(tmp_path, engine):
     """A file without a type column whose name says what it holds: a French list of complaints (``Date de la
-    réclamation``), a help desk's tickets (``tickets.csv``), calls (``Date appel``). Each was read as purchases
+    réclamation``), a help desk's tickets (``support_tickets.csv``), calls (``Date appel``). Each was read as purchases
     without amounts (every complaint a purchase) or as a customer list; each row is now one interaction of
-    that type, every row kept. The after-sales team's list of customers (``clients_sav.csv``, each id once)
+    that type, every row kept. A till's receipts without amounts (``N° ticket``) stay purchases. The after-sales team's list of customers (``clients_sav.csv``, each id once)
     stays a customer list."""
     tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
     tx.to_csv(tmp_path / "ventes.csv", index=False)
@@ -264,7 +264,7 @@ def test_a_list_of_complaints_or_tickets_named_so_is_read_as_those_interactions(
             {"N° client": ids, "Date de la réclamation": days, "Motif": "Retard"},
             "complaint",
         ),
-        "tickets.csv": ({"Requester email": ids, "Created at": days, "Subject": "Aide"}, "support"),
+        "support_tickets.csv": ({"Requester email": ids, "Created at": days, "Subject": "Aide"}, "support"),
         "export_2024.csv": ({"Numéro client": ids, "Date appel": days, "Durée (s)": 120}, "support"),
     }
     for name, (columns, kind) in files.items():
@@ -285,6 +285,9 @@ def test_a_list_of_complaints_or_tickets_named_so_is_read_as_those_interactions(
             inter = table_to_pandas(loaded, "interactions")
         assert len(inter) == len(ids) and set(inter["type"]) == {kind}
         assert loaded.problems.counts["transactions"]["kept"] == len(tx)
+    till = pd.DataFrame({"N° ticket": range(len(ids)), "Carte fidélité": ids, "Date": days})
+    till.to_csv(tmp_path / "tickets.csv", index=False)
+    assert guess_file(tmp_path / "tickets.csv").table == "transactions"
     customers = pd.DataFrame({"Customer ID": ids[:60], "Created At": days[:60]})
     customers.to_csv(tmp_path / "clients_sav.csv", index=False)
     result = CliRunner().invoke(

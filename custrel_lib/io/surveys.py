@@ -83,36 +83,16 @@ def unknown_types(guess) -> None:
     )
 
 
-#: Words of a file's name or of its columns' names (folded) that say which interactions it holds, when it has no
-#: type column: a list of complaints, of help-desk tickets or calls, of referrals, of reviews.
+#: Words of a file's name or of its date's name (folded) that say which interactions it holds, when it has no
+#: type column: a list of complaints, of help-desk contacts or calls, of referrals, of reviews.
+_KINDS = """
+complaint: reclamation reclamations complaint complaints plainte plaintes litige litiges
+support: support sav appel appels call calls assistance helpdesk incident incidents
+referral: parrainage parrainages referral referrals parrain filleul
+review: avis review reviews
+"""  # not "ticket": a French till's receipt is a ticket (``N° ticket``)
 KIND_WORDS = {
-    "complaint": (
-        "reclamation",
-        "reclamations",
-        "complaint",
-        "complaints",
-        "plainte",
-        "plaintes",
-        "litige",
-        "litiges",
-    ),
-    "support": (
-        *(
-            "ticket",
-            "tickets",
-            "support",
-            "sav",
-            "appel",
-            "appels",
-            "call",
-            "calls",
-            "assistance",
-            "helpdesk",
-        ),
-        *("incident", "incidents"),
-    ),
-    "referral": ("parrainage", "parrainages", "referral", "referrals", "parrain", "filleul"),
-    "review": ("avis", "review", "reviews"),
+    k: tuple(v.split()) for k, _, v in (line.partition(":") for line in _KINDS.strip().splitlines())
 }
 KIND_SAID = {
     "complaint": "a complaint",
@@ -124,7 +104,7 @@ KIND_SAID = {
 
 def interactions_by_name(stem: str, columns: Sequence[str], head: pd.DataFrame, read) -> tuple | None:
     """``(("interactions", columns), note)`` for a file with a customer and a date but no type column, whose
-    name, or its date's, or another column's, says the interactions it holds (``reclamations.csv``, ``Complaint
+    date's name, or the file's, says the interactions it holds (``reclamations.csv``, ``Complaint
     Date``, ``tickets.csv``, ``Date appel``): every row one interaction of that type (``type: "=complaint"``).
     Such files were read as purchases without amounts, or as a customer list. None when the file is read as
     interactions already, or as purchases with an amount, or as a customer list whose ids do not repeat unless
@@ -145,7 +125,7 @@ def interactions_by_name(stem: str, columns: Sequence[str], head: pd.DataFrame, 
         return None
     ids = head[mapping["customer_id"]].astype(str).str.strip()
     listed = read is not None and read[0] == "customers" and not ids[ids != ""].duplicated().any()
-    names = [mapping["date"], *([] if listed else [stem, *(c for c in columns if c != mapping["date"])])]
+    names = [mapping["date"], *([] if listed else [stem])]
     for name in names:
         words = set(_split(name).replace("'", " ").split())
         kind = next((k for k, said in KIND_WORDS.items() if words & set(said)), None)
