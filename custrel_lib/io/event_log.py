@@ -32,12 +32,13 @@ STATUS_WORDS = re.compile(
 )
 #: Names of a column of document types (an ERP's ``Type de pièce``: Facture, Avoir), and the words of a credit
 #: note or a return among them (folded).
-DOCUMENT_NAMES = tuple(
-    n.strip()
-    for n in (
-        "type | type de piece | type piece | type document | type de document | document type | doc type | "
-        "transaction type | type de transaction | type operation | type d'operation | nature"
-    ).split("|")
+DOCUMENT_NAMES = ("type", "type de piece", "type piece", "type document", "type de document", "document type")
+DOCUMENT_NAMES += (
+    "doc type",
+    "transaction type",
+    "type de transaction",
+    "type operation",
+    "type d'operation",
 )
 CREDIT_WORDS = re.compile(r"avoir|credit|retour|return|rembours|refund")
 PARTIAL = re.compile(r"partial|partiel", re.IGNORECASE)  # a partly refunded order is still a purchase
