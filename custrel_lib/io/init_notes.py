@@ -1,7 +1,8 @@
 """What ``custrel init`` says of a file beyond its mapping, each a note (or a rule) on its guess
 (``starter.FileGuess``): amounts in several currencies (:func:`currency_note`, the currency written:
 :func:`currency_of`), customer ids that are people's names (:func:`names_as_ids`), a file of one row per customer
-with totals, not purchases (:func:`customer_summary`)."""
+with totals, not purchases (:func:`customer_summary`), a log read without an amount by its name
+(:func:`visits_note`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 import pandas as pd
 
 from custrel_lib.io.contract import CURRENCY_CODES, fold
+from custrel_lib.io.guess import NAMES, _numbers, _reads_as, _split, guess_columns
 
 CURRENCY_SIGNS = ("€", "£", "$", "¥")
 CURRENCY_NAMES = ("currency", "devise", "monnaie")
@@ -106,7 +108,6 @@ def customer_summary(columns: list[str], head: pd.DataFrame, mapping: dict[str, 
     ``[]``; two such columns or more say it whatever the ids (Kaggle's "Customer Personality Analysis":
     ``Recency``, ``MntWines``, ``NumWebPurchases``). Read as transactions, each customer would be one purchase of
     their total."""
-    from custrel_lib.io.guess import _split
 
     totals = [c for c in columns if SUMMARY_NAMES.search(_split(c))]
     if len(totals) >= 2:
@@ -122,7 +123,6 @@ def customer_summary(columns: list[str], head: pd.DataFrame, mapping: dict[str, 
 def summary_id(columns: list[str], head: pd.DataFrame, mapping: dict[str, str]) -> dict[str, str]:
     """``mapping`` of a customer summary with its customer id: by its name, else a column named ``ID``, else
     the first column whose values are all there and all different, and not dates."""
-    from custrel_lib.io.guess import _reads_as
 
     if "customer_id" in mapping:
         return mapping
@@ -192,7 +192,6 @@ def quantity_as_amount(guess, head: pd.DataFrame) -> None:
     """A warning when the amount read holds only small whole numbers (Ta Feng's ``AMOUNT`` is the number of items)
     while another column named as a price or sales holds larger ones (its ``SALES_PRICE``): a quantity taken for
     the amount by its name."""
-    from custrel_lib.io.guess import NAMES, _split
     from custrel_lib.io.readers import to_number
 
     amount = guess.columns.get("amount")
@@ -212,3 +211,37 @@ def quantity_as_amount(guess, head: pd.DataFrame) -> None:
                 f"number of items? {column!r} holds prices or sales: map amount to it if so"
             )
             return
+
+
+#: A column named as an id or a code (``itemid``, ``PRODUCT_ID``, ``household_key``): not an amount.
+ID_NAME = re.compile(r"(id|key|code|no|number|num|numero)$")
+
+
+def visits_note(guess, visits: dict[str, str], head: pd.DataFrame) -> str:
+    """What ``custrel.yml`` says of a log read without an amount by its name: the amount found by its values, or
+    none, with the columns of whole numbers that may hold amounts (not those named as ids: ``itemid``); the id
+    found by its values, when it was."""
+    named = guess_columns("transactions", [str(c) for c in head.columns], head)
+    by_values = (
+        f"the customer id is {visits['customer_id']!r} by its values (repeated, and many of them): check it"
+        if visits.get("customer_id") != named.get("customer_id")
+        else ""
+    )
+    if guess.amounts and visits.get("amount") == named.get("amount"):
+        return by_values  # the amount by its name and values
+    by_values += "; " if by_values else ""
+    if guess.amounts and not _reads_as(head[visits["amount"]], "amount"):
+        return by_values + (
+            f"the amount is {visits['amount']!r} by its name, but some of its first values do not read as numbers "
+            f"({', '.join(head[visits['amount']].astype(str).head(3))}, ...): custrel validate lists them"
+        )
+    if guess.amounts:
+        return (
+            by_values + f"the amount is {visits['amount']!r} by its values (numbers with decimals): check it"
+        )
+    numbers = [c for c in _numbers(guess.unused, head)[0] if not ID_NAME.search(fold(c).replace(" ", ""))]
+    return (
+        by_values
+        + "no column of amounts: every row is one purchase of unknown value (amounts: false)"
+        + (f"; if {', '.join(map(repr, numbers))} holds them, map amount to it instead" if numbers else "")
+    )

@@ -9,7 +9,6 @@ a starting point: ``custrel validate`` then reads the whole files with it.
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from dataclasses import dataclass, field
 from json import dumps
 from pathlib import Path
@@ -18,14 +17,12 @@ import pandas as pd
 
 from custrel_lib.config import FORMATS, TableSpec
 from custrel_lib.exceptions import DataContractError
-from custrel_lib.io.contract import TABLES, fold, is_constant
+from custrel_lib.io.contract import TABLES, is_constant
 from custrel_lib.io.day_numbers import DAY_ZERO, day_numbers, days_note
 from custrel_lib.io.event_log import as_event_log, status_rule
 from custrel_lib.io.event_log import order_lines as _order_lines
 from custrel_lib.io.event_log import rule_line as _rule
 from custrel_lib.io.guess import (
-    _numbers,
-    _reads_as,
     guess_by_values,
     guess_columns,
     missing_required,
@@ -45,11 +42,9 @@ from custrel_lib.io.init_notes import (
     scale_note,
     summary_id,
     summary_note,
+    visits_note,
 )
 from custrel_lib.io.surveys import interactions_by_name, second_header, survey_export, unknown_types
-
-#: A column named as an id or a code (``itemid``, ``PRODUCT_ID``, ``household_key``): not an amount.
-ID_NAME = re.compile(r"(id|key|code|no|number|num|numero)$")
 
 
 @dataclass
@@ -189,7 +184,7 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
             )
     guess.unused = [c for c in columns if c not in mapping.values() and c not in keep]
     guess.notes += [days_note(guess.days, head)] if guess.days else []
-    guess.notes += [n for n in [_visits_note(guess, visits, head) if visits else ""] if n]
+    guess.notes += [n for n in [visits_note(guess, visits, head) if visits else ""] if n]
     for canonical in missing_required(name, mapping) if guess.amounts else ():
         guess.notes.append(f"no column found for {canonical}: map it by hand (columns: {', '.join(columns)})")
     if mapping.get("type") == "=nps":
@@ -233,36 +228,6 @@ def _read_as_transactions(chosen, table: str | None, columns: list[str], head: p
         return (*logged[:3], None)
     visits = visit_log_instead(chosen, table, columns, head)
     return ("transactions", visits) if visits else chosen, {}, visits, None
-
-
-def _visits_note(guess: FileGuess, visits: dict[str, str], head: pd.DataFrame) -> str:
-    """What ``custrel.yml`` says of a log read without an amount by its name: the amount found by its values, or
-    none, with the columns of whole numbers that may hold amounts (not those named as ids: ``itemid``); the id
-    found by its values, when it was."""
-    named = guess_columns("transactions", [str(c) for c in head.columns], head)
-    by_values = (
-        f"the customer id is {visits['customer_id']!r} by its values (repeated, and many of them): check it"
-        if visits.get("customer_id") != named.get("customer_id")
-        else ""
-    )
-    if guess.amounts and visits.get("amount") == named.get("amount"):
-        return by_values  # the amount by its name and values
-    by_values += "; " if by_values else ""
-    if guess.amounts and not _reads_as(head[visits["amount"]], "amount"):
-        return by_values + (
-            f"the amount is {visits['amount']!r} by its name, but some of its first values do not read as numbers "
-            f"({', '.join(head[visits['amount']].astype(str).head(3))}, ...): custrel validate lists them"
-        )
-    if guess.amounts:
-        return (
-            by_values + f"the amount is {visits['amount']!r} by its values (numbers with decimals): check it"
-        )
-    numbers = [c for c in _numbers(guess.unused, head)[0] if not ID_NAME.search(fold(c).replace(" ", ""))]
-    return (
-        by_values
-        + "no column of amounts: every row is one purchase of unknown value (amounts: false)"
-        + (f"; if {', '.join(map(repr, numbers))} holds them, map amount to it instead" if numbers else "")
-    )
 
 
 def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
