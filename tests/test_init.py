@@ -1039,3 +1039,60 @@ def test_subscription_lists_are_customers_with_their_contracts(tmp_path):
         "Start Date (UTC)",
         "Canceled At (UTC)",
     )
+
+
+def test_mailchimp_etsy_and_trustpilot_exports(tmp_path):
+    """Mailchimp's audience (``MEMBER_RATING``, its own engagement score of 1 to 5, and ``OPTIN_TIME``) was read
+    as reviews, every member one; it is a customer list signed up at opt-in. Etsy's sold orders name the buyer
+    ``Buyer User ID``; Trustpilot's reviews (``Review Created (UTC)``, ``Review Stars``, ``Reference Id``) were
+    refused and are reviews of the customer the invitation was sent for."""
+    n = 60
+    days = [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d} 10:00:00" for i in range(n)]
+    files = {
+        "members_export.csv": (
+            {
+                "Email Address": [f"c{i}@x.fr" for i in range(n)],
+                "MEMBER_RATING": [1 + i % 5 for i in range(n)],
+            }
+            | {"OPTIN_TIME": days, "LEID": range(n), "EUID": [f"e{i}" for i in range(n)]},
+            ("customers", {"customer_id": "Email Address", "signup_date": "OPTIN_TIME"}),
+        ),
+        "EtsySoldOrders2024.csv": (
+            {
+                "Sale Date": days,
+                "Order ID": range(10**9, 10**9 + n),
+                "Buyer User ID": [f"u{i % 20}" for i in range(n)],
+            }
+            | {"Order Total": [12.5 + i for i in range(n)], "Status": "Completed"},
+            (
+                "transactions",
+                {
+                    "customer_id": "Buyer User ID",
+                    "date": "Sale Date",
+                    "amount": "Order Total",
+                    "order_id": "Order ID",
+                },
+            ),
+        ),
+        "trustpilot_reviews.csv": (
+            {
+                "Review Created (UTC)": days,
+                "Review Stars": [1 + i % 5 for i in range(n)],
+                "Review Title": "Bien",
+            }
+            | {"Reference Id": [f"C{i % 20}" for i in range(n)], "Review Consumer User Id": range(n)},
+            (
+                "interactions",
+                {
+                    "customer_id": "Reference Id",
+                    "date": "Review Created (UTC)",
+                    "score": "Review Stars",
+                    "type": "=review",
+                },
+            ),
+        ),
+    }
+    for name, (columns, expected) in files.items():
+        pd.DataFrame(columns).to_csv(tmp_path / name, index=False)
+        guess = guess_file(tmp_path / name)
+        assert (guess.table, guess.columns) == expected, name

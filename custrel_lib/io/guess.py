@@ -42,13 +42,14 @@ customer_id: customer id | customerid | customer | customer number | customer no
     client name | nom client | nom du client | carte fidelite | n° carte fidelite | numero carte fidelite |
     carte de fidelite | loyalty card | loyalty id | loyalty number | member number | member no | n° adherent |
     numero adherent | numero d'adherent | adherent | n° abonne | abonne | donor id | donor | donateur |
-    compte | nom du compte | compte client
+    compte | nom du compte | compte client | buyer user id | reference id
 date: date | order date | invoice date | invoicedate | orderdate | transaction date | purchase date |
     sale date | sales date | date de commande | date commande | date d'achat | date achat | date de
     vente | date vente | date facture | date de facture | date piece | date transaction | date de la
     commande | created at | created (utc) | created | paid at | order purchase timestamp | datetime |
     timestamp | jour | day | event time | event date | event timestamp | transaction dt | order dt |
     close date | closed date | visit date | date visite | booking date | date de reservation | horodateur |
+    review created | review date | date de l'avis | date avis |
     horodatage | submitted at | submission date | date de soumission | response date | date de reponse
 amount: amount | montant | montant ttc | montant total | montant ht | montant net | total | order total
     | total ttc | total ht | total amount | total price | total paid | amount paid | net amount | order
@@ -70,7 +71,8 @@ unit_price: unit price | unitprice | price | prix | prix unitaire | prix unitair
     price | price each | item price | prix ttc
 signup_date: signup date | sign up date | registration date | date inscription | date d'inscription |
     inscription | date de creation | date creation | creation date | created at | customer since |
-    client depuis | join date | date adhesion | date d'adhesion
+    client depuis | join date | date adhesion | date d'adhesion | optin time | opt in time | optin date |
+    subscribed at | date d'abonnement newsletter
 contract_start: contract start | date debut contrat | debut contrat | date de debut | date debut | start
     date | subscription start | subscription date | date de souscription | date souscription | souscription |
     date d'abonnement | date abonnement | debut abonnement | date de debut d'abonnement
@@ -155,6 +157,8 @@ def _split(name: str) -> str:
     return fold(re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=°)(?=\w)", " ", str(name)))
 
 
+#: Ratings that are no customer's answer: Mailchimp's ``MEMBER_RATING`` is its own engagement score (1 to 5).
+NOT_SCORES = ("member rating",)
 #: A birth date is no date of the contract (``Date de naissance``, ``DOB``, ``Birthdate``, ``DateNaissance``).
 _BIRTH = re.compile(r"\b(birth|birthday|birthdate|dob|naissance|anniversaire|ddn)\b")
 
@@ -188,6 +192,8 @@ def guess_columns(table: str, columns: Sequence[str], sample: pd.DataFrame | Non
 
     def fits(column: str, canonical: str) -> bool:
         if _kind(table, canonical) == "date" and is_birth(column):
+            return False
+        if canonical == "score" and folded[column] in NOT_SCORES:
             return False
         return sample is None or column not in sample or _reads_as(sample[column], _kind(table, canonical))
 
