@@ -626,11 +626,7 @@ def test_prestashop_orders_with_their_states_in_french(tmp_path, engine):
     kept = rows[rows["État"].isin(["Livré", "Paiement accepté"])]
     counts = loaded.problems.counts["transactions"]
     assert (counts["read"], counts["kept"]) == (n, len(kept))
-    tx = loaded.tables["transactions"]
-    if engine:
-        from custrel_lib.io.scan import table_to_pandas
-
-        tx = table_to_pandas(loaded, "transactions")
+    tx = loaded.to_pandas()["transactions"]
     expected = kept["Total"].str.replace(" €", "").str.replace(",", ".").astype(float).sum()
     assert tx["amount"].sum() == pytest.approx(expected)
 
@@ -680,11 +676,7 @@ def test_names_written_as_one_word_are_read_by_their_words(tmp_path, engine):
         assert spec.columns == {**mapping, "amount": amount[name]}
         loaded = load_tables(out, engine=engine)
         assert loaded.problems.counts["transactions"]["kept"] == n
-        tx = loaded.tables["transactions"]
-        if engine:
-            from custrel_lib.io.scan import table_to_pandas
-
-            tx = table_to_pandas(loaded, "transactions")
+        tx = loaded.to_pandas()["transactions"]
         assert tx["amount"].sum() == pytest.approx(sum(amounts))
         assert sorted(pd.to_datetime(tx["date"]).dt.normalize()) == sorted(days)
 
@@ -824,11 +816,7 @@ def test_scores_from_1_to_5_are_reviews_not_nps(tmp_path, engine):
     spec = load_config(out).tables["interactions"]
     assert spec.columns == {"customer_id": "Client", "date": "Date avis", "score": "Note", "type": "=review"}
     loaded = load_tables(out, engine=engine)
-    inter = loaded.tables["interactions"]
-    if engine:
-        from custrel_lib.io.scan import table_to_pandas
-
-        inter = table_to_pandas(loaded, "interactions")
+    inter = loaded.to_pandas()["interactions"]
     assert set(inter["type"]) == {"review"} and len(inter) == len(ids)
     assert sorted(inter["score"].astype(int)) == sorted(stars)
 

@@ -278,11 +278,7 @@ def test_a_list_of_complaints_or_tickets_named_so_is_read_as_those_interactions(
         spec = load_config(out).tables["interactions"]
         assert spec.columns["type"] == f"={kind}" and spec.columns["date"] == list(columns)[1]
         loaded = load_tables(out, engine=engine)
-        inter = loaded.tables["interactions"]
-        if engine:
-            from custrel_lib.io.scan import table_to_pandas
-
-            inter = table_to_pandas(loaded, "interactions")
+        inter = loaded.to_pandas()["interactions"]
         assert len(inter) == len(ids) and set(inter["type"]) == {kind}
         assert loaded.problems.counts["transactions"]["kept"] == len(tx)
     till = pd.DataFrame({"N° ticket": range(len(ids)), "Carte fidélité": ids, "Date": days})
