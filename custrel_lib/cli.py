@@ -105,10 +105,14 @@ def validate_command(config_path: str | None, as_of: str | None, max_rows: int) 
     result = load_tables(config, as_of=as_of)
     click.echo(f"Extraction date (as_of): {result.as_of.date()}")
     for name, fmt in result.formats.items():
-        details = ", ".join(f"{k}={v!r}" for k, v in fmt.items() if k != "other_sheets")
-        files = config.tables[name].files
-        more = f" and {len(files) - 1} more file{'s' if len(files) > 2 else ''}" if len(files) > 1 else ""
-        click.echo(f"  {name:<13} {result.sources[name]}{more}  ({details})")
+        spec = config.tables[name]
+        for i, (source, one) in enumerate(
+            zip(spec.sources or (spec,), fmt.get("sources", [fmt]), strict=True)
+        ):
+            details = ", ".join(f"{k}={v!r}" for k, v in one.items() if k not in ("other_sheets", "sources"))
+            files = source.files
+            more = f" and {len(files) - 1} more file{'s' if len(files) > 2 else ''}" if len(files) > 1 else ""
+            click.echo(f"  {name if i == 0 else '':<13} {source.path}{more}  ({details})")
         if not config.tables[name].amounts:
             click.echo(f"  {'':<13} amounts: false: every row is one purchase; the reports show no money")
         if fmt.get("other_sheets"):

@@ -7,7 +7,6 @@ A complete, commented example is in ``docs/data_contract.md`` (and the README). 
 
 from __future__ import annotations
 
-import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,33 +17,25 @@ from custrel_lib.config_checker import Checker as _Checker
 from custrel_lib.engine import EngineSpec, check_engine
 from custrel_lib.exceptions import ConfigError
 from custrel_lib.i18n import LANGUAGES
-from custrel_lib.io.contract import (
-    AMOUNT_PARTS,
-    END_REASONS,
-    INTERACTION_TYPES,
-    MAPPABLE,
-    SCHEMA,
-)  # data only
+from custrel_lib.io.contract import SCHEMA  # data only
 from custrel_lib.paths import SAMPLE_CONFIG
+from custrel_lib.table_spec import FORMATS, TableSpec, table_spec
+
+__all__ = [
+    "CONTRACT_COLUMNS",
+    "FORMATS",
+    "TABLES",
+    "CustrelConfig",
+    "TableSpec",
+    "load_config",
+    "parse_config",
+]
 
 TABLES = tuple(SCHEMA)
 #: The contract's column names per table (their types and loading rules: ``custrel_lib.io.contract.SCHEMA``).
 CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns) for name, columns in SCHEMA.items()}
 TOP_LEVEL_KEYS = ("data_dir", "language", "currency", "engine", "tables", "analysis", "survival", "stages")
 TOP_LEVEL_KEYS += ("report",)
-TABLE_KEYS = ("path", "format", "columns", "date_format", "sep", "decimal", "encoding", "sheet")
-TABLE_KEYS += (
-    "true_values",
-    "false_values",
-    "order_lines",
-    "skip_rows",
-    "values",
-    "exclude",
-    "keep",
-    "header",
-    "join",
-    "amounts",
-)
 ANALYSIS_KEYS = ("as_of", "cadence", "horizon_days", "max_rejected_share", "fit_sample", "fit_seed")
 # The survival block (docs/data_contract.md, "Survival settings").
 SURVIVAL_KEYS = ("origin", "unknown_origin", "horizon_days", "horizon_quantile", "min_events")
@@ -53,33 +44,7 @@ STAGES_KEYS = ("rules", "rules_file")
 REPORT_KEYS = ("notebooks",)
 SURVIVAL_ORIGINS = ("auto", "first_purchase", "signup")
 UNKNOWN_ORIGINS = ("exclude", "window_start")
-FORMATS = {
-    ".csv": "csv",
-    ".txt": "csv",
-    ".tsv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".xlsx": "xlsx",  # workbooks: Excel's, old and new, and LibreOffice's, read by calamine
-    ".xlsm": "xlsx",
-    ".xls": "xlsx",
-    ".xlsb": "xlsx",
-    ".ods": "xlsx",
-}
 CADENCES = ("month", "quarter")
-SEPARATOR_NAMES = {
-    "tab": "\t",
-    "\\t": "\t",
-    "tabulation": "\t",
-    "space": " ",
-    "spaces": " ",
-    "whitespace": " ",
-}
-SEPARATOR_NAMES |= {
-    "\\s+": " ",
-    "blank": " ",
-    "blanks": " ",
-}  # " ": fields separated by runs of spaces and tabs
-DECIMALS = (".", ",")
 #: Keys once documented but never read: refused with what to do instead.
 RETIRED_KEYS = {
     "analysis.snapshots": (
@@ -88,44 +53,6 @@ RETIRED_KEYS = {
         "sankey_cadence (custrel report -p sankey_periods 4). Remove the key."
     ),
 }
-
-
-@dataclass
-class TableSpec:
-    """How to read one table. ``columns`` maps canonical names to the user's column names."""
-
-    name: str
-    path: Path
-    format: str
-    columns: dict[str, str] = field(default_factory=dict)
-    date_format: str | None = None
-    sep: str | None = None
-    decimal: str | None = None
-    encoding: str | None = None
-    sheet: str | int | list | None = None  # a list, or "*" (every sheet): the sheets one after the other
-    true_values: list[str] | None = None
-    false_values: list[str] | None = None
-    order_lines: bool = False  # transactions: one row per order line (rows sharing an order_id are one order)
-    amounts: bool = (
-        True  # False: transactions without amounts (visits): every row one purchase, no money figure
-    )
-    skip_rows: int = 0  # CSV and XLSX: lines above the header (a title, an export date)
-    header: bool = True  # False: no header line; columns maps to positions ("1" for the first column)
-    parts: tuple[Path, ...] = ()  # every file, in order, of a table that several files hold; path: the first
-
-    @property
-    def files(self) -> tuple[Path, ...]:
-        """The table's files: ``parts``, else ``path``."""
-        return self.parts or (self.path,)
-
-    #: column -> {a value of the file, lower case: the value custrel reads} (``Impayé: involuntary``)
-    values: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: column of the file -> values, lower case, whose rows are left out (``order_status: [canceled]``)
-    exclude: dict[str, list[str]] = field(default_factory=dict)
-    #: column of the file -> values, lower case, the only ones whose rows are kept (``event_type: [purchase]``)
-    keep: dict[str, list[str]] = field(default_factory=dict)
-    #: (file, key column): files whose columns each row takes from their row of the same key (io/joins.py)
-    joins: list[tuple[Path, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -147,101 +74,6 @@ class CustrelConfig:
     def default(cls) -> CustrelConfig:
         """The bundled sample's configuration."""
         return load_config(SAMPLE_CONFIG)
-
-
-def _columns(c: _Checker, name: str, columns: Any, header: bool = True) -> dict[str, str]:
-    where = f"tables.{name}.columns"
-    columns = c.mapping(where, columns, "contract name: your column name")
-    c.keys(where, columns, MAPPABLE[name])
-    out = {key: c.text(f"{where}.{key}", value, "your column name (text)") for key, value in columns.items()}
-    for key, value in out.items() if not header else ():  # positions: 1 for the first column
-        if not value.startswith("=") and not (value.isdigit() and int(value) >= 1):
-            raise c.fail(
-                f"{where}.{key}",
-                f"must be a column position (1 for the first) with header: false, not {value!r}.",
-            )
-    for key, value in out.items():  # a constant (=...) fills a text column, never an id, a date or a number
-        if value.startswith("=") and key in SCHEMA[name] and SCHEMA[name][key][0] != "str":
-            raise c.fail(
-                f"{where}.{key}", f"must name a column: a constant ({value}) fills text columns only."
-            )
-    seen: dict[str, str] = {}
-    for key, value in out.items():
-        if value in seen:
-            raise c.fail(f"{where}.{key}", f"maps to {value!r}, already mapped to {seen[value]}.")
-        seen[value] = key
-    return out
-
-
-def _table_spec(c: _Checker, data_dir: Path, name: str, spec: Any) -> TableSpec:
-    where = f"tables.{name}"
-    if isinstance(spec, str):
-        spec = {"path": spec}
-    spec = c.mapping(where, spec, "path: file.csv, columns: ...")
-    c.keys(where, spec, TABLE_KEYS)
-    if spec.get("path") is None:
-        raise c.fail(f"{where}.path", "is missing: every table needs the path of its file.")
-    files = c.paths(f"{where}.path", spec["path"], data_dir)  # several: the table's rows, file after file
-    file = files[0]
-    fmt = spec.get("format") or FORMATS.get(file.suffix.lower())
-    if fmt is None:
-        raise c.fail(
-            f"{where}.format",
-            f"is needed: cannot tell the format of {file.name}; use csv, parquet, xlsx (a workbook).",
-        )
-    if not spec.get("format") and any(FORMATS.get(f.suffix.lower()) != fmt for f in files):
-        raise c.fail(f"{where}.path", "names files of different formats: one table, one format.")
-    c.choice(f"{where}.format", fmt, ("csv", "parquet", "xlsx"))
-    sep = spec.get("sep")
-    if sep is not None:
-        sep = SEPARATOR_NAMES.get(str(sep).lower(), str(sep))
-        if len(sep) != 1 or sep in ('"', "\n", "\r"):
-            raise c.fail(
-                f"{where}.sep", f"must be one character, 'tab' or 'whitespace', not {spec['sep']!r}."
-            )
-    decimal = spec.get("decimal")
-    if decimal is not None:
-        c.choice(f"{where}.decimal", str(decimal), DECIMALS)
-    encoding = spec.get("encoding")
-    if encoding is not None:
-        try:
-            codecs.lookup(str(encoding))
-        except LookupError:
-            raise c.fail(
-                f"{where}.encoding", f"{encoding!r} is not a known encoding (e.g. utf-8, cp1252, latin-1)."
-            ) from None
-    date_format = c.date_format(f"{where}.date_format", spec.get("date_format"))
-    order_lines = c.transactions_flag(where, spec, name, "order_lines", False)
-    amounts = c.transactions_flag(where, spec, name, "amounts", True)
-    skip_rows, header, sheet = c.layout(where, spec, fmt)
-    columns = _columns(c, name, spec.get("columns"), header)
-    if not amounts and (mapped := [k for k in ("amount", *AMOUNT_PARTS) if k in columns]):
-        raise c.fail(f"{where}.amounts", f"is false (no amounts in the file), but columns maps {mapped[0]}.")
-    text = tuple(col for col, (kind, _) in SCHEMA[name].items() if kind == "str")
-    allowed = {"end_reason": END_REASONS, "type": tuple(INTERACTION_TYPES)}
-    values = c.value_words(f"{where}.values", spec.get("values"), text, allowed)
-    return TableSpec(
-        name=name,
-        path=file,
-        parts=tuple(files) if len(files) > 1 else (),
-        format=fmt,
-        columns=columns,
-        date_format=date_format,
-        sep=sep,
-        decimal=str(decimal) if decimal is not None else None,
-        encoding=str(encoding) if encoding is not None else None,
-        sheet=sheet,
-        true_values=c.spellings(f"{where}.true_values", spec.get("true_values")),
-        false_values=c.spellings(f"{where}.false_values", spec.get("false_values")),
-        order_lines=order_lines,
-        amounts=amounts,
-        skip_rows=skip_rows,
-        header=header,
-        values=values,
-        exclude=c.value_lists(f"{where}.exclude", spec.get("exclude")),
-        keep=c.value_lists(f"{where}.keep", spec.get("keep"), "kept"),
-        joins=c.joins(f"{where}.join", spec.get("join"), data_dir),
-    )
 
 
 def _analysis(c: _Checker, block: Any) -> dict[str, Any]:
@@ -366,7 +198,7 @@ def parse_config(
     c.keys("tables", tables_doc, TABLES)
     if "transactions" not in tables_doc:
         raise c.fail("tables.transactions", "is required (the only required table).")
-    tables = {name: _table_spec(c, data_dir_path, name, spec) for name, spec in tables_doc.items()}
+    tables = {name: table_spec(c, data_dir_path, name, spec) for name, spec in tables_doc.items()}
     analysis = _analysis(c, doc.get("analysis"))
     return CustrelConfig(
         path=path,

@@ -254,7 +254,8 @@ def test_a_list_of_complaints_or_tickets_named_so_is_read_as_those_interactions(
     réclamation``), a help desk's tickets (``support_tickets.csv``), calls (``Date appel``). Each was read as purchases
     without amounts (every complaint a purchase) or as a customer list; each row is now one interaction of
     that type, every row kept. A till's receipts without amounts (``N° ticket``) stay purchases. The after-sales team's list of customers (``clients_sav.csv``, each id once)
-    stays a customer list."""
+    stays a customer list. Complaints and NPS answers, two files of different columns, are two sources of the
+    interactions table."""
     tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str)
     tx.to_csv(tmp_path / "ventes.csv", index=False)
     ids = tx["customer_id"].drop_duplicates().head(60).tolist() * 4
@@ -304,6 +305,12 @@ def test_a_list_of_complaints_or_tickets_named_so_is_read_as_those_interactions(
     nps.to_csv(tmp_path / "nps.csv", index=False)
     both = [str(tmp_path / n) for n in ("ventes.csv", "reclamations.csv", "nps.csv")]
     result = CliRunner().invoke(main, ["init", *both, "--out", str(tmp_path / "b.yml")])
-    said = " ".join(result.output.split())
-    assert result.exit_code == 1 and "custrel reads one interactions table" in said
-    assert "(reclamations.csv: complaint; nps.csv: nps)" in said
+    assert result.exit_code == 0, result.output  # two sources of interactions, each with its columns
+    spec = load_config(tmp_path / "b.yml").tables["interactions"]
+    assert [(s.path.name, s.columns["type"]) for s in spec.sources] == [
+        ("reclamations.csv", "=complaint"),
+        ("nps.csv", "=nps"),
+    ]
+    inter = load_tables(tmp_path / "b.yml", engine=engine).to_pandas()["interactions"]
+    assert inter["type"].tolist() == ["complaint"] * len(ids) + ["nps"] * len(ids)
+    assert inter["score"].iloc[len(ids) :].tolist() == [float(i % 11) for i in range(len(ids))]

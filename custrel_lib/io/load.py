@@ -42,7 +42,7 @@ from custrel_lib.io.keys import (
     merge_order_lines,
     zeros_hint,
 )
-from custrel_lib.io.parts import pieces, read_parts
+from custrel_lib.io.parts import first_formats, numbered_sources, pieces, read_parts
 from custrel_lib.io.problems import ProblemsReport, split_files
 from custrel_lib.io.readers import clean_text, is_date, to_bool, to_date, to_number
 from custrel_lib.io.table_checks import check_customers, check_interactions, check_transactions
@@ -230,9 +230,7 @@ def _finish(name: str, t: _Table, df: pd.DataFrame, problems: ProblemsReport, n_
     kept = df[~t.reject.to_numpy()].reset_index(drop=True)
     for frame in t.frames:
         problems.add(frame)
-    problems.set_counts(
-        name, n_read + t.excluded, len(kept), t.excluded if t.spec.exclude or t.spec.keep else None
-    )
+    problems.set_counts(name, n_read + t.excluded, len(kept), t.excluded if t.spec.leaves_out else None)
     return kept
 
 
@@ -257,9 +255,28 @@ def _report_rejects(t: _Table, rejects: pd.DataFrame, problems: ProblemsReport) 
 def _stage_table(
     name: str, spec: TableSpec, problems: ProblemsReport, fmt: dict
 ) -> tuple[_Table, pd.DataFrame, int]:
-    """Read, map and coerce one table; row-level problems are reported on the returned :class:`_Table`."""
+    """Read, map and coerce one table; row-level problems are reported on the returned :class:`_Table`.
+
+    A table of several sources (``TableSpec.sources``): each is read, mapped and coerced with its own columns
+    and formats, its rows numbered after the previous source's files; the rows follow each other."""
+    if not spec.sources:
+        return _stage_source(name, spec, problems, fmt)
+    staged = [_stage_source(name, s, problems, one, first) for s, first, one in numbered_sources(spec, fmt)]
+    first_formats(fmt)
+    merged = _Table(name, spec, pd.concat([t.rows for t, _, _ in staged], ignore_index=True).to_numpy())
+    merged.reject = pd.concat([t.reject for t, _, _ in staged], ignore_index=True)
+    merged.frames = [frame for t, _, _ in staged for frame in t.frames]
+    merged.excluded = sum(t.excluded for t, _, _ in staged)
+    merged.constants = set.intersection(*(t.constants for t, _, _ in staged))
+    df = pd.concat([df for _, df, _ in staged], ignore_index=True)
+    return merged, df, sum(n for _, _, n in staged)
+
+
+def _stage_source(
+    name: str, spec: TableSpec, problems: ProblemsReport, fmt: dict, first: int = 0
+) -> tuple[_Table, pd.DataFrame, int]:
     spec = spec if spec.parts else with_excel_sep(spec)  # a first line sep=; (each file's, of several)
-    raw, rows, rejects = read_parts(spec, fmt)
+    raw, rows, rejects = read_parts(spec, fmt, first)
     raw = join_frame(spec, raw, fmt) if spec.joins else raw  # columns of other files, by a shared key
     raw, rows, excluded = leave_out(spec, raw, rows, problems)  # exclude: in custrel.yml
     mapped, constants = _map_columns(name, spec, raw)
@@ -279,7 +296,7 @@ def uses_engine(config: CustrelConfig) -> bool:
 def _use_engine(config: CustrelConfig, engine: bool | None) -> bool:
     if engine is not None:
         return bool(engine)
-    specs = [s for s in config.tables.values() if s is not None]
+    specs = [x for s in config.tables.values() if s is not None for x in s.sources or (s,)]
     if any(
         s.format == "xlsx" or any(FORMATS.get(p.suffix.lower()) == "xlsx" for p, _ in s.joins) for s in specs
     ):

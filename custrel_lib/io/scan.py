@@ -36,8 +36,8 @@ from custrel_lib.io.exclude import leave_out_sql
 from custrel_lib.io.header import map_columns
 from custrel_lib.io.joins import join_sql
 from custrel_lib.io.keys import order_lines_note
-from custrel_lib.io.parts import pieces
-from custrel_lib.io.problems import COLUMNS, ProblemsReport, split_files
+from custrel_lib.io.parts import first_formats, numbered_sources, pieces
+from custrel_lib.io.problems import COLUMNS, FILE_STRIDE, ProblemsReport, split_files
 from custrel_lib.io.readers import choose_date_format
 from custrel_lib.io.scan_checks import (
     CONTRACT_ORDER,
@@ -92,8 +92,20 @@ def _detect(raw, rel: str, kind: str, expr: str, spec: TableSpec) -> str | None:
 
 
 def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
+    """Type and check a table into ``__custrel_typed_<name>``; a table of several sources (``spec.sources``),
+    each with its own columns and formats, one after the other, its rows numbered after the previous files."""
+    if not spec.sources:
+        return _stage_source(raw, name, spec, fmt)
+    staged = [_stage_source(raw, name, s, one, first) for s, first, one in numbered_sources(spec, fmt)]
+    first_formats(fmt)
+    merged = TypedTable(name, staged[0].select, [c for t in staged for c in t.checks])
+    merged.malformed, merged.excluded = sum(t.malformed for t in staged), sum(t.excluded for t in staged)
+    return merged
+
+
+def _stage_source(raw, name: str, spec: TableSpec, fmt: dict[str, Any], first: int = 0) -> TypedTable:
     spec = spec if spec.parts else with_excel_sep(spec)  # a first line sep=; (each file's, of several)
-    rel, malformed = read_sources(raw, name, spec, fmt)
+    rel, malformed = read_sources(raw, name, spec, fmt, first)
     rel = (
         join_sql(raw, name, spec, rel, fmt) if spec.joins else rel
     )  # columns of other files, by a shared key
@@ -113,13 +125,13 @@ def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
         FALSE_VALUES,
     )
     typed.malformed, typed.excluded = malformed, excluded
-    _materialize(raw, name, spec.path.name, typed)
-    for table in raw_tables(name, spec):  # the files' text, typed now
+    _materialize(raw, name, spec.path.name, typed, first)
+    for table in raw_tables(name, spec, first):  # the files' text, typed now
         raw.execute(f"DROP TABLE IF EXISTS {table}")
     return typed
 
 
-def _materialize(raw, name: str, file: str, typed: TypedTable) -> None:
+def _materialize(raw, name: str, file: str, typed: TypedTable, first: int = 0) -> None:
     """The typed table, computed once: one scan of the file types every column and runs every row-level check.
 
     Text trimming and parsing are the costly part of reading a file; the checks across rows and the analyses
@@ -131,14 +143,17 @@ def _materialize(raw, name: str, file: str, typed: TypedTable) -> None:
     if typed.checks:
         items, where = problem_list(typed.checks)
         problems = f"CASE WHEN {where} THEN {items} END"
+    # A later source of a table of several (``first``, its first file's number) adds its rows to the table.
+    into = "INSERT INTO" if first else "CREATE OR REPLACE TEMP TABLE"
     raw.execute(
-        f"CREATE OR REPLACE TEMP TABLE __custrel_typed_{name} AS SELECT {columns}, {problems} AS __p "
-        f"FROM ({typed.select})"
+        f"{into} __custrel_typed_{name} {'' if first else 'AS '}SELECT {columns}, {problems} AS __p FROM ({typed.select})"
     )
     if typed.checks:
+        since = f"AND __row >= {first * FILE_STRIDE}" if first else ""  # this source's rows only
         raw.execute(
             f"INSERT INTO {PROBLEMS} SELECT {lit(name)}, {lit(file)}, __row, p.c, p.r, p.a, p.v, p.m FROM "
-            f"(SELECT __row, unnest(__p) AS p FROM __custrel_typed_{name} WHERE __p IS NOT NULL) ORDER BY __row"
+            f"(SELECT __row, unnest(__p) AS p FROM __custrel_typed_{name} WHERE __p IS NOT NULL {since}) "
+            "ORDER BY __row"
         )
 
 
@@ -246,7 +261,7 @@ def _problems(raw, config: CustrelConfig, staged: dict[str, TypedTable]) -> Prob
     for name, typed in staged.items():
         read = raw.sql(f"SELECT count(*) FROM __custrel_typed_{name}").fetchall()[0][0] + typed.malformed
         n_rejected = raw.sql(f"SELECT count(DISTINCT row) FROM {rejected(name)}").fetchall()[0][0]
-        excluded = typed.excluded if config.tables[name].exclude or config.tables[name].keep else None
+        excluded = typed.excluded if config.tables[name].leaves_out else None
         problems.set_counts(name, int(read + typed.excluded), int(read - n_rejected), excluded)
     problems.rows = problems.rows.reset_index(drop=True)
     return problems

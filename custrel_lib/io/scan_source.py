@@ -18,15 +18,16 @@ from custrel_lib.io.scan_checks import PROBLEMS
 from custrel_lib.io.scan_sql import lit
 
 
-def read_sources(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[str, int]:
+def read_sources(raw, name: str, spec: TableSpec, fmt: dict[str, Any], first: int = 0) -> tuple[str, int]:
     """:func:`read_source` of a table's file, or of each of its files (:func:`~custrel_lib.io.parts.pieces`, as the
     pandas loader reads them), their rows one after the other (numbered across them,
-    :data:`~custrel_lib.io.problems.FILE_STRIDE`); each file must hold the table's columns."""
+    :data:`~custrel_lib.io.problems.FILE_STRIDE`); each file must hold the table's columns. ``first``: the
+    number of the first file (a later source of a table of several)."""
     parts = pieces(spec)
-    if len(parts) == 1:
+    if len(parts) == 1 and not first:
         return read_source(raw, name, with_excel_sep(parts[0][0]), fmt)
     relations, malformed = [], 0
-    for k, (one, _) in enumerate(parts):
+    for k, (one, _) in enumerate(parts, start=first):
         one = with_excel_sep(one)
         rel, bad = read_source(raw, name, one, fmt, k)
         described = raw.sql(f"DESCRIBE SELECT * EXCLUDE (__row) FROM ({rel})").fetchall()
@@ -38,10 +39,13 @@ def read_sources(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> tuple[
     return " UNION ALL BY NAME ".join(relations), malformed
 
 
-def raw_tables(name: str, spec: TableSpec) -> list[str]:
+def raw_tables(name: str, spec: TableSpec, first: int = 0) -> list[str]:
     """The engine tables that hold the text of a table's CSV files (and of its ``join:`` files) while they are
-    typed: :func:`read_source` names them."""
-    files = [f"__custrel_raw_{name}" + (f"_{k}" if spec.parts else "") for k in range(len(spec.files))]
+    typed: :func:`read_source` names them (``first`` as for :func:`read_sources`)."""
+    several = bool(spec.parts or first)
+    files = [
+        f"__custrel_raw_{name}" + (f"_{k}" if several else "") for k in range(first, first + len(spec.files))
+    ]
     return files + [f"__custrel_raw_{name}_join{k}" for k in range(len(spec.joins))]
 
 

@@ -260,26 +260,18 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
             '# currency: "$"  # no sign or code in the amounts: the reports write € unless it is set'
         )
     lines.append("tables:")
-    for g in sorted(guesses, key=lambda g: TABLES.index(g.table)):
-        where = [dumps(_relative(p, base), ensure_ascii=False) for p in (g.path, *g.more)]
-        path = where[0] if len(where) == 1 else f"[{', '.join(where)}]  # read one after the other"
-        lines += [f"  {g.table}:", f"    path: {path}"]
-        if not g.header:
-            lines.append("    header: false  # columns by position, 1 for the first")
-        lines.append(f"    columns: {yaml_columns(g.columns, positions=not g.header)}")
-        for canonical, column in g.columns.items():
-            if not g.header:
-                values = ", ".join(map(str, g.head[column].head(3))) if g.head is not None else ""
-                lines.append(
-                    f"    #   {canonical:<19} <- column {column} ({values}, ...; guessed from values)"
-                )
-            elif why(canonical, column):
-                lines.append(f"    #   {canonical:<19} <- {column!r}{why(canonical, column)}")
-        if g.unused:
-            unused = ", ".join(g.unused) if not g.header else ", ".join(map(repr, g.unused))
-            lines.append(f"    #   not read: {'columns ' if not g.header else ''}{unused[:200]}")
-        lines += _settings(g, base)
-        lines += [f"    # {note}" for note in g.notes]
+    guesses = sorted(guesses, key=lambda g: TABLES.index(g.table))
+    for g in guesses:
+        several = [x for x in guesses if x.table == g.table]
+        if len(several) == 1:
+            lines += [f"  {g.table}:", *_block(g, base)]
+            continue
+        if g is several[0]:  # a table of several sources, each read its own way: a list of blocks
+            lines += [
+                f"  {g.table}:  # {len(several)} sources, each with its columns: their rows one after the other"
+            ]
+        block = [line.replace("\n", "\n  ") for line in _block(g, base)]
+        lines += ["    - " + block[0].lstrip(), *("  " + line for line in block[1:])]
     absent = [t for t in TABLES if t not in tables]
     if absent:
         lines.append(
@@ -287,6 +279,28 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
             "(add a table with: custrel init <files> or by hand)."
         )
     return "\n".join(lines) + "\n"
+
+
+def _block(g: FileGuess, base: Path) -> list[str]:
+    """The lines of a table's block (its path, columns, settings and notes), indented under its name."""
+    where = [dumps(_relative(p, base), ensure_ascii=False) for p in (g.path, *g.more)]
+    path = where[0] if len(where) == 1 else f"[{', '.join(where)}]  # read one after the other"
+    lines = [f"    path: {path}"]
+    if not g.header:
+        lines.append("    header: false  # columns by position, 1 for the first")
+    lines.append(f"    columns: {yaml_columns(g.columns, positions=not g.header)}")
+    for canonical, column in g.columns.items():
+        if not g.header:
+            values = ", ".join(map(str, g.head[column].head(3))) if g.head is not None else ""
+            lines.append(f"    #   {canonical:<19} <- column {column} ({values}, ...; guessed from values)")
+        elif why(canonical, column):
+            lines.append(f"    #   {canonical:<19} <- {column!r}{why(canonical, column)}")
+    if g.unused:
+        unused = ", ".join(g.unused) if not g.header else ", ".join(map(repr, g.unused))
+        lines.append(f"    #   not read: {'columns ' if not g.header else ''}{unused[:200]}")
+    lines += _settings(g, base)
+    lines += [f"    # {note}" for note in g.notes]
+    return lines
 
 
 def _settings(g: FileGuess, base: Path) -> list[str]:
@@ -331,39 +345,31 @@ def _relative(path: Path, base: Path) -> str:
 
 def _one_per_table(guesses: list[FileGuess]) -> list[FileGuess]:
     """Files that look like one table and are read alike (the same columns, header, title lines) are that
-    table's files, one after the other (monthly exports); two files of a table read differently are refused."""
-    out: dict[str, FileGuess] = {}
+    table's files, one after the other (monthly exports). Interactions read differently (NPS answers in one
+    file, a list of complaints in another) are that table's sources, each with its columns; two files of
+    another table read differently are refused."""
+    out: list[FileGuess] = []
+    read = ("columns", "unused", "header", "skip_rows")
     for g in guesses:
-        first = out.setdefault(g.table, g)
-        if first is g:
-            continue
-        read = ("columns", "unused", "header", "skip_rows")
-        if any(getattr(g, a) != getattr(first, a) for a in read) and g.table == "interactions":
-            said = [
-                f"{_name(x)}: {x.columns['type'].lstrip('=')}"
-                for x in (first, g)
-                if is_constant(x.columns.get("type", ""))
-            ]
+        same = [x for x in out if x.table == g.table]
+        first = next((x for x in same if all(getattr(g, a) == getattr(x, a) for a in read)), None)
+        if first is None and same and g.table != "interactions":
             raise DataContractError(
-                f"{_name(first)} and {_name(g)} both hold interactions, in different columns: custrel reads one "
-                "interactions table, each row of a type (nps, complaint, support, referral, review). Write their "
-                f"rows in one file with a type column{' (' + '; '.join(said) + ')' if said else ''}, or give "
-                "custrel init one of them for now."
-            )
-        if any(getattr(g, a) != getattr(first, a) for a in read):
-            raise DataContractError(
-                f"{_name(first)} and {_name(g)} both look like the {g.table} table, but their columns "
+                f"{_name(same[0])} and {_name(g)} both look like the {g.table} table, but their columns "
                 f"differ: name each one's table (custrel init transactions=ventes.csv customers=clients.csv), "
                 "or give files of the same columns. Files related by keys (orders, their lines, customers: a "
                 "relational export such as Olist's) make one table with join: (docs/data_contract.md, "
                 '"Columns from other files").'
             )
-        if g.path == first.path:  # another sheet of the workbook: the table's sheets, one after the other
+        if first is None:
+            out.append(g)
+        elif g.path == first.path:  # another sheet of the workbook: the table's sheets, one after the other
             first.sheet = [*(first.sheet if isinstance(first.sheet, list) else [first.sheet]), g.sheet]
+            first.order_lines |= g.order_lines
         else:
             first.more.append(g.path)
-        first.order_lines |= g.order_lines
-    return list(out.values())
+            first.order_lines |= g.order_lines
+    return out
 
 
 def _name(g: FileGuess) -> str:

@@ -53,7 +53,7 @@ def export_stages(
         config = load_config(config)
     t0 = time.perf_counter()
     steps = Steps(["load and check", "horizon", "stages to Parquet"], "custrel stages", progress)
-    xlsx = any(s is not None and s.format == "xlsx" for s in config.tables.values())
+    xlsx = any(x.format == "xlsx" for s in config.tables.values() if s is not None for x in s.sources or (s,))
     con = connect("duckdb")
     if memory_limit:
         spill = Path(out).resolve().parent / ".custrel_spill"
