@@ -11,6 +11,8 @@ import textwrap
 import duckdb
 import pytest
 
+from custrel_lib.io.problems import LISTED
+
 pytestmark = pytest.mark.slow
 
 ROWS = 5_500_000
@@ -77,17 +79,22 @@ def _write_parquet(folder) -> int:
     return (folder / "transactions.parquet").stat().st_size
 
 
-def test_loader_stays_under_a_memory_budget_smaller_than_the_file(tmp_path):
-    size_mb = _write_parquet(tmp_path) / 2**20
-    assert size_mb > BUDGET_MB  # loading the file whole could not fit the budget
+def _child(script: str, folder) -> dict:
+    """What ``script`` prints last (JSON), run in a fresh process on ``folder`` within :data:`ENGINE_MEMORY`."""
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path), ENGINE_MEMORY],
+        [sys.executable, "-c", script, str(folder), ENGINE_MEMORY],
         capture_output=True,
         text=True,
         check=False,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    got = json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_loader_stays_under_a_memory_budget_smaller_than_the_file(tmp_path):
+    size_mb = _write_parquet(tmp_path) / 2**20
+    assert size_mb > BUDGET_MB  # loading the file whole could not fit the budget
+    got = _child(CHILD, tmp_path)
     print(f"\nfile {size_mb:,.0f} MB, child peak RSS {got['peak_mb']:,.0f} MB (budget {BUDGET_MB} MB)")
     assert got["is_ibis"]
     # Three rows rejected (a future date, an empty amount, a repeated order id), nothing lost.
@@ -98,4 +105,59 @@ def test_loader_stays_under_a_memory_budget_smaller_than_the_file(tmp_path):
     expected = sum(i % 997 + 0.5 for i in range(ROWS)) - sum(i % 997 + 0.5 for i in kept)
     assert got["amount"] == pytest.approx(expected, rel=1e-12)
     assert got["max_date"] == "2025-09-26"  # 2023-01-01 + 999 days
+    assert got["peak_mb"] < BUDGET_MB
+
+
+KEEP_ROWS = 2_000_000
+KEEP_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    import ibis
+    from custrel_lib.io.load import load_tables
+
+    folder, memory = sys.argv[1], sys.argv[2]
+    con = ibis.duckdb.connect()
+    con.con.execute(f"SET memory_limit = '{memory}'; SET threads = 1; SET temp_directory = '{folder}/spill'")
+    result = load_tables(folder + "/custrel.yml", engine=True, con=con)
+    with open("/proc/self/status") as fh:
+        peak = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 1024
+    print(json.dumps({
+        "counts": result.problems.counts["transactions"],
+        "listed": len(result.problems.rows),
+        "by_column": result.problems.rows_by_column("transactions", "excluded"),
+        "peak_mb": peak,
+    }))
+    """
+)
+
+
+def test_rows_left_out_by_keep_are_counted_in_the_engine_not_listed_in_memory(tmp_path):
+    """A web log of 2,000,000 events of which ``keep:`` leaves out the 1,800,000 views: listing each in pandas
+    took about 2 GB; the first ten thousand are listed, every one counted, within the budget."""
+    con = duckdb.connect()
+    con.execute(
+        f"""COPY (
+            SELECT 'C' || (i % 100000) AS customer_id, DATE '2023-01-01' + CAST(i % 1000 AS INTEGER) AS date,
+                   CAST(i % 997 AS DOUBLE) + 0.5 AS amount,
+                   CASE WHEN i % 10 = 0 THEN 'purchase' ELSE 'view' END AS event_type
+            FROM range({KEEP_ROWS}) t(i)
+        ) TO '{tmp_path}/events.parquet' (FORMAT parquet)"""
+    )
+    con.close()
+    (tmp_path / "custrel.yml").write_text(
+        "tables:\n  transactions:\n    path: events.parquet\n    keep: {event_type: [purchase]}\n"
+        "analysis: {as_of: 2025-12-31}\n",
+        encoding="utf-8",
+    )
+    got = _child(KEEP_CHILD, tmp_path)
+    print(f"\n{KEEP_ROWS:,} events, child peak RSS {got['peak_mb']:,.0f} MB (budget {BUDGET_MB} MB)")
+    left_out = KEEP_ROWS * 9 // 10
+    assert got["counts"] == {
+        "read": KEEP_ROWS,
+        "kept": KEEP_ROWS - left_out,
+        "rejected": 0,
+        "excluded": left_out,
+    }
+    assert got["by_column"] == {"event_type": left_out}
+    assert got["listed"] == LISTED
     assert got["peak_mb"] < BUDGET_MB

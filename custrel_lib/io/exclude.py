@@ -7,8 +7,9 @@ data contract is checked, the same way in both loaders (:mod:`custrel_lib.io.loa
 ``tables.<name>.keep`` is the other way round: a row whose value is none of them is left out (an event log's
 ``event_type: [purchase]``), an empty value too, except on the lines of an order (``order_lines: true``), which
 follow their order as with ``exclude``.
-Nothing is dropped silently: each row left out is listed in the problems report (reason and action
-``excluded``, the rule in its message) and counted apart, so that rows read = kept + rejected + excluded.
+Nothing is dropped silently: each row left out is in the problems report (reason and action ``excluded``, the
+rule in its message; the engine lists the first :data:`~custrel_lib.io.problems.LISTED` and counts the others)
+and counted apart, so that rows read = kept + rejected + excluded.
 """
 
 from __future__ import annotations

@@ -18,6 +18,18 @@ COLUMNS = ["table", "file", "row", "column", "reason", "action", "value", "messa
 #: While a table of several files loads, its rows are numbered ``k * FILE_STRIDE + row`` (k: the file's rank), so
 #: they stay distinct and in order; :func:`split_files` then gives each problem row its file and its own row.
 FILE_STRIDE = 10**10
+#: The engine loader lists the first LISTED problem rows of each table, reason, action and column (in file order)
+#: and counts the others in the engine (:attr:`ProblemsReport.totals`): a log of events whose views ``keep:``
+#: leaves out has tens of millions of such rows, about 1.1 GB of pandas per million (benchmarks/README.md).
+LISTED = 10_000
+#: The levels of :attr:`ProblemsReport.totals` and their keys: distinct rows per table, action, reason and column,
+#: and so on (a row with several problems counted once at each level).
+LEVELS = {
+    "column": ("table", "action", "reason", "column"),
+    "reason": ("table", "action", "reason"),
+    "action": ("table", "action"),
+    "action_column": ("table", "action", "column"),
+}
 
 REASONS = {
     "malformed_line": "the line does not have the expected number of fields",
@@ -50,6 +62,26 @@ class ProblemsReport:
     rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COLUMNS))
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     max_rejected_share: float = 0.5
+    #: When ``rows`` lists only the first :data:`LISTED` rows of each table, reason, action and column (engine
+    #: loader): distinct rows per ``level`` of :data:`LEVELS` (columns table, reason, action, column, level,
+    #: rows; reason or column empty above their level), and ``n_rows``, the problem rows in all. None: every
+    #: problem row is in ``rows``.
+    totals: pd.DataFrame | None = None
+    n_rows: int | None = None
+
+    def _distinct(self, level: str, **where: str) -> pd.DataFrame:
+        """Distinct rows per the keys of ``level`` (:data:`LEVELS`), filtered by ``where``; column ``rows``."""
+        keys = list(LEVELS[level])
+        if self.totals is not None:
+            frame = self.totals[self.totals["level"] == level]
+        elif self.rows.empty:
+            return pd.DataFrame(columns=[*keys, "rows"])
+        else:
+            frame = self.rows.assign(_key=row_keys(self.rows)).groupby(keys, sort=True)["_key"].nunique()
+            frame = frame.rename("rows").reset_index()
+        for key, value in where.items():
+            frame = frame[frame[key] == value]
+        return frame[[*keys, "rows"]].reset_index(drop=True)
 
     def add(self, frame: pd.DataFrame) -> None:
         if len(frame):
@@ -60,8 +92,7 @@ class ProblemsReport:
         """``excluded``: rows left out by ``exclude:`` (``None``: the table has no such rule, no count)."""
         rejected = read - kept - (excluded or 0)
         for action, n in (("rejected", rejected), ("excluded", excluded or 0)):
-            listed = self.rows[(self.rows["table"] == table) & (self.rows["action"] == action)]
-            n_rows = int(row_keys(listed).nunique())
+            n_rows = int(self._distinct("action", table=table, action=action)["rows"].sum())
             if n_rows != n:
                 raise AssertionError(
                     f"{table}: {read} read, {kept} kept, but {n_rows} rows reported {action}"
@@ -78,12 +109,22 @@ class ProblemsReport:
         """Problems counted per table, reason and action."""
         if self.rows.empty:
             return pd.DataFrame(columns=["table", "reason", "action", "column", "rows"])
-        return (
-            self.rows.assign(_key=row_keys(self.rows))
-            .groupby(["table", "reason", "action"], sort=True)
-            .agg(column=("column", lambda s: ", ".join(sorted(set(map(str, s))))), rows=("_key", "nunique"))
-            .reset_index()
-        )
+        keys = ["table", "reason", "action"]
+        columns = self._distinct("column").groupby(keys, sort=True)["column"]
+        columns = columns.agg(lambda s: ", ".join(sorted(set(map(str, s))))).reset_index()
+        out = columns.merge(self._distinct("reason"), on=keys, how="left", validate="one_to_one")
+        return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+    def rows_by_column(self, table: str, action: str) -> dict[str, int]:
+        """Distinct rows of ``table`` per column for ``action`` (every reason), most first."""
+        frame = self._distinct("action_column", table=table, action=action)
+        counts = frame.set_index("column")["rows"].sort_values(ascending=False, kind="stable")
+        return {str(c): int(n) for c, n in counts.items()}
+
+    @property
+    def total_rows(self) -> int:
+        """Problem rows in all (``rows`` may list only the first of each kind: :data:`LISTED`)."""
+        return len(self.rows) if self.n_rows is None else self.n_rows
 
     def messages(self, width: int = 400) -> list[tuple[str, str, str, str]]:
         """``(table, reason, column, message)`` once per table, reason and column: the first row's message (the
@@ -127,8 +168,8 @@ class ProblemsReport:
             rows[(rows["table"] == "transactions") & (rows["action"] == "rejected")] if len(rows) else rows
         )
         if len(rejected):
-            keyed = rejected.assign(_key=row_keys(rejected))
-            top = keyed.groupby(["reason", "column"])["_key"].nunique().sort_values(ascending=False)
+            top = self._distinct("column", table="transactions", action="rejected")
+            top = top.set_index(["reason", "column"])["rows"].sort_values(ascending=False, kind="stable")
             (reason, column), n = top.index[0], int(top.iloc[0])
             example = rejected[(rejected["reason"] == reason) & (rejected["column"] == column)].iloc[0]
             out += (
@@ -156,7 +197,7 @@ class ProblemsReport:
             parts += [f"  {t} {reason} ({column}): {m}" for t, reason, column, m in self.messages()]
             shown = self.rows.head(max_rows)[["table", "file", "row", "column", "reason", "action", "value"]]
             parts += [
-                f"\nFirst {len(shown)} of {len(self.rows):,} problem rows:",
+                f"\nFirst {len(shown)} of {self.total_rows:,} problem rows:",
                 shown.to_string(index=False),
             ]
         for reason in self.fatal_reasons:
@@ -179,7 +220,7 @@ class ProblemsReport:
             )
             body.append(f"<p><b>What they say</b></p><ul>{said}</ul>")
             body.append(
-                f"<p><b>First problem rows</b> (of {len(self.rows):,})</p>{table(self.rows.head(20))}"
+                f"<p><b>First problem rows</b> (of {self.total_rows:,})</p>{table(self.rows.head(20))}"
             )
         for reason in self.fatal_reasons:
             body.append(f"<p style='color:#b00020'><b>Unusable:</b> {html.escape(reason)}.</p>")

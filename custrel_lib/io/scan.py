@@ -37,7 +37,7 @@ from custrel_lib.io.header import map_columns
 from custrel_lib.io.joins import join_sql
 from custrel_lib.io.keys import order_lines_note
 from custrel_lib.io.parts import first_formats, numbered_sources, pieces
-from custrel_lib.io.problems import COLUMNS, FILE_STRIDE, ProblemsReport, split_files
+from custrel_lib.io.problems import COLUMNS, FILE_STRIDE, LEVELS, LISTED, ProblemsReport, split_files
 from custrel_lib.io.readers import choose_date_format
 from custrel_lib.io.scan_checks import (
     CONTRACT_ORDER,
@@ -251,9 +251,40 @@ def _as_of(raw, config: CustrelConfig, as_of) -> pd.Timestamp:
     return min(pd.Timestamp(last).normalize(), today) if last is not None else today
 
 
+_KIND = '"table", action, reason, "column"'
+
+
+def _totals(raw) -> tuple[pd.DataFrame | None, int | None]:
+    """Distinct problem rows per level of :data:`~custrel_lib.io.problems.LEVELS`, counted in the engine, and
+    the problem rows in all, when a kind of problem has more than :data:`~custrel_lib.io.problems.LISTED` rows
+    (only the first of each kind are then listed); ``(None, None)`` otherwise: every problem row comes back."""
+    most, n = raw.sql(
+        f"SELECT coalesce(max(n), 0), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {PROBLEMS} "
+        f"GROUP BY {_KIND})"
+    ).fetchall()[0]
+    if most <= LISTED:
+        return None, None
+    frames = []
+    for level, keys in LEVELS.items():
+        by = ", ".join(f'"{k}"' for k in keys)
+        frames.append(
+            raw.sql(
+                f"SELECT {by}, count(DISTINCT (file, row)) AS rows FROM {PROBLEMS} GROUP BY {by} ORDER BY {by}"
+            )
+            .df()
+            .assign(level=level)
+        )
+    totals = pd.concat(frames, ignore_index=True)
+    return totals.astype({"rows": "int64"}), int(n)
+
+
 def _problems(raw, config: CustrelConfig, staged: dict[str, TypedTable]) -> ProblemsReport:
     problems = ProblemsReport(max_rejected_share=float(config.analysis.get("max_rejected_share", 0.5)))
-    rows = raw.sql(f'SELECT * FROM {PROBLEMS} ORDER BY "table", row, "column"').df()
+    problems.totals, problems.n_rows = _totals(raw)
+    listed = f"QUALIFY row_number() OVER (PARTITION BY {_KIND} ORDER BY row) <= {LISTED}"
+    rows = raw.sql(
+        f'SELECT * FROM {PROBLEMS} {listed if problems.totals is not None else ""} ORDER BY "table", row, "column"'
+    ).df()
     if len(rows):
         rows["row"] = rows["row"].astype("int64")
         rows["value"] = rows["value"].astype("string")

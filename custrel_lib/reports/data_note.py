@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from custrel_lib.i18n import format_number, tr
-from custrel_lib.io.problems import row_keys
 
 TEXT = {
     "data": {
@@ -102,13 +101,7 @@ def _by_reason(problems, table: str, action: str) -> dict[str, int]:
 def _by_column(problems, table: str) -> dict[str, int]:
     """Rows left out by ``exclude:``, per column of its rules, most first. The values are not said: a rule may
     name test accounts by their customer ids, and a report carries none (``custrel validate`` lists them)."""
-    rows = problems.rows
-    rows = rows[(rows["table"] == table) & (rows["action"] == "excluded")] if len(rows) else rows
-    if not len(rows):
-        return {}
-    counts = rows.assign(_key=row_keys(rows)).groupby("column")["_key"].nunique()
-    counts = counts.sort_values(ascending=False, kind="stable")
-    return {str(c): int(n) for c, n in counts.items()}
+    return problems.rows_by_column(table, "excluded")
 
 
 def data_figures(problems, files: dict[str, str], orders: int | None = None) -> dict[str, Any]:
