@@ -289,8 +289,9 @@ def test_init_finds_the_header_below_a_title(tmp_path):
 
 
 def test_init_refuses_what_it_cannot_do_with_a_clear_message(tmp_path):
-    """An existing custrel.yml is not overwritten; two files of the same table with different columns are
-    named; a file with nothing to recognise says what to do; an explicit table=path is taken as said."""
+    """An existing custrel.yml is not overwritten; two customer lists with different columns are named (two
+    files of transactions so are two sources of the table: tests/test_sources.py); a file with nothing to
+    recognise says what to do; an explicit table=path is taken as said."""
     runner = CliRunner()
     out = tmp_path / "custrel.yml"
     out.write_text("language: fr\n", encoding="utf-8")
@@ -300,10 +301,14 @@ def test_init_refuses_what_it_cannot_do_with_a_clear_message(tmp_path):
     assert result.exit_code == 1 and "exists" in result.output and out.read_text() == "language: fr\n"
     b = tmp_path / "b.csv"
     b.write_bytes(a.read_bytes())
-    odd_b = tmp_path / "b2.csv"
-    _rows({"Client": ["C1"], "Date": ["2024-03-15"], "Total": ["1"]}).to_csv(odd_b, index=False)
-    result = runner.invoke(main, ["init", str(a), str(odd_b), "--out", str(tmp_path / "new.yml")])
-    assert result.exit_code == 1 and "a.csv and b2.csv" in result.output and "customers=" in result.output
+    lists = [tmp_path / "clients_crm.csv", tmp_path / "clients_fidelite.csv"]
+    ids = [f"C{i}" for i in range(30)]
+    _rows({"N° client": ids, "Date d'inscription": ["2024-03-15"] * 30}).to_csv(lists[0], index=False)
+    _rows({"N° client": ids, "Région": ["Bretagne"] * 30}).to_csv(lists[1], index=False)
+    result = runner.invoke(main, ["init", str(a), *map(str, lists), "--out", str(tmp_path / "new.yml")])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "clients_crm.csv and clients_fidelite.csv" in said, result.output
+    assert "customers=" in said and "join:" in said
     odd = tmp_path / "odd.csv"
     _rows({"foo": ["1"], "bar": ["2"]}).to_csv(odd, index=False)
     with pytest.raises(DataContractError, match=r"odd\.csv.*transactions=odd\.csv"):

@@ -219,3 +219,48 @@ def test_a_workbook_among_the_sources_is_read_by_the_pandas_loader(tmp_path, mon
     sample = load_tables(SAMPLE_DIR / "custrel.yml").tables["interactions"]
     pd.testing.assert_frame_equal(_sorted(loaded.tables["interactions"]), _sorted(sample))
     assert loaded.formats["interactions"]["sources"][1]["format"] == "xlsx"
+
+
+def test_custrel_init_writes_sales_files_of_different_columns_as_sources(tmp_path):
+    """The shop's orders (French CSV) and the stores' receipts (Parquet, other names): init refused them as "two
+    files of the transactions table with different columns"; it now writes two sources, with a comment on what
+    to check, and every sale of the sample is read."""
+    split_sample(tmp_path)
+    out = tmp_path / "init.yml"
+    files = ["boutique.csv", "magasins.parquet", "customers.csv"]
+    result = CliRunner().invoke(main, ["init", *(str(tmp_path / f) for f in files), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "  transactions:  # 2 sources" in text and "their order ids do not collide" in text
+    spec = load_config(out).tables["transactions"]
+    assert [s.path.name for s in spec.sources] == ["boutique.csv", "magasins.parquet"]
+    assert [s.columns["amount"] for s in spec.sources] == ["Montant TTC", "total"]
+    sample = load_tables(SAMPLE_DIR / "custrel.yml").tables["transactions"]
+    for engine in (False, True):
+        tx = load_tables(out, engine=engine).to_pandas()["transactions"]
+        assert len(tx) == len(sample) and tx["amount"].sum() == pytest.approx(sample["amount"].sum())
+        assert set(tx["customer_id"]) == set(sample["customer_id"])
+
+
+def test_custrel_init_warns_of_a_file_of_returns_read_as_sales(tmp_path):
+    """Returns exported beside the sales, in other columns, with positive amounts: read as a second source of
+    transactions each return would be a purchase. init says so, in its output and in custrel.yml."""
+    split_sample(tmp_path)
+    shop = pd.read_csv(tmp_path / "boutique.csv", sep=";", dtype=str).head(60)
+    returns = pd.DataFrame(
+        {"N° client": shop["N° client"], "Date retour": shop["Date commande"], "Montant": shop["Montant TTC"]}
+    )
+    returns.to_csv(tmp_path / "retours_2025.csv", sep=";", index=False)
+    negative = returns.assign(Montant="-" + returns["Montant"])
+    negative.to_csv(tmp_path / "avoirs.csv", sep=";", index=False)
+    for name, warned in (("retours_2025.csv", True), ("avoirs.csv", False)):
+        out = tmp_path / f"{name}.yml"
+        files = [str(tmp_path / f) for f in ("boutique.csv", name)]
+        result = CliRunner().invoke(main, ["init", *files, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        said = "the file is named as returns, and its amounts are positive"
+        assert (said in result.output) is warned and (said in out.read_text(encoding="utf-8")) is warned
+        assert [s.path.name for s in load_config(out).tables["transactions"].sources] == [
+            "boutique.csv",
+            name,
+        ]

@@ -188,6 +188,26 @@ def credit_rows(guess, head: pd.DataFrame) -> None:
         )
 
 
+#: A file named as returns or credit notes (``retours_2024.csv``, ``avoirs.xlsx``, ``refunds.csv``), folded.
+RETURNS_FILE = re.compile(r"retour|return|avoir|rembours|refund|credit memo|credit note")
+
+
+def returns_file(guess, head: pd.DataFrame, stem: str) -> None:
+    """A warning when a file read as transactions is named as returns and its amounts are positive: every return
+    would count as a purchase (a shop's returns exported beside its sales)."""
+    from custrel_lib.io.readers import to_number
+
+    amount = guess.columns.get("amount")
+    if not RETURNS_FILE.search(fold(stem).replace("_", " ")) or amount is None or amount not in head:
+        return
+    values = to_number(head[amount].astype(str), None)[0].dropna()
+    if len(values) and (values > 0).mean() > 0.5:
+        guess.notes.append(
+            "warning: the file is named as returns, and its amounts are positive: each row would count as a "
+            "purchase. Export them with negative amounts (custrel reads them as refunds), or leave the file out"
+        )
+
+
 def quantity_as_amount(guess, head: pd.DataFrame) -> None:
     """A warning when the amount read holds only small whole numbers (Ta Feng's ``AMOUNT`` is the number of items)
     while another column named as a price or sales holds larger ones (its ``SALES_PRICE``): a quantity taken for

@@ -283,7 +283,9 @@ def ascii_lower(s: pd.Series) -> pd.Series:
 
 def english_months(text: pd.Series) -> pd.Series:
     """French month names as the English abbreviations ``%b`` reads (:data:`MONTH_WORDS`; SQL:
-    ``scan_sql._english_months``)."""
+    ``scan_sql._english_months``). Values without a letter (most dates) are returned as they are."""
+    if not text.str.contains(r"[^\W\d_]", regex=True, na=False).any():
+        return text
     for pattern, english in MONTH_WORDS:
         text = text.str.replace(pattern, english, regex=True, case=False)
     return text

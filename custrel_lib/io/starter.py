@@ -39,6 +39,7 @@ from custrel_lib.io.init_notes import (
     customer_summary,
     names_as_ids,
     quantity_as_amount,
+    returns_file,
     scale_note,
     summary_id,
     summary_note,
@@ -193,6 +194,7 @@ def guess_file(path: Path, table: str | None = None, sheet: str | None = None) -
         _order_lines(guess, head)
         guess.exclude = status_rule(head, columns, [*guess.columns.values(), *guess.keep])
         credit_rows(guess, head)
+        returns_file(guess, head, path.stem)
         quantity_as_amount(guess, head)
         currency_note(guess, head)
     unknown_types(guess)
@@ -270,6 +272,8 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
             lines += [
                 f"  {g.table}:  # {len(several)} sources, each with its columns: their rows one after the other"
             ]
+            if g.table == "transactions":
+                lines.append(f"  # {SALES_SOURCES}")
         block = [line.replace("\n", "\n  ") for line in _block(g, base)]
         lines += ["    - " + block[0].lstrip(), *("  " + line for line in block[1:])]
     absent = [t for t in TABLES if t not in tables]
@@ -279,6 +283,13 @@ def write_config(guesses: list[FileGuess], out: Path, lang: str) -> str:
             "(add a table with: custrel init <files> or by hand)."
         )
     return "\n".join(lines) + "\n"
+
+
+#: What init says of transactions read from files of different columns.
+SALES_SOURCES = (
+    "check that no sale is in two of them (an export of the same sales twice), and that their order ids do "
+    "not collide: an id in two sources is a duplicate order, rejected"
+)
 
 
 def _block(g: FileGuess, base: Path) -> list[str]:
@@ -345,21 +356,28 @@ def _relative(path: Path, base: Path) -> str:
 
 def _one_per_table(guesses: list[FileGuess]) -> list[FileGuess]:
     """Files that look like one table and are read alike (the same columns, header, title lines) are that
-    table's files, one after the other (monthly exports). Interactions read differently (NPS answers in one
-    file, a list of complaints in another) are that table's sources, each with its columns; two files of
-    another table read differently are refused."""
+    table's files, one after the other (monthly exports). Interactions or transactions read differently (NPS
+    answers in one file, a list of complaints in another; the shop's orders and the stores' receipts) are that
+    table's sources, each with its columns; two customer lists read differently are refused (a join, not rows
+    one after the other)."""
     out: list[FileGuess] = []
     read = ("columns", "unused", "header", "skip_rows")
     for g in guesses:
         same = [x for x in out if x.table == g.table]
         first = next((x for x in same if all(getattr(g, a) == getattr(x, a) for a in read)), None)
-        if first is None and same and g.table != "interactions":
+        alike = g.table == "interactions" or (  # transactions alike: in lines, with amounts, or not
+            g.table == "transactions"
+            and all((g.order_lines, g.amounts) == (x.order_lines, x.amounts) for x in same)
+        )
+        if first is None and same and not alike:
             raise DataContractError(
                 f"{_name(same[0])} and {_name(g)} both look like the {g.table} table, but their columns "
                 f"differ: name each one's table (custrel init transactions=ventes.csv customers=clients.csv), "
                 "or give files of the same columns. Files related by keys (orders, their lines, customers: a "
                 "relational export such as Olist's) make one table with join: (docs/data_contract.md, "
-                '"Columns from other files").'
+                "\"Columns from other files\"). One table written two ways (the shop's orders and the stores' "
+                'receipts) is a list of blocks, one per file, each with its columns ("A table from several '
+                'sources").'
             )
         if first is None:
             out.append(g)
