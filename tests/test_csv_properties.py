@@ -170,3 +170,36 @@ def test_generated_csv_files_are_fully_accounted_for(record_property):
     record_property("generated_files", len(outcomes))
     # Refusing a whole file is allowed by the contract, but these files are all readable: none may be refused.
     assert outcomes.count("refused") == 0, outcomes
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_an_apostrophe_at_the_end_of_a_quoted_value_is_not_taken_for_an_escape(tmp_path, engine):
+    """Found by the property test above: DuckDB's sniffer took the ``'`` ending a quoted French value for the
+    escape character, so its closing quote was read as an escaped one, and the value ran on to the next quote: a
+    good row and the malformed line after it became one rejected line, a row lost from the count. The escape is
+    now a doubled quote, or a backslash where the sniffer finds one (MySQL's exports), never an apostrophe."""
+    files = {
+        "t.csv": "customer_id\tdate\tamount\tcategory\nC1\t2024-01-01\t10\t\n"
+        'C2\t2024-01-02\t11\t"Livraison\nen retard, pas d\'"\n'
+        'C3\t2024-01-03\t12\t"\tzéro"\tone too many\nC4\t2024-01-04\t13\tx\n',
+        "m.csv": 'customer_id,date,amount,category\nC1,2024-01-01,10,"il a dit \\"oui\\", puis"\n'
+        'C2,2024-01-02,11,"l\'été"\n',
+        "e.csv": 'customer_id;date;amount;category\nC1;2024-01-01;10;"il a dit ""oui"", puis"\nC2;2024-01-02;11;x\n',
+    }
+    said = {
+        "t.csv": ["", "Livraison\nen retard, pas d'", "x"],
+        "m.csv": ['il a dit "oui", puis', "l'été"],
+        "e.csv": ['il a dit "oui", puis', "x"],
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        config = parse_config(
+            {"tables": {"transactions": {"path": str(tmp_path / name)}}, "analysis": {"as_of": "2025-01-01"}}
+        )
+        result = load_tables(config, engine=engine)
+        tx = result.to_pandas()["transactions"]
+        assert [None if pd.isna(v) else v for v in tx["category"]] == [v or None for v in said[name]], name
+        rows = result.problems.rows
+        rejected = dict(zip(rows["row"], rows["reason"], strict=True))
+        assert rejected == ({4: "malformed_line"} if name == "t.csv" else {}), name
+        assert result.problems.counts["transactions"]["read"] == len(said[name]) + len(rejected)

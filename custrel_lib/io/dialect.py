@@ -168,10 +168,29 @@ class Source:
     def options(self) -> str:
         """The ``read_csv`` options that read it (every column as text)."""
         names = f", names = [{', '.join(lit(n) for n in self.names)}]" if self.names else ""
-        return (
+        common = (
             f"all_varchar = true, header = {str(self.header).lower()}, delim = {lit(self.delim)}, quote = '\"', "
             f"encoding = {lit(self.encoding)}, skip = {int(self.skip)}{names}"
         )
+        return f"{common}, escape = {lit(self.escape(common))}"
+
+    def escape(self, common: str) -> str:
+        """A quote inside a quoted value is written twice (``""``, as Excel writes it) or after a backslash
+        (``\\"``, MySQL's exports): what DuckDB's sniffer finds, but never an apostrophe. The sniffer took the
+        ``'`` of a French value (``"l'été"``) for the escape when a quoted value ended with it, and merged the
+        rows up to the next quote into one malformed line (tests/test_csv_properties.py)."""
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            found = con.sql(
+                f"SELECT Escape FROM sniff_csv({lit(str(self.path))}, {common}, ignore_errors = true)"
+            ).fetchall()[0][0]
+        except duckdb.Error:  # read_csv then says what is wrong with the file
+            found = None
+        finally:
+            con.close()
+        return "\\" if found == "\\" else '"'
 
 
 @contextlib.contextmanager
