@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from _shapes import check_run
 from click.testing import CliRunner
 
@@ -149,7 +150,7 @@ def test_the_sources_are_checked_each_with_its_place_in_the_file(tmp_path):
     split_sample(tmp_path)
 
     def parse(tables: str) -> None:
-        parse_config({"tables": __import__("yaml").safe_load(tables)}, base_dir=tmp_path)
+        parse_config({"tables": yaml.safe_load(tables)}, base_dir=tmp_path)
 
     with pytest.raises(
         ConfigError, match=r"tables\.interactions\[1\]\.columns\.note is an unknown key.*type, score"

@@ -267,7 +267,6 @@ def _stage_table(
     merged.reject = pd.concat([t.reject for t, _, _ in staged], ignore_index=True)
     merged.frames = [frame for t, _, _ in staged for frame in t.frames]
     merged.excluded = sum(t.excluded for t, _, _ in staged)
-    merged.constants = set.intersection(*(t.constants for t, _, _ in staged))
     df = pd.concat([df for _, df, _ in staged], ignore_index=True)
     return merged, df, sum(n for _, _, n in staged)
 

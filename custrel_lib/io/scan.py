@@ -10,6 +10,7 @@ leave out the rejected rows. Only the problem rows and the counts come back to P
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import uuid
@@ -98,9 +99,10 @@ def _stage(raw, name: str, spec: TableSpec, fmt: dict[str, Any]) -> TypedTable:
         return _stage_source(raw, name, spec, fmt)
     staged = [_stage_source(raw, name, s, one, first) for s, first, one in numbered_sources(spec, fmt)]
     first_formats(fmt)
-    merged = TypedTable(name, staged[0].select, [c for t in staged for c in t.checks])
-    merged.malformed, merged.excluded = sum(t.malformed for t in staged), sum(t.excluded for t in staged)
-    return merged
+    # Each source is typed and checked already; what the rest of the load reads is its counts.
+    return dataclasses.replace(
+        staged[0], malformed=sum(t.malformed for t in staged), excluded=sum(t.excluded for t in staged)
+    )
 
 
 def _stage_source(raw, name: str, spec: TableSpec, fmt: dict[str, Any], first: int = 0) -> TypedTable:

@@ -381,12 +381,12 @@ def _one_per_table(guesses: list[FileGuess]) -> list[FileGuess]:
             )
         if first is None:
             out.append(g)
-        elif g.path == first.path:  # another sheet of the workbook: the table's sheets, one after the other
+            continue
+        if g.path == first.path:  # another sheet of the workbook: the table's sheets, one after the other
             first.sheet = [*(first.sheet if isinstance(first.sheet, list) else [first.sheet]), g.sheet]
-            first.order_lines |= g.order_lines
         else:
             first.more.append(g.path)
-            first.order_lines |= g.order_lines
+        first.order_lines |= g.order_lines
     return out
 
 
